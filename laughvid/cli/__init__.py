@@ -1,0 +1,53 @@
+"""`laughvid` command line: a thin layer over the library API.
+
+Each sub-command lives in its own module exposing `register(subparsers)`; the module adds its
+parser and sets `func` to a callable taking the parsed args and returning an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Sub-command modules, in the order `laughvid --help` lists them.
+SUBCOMMAND_MODULES = (
+    "laughvid.cli.analyze",
+    "laughvid.cli.eval_images",
+    "laughvid.cli.train",
+    "laughvid.cli.finetune",
+    "laughvid.cli.models",
+)
+
+# Exit codes a script can rely on.
+EXIT_OK = 0
+EXIT_FAILURES = 1  # ran, but some inputs failed (each one reported)
+EXIT_USAGE = 2  # bad arguments
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="laughvid", description="Find laughter and smiles in recorded video.")
+    parser.add_argument("--version", action="version", version=f"laughvid {__import__('laughvid').__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # sub-command not built yet
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    return int(args.func(args) or EXIT_OK)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

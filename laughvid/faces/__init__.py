@@ -1,0 +1,1 @@
+"""Faces: detection (BlazeFace ONNX), tracking (stable ids), crops framed like the training data."""

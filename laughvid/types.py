@@ -1,0 +1,100 @@
+"""Typed records that flow through the pipeline (decode -> faces -> scores -> segments).
+
+Times are presentation timestamps in seconds (never `index / nominal fps`), boxes are pixel
+coordinates `(x0, y0, x1, y1)` in the upright (rotation-corrected) frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What probing a file tells us before decoding it."""
+
+    path: str
+    width: int  # upright width (after rotation)
+    height: int
+    fps: float  # average frame rate; VFR files still get correct per-frame timestamps
+    duration_s: float
+    frame_count: int
+    rotation: int = 0  # degrees clockwise applied to decoded frames to make them upright
+    has_audio: bool = False
+    codec: str = ""
+
+
+@dataclass
+class FrameBatch:
+    """A batch of decoded RGB frames (uint8, N x H x W x 3) with their timestamps."""
+
+    frames: np.ndarray
+    times_s: np.ndarray  # float64, N
+    indices: np.ndarray  # int64, N: frame index in decode order
+
+    def __len__(self) -> int:
+        return len(self.times_s)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One face found in one frame."""
+
+    box: Box
+    confidence: float
+
+
+@dataclass
+class FaceObservation:
+    """A tracked face at one analysed frame, with its smile probability once scored."""
+
+    time_s: float
+    track_id: int
+    box: Box
+    confidence: float
+    prob: float | None = None
+
+
+@dataclass
+class FaceTrack:
+    """One person over time: a stable id and its observations in time order."""
+
+    track_id: int
+    observations: list[FaceObservation] = field(default_factory=list)
+
+    @property
+    def start_s(self) -> float:
+        return self.observations[0].time_s
+
+    @property
+    def end_s(self) -> float:
+        return self.observations[-1].time_s
+
+
+@dataclass
+class ScoreSeries:
+    """Laugh probability over time; NaN where no face is visible."""
+
+    times_s: np.ndarray
+    probs: np.ndarray
+    track_id: int | None = None  # None = whole video (max over visible faces)
+
+
+@dataclass
+class Segment:
+    """A laugh/smile interval, [start_s, end_s)."""
+
+    start_s: float
+    end_s: float
+    peak_prob: float
+    mean_prob: float
+    track_ids: tuple[int, ...] = ()
+    label: str = "laugh"  # "laugh" or "not_laugh" after review
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
