@@ -98,3 +98,28 @@ class Segment:
     @property
     def duration_s(self) -> float:
         return self.end_s - self.start_s
+
+
+@dataclass
+class ReviewedSegment:
+    """A segment as the reviewer sees it: the interval plus its review state.
+
+    `state` is "pending" (auto, not reviewed), "accepted", "rejected" or "added" (a missed laugh the
+    reviewer drew); `origin` is "auto" (from the score cache) or "manual". `id` is the store row id,
+    None for an auto segment nobody has touched yet (it is recomputed from the cache on re-threshold).
+    """
+
+    segment: Segment
+    state: str = "pending"
+    origin: str = "auto"
+    reviewer: str | None = None
+    reviewed_at: str | None = None  # ISO 8601 UTC
+    id: int | None = None
+
+    @property
+    def start_s(self) -> float:
+        return self.segment.start_s
+
+    @property
+    def end_s(self) -> float:
+        return self.segment.end_s

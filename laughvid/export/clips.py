@@ -1,0 +1,178 @@
+"""Highlight clips and a highlight reel cut from the source video with ffmpeg.
+
+Why re-encode by default: a stream copy can only start on a keyframe (often seconds away), so the
+clip would not start where the reviewer put the segment. Re-encoding with libx264 makes every clip
+start and end on the exact frame; `mode="copy"` is offered for speed when that does not matter.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import ffmpeg
+import imageio_ffmpeg
+
+from laughvid.types import Segment
+
+FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+MODES = ("reencode", "copy")
+
+
+class ExportError(RuntimeError):
+    """ffmpeg failed or the request made no sense; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class ClipOptions:
+    """How much context to keep around a segment, and how to cut.
+
+    Laughter follows the joke, so the default pre-roll (the setup) is longer than the post-roll.
+    """
+
+    pre_roll_s: float = 2.0
+    post_roll_s: float = 1.0
+    mode: str = "reencode"  # "reencode" (frame-accurate) or "copy" (fast, starts on a keyframe)
+    crf: int = 20
+    preset: str = "veryfast"
+
+    def __post_init__(self) -> None:
+        if self.pre_roll_s < 0 or self.post_roll_s < 0:
+            raise ValueError(f"pre/post-roll must be >= 0 s, got {self.pre_roll_s} / {self.post_roll_s}")
+        if self.mode not in MODES:
+            raise ValueError(f"clip mode must be one of {MODES}, got {self.mode!r}")
+
+
+@dataclass(frozen=True)
+class ClipWindow:
+    """The part of the source a clip covers: the segment plus padding, clamped to the video."""
+
+    start_s: float
+    end_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One exported file and what it covers."""
+
+    path: Path
+    window: ClipWindow
+    segment: Segment
+
+
+@dataclass(frozen=True)
+class Reel:
+    """The highlight reel: one file made of these source windows, in order."""
+
+    path: Path
+    windows: tuple[ClipWindow, ...]
+
+    @property
+    def duration_s(self) -> float:
+        return sum(w.duration_s for w in self.windows)
+
+
+def clip_window(segment: Segment, video_duration_s: float, options: ClipOptions) -> ClipWindow:
+    """Segment padded by pre/post-roll, clamped to [0, video duration]."""
+    if segment.end_s <= segment.start_s:
+        raise ExportError(f"segment {segment.start_s:.2f}-{segment.end_s:.2f} s is empty")
+    if segment.start_s >= video_duration_s or segment.end_s <= 0:
+        raise ExportError(
+            f"segment {segment.start_s:.2f}-{segment.end_s:.2f} s lies outside the video (0-{video_duration_s:.2f} s)"
+        )
+    start = max(0.0, segment.start_s - options.pre_roll_s)
+    end = min(video_duration_s, segment.end_s + options.post_roll_s)
+    return ClipWindow(start, end)
+
+
+def merge_windows(windows: Sequence[ClipWindow]) -> list[ClipWindow]:
+    """Overlapping or touching windows joined, in time order, so a reel never repeats footage."""
+    merged: list[ClipWindow] = []
+    for window in sorted(windows, key=lambda w: w.start_s):
+        if merged and window.start_s <= merged[-1].end_s:
+            merged[-1] = ClipWindow(merged[-1].start_s, max(merged[-1].end_s, window.end_s))
+        else:
+            merged.append(window)
+    return merged
+
+
+def _run(stream: ffmpeg.nodes.OutputStream, what: str) -> None:
+    try:
+        stream.overwrite_output().run(cmd=FFMPEG, capture_stdout=True, capture_stderr=True)
+    except ffmpeg.Error as exc:
+        tail = (exc.stderr or b"").decode(errors="replace").strip().splitlines()[-3:]
+        raise ExportError(f"ffmpeg failed to write {what}: {' | '.join(tail)}") from exc
+
+
+def cut(video_path: str | Path, window: ClipWindow, out_path: str | Path, options: ClipOptions) -> Path:
+    """Write `window` of the video to `out_path` (mp4)."""
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    source = ffmpeg.input(str(video_path), ss=f"{window.start_s:.6f}", t=f"{window.duration_s:.6f}")
+    if options.mode == "copy":
+        output = source.output(str(out_path), c="copy", avoid_negative_ts="make_zero", movflags="+faststart")
+    else:
+        output = source.output(
+            str(out_path),
+            vcodec="libx264",
+            preset=options.preset,
+            crf=options.crf,
+            pix_fmt="yuv420p",
+            acodec="aac",
+            movflags="+faststart",
+        )
+    _run(output, out_path.name)
+    return out_path
+
+
+def clip_name(video_path: str | Path, index: int, window: ClipWindow) -> str:
+    """`<video stem>_clip03_12.40-17.80.mp4`: sortable, says where it came from."""
+    return f"{Path(video_path).stem}_clip{index:02d}_{window.start_s:.2f}-{window.end_s:.2f}.mp4"
+
+
+def export_clips(
+    video_path: str | Path,
+    segments: Sequence[Segment],
+    video_duration_s: float,
+    out_dir: str | Path,
+    options: ClipOptions = ClipOptions(),
+) -> list[Clip]:
+    """One padded clip per segment (clips of overlapping segments may share footage)."""
+    clips = []
+    for index, segment in enumerate(sorted(segments, key=lambda s: s.start_s), start=1):
+        window = clip_window(segment, video_duration_s, options)
+        path = cut(video_path, window, Path(out_dir) / clip_name(video_path, index, window), options)
+        clips.append(Clip(path, window, segment))
+    return clips
+
+
+def export_reel(
+    video_path: str | Path,
+    segments: Sequence[Segment],
+    video_duration_s: float,
+    out_path: str | Path,
+    options: ClipOptions = ClipOptions(),
+) -> Reel:
+    """All padded segments joined into one file; overlapping windows are merged first.
+
+    Each merged window is cut on its own (seeking, so an hour of footage is not decoded), then the
+    pieces, all encoded alike, are joined by ffmpeg's concat demuxer without re-encoding again.
+    """
+    if not segments:
+        raise ExportError("no segments to put in a reel (accept or add some first)")
+    windows = merge_windows([clip_window(s, video_duration_s, options) for s in segments])
+    out_path = Path(out_path)
+    with tempfile.TemporaryDirectory(prefix="laughvid_reel_") as tmp:
+        pieces = [cut(video_path, w, Path(tmp) / f"piece{i:04d}.mp4", options) for i, w in enumerate(windows)]
+        listing = Path(tmp) / "pieces.txt"
+        listing.write_text("".join(f"file '{p.as_posix()}'\n" for p in pieces))
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        joined = ffmpeg.input(str(listing), f="concat", safe=0).output(str(out_path), c="copy", movflags="+faststart")
+        _run(joined, out_path.name)
+    return Reel(out_path, tuple(windows))
