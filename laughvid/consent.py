@@ -1,0 +1,306 @@
+"""Participant consent: who agreed to what, until when, and what happens to their data.
+
+Face crops are personal data. Every fine-tune item carries a `consent_ref`: either a participant id
+registered here or `public:<dataset>` for public research data. Fine-tuning uses an item only while
+its consent covers the `finetune` scope; exported clips blur faces whose track is not linked to a
+participant with `clips` consent. A participant can get a copy of their data (`export_person`) or
+have it deleted (`delete_person`): crops and manifest rows go, their name is scrubbed, and every
+model trained on them is flagged as needing retraining. Nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import sqlite3
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from laughvid.types import Box
+
+SCOPES = ("finetune", "clips")  # finetune: crops may train models; clips: face may appear unblurred
+PUBLIC_PREFIX = "public:"  # consent_ref of items from a public data set, e.g. "public:CK+"
+MANIFEST = "manifest.csv"
+
+
+class ConsentError(ValueError):
+    """A consent record or reference is missing, malformed or does not allow the requested use."""
+
+
+@dataclass(frozen=True)
+class Participant:
+    """One person who agreed (or not) to have their face data used."""
+
+    participant_id: str
+    name: str
+    scopes: tuple[str, ...]
+    consented_on: date
+    expires_on: date | None = None
+    withdrawn_on: date | None = None
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.participant_id or self.participant_id.startswith(PUBLIC_PREFIX) or "," in self.participant_id:
+            raise ConsentError(f"invalid participant id {self.participant_id!r} (non-empty, no comma, not '{PUBLIC_PREFIX}...')")
+        unknown = set(self.scopes) - set(SCOPES)
+        if unknown:
+            raise ConsentError(f"unknown consent scope(s) {sorted(unknown)}; known: {', '.join(SCOPES)}")
+        if self.expires_on and self.expires_on < self.consented_on:
+            raise ConsentError(f"consent of {self.participant_id} expires ({self.expires_on}) before it was given ({self.consented_on})")
+
+    def allows(self, scope: str, on: date) -> bool:
+        """Whether this consent covers `scope` on day `on` (given, not expired, not withdrawn)."""
+        return (
+            scope in self.scopes
+            and self.consented_on <= on
+            and (self.expires_on is None or on <= self.expires_on)
+            and (self.withdrawn_on is None or on < self.withdrawn_on)
+        )
+
+
+@dataclass(frozen=True)
+class ConsentCheck:
+    ok: bool
+    reason: str
+
+
+@dataclass
+class DeletionReport:
+    """What `delete_person` removed, so the operator can confirm it and audit it later."""
+
+    participant_id: str
+    crops_deleted: list[str] = field(default_factory=list)
+    manifest_rows_deleted: int = 0
+    track_links_deleted: int = 0
+    models_flagged: list[str] = field(default_factory=list)
+
+
+def _today() -> date:
+    return datetime.now(timezone.utc).date()
+
+
+def _row_to_participant(row: sqlite3.Row | tuple) -> Participant:
+    pid, name, scopes, consented, expires, withdrawn, note = row
+    return Participant(
+        participant_id=pid,
+        name=name,
+        scopes=tuple(s for s in scopes.split(",") if s),
+        consented_on=date.fromisoformat(consented),
+        expires_on=date.fromisoformat(expires) if expires else None,
+        withdrawn_on=date.fromisoformat(withdrawn) if withdrawn else None,
+        note=note,
+    )
+
+
+_COLUMNS = "participant_id, name, scopes, consented_on, expires_on, withdrawn_on, note"
+
+
+def add_participant(conn: sqlite3.Connection, p: Participant) -> None:
+    """Register a participant; refuses to overwrite an existing id (use `withdraw` to change)."""
+    try:
+        with conn:
+            conn.execute(
+                f"INSERT INTO participants ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    p.participant_id,
+                    p.name,
+                    ",".join(p.scopes),
+                    p.consented_on.isoformat(),
+                    p.expires_on.isoformat() if p.expires_on else None,
+                    p.withdrawn_on.isoformat() if p.withdrawn_on else None,
+                    p.note,
+                ),
+            )
+    except sqlite3.IntegrityError as exc:
+        raise ConsentError(f"participant {p.participant_id!r} is already registered") from exc
+
+
+def get_participant(conn: sqlite3.Connection, participant_id: str) -> Participant | None:
+    row = conn.execute(f"SELECT {_COLUMNS} FROM participants WHERE participant_id = ?", (participant_id,)).fetchone()
+    return _row_to_participant(row) if row else None
+
+
+def list_participants(conn: sqlite3.Connection) -> list[Participant]:
+    return [_row_to_participant(r) for r in conn.execute(f"SELECT {_COLUMNS} FROM participants ORDER BY participant_id")]
+
+
+def withdraw(conn: sqlite3.Connection, participant_id: str, on: date | None = None) -> None:
+    """Withdraw consent from `on` (default today): the data stays until deleted but is no longer used."""
+    _require(conn, participant_id)
+    with conn:
+        conn.execute(
+            "UPDATE participants SET withdrawn_on = ? WHERE participant_id = ?", ((on or _today()).isoformat(), participant_id)
+        )
+
+
+def _require(conn: sqlite3.Connection, participant_id: str) -> Participant:
+    p = get_participant(conn, participant_id)
+    if p is None:
+        raise ConsentError(f"no participant {participant_id!r} in the consent registry")
+    return p
+
+
+def check_consent_ref(conn: sqlite3.Connection, ref: str, scope: str, on: date | None = None) -> ConsentCheck:
+    """May data with this consent reference be used for `scope` today? Always explains why not."""
+    on = on or _today()
+    ref = (ref or "").strip()
+    if not ref:
+        return ConsentCheck(False, "no consent_ref (link the item to a participant or to public:<dataset>)")
+    if ref.startswith(PUBLIC_PREFIX):
+        if len(ref) == len(PUBLIC_PREFIX):
+            return ConsentCheck(False, f"{ref!r} names no dataset")
+        return ConsentCheck(True, f"public dataset {ref[len(PUBLIC_PREFIX):]}")
+    p = get_participant(conn, ref)
+    if p is None:
+        return ConsentCheck(False, f"participant {ref!r} is not in the consent registry")
+    if p.allows(scope, on):
+        return ConsentCheck(True, f"participant {ref} consented to {scope}")
+    if scope not in p.scopes:
+        return ConsentCheck(False, f"participant {ref} did not consent to {scope}")
+    if p.withdrawn_on and on >= p.withdrawn_on:
+        return ConsentCheck(False, f"participant {ref} withdrew consent on {p.withdrawn_on}")
+    if p.expires_on and on > p.expires_on:
+        return ConsentCheck(False, f"consent of {ref} expired on {p.expires_on}")
+    return ConsentCheck(False, f"consent of {ref} starts on {p.consented_on}")
+
+
+# --- faces in videos -------------------------------------------------------------------------
+
+
+def link_track(conn: sqlite3.Connection, video_sha256: str, track_id: int, participant_id: str) -> None:
+    """Record that face track `track_id` of a video shows this participant."""
+    _require(conn, participant_id)
+    with conn:
+        conn.execute(
+            "INSERT OR REPLACE INTO track_participants (video_sha256, track_id, participant_id) VALUES (?, ?, ?)",
+            (video_sha256, int(track_id), participant_id),
+        )
+
+
+def tracks_without_consent(
+    conn: sqlite3.Connection, video_sha256: str, track_ids: list[int] | set[int], scope: str = "clips", on: date | None = None
+) -> set[int]:
+    """Tracks of a video whose face must be blurred: not linked to anyone, or consent not covering `scope`."""
+    on = on or _today()
+    linked = dict(
+        conn.execute("SELECT track_id, participant_id FROM track_participants WHERE video_sha256 = ?", (video_sha256,)).fetchall()
+    )
+    blocked = set()
+    for tid in track_ids:
+        pid = linked.get(int(tid))
+        p = get_participant(conn, pid) if pid else None
+        if p is None or not p.allows(scope, on):
+            blocked.add(int(tid))
+    return blocked
+
+
+def blur_boxes(frame_rgb: np.ndarray, boxes: list[Box], grow: float = 0.25) -> np.ndarray:
+    """A copy of the frame with each face box (grown by `grow` per side, to cover hair and chin) blurred
+    beyond recognition. Pixelate-then-blur: a plain Gaussian on a large face can stay recognisable."""
+    out = frame_rgb.copy()
+    h, w = out.shape[:2]
+    for x0, y0, x1, y1 in boxes:
+        gx, gy = (x1 - x0) * grow, (y1 - y0) * grow
+        a0, b0 = max(int(x0 - gx), 0), max(int(y0 - gy), 0)
+        a1, b1 = min(int(np.ceil(x1 + gx)), w), min(int(np.ceil(y1 + gy)), h)
+        if a1 <= a0 or b1 <= b0:
+            continue
+        region = out[b0:b1, a0:a1]
+        small = cv2.resize(region, (max((a1 - a0) // 12, 1), max((b1 - b0) // 12, 1)), interpolation=cv2.INTER_AREA)
+        coarse = cv2.resize(small, (a1 - a0, b1 - b0), interpolation=cv2.INTER_NEAREST)
+        k = max(((a1 - a0) // 8) | 1, 3)
+        out[b0:b1, a0:a1] = cv2.GaussianBlur(coarse, (k, k), 0)
+    return out
+
+
+# --- a person's data in fine-tune sets ---------------------------------------------------------
+
+
+def _read_manifest(set_dir: Path) -> tuple[list[str], list[dict[str, str]]]:
+    with open(set_dir / MANIFEST, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        return list(reader.fieldnames or []), list(reader)
+
+
+def _write_manifest(set_dir: Path, fields: list[str], rows: list[dict[str, str]]) -> None:
+    """Atomic rewrite: a crash mid-write must not lose the other participants' rows."""
+    tmp = set_dir / (MANIFEST + ".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(set_dir / MANIFEST)
+
+
+def _person_rows(set_dirs: list[Path], participant_id: str):
+    for set_dir in set_dirs:
+        if (set_dir / MANIFEST).exists():
+            fields, rows = _read_manifest(set_dir)
+            yield set_dir, fields, rows, [r for r in rows if r.get("consent_ref", "").strip() == participant_id]
+
+
+def export_person(conn: sqlite3.Connection, participant_id: str, set_dirs: list[Path], out_dir: Path) -> Path:
+    """Copy everything held about a participant into `out_dir` (a local folder: nothing is uploaded):
+    the consent record, their crops, their manifest rows, linked tracks and the models trained on them."""
+    p = _require(conn, participant_id)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    crops: list[dict[str, str]] = []
+    for set_dir, _, _, mine in _person_rows([Path(d) for d in set_dirs], participant_id):
+        for row in mine:
+            src = set_dir / row["path"]
+            dst = out_dir / "crops" / set_dir.name / row["path"]
+            if src.exists():
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(src, dst)
+            crops.append({**row, "set": str(set_dir)})
+    tracks = conn.execute(
+        "SELECT video_sha256, track_id FROM track_participants WHERE participant_id = ?", (participant_id,)
+    ).fetchall()
+    from laughvid.registry import models_trained_on  # registry imports nothing from here at import time
+
+    record = {
+        "participant": {**asdict(p), "consented_on": str(p.consented_on), "expires_on": str(p.expires_on or ""),
+                        "withdrawn_on": str(p.withdrawn_on or "")},
+        "fine_tune_items": crops,
+        "video_tracks": [{"video_sha256": v, "track_id": t} for v, t in tracks],
+        "models_trained_on_this_data": models_trained_on(conn, participant_id),
+        "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    path = out_dir / f"{participant_id}.json"
+    path.write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def delete_person(conn: sqlite3.Connection, participant_id: str, set_dirs: list[Path]) -> DeletionReport:
+    """Erase a participant's face data: crops and manifest rows in every given set, their track links,
+    their name (the id stays, withdrawn, so the deletion itself is auditable), and flag every model
+    trained on them as needing retraining. Manifests are rewritten atomically after the crops go."""
+    from laughvid.registry import flag_models_trained_on
+
+    _require(conn, participant_id)
+    report = DeletionReport(participant_id)
+    for set_dir, fields, rows, mine in _person_rows([Path(d) for d in set_dirs], participant_id):
+        for row in mine:
+            crop = set_dir / row["path"]
+            crop.unlink(missing_ok=True)
+            report.crops_deleted.append(str(crop))
+        if mine:
+            _write_manifest(set_dir, fields, [r for r in rows if r not in mine])
+            report.manifest_rows_deleted += len(mine)
+    with conn:
+        report.track_links_deleted = conn.execute(
+            "DELETE FROM track_participants WHERE participant_id = ?", (participant_id,)
+        ).rowcount
+        conn.execute(
+            "UPDATE participants SET name = '', note = 'data deleted', withdrawn_on = COALESCE(withdrawn_on, ?) "
+            "WHERE participant_id = ?",
+            (_today().isoformat(), participant_id),
+        )
+    report.models_flagged = flag_models_trained_on(conn, participant_id, reason=f"data of {participant_id} deleted")
+    return report

@@ -1,0 +1,230 @@
+"""Model registry: every smile model version with its metrics and lineage, which one is active,
+the promotion gate, and rollback.
+
+Why a gate: a fine-tuned model that fits the team's faces better can silently get worse on everyone
+else. A candidate is promoted only if it beats the active model on the frozen validation split of the
+collected data AND loses at most `margin` on each public test set; the decision is printed as a table
+so a person can see why. Activations are an append-only log, so rollback to any earlier version is one
+more activation and the history stays auditable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "smile"
+MODEL_ENV = "LAUGHVID_MODEL"  # a model directory or a registered version; overrides the active model
+
+
+# LOOP's tables (models, activations, consent). Applied by the store's ordered migration list.
+SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS models (
+    version TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    parent TEXT,
+    created_at TEXT NOT NULL,
+    metrics_json TEXT NOT NULL DEFAULT '{}',
+    data_versions_json TEXT NOT NULL DEFAULT '[]',
+    participants_json TEXT NOT NULL DEFAULT '[]',
+    gate_json TEXT NOT NULL DEFAULT '[]',
+    needs_retraining TEXT
+);
+CREATE TABLE IF NOT EXISTS model_activations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    version TEXT NOT NULL REFERENCES models(version),
+    activated_at TEXT NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS participants (
+    participant_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    consented_on TEXT NOT NULL,
+    expires_on TEXT,
+    withdrawn_on TEXT,
+    note TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS track_participants (
+    video_sha256 TEXT NOT NULL,
+    track_id INTEGER NOT NULL,
+    participant_id TEXT NOT NULL REFERENCES participants(participant_id),
+    PRIMARY KEY (video_sha256, track_id)
+);
+"""
+
+
+class RegistryError(ValueError):
+    """Unknown version, or a model directory that cannot be registered."""
+
+
+@dataclass
+class ModelRecord:
+    """One registered model version."""
+
+    version: str
+    path: str
+    parent: str | None = None
+    created_at: str = ""
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # eval set -> metric -> value
+    data_versions: list[str] = field(default_factory=list)  # fine-tune set versions it was trained on
+    participants: list[str] = field(default_factory=list)  # consent refs of people whose crops trained it
+    gate: list[str] = field(default_factory=list)  # the gate table printed when it was registered
+    needs_retraining: str | None = None  # why, once data it was trained on has been deleted
+
+
+@dataclass(frozen=True)
+class GateRule:
+    """`metric` must rise by more than `min_gain` on validation; `public_metric` may drop at most `margin`."""
+
+    metric: str = "f1"
+    public_metric: str = "roc_auc"
+    margin: float = 0.02
+    min_gain: float = 0.0
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    promote: bool
+    lines: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+_COLUMNS = "version, path, parent, created_at, metrics_json, data_versions_json, participants_json, gate_json, needs_retraining"
+
+
+def _record(row: tuple) -> ModelRecord:
+    version, path, parent, created, metrics, data, people, gate, retrain = row
+    return ModelRecord(version, path, parent, created, json.loads(metrics), json.loads(data), json.loads(people),
+                       json.loads(gate), retrain)
+
+
+def register(conn: sqlite3.Connection, record: ModelRecord) -> ModelRecord:
+    """Add a model version (idempotent for the same version and path; metrics are merged)."""
+    existing = get(conn, record.version)
+    if existing and Path(existing.path).resolve() != Path(record.path).resolve():
+        raise RegistryError(f"version {record.version} is already registered at {existing.path}")
+    if existing:
+        record.metrics = {**existing.metrics, **record.metrics}
+    record.created_at = record.created_at or (existing.created_at if existing else _now())
+    with conn:
+        conn.execute(
+            f"INSERT OR REPLACE INTO models ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (record.version, str(record.path), record.parent, record.created_at, json.dumps(record.metrics),
+             json.dumps(record.data_versions), json.dumps(sorted(set(record.participants))), json.dumps(list(record.gate)),
+             record.needs_retraining),
+        )
+    return record
+
+
+def get(conn: sqlite3.Connection, version: str) -> ModelRecord | None:
+    row = conn.execute(f"SELECT {_COLUMNS} FROM models WHERE version = ?", (version,)).fetchone()
+    return _record(row) if row else None
+
+
+def list_models(conn: sqlite3.Connection) -> list[ModelRecord]:
+    return [_record(r) for r in conn.execute(f"SELECT {_COLUMNS} FROM models ORDER BY created_at, version")]
+
+
+def activate(conn: sqlite3.Connection, version: str, reason: str) -> None:
+    """Make `version` the active model (appends to the activation log)."""
+    if get(conn, version) is None:
+        raise RegistryError(f"no model version {version!r} in the registry (see `laughvid models list`)")
+    with conn:
+        conn.execute("INSERT INTO model_activations (version, activated_at, reason) VALUES (?, ?, ?)", (version, _now(), reason))
+
+
+def active_version(conn: sqlite3.Connection) -> str | None:
+    row = conn.execute("SELECT version FROM model_activations ORDER BY id DESC LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
+def activation_log(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
+    """(version, activated_at, reason), oldest first."""
+    return conn.execute("SELECT version, activated_at, reason FROM model_activations ORDER BY id").fetchall()
+
+
+def rollback(conn: sqlite3.Connection, version: str | None = None) -> str:
+    """Re-activate `version`, or by default the model that was active before the current one."""
+    if version is None:
+        log = [v for v, _, _ in activation_log(conn)]
+        current = log[-1] if log else None
+        earlier = [v for v in reversed(log) if v != current]
+        if not earlier:
+            raise RegistryError("nothing to roll back to: only one model has ever been active")
+        version = earlier[0]
+    activate(conn, version, reason="rollback")
+    return version
+
+
+def models_trained_on(conn: sqlite3.Connection, participant_id: str) -> list[str]:
+    return [m.version for m in list_models(conn) if participant_id in m.participants]
+
+
+def flag_models_trained_on(conn: sqlite3.Connection, participant_id: str, reason: str) -> list[str]:
+    """Mark every model trained on this participant's data as needing retraining; returns their versions."""
+    versions = models_trained_on(conn, participant_id)
+    with conn:
+        for v in versions:
+            conn.execute("UPDATE models SET needs_retraining = ? WHERE version = ?", (reason, v))
+    return versions
+
+
+def promotion_gate(
+    candidate: dict[str, dict[str, float]],
+    current: dict[str, dict[str, float]],
+    validation: list[str],
+    public: list[str],
+    rule: GateRule = GateRule(),
+    names: tuple[str, str] = ("candidate", "active"),
+) -> GateDecision:
+    """Compare two models evaluated on the same sets NOW (never against stale stored figures)."""
+    if not validation:
+        return GateDecision(False, ("Promotion gate: no frozen validation split to compare on -> KEEP " + names[1],))
+    lines = [f"Promotion gate: {names[0]} vs {names[1]}",
+             f"  {'set':<28} {'metric':<8} {names[1][:9]:>9} {names[0][:9]:>9} {'change':>8}  rule"]
+    ok = True
+
+    def row(name: str, metric: str, passed: bool, rule_text: str) -> None:
+        nonlocal ok
+        a, b = current[name][metric], candidate[name][metric]
+        lines.append(f"  {name:<28} {metric:<8} {a:>9.3f} {b:>9.3f} {b - a:>+8.3f}  {rule_text:<22} {'PASS' if passed else 'FAIL'}")
+        ok &= passed
+
+    for name in validation:
+        gain = candidate[name][rule.metric] - current[name][rule.metric]
+        row(name, rule.metric, gain > rule.min_gain, f"must rise > {rule.min_gain:.3f}")
+    for name in public:
+        drop = current[name][rule.public_metric] - candidate[name][rule.public_metric]
+        row(name, rule.public_metric, drop <= rule.margin, f"may drop <= {rule.margin:.3f}")
+    lines.append(f"  decision: {'PROMOTE ' + names[0] if ok else 'KEEP ' + names[1]}")
+    return GateDecision(ok, tuple(lines))
+
+
+def resolve_model_dir(model: str | Path | None, conn: sqlite3.Connection | None = None) -> Path:
+    """Which model directory to load: an explicit dir or version, else env LAUGHVID_MODEL, else the
+    registry's active model, else the shipped default. A version is looked up in the registry."""
+    choice = model if model is not None else os.environ.get(MODEL_ENV) or None
+    if choice is not None and Path(choice).is_dir():
+        return Path(choice)
+    if conn is None:
+        from laughvid.store import open_store  # lazy: the classifier must load without a writable store
+
+        conn = open_store()
+    if choice is not None:
+        record = get(conn, str(choice))
+        if record is None:
+            raise RegistryError(f"{choice!r} is neither a model directory nor a registered version")
+        return Path(record.path)
+    version = active_version(conn)
+    return Path(get(conn, version).path) if version else DEFAULT_MODEL_DIR

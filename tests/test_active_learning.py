@@ -1,0 +1,29 @@
+"""Active-learning ranking: the faces a label would help most come first, spread out in time."""
+
+from __future__ import annotations
+
+from laughvid.active_learning import Candidate, rank, score_candidate
+
+
+def test_uncertain_faces_rank_above_confident_ones():
+    picks = rank([Candidate("sure-yes", 0.98), Candidate("borderline", 0.52), Candidate("sure-no", 0.03)], 0.5)
+    assert [p.candidate.key for p in picks][0] == "borderline"
+    assert "uncertain" in picks[0].reasons[0]
+
+
+def test_disagreement_and_rare_conditions_raise_the_score():
+    base = score_candidate(Candidate("a", 0.9, smoothed_prob=0.88, face_px=120, brightness=130), 0.5)
+    outlier = score_candidate(Candidate("b", 0.9, smoothed_prob=0.2, face_px=120, brightness=130), 0.5)
+    small_dark = score_candidate(Candidate("c", 0.9, smoothed_prob=0.88, face_px=20, brightness=15), 0.5)
+    assert outlier.score > base.score and small_dark.score > base.score
+    assert any("smoothing disagrees" in r for r in outlier.reasons)
+    assert any("small face" in r for r in small_dark.reasons) and any("dark" in r for r in small_dark.reasons)
+
+
+def test_picks_are_spread_out_in_time_per_track():
+    frames = [Candidate(("v", t), 0.5, video="v", track_id=1, time_s=t / 10) for t in range(30)]
+    other = [Candidate(("w", 0), 0.5, video="w", track_id=1, time_s=0.0)]
+    picks = rank(frames + other, 0.5, k=10, min_gap_s=1.0)
+    times = sorted(p.candidate.time_s for p in picks if p.candidate.video == "v")
+    assert len(times) == 3 and all(b - a >= 1.0 for a, b in zip(times, times[1:]))
+    assert any(p.candidate.video == "w" for p in picks)

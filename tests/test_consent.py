@@ -1,0 +1,110 @@
+"""Consent registry: what may be used, export of a person's data, deletion, face blurring."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+
+import numpy as np
+import pytest
+from loop_helpers import loop_db, write_set
+
+from laughvid import registry
+from laughvid.consent import (
+    ConsentError,
+    Participant,
+    add_participant,
+    blur_boxes,
+    check_consent_ref,
+    delete_person,
+    export_person,
+    get_participant,
+    link_track,
+    tracks_without_consent,
+    withdraw,
+)
+
+DAY = date(2026, 6, 1)
+
+
+@pytest.fixture
+def conn():
+    c = loop_db()
+    add_participant(c, Participant("p01", "Kim Minji", ("finetune", "clips"), date(2026, 1, 1), date(2026, 12, 31)))
+    add_participant(c, Participant("p02", "Lee Jun", ("finetune",), date(2026, 1, 1)))
+    return c
+
+
+def test_consent_checks_scope_dates_and_public_data(conn):
+    assert check_consent_ref(conn, "p01", "finetune", DAY).ok
+    assert check_consent_ref(conn, "public:CK+", "finetune", DAY).ok
+    refusals = {
+        ("p02", "clips", DAY): "did not consent to clips",
+        ("p01", "finetune", date(2027, 1, 1)): "expired on 2026-12-31",
+        ("p01", "finetune", date(2025, 12, 31)): "starts on 2026-01-01",
+        ("p99", "finetune", DAY): "not in the consent registry",
+        ("", "finetune", DAY): "no consent_ref",
+        ("public:", "finetune", DAY): "names no dataset",
+    }
+    for (ref, scope, on), reason in refusals.items():
+        check = check_consent_ref(conn, ref, scope, on)
+        assert not check.ok and reason in check.reason
+    withdraw(conn, "p01", on=date(2026, 3, 1))
+    assert "withdrew consent on 2026-03-01" in check_consent_ref(conn, "p01", "finetune", DAY).reason
+
+
+def test_bad_records_are_refused_with_a_reason(conn):
+    with pytest.raises(ConsentError, match="already registered"):
+        add_participant(conn, Participant("p01", "Someone else", ("finetune",), DAY))
+    with pytest.raises(ConsentError, match="unknown consent scope"):
+        Participant("p03", "X", ("marketing",), DAY)
+    with pytest.raises(ConsentError, match="expires"):
+        Participant("p03", "X", ("finetune",), DAY, date(2026, 1, 1))
+    with pytest.raises(ConsentError, match="invalid participant id"):
+        Participant("public:x", "X", ("finetune",), DAY)
+    with pytest.raises(ConsentError, match="no participant"):
+        link_track(conn, "abc", 1, "nobody")
+
+
+def test_tracks_without_clip_consent_are_the_ones_to_blur(conn):
+    link_track(conn, "vid", 1, "p01")
+    link_track(conn, "vid", 2, "p02")  # consented to fine-tuning only
+    assert tracks_without_consent(conn, "vid", [1, 2, 3], on=DAY) == {2, 3}
+
+
+def test_blur_hides_the_face_and_leaves_the_rest():
+    rng = np.random.default_rng(0)
+    frame = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    out = blur_boxes(frame, [(40.0, 30.0, 80.0, 70.0), (-10.0, -10.0, 5.0, 5.0)])
+    assert out.shape == frame.shape and not np.shares_memory(out, frame)
+    face_before = frame[30:70, 40:80].astype(float)
+    face_after = out[30:70, 40:80].astype(float)
+    assert face_after.std() < 0.3 * face_before.std()  # detail gone
+    assert np.array_equal(out[:, 100:], frame[:, 100:])  # outside the grown box: untouched
+
+
+def test_export_then_delete_a_person(conn, tmp_path):
+    ft = write_set(tmp_path / "set", {"p01": (2, 1), "p02": (1, 2)})
+    registry.register(conn, registry.ModelRecord("smile-ft-a", str(tmp_path), participants=["p01", "p02"]))
+    registry.register(conn, registry.ModelRecord("smile-ft-b", str(tmp_path / "b"), participants=["p02"]))
+    link_track(conn, "vid", 4, "p01")
+
+    exported = json.loads(export_person(conn, "p01", [ft], tmp_path / "export").read_text())
+    assert len(exported["fine_tune_items"]) == 3
+    assert exported["models_trained_on_this_data"] == ["smile-ft-a"]
+    assert exported["video_tracks"] == [{"video_sha256": "vid", "track_id": 4}]
+    assert len(list((tmp_path / "export" / "crops").rglob("*.png"))) == 3
+
+    report = delete_person(conn, "p01", [ft])
+    assert len(report.crops_deleted) == 3 and report.manifest_rows_deleted == 3 and report.track_links_deleted == 1
+    assert report.models_flagged == ["smile-ft-a"]
+    assert "p01" in registry.get(conn, "smile-ft-a").needs_retraining
+    assert registry.get(conn, "smile-ft-b").needs_retraining is None
+    with open(ft / "manifest.csv", newline="") as f:
+        left = list(csv.DictReader(f))
+    assert {r["consent_ref"] for r in left} == {"p02"} and len(left) == 3  # others' rows kept
+    assert sorted(p.name for p in ft.rglob("*.png")) == sorted(r["path"].split("/")[1] for r in left)
+    gone = get_participant(conn, "p01")
+    assert gone.name == "" and gone.withdrawn_on is not None  # the deletion stays auditable, the name does not
+    assert not check_consent_ref(conn, "p01", "finetune").ok
