@@ -3,7 +3,7 @@
 Face crops are personal data. Every fine-tune item carries a `consent_ref`: either a participant id
 registered here or `public:<dataset>` for public research data. Fine-tuning uses an item only while
 its consent covers the `finetune` scope; exported clips blur faces whose track is not linked to a
-participant with `clips` consent. A participant can get a copy of their data (`export_person`) or
+participant with `clips` consent (`face_blur`). A participant can get a copy of their data (`export_person`) or
 have it deleted (`delete_person`): crops and manifest rows go, their name is scrubbed, and every
 model trained on them is flagged as needing retraining. Nothing leaves the machine.
 """
@@ -17,11 +17,6 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-
-import cv2
-import numpy as np
-
-from laughvid.types import Box
 
 SCOPES = ("finetune", "clips")  # finetune: crops may train models; clips: face may appear unblurred
 PUBLIC_PREFIX = "public:"  # consent_ref of items from a public data set, e.g. "public:CK+"
@@ -197,25 +192,6 @@ def tracks_without_consent(
         if p is None or not p.allows(scope, on):
             blocked.add(int(tid))
     return blocked
-
-
-def blur_boxes(frame_rgb: np.ndarray, boxes: list[Box], grow: float = 0.25) -> np.ndarray:
-    """A copy of the frame with each face box (grown by `grow` per side, to cover hair and chin) blurred
-    beyond recognition. Pixelate-then-blur: a plain Gaussian on a large face can stay recognisable."""
-    out = frame_rgb.copy()
-    h, w = out.shape[:2]
-    for x0, y0, x1, y1 in boxes:
-        gx, gy = (x1 - x0) * grow, (y1 - y0) * grow
-        a0, b0 = max(int(x0 - gx), 0), max(int(y0 - gy), 0)
-        a1, b1 = min(int(np.ceil(x1 + gx)), w), min(int(np.ceil(y1 + gy)), h)
-        if a1 <= a0 or b1 <= b0:
-            continue
-        region = out[b0:b1, a0:a1]
-        small = cv2.resize(region, (max((a1 - a0) // 12, 1), max((b1 - b0) // 12, 1)), interpolation=cv2.INTER_AREA)
-        coarse = cv2.resize(small, (a1 - a0, b1 - b0), interpolation=cv2.INTER_NEAREST)
-        k = max(((a1 - a0) // 8) | 1, 3)
-        out[b0:b1, a0:a1] = cv2.GaussianBlur(coarse, (k, k), 0)
-    return out
 
 
 # --- a person's data in fine-tune sets ---------------------------------------------------------

@@ -1,0 +1,104 @@
+"""Blurring the faces of people who did not consent, in frames and in exported clips.
+
+The clip exporter cuts clips with ffmpeg; `blur_clip` is the optional second pass it calls for a clip
+in which some tracks lack `clips` consent (`consent.tracks_without_consent`). Boxes come from the
+analysis tracks (sampled at the analysed fps) and are interpolated to every frame, then grown, so a
+moving face stays covered between analysed frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import av
+import cv2
+import ffmpeg
+import imageio_ffmpeg
+import numpy as np
+
+from laughvid.types import Box, FaceTrack
+
+FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+BLOCKS = 5  # a face becomes 5x5 colour blocks, then blurred: no eyes, mouth or outline left to detect
+
+
+class BlurError(RuntimeError):
+    """The clip could not be read or re-encoded; the message says which and why."""
+
+
+def blur_boxes(frame_rgb: np.ndarray, boxes: Sequence[Box], grow: float = 0.25) -> np.ndarray:
+    """A copy of the frame with each face box (grown by `grow` per side, to cover hair and chin) blurred
+    beyond recognition. Pixelate-then-blur: a plain Gaussian on a large face can stay recognisable."""
+    out = frame_rgb.copy()
+    h, w = out.shape[:2]
+    for x0, y0, x1, y1 in boxes:
+        gx, gy = (x1 - x0) * grow, (y1 - y0) * grow
+        a0, b0 = max(int(x0 - gx), 0), max(int(y0 - gy), 0)
+        a1, b1 = min(int(np.ceil(x1 + gx)), w), min(int(np.ceil(y1 + gy)), h)
+        if a1 <= a0 or b1 <= b0:
+            continue
+        region = out[b0:b1, a0:a1]
+        small = cv2.resize(region, (BLOCKS, BLOCKS), interpolation=cv2.INTER_AREA)
+        coarse = cv2.resize(small, (a1 - a0, b1 - b0), interpolation=cv2.INTER_NEAREST)
+        k = max(((a1 - a0) // 3) | 1, 3)
+        out[b0:b1, a0:a1] = cv2.GaussianBlur(coarse, (k, k), 0)
+    return out
+
+
+def boxes_at(tracks: Sequence[FaceTrack], time_s: float, hold_s: float = 0.5) -> list[Box]:
+    """Each track's box at `time_s`: interpolated between its observations, held `hold_s` past its ends."""
+    boxes = []
+    for track in tracks:
+        obs = track.observations
+        if not obs or time_s < obs[0].time_s - hold_s or time_s > obs[-1].time_s + hold_s:
+            continue
+        times = np.array([o.time_s for o in obs])
+        coords = np.array([o.box for o in obs], float)
+        boxes.append(tuple(float(np.interp(time_s, times, coords[:, i])) for i in range(4)))
+    return boxes
+
+
+def blur_clip(
+    clip_path: str | Path, out_path: str | Path, tracks: Sequence[FaceTrack], clip_start_s: float, crf: int = 20
+) -> Path:
+    """Re-encode a clip with the faces of `tracks` blurred in every frame; audio is copied.
+
+    `tracks` are the tracks to hide, in source-video time and upright pixels; `clip_start_s` is where
+    the clip starts in the source (the clip's own timestamps start at 0, as `export.clips.cut` writes).
+    """
+    clip_path, out_path = Path(clip_path), Path(out_path)
+    if clip_path.resolve() == out_path.resolve():
+        raise BlurError(f"{out_path}: write the blurred clip to a new file (the source is still being read)")
+    try:
+        container = av.open(str(clip_path))
+    except av.error.FFmpegError as exc:
+        raise BlurError(f"{clip_path}: not a readable clip: {exc}") from exc
+    with container:
+        if not container.streams.video:
+            raise BlurError(f"{clip_path}: has no video stream")
+        stream = container.streams.video[0]
+        width, height = stream.codec_context.width, stream.codec_context.height
+        rate = float(stream.average_rate or 30)
+        video = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", r=rate)
+        streams = [video]
+        if container.streams.audio:
+            streams.append(ffmpeg.input(str(clip_path)).audio)
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        encoder = (
+            ffmpeg.output(*streams, str(out_path), vcodec="libx264", crf=crf, preset="veryfast", pix_fmt="yuv420p",
+                          acodec="copy", movflags="+faststart")
+            .global_args("-hide_banner", "-loglevel", "error", "-nostats")  # a full stderr pipe would stall us
+            .overwrite_output()
+            .run_async(cmd=FFMPEG, pipe_stdin=True, pipe_stderr=True)
+        )
+        try:
+            for frame in container.decode(stream):
+                t = clip_start_s + float(frame.time or 0.0)
+                encoder.stdin.write(blur_boxes(frame.to_ndarray(format="rgb24"), boxes_at(tracks, t)).tobytes())
+        finally:
+            encoder.stdin.close()
+            err = encoder.stderr.read()
+            if encoder.wait() != 0:
+                raise BlurError(f"ffmpeg failed to write {out_path.name}: {err.decode(errors='replace').strip()[-300:]}")
+    return out_path

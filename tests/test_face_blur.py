@@ -1,0 +1,45 @@
+"""Face blurring for people without consent: frames and whole clips."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+from media import astronaut_video, face_box_in_frame
+
+from laughvid.face_blur import BlurError, blur_boxes, blur_clip, boxes_at
+from laughvid.faces.detector import FaceDetector
+from laughvid.types import FaceObservation, FaceTrack
+
+
+def test_blur_hides_detail_and_leaves_the_rest():
+    frame = np.random.default_rng(0).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    out = blur_boxes(frame, [(40.0, 30.0, 80.0, 70.0), (-10.0, -10.0, 5.0, 5.0)])
+    assert out.shape == frame.shape and not np.shares_memory(out, frame)
+    assert out[30:70, 40:80].std() < 0.3 * frame[30:70, 40:80].std()
+    assert np.array_equal(out[:, 100:], frame[:, 100:])  # outside the grown box: untouched
+
+
+def test_boxes_are_interpolated_between_analysed_frames():
+    track = FaceTrack(1, [FaceObservation(0.0, 1, (0, 0, 10, 10), 0.9), FaceObservation(1.0, 1, (10, 0, 20, 10), 0.9)])
+    assert boxes_at([track], 0.5) == [(5.0, 0.0, 15.0, 10.0)]
+    assert boxes_at([track], 1.4) == [(10.0, 0.0, 20.0, 10.0)]  # held a little past the end
+    assert boxes_at([track], 2.0) == []
+
+
+def test_blurred_clip_has_no_detectable_face(tmp_path):
+    seconds, size = 1.0, (640, 360)
+    clip = astronaut_video(tmp_path / "clip.mp4", seconds=seconds, size=size, fps=15, face_px=120, audio=True)
+    start = 5.0  # the clip was cut from 5 s into its source: track times are source times
+    obs = [FaceObservation(start + t, 3, face_box_in_frame(t, seconds, size, 120), 0.9) for t in np.arange(0, 1.01, 0.2)]
+    out = blur_clip(clip, tmp_path / "blurred.mp4", [FaceTrack(3, obs)], clip_start_s=start)
+    detector = FaceDetector()
+    with av.open(str(clip)) as a, av.open(str(out)) as b:
+        assert len(b.streams.audio) == 1
+        before = [f.to_ndarray(format="rgb24") for f in a.decode(video=0)]
+        after = [f.to_ndarray(format="rgb24") for f in b.decode(video=0)]
+    assert len(after) == len(before)
+    assert all(detector.detect(f) for f in before[::5])
+    assert not any(detector.detect(f) for f in after[::5])
+    with pytest.raises(BlurError, match="new file"):
+        blur_clip(clip, clip, [], 0.0)
