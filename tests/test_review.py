@@ -1,0 +1,114 @@
+"""Review state: every op saved with who/when, undo, re-threshold keeps reviewed work."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from laughvid import review
+from laughvid.review import ReviewError
+from laughvid.types import Segment
+
+SHA = "a" * 64
+
+
+@pytest.fixture
+def conn(tmp_path):
+    c = sqlite3.connect(tmp_path / "store.sqlite")
+    c.executescript(review.SCHEMA_SQL)
+    return c
+
+
+def auto(*spans: tuple[float, float]) -> list[Segment]:
+    return [Segment(a, b, 0.9, 0.8, (1,)) for a, b in spans]
+
+
+def states(items) -> list[tuple[float, float, str]]:
+    return [(i.start_s, i.end_s, i.state) for i in items]
+
+
+def test_accept_and_reject_are_saved_with_reviewer_and_time(conn, tmp_path):
+    items = review.review_list(auto((1, 2), (5, 6)), conn, SHA)
+    review.accept(conn, SHA, items[0], "ana")
+    review.reject(conn, SHA, items[1], "ben")
+    reopened = sqlite3.connect(tmp_path / "store.sqlite")  # a browser refresh / crash: new connection
+    saved = review.stored(reopened, SHA)
+    assert states(saved) == [(1, 2, "accepted"), (5, 6, "rejected")]
+    assert [s.reviewer for s in saved] == ["ana", "ben"] and all(s.reviewed_at for s in saved)
+
+
+def test_reviewed_segments_survive_rethresholding(conn):
+    first = review.review_list(auto((1, 2), (5, 6)), conn, SHA)
+    review.edit_bounds(conn, SHA, first[0], 0.8, 2.4, "ana")
+    review.reject(conn, SHA, first[1], "ana")
+    # A lower threshold widens and adds auto segments; reviewed ones win where they overlap.
+    again = review.review_list(auto((0.5, 2.6), (4.5, 6.5), (9, 10)), conn, SHA)
+    assert states(again) == [(0.8, 2.4, "accepted"), (5, 6, "rejected"), (9, 10, "pending")]
+
+
+def test_split_merge_add_delete(conn):
+    items = review.review_list(auto((1, 3), (4, 5)), conn, SHA)
+    review.split(conn, SHA, items[0], 2.0, "ana")
+    items = review.review_list(auto((1, 3), (4, 5)), conn, SHA)
+    assert states(items) == [(1, 2, "pending"), (2, 3, "pending"), (4, 5, "pending")]
+    review.merge(conn, SHA, [items[1], items[2]], "ana")
+    review.add(conn, SHA, 7.0, 8.0, "ana", duration_s=10)
+    items = review.review_list(auto((1, 3), (4, 5)), conn, SHA)
+    assert states(items) == [(1, 2, "pending"), (2, 5, "pending"), (7, 8, "added")]
+    review.delete(conn, SHA, items[2], "ana")  # manual: gone
+    review.delete(conn, SHA, items[0], "ana")  # auto: hidden, does not come back
+    assert states(review.review_list(auto((1, 3), (4, 5)), conn, SHA)) == [(2, 5, "pending")]
+
+
+def test_merge_keeps_laughs(conn):
+    items = review.review_list(auto((1, 2), (3, 4)), conn, SHA)
+    review.accept(conn, SHA, items[0], "ana")
+    items = review.review_list(auto((1, 2), (3, 4)), conn, SHA)
+    review.merge(conn, SHA, items, "ana")
+    (merged,) = review.stored(conn, SHA)
+    assert (merged.start_s, merged.end_s, merged.state) == (1, 4, "accepted")
+
+
+def test_undo_reverts_changes_one_by_one(conn):
+    segs = auto((1, 3))
+    items = review.review_list(segs, conn, SHA)
+    review.accept(conn, SHA, items[0], "ana")
+    review.split(conn, SHA, review.review_list(segs, conn, SHA)[0], 2.0, "ana")
+    assert len(review.stored(conn, SHA)) == 2
+    assert review.undo(conn, SHA).startswith("split")
+    assert states(review.review_list(segs, conn, SHA)) == [(1, 3, "accepted")]
+    assert review.undo(conn, SHA).startswith("accepted")
+    assert states(review.review_list(segs, conn, SHA)) == [(1, 3, "pending")]
+    with pytest.raises(ReviewError, match="nothing to undo"):
+        review.undo(conn, SHA)
+
+
+def test_bad_changes_are_refused_and_write_nothing(conn):
+    items = review.review_list(auto((1, 3)), conn, SHA)
+    with pytest.raises(ReviewError, match="reviewer"):
+        review.accept(conn, SHA, items[0], "  ")
+    with pytest.raises(ReviewError, match="start < end"):
+        review.edit_bounds(conn, SHA, items[0], 3, 1, "ana")
+    with pytest.raises(ReviewError, match="past the end"):
+        review.add(conn, SHA, 8, 12, "ana", duration_s=10)
+    with pytest.raises(ReviewError, match="inside the segment"):
+        review.split(conn, SHA, items[0], 5.0, "ana")
+    review.accept(conn, SHA, items[0], "ana")
+    with pytest.raises(ReviewError, match="overlaps"):
+        review.add(conn, SHA, 2, 4, "ana")
+    assert states(review.stored(conn, SHA)) == [(1, 3, "accepted")]
+
+
+def test_next_previous_navigation():
+    items = [review.ReviewedSegment(s, st) for s, st in zip(auto((1, 2), (3, 4), (5, 6)), ["accepted", "pending", "pending"])]
+    assert review.step(items, 0, +1) == 1
+    assert review.step(items, 2, +1) == 2  # stays at the end
+    assert review.step(items, 2, -1, pending_only=True) == 1
+    assert review.step(items, 1, -1, pending_only=True) == 1
+
+
+def test_mark_video_complete(conn):
+    assert review.completed(conn, SHA) is None
+    review.mark_complete(conn, SHA, "ana")
+    assert review.completed(conn, SHA)[0] == "ana"
