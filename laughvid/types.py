@@ -123,3 +123,20 @@ class ReviewedSegment:
     @property
     def end_s(self) -> float:
         return self.segment.end_s
+
+
+@dataclass
+class ScoreCache:
+    """Every face score of one analysis, as stored: enough to re-smooth or re-threshold without decoding.
+
+    `frame_times_s` lists every analysed frame (with or without faces) so that "no face" is known,
+    not guessed; the other arrays have one row per face observation (N).
+    """
+
+    frame_times_s: np.ndarray  # float64, F
+    times_s: np.ndarray  # float64, N
+    track_ids: np.ndarray  # int64, N
+    boxes: np.ndarray  # float64, N x 4, upright source pixels
+    confidences: np.ndarray  # float64, N (detector confidence; interpolated between detections)
+    probs: np.ndarray  # float64, N
+    detected: np.ndarray  # bool, N: True where the detector ran, False where the box was interpolated

@@ -1,0 +1,149 @@
+"""Smoothing a laugh-probability series into laugh segments.
+
+Frame scores flicker (blinks, talking, a turned head), so segments come from a pipeline of simple,
+separately tunable steps: fill short no-face gaps, median filter, then either hysteresis
+thresholds (enter above `on_threshold`, leave below `off_threshold`) or a two-state HMM decoded
+with Viterbi, then merge segments separated by short gaps and drop too-short ones. Defaults are
+tuned by `scripts/tune_smoothing.py` on the labelled dev videos (grid search, event F1 first).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from laughvid.types import ScoreSeries, Segment
+
+
+@dataclass(frozen=True)
+class SmoothingParams:
+    median_s: float = 0.5  # median filter width (seconds); 0 = off
+    on_threshold: float = 0.5  # a segment starts when the smoothed score reaches this
+    off_threshold: float = 0.35  # ... and ends when it falls below this (<= on_threshold)
+    min_duration_s: float = 0.5  # shorter segments are dropped (after merging)
+    merge_gap_s: float = 0.5  # segments closer than this are merged
+    fill_gap_s: float = 0.5  # no-face gaps up to this long are bridged (missed detections); longer = not laughing
+    hmm: bool = False  # Viterbi two-state decoding instead of hysteresis
+    hmm_switch_prob: float = 0.05  # per-frame probability of switching state (lower = fewer, longer segments)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.off_threshold <= self.on_threshold <= 1:
+            raise ValueError(f"need 0 <= off_threshold <= on_threshold <= 1, got off={self.off_threshold}, on={self.on_threshold}")
+        if min(self.median_s, self.min_duration_s, self.merge_gap_s, self.fill_gap_s) < 0:
+            raise ValueError("smoothing durations must be >= 0")
+        if not 0 < self.hmm_switch_prob < 0.5:
+            raise ValueError(f"hmm_switch_prob must be in (0, 0.5), got {self.hmm_switch_prob}")
+
+    def hash(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _step_s(times: np.ndarray) -> float:
+    return float(np.median(np.diff(times))) if len(times) > 1 else 0.1
+
+
+def fill_gaps(times: np.ndarray, probs: np.ndarray, max_gap_s: float) -> np.ndarray:
+    """Linearly bridge NaN runs no longer than `max_gap_s` that have scores on both sides; others -> 0."""
+    out = probs.astype(np.float64).copy()
+    valid = np.flatnonzero(~np.isnan(out))
+    if len(valid) == 0:
+        return np.zeros_like(out)
+    for a, b in zip(valid[:-1], valid[1:]):
+        if b - a > 1 and times[b] - times[a] <= max_gap_s + 1e-9:
+            out[a + 1 : b] = np.interp(times[a + 1 : b], [times[a], times[b]], [out[a], out[b]])
+    return np.nan_to_num(out, nan=0.0)
+
+
+def median_filter(values: np.ndarray, width: int) -> np.ndarray:
+    if width <= 1 or len(values) == 0:
+        return values
+    width += 1 - width % 2  # odd, centred
+    padded = np.pad(values, width // 2, mode="edge")
+    return np.median(np.lib.stride_tricks.sliding_window_view(padded, width), axis=1)
+
+
+def smooth(series: ScoreSeries, params: SmoothingParams) -> np.ndarray:
+    """The filtered score the decision is made on (no NaN)."""
+    filled = fill_gaps(series.times_s, series.probs, params.fill_gap_s)
+    return median_filter(filled, round(params.median_s / _step_s(series.times_s)))
+
+
+def hysteresis(values: np.ndarray, on: float, off: float) -> np.ndarray:
+    state = np.zeros(len(values), bool)
+    active = False
+    for i, v in enumerate(values):
+        active = v >= off if active else v >= on
+        state[i] = active
+    return state
+
+
+def viterbi(values: np.ndarray, threshold: float, switch_prob: float) -> np.ndarray:
+    """Most likely laugh/not-laugh path; a frame's evidence is its log-odds against `threshold`."""
+    p = np.clip(values, 1e-4, 1 - 1e-4)
+    t = min(max(threshold, 1e-4), 1 - 1e-4)
+    evidence = np.log(p / (1 - p)) - np.log(t / (1 - t))
+    emit = np.stack([-evidence / 2, evidence / 2], axis=1)  # log-likelihood of states 0, 1
+    stay, switch = np.log1p(-switch_prob), np.log(switch_prob)
+    trans = np.array([[stay, switch], [switch, stay]])
+    n = len(values)
+    score = emit[0].copy()
+    back = np.zeros((n, 2), np.int8)
+    for i in range(1, n):
+        cand = score[:, None] + trans  # from-state x to-state
+        back[i] = np.argmax(cand, axis=0)
+        score = cand[back[i], [0, 1]] + emit[i]
+    path = np.zeros(n, bool)
+    state = int(np.argmax(score))
+    for i in range(n - 1, -1, -1):
+        path[i] = bool(state)
+        state = back[i, state]
+    return path
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) index ranges where mask is True."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
+
+
+def find_segments(series: ScoreSeries, params: SmoothingParams = SmoothingParams(), tracks: dict[int, ScoreSeries] | None = None) -> list[Segment]:
+    """Laugh segments of a series; each carries peak/mean raw probability and the tracks that laughed."""
+    times = series.times_s
+    if len(times) == 0:
+        return []
+    values = smooth(series, params)
+    mask = viterbi(values, params.on_threshold, params.hmm_switch_prob) if params.hmm else hysteresis(values, params.on_threshold, params.off_threshold)
+    step = _step_s(times)
+    ends = np.append(times[1:], times[-1] + step)  # a frame stands for the time until the next one
+    spans: list[list[float]] = []
+    for a, b in _runs(mask):
+        start, end = float(times[a]), float(ends[b - 1])
+        if spans and start - spans[-1][1] < params.merge_gap_s:
+            spans[-1][1] = end
+        else:
+            spans.append([start, end])
+    segments = []
+    for start, end in spans:
+        if end - start < params.min_duration_s:
+            continue
+        inside = (times >= start) & (times < end)
+        raw = series.probs[inside]
+        scored = raw[~np.isnan(raw)]
+        if len(scored) == 0:  # bridged gap only; report the smoothed score
+            scored = values[inside]
+        segments.append(Segment(start, end, float(scored.max()), float(scored.mean()), _laughing_tracks(tracks, inside, params)))
+    return segments
+
+
+def _laughing_tracks(tracks: dict[int, ScoreSeries] | None, inside: np.ndarray, params: SmoothingParams) -> tuple[int, ...]:
+    """Tracks whose raw score reaches the off threshold in the segment; else the single best one."""
+    if not tracks:
+        return ()
+    peaks = {tid: np.nanmax(s.probs[inside]) for tid, s in tracks.items() if not np.all(np.isnan(s.probs[inside]))}
+    if not peaks:
+        return ()
+    chosen = [tid for tid, p in peaks.items() if p >= params.off_threshold]
+    return tuple(sorted(chosen or [max(peaks, key=peaks.get)]))

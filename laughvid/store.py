@@ -1,0 +1,300 @@
+"""The SQLite store: videos (by content hash), analyses, per-frame score caches, tracks, segments.
+
+Why SQLite: embedded, one file, safe for the CLI and the UI side by side (WAL mode lets readers
+see committed chunks while an analysis writes). The score cache is written in chunks as batches
+finish, each chunk in one transaction together with the resume state, so a killed analysis loses
+at most one chunk and resumes from the last committed time.
+
+Schema changes are an ordered list of migrations applied once each (tracked by
+`PRAGMA user_version`). Other modules APPEND their own (version, sql) pairs to `MIGRATIONS`;
+never edit or reorder an applied one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from laughvid.config import Settings
+from laughvid.types import ScoreCache, Segment, VideoInfo
+
+_PIPELINE_SCHEMA = """
+CREATE TABLE videos (
+    id INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE,
+    path TEXT NOT NULL,              -- where it was last seen
+    name TEXT NOT NULL,
+    info_json TEXT NOT NULL,         -- VideoInfo
+    added_at TEXT NOT NULL
+);
+CREATE TABLE analyses (
+    id INTEGER PRIMARY KEY,
+    video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+    model_version TEXT NOT NULL,
+    params_hash TEXT NOT NULL,
+    params_json TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed')),
+    progress REAL NOT NULL DEFAULT 0,
+    resume_json TEXT,                -- tracker state and last committed frame time
+    warnings_json TEXT NOT NULL DEFAULT '[]',
+    error TEXT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    UNIQUE (video_id, model_version, params_hash)
+);
+CREATE TABLE frames (
+    analysis_id INTEGER NOT NULL REFERENCES analyses(id) ON DELETE CASCADE,
+    time_s REAL NOT NULL,
+    PRIMARY KEY (analysis_id, time_s)
+) WITHOUT ROWID;
+CREATE TABLE face_scores (
+    analysis_id INTEGER NOT NULL REFERENCES analyses(id) ON DELETE CASCADE,
+    time_s REAL NOT NULL,
+    track_id INTEGER NOT NULL,
+    x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL,
+    confidence REAL NOT NULL,
+    prob REAL NOT NULL,
+    detected INTEGER NOT NULL,
+    PRIMARY KEY (analysis_id, time_s, track_id)
+) WITHOUT ROWID;
+CREATE TABLE tracks (
+    analysis_id INTEGER NOT NULL REFERENCES analyses(id) ON DELETE CASCADE,
+    track_id INTEGER NOT NULL,
+    start_s REAL NOT NULL,
+    end_s REAL NOT NULL,
+    n_frames INTEGER NOT NULL,
+    mean_prob REAL NOT NULL,
+    max_prob REAL NOT NULL,
+    PRIMARY KEY (analysis_id, track_id)
+);
+CREATE TABLE segments (
+    id INTEGER PRIMARY KEY,
+    analysis_id INTEGER NOT NULL REFERENCES analyses(id) ON DELETE CASCADE,
+    smoothing_hash TEXT NOT NULL,
+    start_s REAL NOT NULL,
+    end_s REAL NOT NULL,
+    peak_prob REAL NOT NULL,
+    mean_prob REAL NOT NULL,
+    track_ids TEXT NOT NULL           -- JSON list
+);
+CREATE INDEX segments_by_analysis ON segments (analysis_id, smoothing_hash);
+"""
+
+# Ordered (version, sql). Append only.
+MIGRATIONS: list[tuple[int, str]] = [
+    (1, _PIPELINE_SCHEMA),
+]
+
+
+class StoreError(RuntimeError):
+    """The store file is unusable (e.g. written by a newer laughvid)."""
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def open_store(path: str | Path | None = None) -> sqlite3.Connection:
+    """Open (creating if needed) and migrate the store; None = the configured default path."""
+    path = Path(path) if path is not None else Settings.from_env().store_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    migrate(conn)
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the migrations newer than the file's version, each in its own transaction."""
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    known = max(v for v, _ in MIGRATIONS)
+    if current > known:
+        raise StoreError(f"store schema version {current} is newer than this laughvid understands ({known}); upgrade laughvid")
+    for version, sql in sorted(MIGRATIONS):
+        if version <= current:
+            continue
+        with conn:
+            conn.executescript(f"BEGIN; {sql}; PRAGMA user_version = {int(version)}; COMMIT;")
+        current = version
+    return current
+
+
+def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def params_hash(params: dict) -> str:
+    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class AnalysisRecord:
+    """One analysis of one video with one model and one set of analysis parameters."""
+
+    id: int
+    video_id: int
+    sha256: str
+    path: str
+    info: VideoInfo
+    model_version: str
+    params: dict
+    status: str  # running | done | failed
+    progress: float  # 0..1
+    resume: dict | None
+    warnings: list[str]
+    error: str | None
+    started_at: str
+    finished_at: str | None
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+
+_RECORD_SQL = """
+SELECT a.id, v.id, v.sha256, v.path, v.info_json, a.model_version, a.params_json, a.status, a.progress,
+       a.resume_json, a.warnings_json, a.error, a.started_at, a.finished_at
+FROM analyses a JOIN videos v ON v.id = a.video_id
+"""
+
+
+def _record(row) -> AnalysisRecord:
+    return AnalysisRecord(
+        id=row[0], video_id=row[1], sha256=row[2], path=row[3], info=VideoInfo(**json.loads(row[4])),
+        model_version=row[5], params=json.loads(row[6]), status=row[7], progress=row[8],
+        resume=json.loads(row[9]) if row[9] else None, warnings=json.loads(row[10]), error=row[11],
+        started_at=row[12], finished_at=row[13],
+    )  # fmt: skip
+
+
+def upsert_video(conn: sqlite3.Connection, sha256: str, info: VideoInfo) -> int:
+    """The video's id; a file seen before under another path keeps its id and gets the new path."""
+    with conn:
+        conn.execute(
+            "INSERT INTO videos (sha256, path, name, info_json, added_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (sha256) DO UPDATE SET path = excluded.path, name = excluded.name, info_json = excluded.info_json",
+            (sha256, info.path, Path(info.path).name, json.dumps(asdict(info)), now_iso()),
+        )
+    return conn.execute("SELECT id FROM videos WHERE sha256 = ?", (sha256,)).fetchone()[0]
+
+
+def get_analysis(conn: sqlite3.Connection, analysis_id: int) -> AnalysisRecord | None:
+    row = conn.execute(_RECORD_SQL + " WHERE a.id = ?", (analysis_id,)).fetchone()
+    return _record(row) if row else None
+
+
+def find_analysis(conn: sqlite3.Connection, video_id: int, model_version: str, p_hash: str) -> AnalysisRecord | None:
+    row = conn.execute(
+        _RECORD_SQL + " WHERE a.video_id = ? AND a.model_version = ? AND a.params_hash = ?", (video_id, model_version, p_hash)
+    ).fetchone()
+    return _record(row) if row else None
+
+
+def list_analyses(conn: sqlite3.Connection, status: str | None = None) -> list[AnalysisRecord]:
+    """All analyses, newest first (optionally only those with `status`)."""
+    where, args = (" WHERE a.status = ?", (status,)) if status else ("", ())
+    return [_record(r) for r in conn.execute(_RECORD_SQL + where + " ORDER BY a.started_at DESC, a.id DESC", args)]
+
+
+def start_analysis(conn: sqlite3.Connection, video_id: int, model_version: str, params: dict) -> AnalysisRecord:
+    """A running analysis row: the existing one (to resume) or a new one."""
+    p_hash = params_hash(params)
+    with conn:
+        conn.execute(
+            "INSERT INTO analyses (video_id, model_version, params_hash, params_json, status, started_at) "
+            "VALUES (?, ?, ?, ?, 'running', ?) ON CONFLICT (video_id, model_version, params_hash) "
+            "DO UPDATE SET status = 'running', error = NULL",
+            (video_id, model_version, p_hash, json.dumps(params, sort_keys=True), now_iso()),
+        )
+    return find_analysis(conn, video_id, model_version, p_hash)
+
+
+def save_chunk(
+    conn: sqlite3.Connection, analysis_id: int, frame_times: np.ndarray, rows: list[tuple], resume: dict, progress: float
+) -> None:
+    """Commit one chunk of the score cache and the state to resume after it, atomically.
+
+    `rows` are (time_s, track_id, x0, y0, x1, y1, confidence, prob, detected).
+    """
+    with conn:
+        conn.executemany("INSERT OR REPLACE INTO frames (analysis_id, time_s) VALUES (?, ?)", [(analysis_id, float(t)) for t in frame_times])
+        conn.executemany(
+            "INSERT OR REPLACE INTO face_scores (analysis_id, time_s, track_id, x0, y0, x1, y1, confidence, prob, detected) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(analysis_id, *row) for row in rows],
+        )
+        conn.execute(
+            "UPDATE analyses SET resume_json = ?, progress = ? WHERE id = ?", (json.dumps(resume), float(progress), analysis_id)
+        )
+
+
+def finish_analysis(conn: sqlite3.Connection, analysis_id: int, warnings: list[str]) -> None:
+    """Mark done and summarise tracks from the cache."""
+    with conn:
+        conn.execute("DELETE FROM tracks WHERE analysis_id = ?", (analysis_id,))
+        conn.execute(
+            "INSERT INTO tracks (analysis_id, track_id, start_s, end_s, n_frames, mean_prob, max_prob) "
+            "SELECT analysis_id, track_id, MIN(time_s), MAX(time_s), COUNT(*), AVG(prob), MAX(prob) "
+            "FROM face_scores WHERE analysis_id = ? GROUP BY track_id",
+            (analysis_id,),
+        )
+        conn.execute(
+            "UPDATE analyses SET status = 'done', progress = 1, warnings_json = ?, finished_at = ? WHERE id = ?",
+            (json.dumps(warnings), now_iso(), analysis_id),
+        )
+
+
+def fail_analysis(conn: sqlite3.Connection, analysis_id: int, error: str) -> None:
+    """Keep the committed chunks (resume uses them) and say why it stopped."""
+    with conn:
+        conn.execute("UPDATE analyses SET status = 'failed', error = ?, finished_at = ? WHERE id = ?", (error, now_iso(), analysis_id))
+
+
+def load_cache(conn: sqlite3.Connection, analysis_id: int) -> ScoreCache:
+    frame_times = np.array(
+        [r[0] for r in conn.execute("SELECT time_s FROM frames WHERE analysis_id = ? ORDER BY time_s", (analysis_id,))], np.float64
+    )
+    rows = conn.execute(
+        "SELECT time_s, track_id, x0, y0, x1, y1, confidence, prob, detected FROM face_scores "
+        "WHERE analysis_id = ? ORDER BY time_s, track_id",
+        (analysis_id,),
+    ).fetchall()
+    table = np.array(rows, np.float64).reshape(-1, 9)
+    return ScoreCache(
+        frame_times_s=frame_times,
+        times_s=table[:, 0],
+        track_ids=table[:, 1].astype(np.int64),
+        boxes=table[:, 2:6],
+        confidences=table[:, 6],
+        probs=table[:, 7],
+        detected=table[:, 8].astype(bool),
+    )
+
+
+def save_segments(conn: sqlite3.Connection, analysis_id: int, smoothing_hash: str, segments: list[Segment]) -> None:
+    with conn:
+        conn.execute("DELETE FROM segments WHERE analysis_id = ? AND smoothing_hash = ?", (analysis_id, smoothing_hash))
+        conn.executemany(
+            "INSERT INTO segments (analysis_id, smoothing_hash, start_s, end_s, peak_prob, mean_prob, track_ids) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(analysis_id, smoothing_hash, s.start_s, s.end_s, s.peak_prob, s.mean_prob, json.dumps(list(s.track_ids))) for s in segments],
+        )
+
+
+def load_segments(conn: sqlite3.Connection, analysis_id: int, smoothing_hash: str) -> list[Segment]:
+    """Segments saved for these smoothing parameters (they are cheap to recompute from the cache)."""
+    rows = conn.execute(
+        "SELECT start_s, end_s, peak_prob, mean_prob, track_ids FROM segments WHERE analysis_id = ? AND smoothing_hash = ? ORDER BY start_s",
+        (analysis_id, smoothing_hash),
+    ).fetchall()
+    return [Segment(a, b, p, m, tuple(json.loads(t))) for a, b, p, m, t in rows]
