@@ -8,6 +8,7 @@ import pytest
 
 from laughvid import review
 from laughvid.review import ReviewError
+from laughvid.store import open_store
 from laughvid.types import Segment
 
 SHA = "a" * 64
@@ -15,9 +16,7 @@ SHA = "a" * 64
 
 @pytest.fixture
 def conn(tmp_path):
-    c = sqlite3.connect(tmp_path / "store.sqlite")
-    c.executescript(review.SCHEMA_SQL)
-    return c
+    return open_store(tmp_path / "store.sqlite")
 
 
 def auto(*spans: tuple[float, float]) -> list[Segment]:
