@@ -13,9 +13,14 @@ teach the model less than ten different moments.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from laughvid import review, store, timeline
+from laughvid.segments import SmoothingParams, smooth
+from laughvid.store import AnalysisRecord
 
 
 @dataclass(frozen=True)
@@ -111,3 +116,32 @@ def crop_brightness(crop: np.ndarray) -> float:
     if crop.ndim == 3:
         crop = crop @ np.array([0.299, 0.587, 0.114])
     return float(crop.mean())
+
+
+def review_queue(conn: sqlite3.Connection, k: int = 20, params: SmoothingParams = SmoothingParams(),
+                 min_gap_s: float = 1.0, weights: RankWeights = RankWeights()) -> list[RankedItem]:
+    """The "review next" queue over every finished analysis in the store (latest analysis per video):
+    faces not yet covered by a reviewed segment, in videos not marked fully reviewed, ranked against
+    the smoothing's `on_threshold`. Candidate keys are (video sha256, time_s, track_id). Brightness is
+    not in the score cache, so only face size and detector confidence count as rare conditions here."""
+    latest: dict[str, AnalysisRecord] = {}
+    for a in store.list_analyses(conn, status="done"):  # newest first
+        latest.setdefault(a.sha256, a)
+    candidates = []
+    for sha, analysis in latest.items():
+        if review.completed(conn, sha):
+            continue
+        reviewed = [(s.start_s, s.end_s) for s in review.stored(conn, sha, include_deleted=True) if s.state != "pending"]
+        cache = store.load_cache(conn, analysis.id)
+        smoothed = {tid: smooth(series, params) for tid, series in timeline.track_series(cache).items()}
+        frame_of = np.searchsorted(cache.frame_times_s, cache.times_s)
+        for i, t in enumerate(cache.times_s):
+            if any(a <= t < b for a, b in reviewed):
+                continue
+            tid = int(cache.track_ids[i])
+            x0, y0, x1, y1 = cache.boxes[i]
+            candidates.append(Candidate(
+                key=(sha, float(t), tid), prob=float(cache.probs[i]), smoothed_prob=float(smoothed[tid][frame_of[i]]),
+                face_px=float(y1 - y0), detector_confidence=float(cache.confidences[i]), video=analysis.name,
+                track_id=tid, time_s=float(t)))
+    return rank(candidates, params.on_threshold, k=k, min_gap_s=min_gap_s, weights=weights)

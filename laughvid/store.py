@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from laughvid import review
+from laughvid import registry, review
 from laughvid.config import Settings
 from laughvid.types import ScoreCache, Segment, VideoInfo
 
@@ -91,6 +91,7 @@ CREATE INDEX segments_by_analysis ON segments (analysis_id, smoothing_hash);
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _PIPELINE_SCHEMA),
     (2, review.SCHEMA_SQL),  # UI: review state and undo log
+    (3, registry.SCHEMA_SQL),  # LOOP: model versions, activations, consent registry
 ]
 
 

@@ -9,15 +9,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from laughvid.registry import SCHEMA_SQL
+from laughvid.store import open_store
 
 MANIFEST_COLUMNS = ("path,label,group,video_sha256,time_s,track_id,reviewer,reviewed_at,model_version,consent_ref").split(",")
 
 
 def loop_db() -> sqlite3.Connection:
-    conn = sqlite3.connect(":memory:")
-    conn.executescript(SCHEMA_SQL)
-    return conn
+    """The real store (all migrations), in memory."""
+    return open_store(":memory:")
 
 
 def write_set(root: Path, people: dict[str, tuple[int, int]], consent: dict[str, str] | None = None, seed: int = 0,

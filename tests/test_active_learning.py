@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from laughvid.active_learning import Candidate, rank, score_candidate
+import numpy as np
+from loop_helpers import loop_db
+
+from laughvid import review, store
+from laughvid.active_learning import Candidate, rank, review_queue, score_candidate
+from laughvid.types import VideoInfo
 
 
 def test_uncertain_faces_rank_above_confident_ones():
@@ -27,3 +32,22 @@ def test_picks_are_spread_out_in_time_per_track():
     times = sorted(p.candidate.time_s for p in picks if p.candidate.video == "v")
     assert len(times) == 3 and all(b - a >= 1.0 for a, b in zip(times, times[1:]))
     assert any(p.candidate.video == "w" for p in picks)
+
+
+def test_review_queue_skips_reviewed_time_and_finished_videos():
+    conn = loop_db()
+    times = np.round(np.arange(0, 10, 0.1), 3)
+    for sha, name in (("a" * 64, "a.mp4"), ("b" * 64, "b.mp4")):
+        vid = store.upsert_video(conn, sha, VideoInfo(name, 640, 360, 30.0, 10.0, 300))
+        analysis = store.start_analysis(conn, vid, "smile-test", {})
+        probs = 0.5 + 0.45 * np.sin(times)  # crosses the threshold near 0 s and 3.1 s
+        rows = [(t, 0, 100, 100, 160, 160, 0.95, p, True) for t, p in zip(times, probs)]
+        store.save_chunk(conn, analysis.id, times, rows, {}, 1.0)
+        store.finish_analysis(conn, analysis.id, [])
+    review.add(conn, "a" * 64, 2.5, 4.0, reviewer="tester")
+    review.mark_complete(conn, "b" * 64, reviewer="tester")
+
+    queue = review_queue(conn, k=5)
+    assert queue and all(item.candidate.key[0] == "a" * 64 for item in queue)
+    assert not any(2.5 <= item.candidate.time_s < 4.0 for item in queue)
+    assert abs(queue[0].candidate.prob - 0.5) < 0.1 and queue[0].candidate.video == "a.mp4"
