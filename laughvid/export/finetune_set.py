@@ -1,0 +1,227 @@
+"""Reviewed segments -> labelled face crops for fine-tuning, in the generic set layout:
+
+    SET/smile/*.png  SET/non_smile/*.png  SET/manifest.csv  (columns: MANIFEST_COLUMNS)
+
+Labels come from the reviewer, never from the model: accepted and added segments are `smile`;
+rejected segments and, once the whole video is marked reviewed, the time outside every segment
+are `non_smile`. Pending segments are not used. Crops are framed like the model's training data
+(the model card's `Framing`, in colour at 96 px) from the face boxes in the score cache, so no face
+detection runs again.
+
+Exporting a video again replaces that video's crops, so the set always mirrors the current review
+(an undo or a relabel does not leave stale crops behind).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from laughvid.consent import MANIFEST
+from laughvid.decode import upright
+from laughvid.faces.crop import Framing, crop_faces
+from laughvid.review import LAUGH_STATES
+from laughvid.types import Box, ReviewedSegment, ScoreCache
+
+MANIFEST_COLUMNS = ("path", "label", "group", "video_sha256", "time_s", "track_id", "reviewer", "reviewed_at", "model_version", "consent_ref")
+LABELS = ("smile", "non_smile")
+CROP_SIZE = 96
+
+
+class FinetuneExportError(ValueError):
+    """Nothing usable to export, or the set folder is not writable; says what to do."""
+
+
+@dataclass(frozen=True)
+class PlannedCrop:
+    """One face at one analysed frame, with the label the review gives it."""
+
+    time_s: float
+    track_id: int
+    box: Box
+    label: str  # "smile" | "non_smile"
+    reviewer: str
+    reviewed_at: str
+
+
+@dataclass(frozen=True)
+class VideoSource:
+    """The video the crops come from and what the manifest records about it."""
+
+    path: str
+    sha256: str
+    rotation: int
+    model_version: str
+    default_consent_ref: str = ""  # for faces not linked to a registered participant
+
+
+@dataclass
+class FinetuneExport:
+    root: Path
+    rows: list[dict]  # manifest rows written for this video
+    removed: int  # this video's earlier crops that the current review no longer supports
+
+    def counts(self) -> dict[str, int]:
+        return {label: sum(r["label"] == label for r in self.rows) for label in LABELS}
+
+
+def crop_framing(model_framing: Framing) -> Framing:
+    """The model's framing (where the face sits in the square), in colour at the set's crop size."""
+    return replace(model_framing, grey=False, size=CROP_SIZE)
+
+
+def _thin(times: np.ndarray, every_s: float) -> list[float]:
+    """Times at least `every_s` apart, starting with the first."""
+    chosen: list[float] = []
+    for t in times:
+        if not chosen or t - chosen[-1] >= every_s - 1e-9:
+            chosen.append(float(t))
+    return chosen
+
+
+def plan_crops(
+    items: Sequence[ReviewedSegment],
+    cache: ScoreCache,
+    completed_by: tuple[str, str] | None = None,
+    every_s: float = 0.5,
+    background_every_s: float = 2.0,
+    margin_s: float = 0.5,
+) -> list[PlannedCrop]:
+    """Which faces to cut, labelled by the review. Only frames where the detector really ran are
+    used (interpolated boxes may be off). A segment's own tracks are used when it names them,
+    else every face in view. Non-segment time keeps `margin_s` away from any segment because
+    segment edges are fuzzy."""
+    detected = cache.detected
+    times = np.unique(cache.times_s[detected])
+    plan: list[PlannedCrop] = []
+
+    def faces(at: list[float], tracks: tuple[int, ...], label: str, reviewer: str, when: str) -> None:
+        for t in at:
+            mine = detected & (cache.times_s == t)
+            if tracks:
+                mine &= np.isin(cache.track_ids, tracks)
+            for i in np.flatnonzero(mine):
+                plan.append(PlannedCrop(t, int(cache.track_ids[i]), tuple(map(float, cache.boxes[i])), label, reviewer, when))
+
+    for item in items:
+        if item.state in LAUGH_STATES or item.state == "rejected":
+            label = "smile" if item.state in LAUGH_STATES else "non_smile"
+            inside = times[(times >= item.start_s) & (times < item.end_s)]
+            faces(_thin(inside, every_s), item.segment.track_ids, label, item.reviewer or "", item.reviewed_at or "")
+    if completed_by:
+        busy = np.zeros(len(times), bool)
+        for item in items:
+            busy |= (times >= item.start_s - margin_s) & (times < item.end_s + margin_s)
+        faces(_thin(times[~busy], background_every_s), (), "non_smile", *completed_by)
+    return plan
+
+
+def frames_at(path: str | Path, rotation: int, times: Sequence[float], max_gap_s: float = 3.0) -> Iterator[tuple[float, np.ndarray]]:
+    """Upright RGB frames whose timestamps equal `times` (as the analysis recorded them).
+
+    Decodes forward and seeks only across gaps longer than `max_gap_s`, so a few crops from an
+    hour-long video do not decode the whole file.
+    """
+    wanted = sorted(set(times))
+    i = 0
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        while i < len(wanted):
+            container.seek(int(wanted[i] / stream.time_base), stream=stream, backward=True)
+            for frame in container.decode(stream):
+                if frame.time is None:
+                    continue
+                while i < len(wanted) and wanted[i] < frame.time - 1e-6:
+                    i += 1  # that frame is gone (cannot happen for times taken from the cache)
+                if i == len(wanted):
+                    return
+                if abs(frame.time - wanted[i]) <= 1e-6:
+                    yield wanted[i], upright(frame.to_ndarray(format="rgb24"), rotation)
+                    i += 1
+                    if i == len(wanted):
+                        return
+                if wanted[i] - frame.time > max_gap_s:
+                    break  # seek ahead
+            else:
+                return  # end of file
+
+
+def _participants(conn: sqlite3.Connection | None, video_sha256: str) -> dict[int, str]:
+    """Track -> participant id, from the consent registry's links (LOOP's `track_participants`)."""
+    if conn is None:
+        return {}
+    rows = conn.execute("SELECT track_id, participant_id FROM track_participants WHERE video_sha256 = ?", (video_sha256,))
+    return {int(t): p for t, p in rows}
+
+
+def read_manifest(root: Path) -> list[dict]:
+    if not (root / MANIFEST).is_file():
+        return []
+    with open(root / MANIFEST, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def write_manifest(root: Path, rows: list[dict]) -> None:
+    """Write to a temp file and rename: a crash never leaves a half-written manifest."""
+    tmp = root / (MANIFEST + ".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=MANIFEST_COLUMNS, extrasaction="ignore", restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, root / MANIFEST)
+
+
+def export_finetune_set(
+    root: str | Path,
+    source: VideoSource,
+    plan: Sequence[PlannedCrop],
+    framing: Framing,
+    conn: sqlite3.Connection | None = None,
+) -> FinetuneExport:
+    """Cut the planned crops into the set at `root`, replacing this video's earlier crops."""
+    if not plan:
+        raise FinetuneExportError(
+            "nothing to export: accept, add or reject segments (or mark the whole video reviewed) first"
+        )
+    root = Path(root)
+    for label in LABELS:
+        (root / label).mkdir(parents=True, exist_ok=True)
+    framing = crop_framing(framing)
+    people = _participants(conn, source.sha256)
+    by_time: dict[float, list[PlannedCrop]] = {}
+    for crop in plan:
+        by_time.setdefault(crop.time_s, []).append(crop)
+
+    new_rows = []
+    for t, frame in frames_at(source.path, source.rotation, list(by_time)):
+        crops = by_time[t]
+        images = crop_faces(frame, [c.box for c in crops], framing)
+        for crop, image in zip(crops, images):
+            rel = f"{crop.label}/{source.sha256[:12]}_{round(t * 1000):09d}ms_t{crop.track_id}.png"
+            if not cv2.imwrite(str(root / rel), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
+                raise FinetuneExportError(f"could not write {root / rel} (disk full or no permission?)")
+            participant = people.get(crop.track_id)
+            new_rows.append({
+                "path": rel, "label": crop.label,
+                "group": participant or f"video-{source.sha256[:12]}",
+                "video_sha256": source.sha256, "time_s": f"{t:.3f}", "track_id": str(crop.track_id),
+                "reviewer": crop.reviewer, "reviewed_at": crop.reviewed_at, "model_version": source.model_version,
+                "consent_ref": participant or source.default_consent_ref,
+            })  # fmt: skip
+    previous = read_manifest(root)
+    kept = [r for r in previous if r.get("video_sha256") != source.sha256]
+    written = {r["path"] for r in new_rows}
+    stale = [r for r in previous if r.get("video_sha256") == source.sha256 and r["path"] not in written]
+    for row in stale:
+        (root / row["path"]).unlink(missing_ok=True)
+    write_manifest(root, kept + new_rows)
+    return FinetuneExport(root, new_rows, len(stale))

@@ -1,0 +1,96 @@
+"""Reviewed segments -> fine-tune crops: labels from the review, manifest rows, loadable by training."""
+
+from __future__ import annotations
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from laughvid.export.finetune_set import (
+    MANIFEST_COLUMNS,
+    FinetuneExportError,
+    VideoSource,
+    export_finetune_set,
+    plan_crops,
+    read_manifest,
+    write_manifest,
+)
+from laughvid.faces.crop import Framing
+from laughvid.types import ReviewedSegment, ScoreCache, Segment
+from tests.media import astronaut_video, face_box_in_frame
+
+SECONDS, FPS, SIZE, FACE = 4.0, 10, (320, 240), 80
+SHA = "f" * 64
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    return astronaut_video(tmp_path_factory.mktemp("v") / "face.mp4", seconds=SECONDS, size=SIZE, fps=FPS, face_px=FACE)
+
+
+@pytest.fixture(scope="module")
+def cache(video) -> ScoreCache:
+    """What an analysis would have stored: every frame analysed, one track, true face boxes."""
+    with av.open(str(video)) as container:
+        times = np.array([f.time for f in container.decode(video=0)])
+    boxes = np.array([face_box_in_frame(t, SECONDS, SIZE, FACE) for t in times])
+    n = len(times)
+    return ScoreCache(times, times.copy(), np.ones(n, np.int64), boxes, np.ones(n), np.full(n, 0.9), np.arange(n) % 2 == 0)
+
+
+def item(a, b, state, tracks=(1,)):
+    return ReviewedSegment(Segment(a, b, 0.9, 0.8, tracks), state, "auto", "ana", "2026-11-25T10:00:00+00:00", 1)
+
+
+SOURCE_ARGS = dict(sha256=SHA, rotation=0, model_version="smile-v1-test", default_consent_ref="public:sample")
+
+
+def test_labels_follow_the_review(cache):
+    items = [item(0.0, 1.0, "accepted"), item(1.5, 2.0, "rejected"), item(2.5, 3.0, "pending")]
+    plan = plan_crops(items, cache, every_s=0.5)
+    assert [(p.time_s, p.label) for p in plan] == [(0.0, "smile"), (0.6, "smile"), (1.6, "non_smile")]  # detected frames only
+    assert all(p.reviewer == "ana" for p in plan)
+    # Once the whole video is reviewed, time away from every segment (0.5 s margin) is non-smile too.
+    done = plan_crops(items, cache, completed_by=("ben", "2026-11-25T11:00:00+00:00"), background_every_s=1.0)
+    background = [p for p in done if p.reviewer == "ben"]
+    assert [p.time_s for p in background] == [3.6] and {p.label for p in background} == {"non_smile"}
+
+
+def test_export_writes_crops_and_manifest_and_replaces_on_reexport(video, cache, tmp_path):
+    source = VideoSource(path=str(video), **SOURCE_ARGS)
+    plan = plan_crops([item(0.0, 1.0, "accepted"), item(2.0, 3.0, "rejected")], cache, every_s=0.5)
+    result = export_finetune_set(tmp_path / "set", source, plan, Framing())
+    assert result.counts() == {"smile": 2, "non_smile": 2}
+    rows = read_manifest(tmp_path / "set")
+    assert list(rows[0]) == list(MANIFEST_COLUMNS)
+    assert {r["video_sha256"] for r in rows} == {SHA} and {r["consent_ref"] for r in rows} == {"public:sample"}
+    assert {r["group"] for r in rows} == {f"video-{SHA[:12]}"} and rows[0]["model_version"] == "smile-v1-test"
+    crop = cv2.imread(str(tmp_path / "set" / rows[0]["path"]))
+    assert crop.shape == (96, 96, 3)
+    assert crop.std() > 20  # a face, not the flat grey background
+
+    # The reviewer undoes the rejection: re-export drops those crops, keeps other videos' rows.
+    other = dict(rows[0], path="smile/other.png", video_sha256="0" * 64)
+    cv2.imwrite(str(tmp_path / "set" / "smile" / "other.png"), crop)
+    write_manifest(tmp_path / "set", rows + [other])
+    again = export_finetune_set(tmp_path / "set", source, plan[:2], Framing())
+    assert again.removed == 2
+    after = read_manifest(tmp_path / "set")
+    assert sorted(r["label"] for r in after) == ["smile", "smile", "smile"]
+    assert len(list((tmp_path / "set" / "non_smile").glob("*.png"))) == 0
+
+
+def test_nothing_reviewed_is_a_clear_error(video, cache, tmp_path):
+    with pytest.raises(FinetuneExportError, match="accept, add or reject"):
+        export_finetune_set(tmp_path / "set", VideoSource(path=str(video), **SOURCE_ARGS), [], Framing())
+
+
+def test_set_loads_with_the_training_loader(video, cache, tmp_path):
+    data = pytest.importorskip("laughvid.training.data")
+    source = VideoSource(path=str(video), **SOURCE_ARGS)
+    plan = plan_crops([item(0.0, 1.0, "accepted"), item(2.0, 3.0, "rejected")], cache)
+    export_finetune_set(tmp_path / "set", source, plan, Framing())
+    items = data.load_smile_folders(tmp_path / "set")
+    assert sorted(i.smile for i in items) == [0, 0, 1, 1]
+    assert {i.group for i in items} == {f"video-{SHA[:12]}"}  # one video never straddles train/validation
