@@ -227,4 +227,39 @@ def resolve_model_dir(model: str | Path | None, conn: sqlite3.Connection | None 
             raise RegistryError(f"{choice!r} is neither a model directory nor a registered version")
         return Path(record.path)
     version = active_version(conn)
-    return Path(get(conn, version).path) if version else DEFAULT_MODEL_DIR
+    if version is None:
+        return DEFAULT_MODEL_DIR
+    path = Path(get(conn, version).path)
+    if not path.is_dir():
+        raise RegistryError(f"the active model {version} is missing from {path}: restore it, or "
+                            "`laughvid models rollback` / `laughvid models activate VERSION`")
+    return path
+
+
+def record_from_dir(model_dir: str | Path) -> ModelRecord:
+    """A registry record from a model directory's card (version, parent, metrics, lineage)."""
+    from laughvid.modelcard import ModelCard
+
+    try:
+        card = ModelCard.load(model_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        raise RegistryError(str(exc)) from exc
+    if not (Path(model_dir) / "model.onnx").is_file():
+        raise RegistryError(f"{model_dir}: no model.onnx")
+    lineage = card.training.get("lineage", {})
+    return ModelRecord(
+        version=card.version, path=str(Path(model_dir).resolve()), parent=card.parent_version,
+        metrics=dict(card.metrics), data_versions=list(lineage.get("data_versions", [])),
+        participants=list(lineage.get("participants", [])),
+    )
+
+
+def ensure_registered(conn: sqlite3.Connection, model_dir: str | Path) -> ModelRecord:
+    """Register a model directory if its version is not known yet; returns the stored record."""
+    record = record_from_dir(model_dir)
+    return get(conn, record.version) or register(conn, record)
+
+
+def set_dirs_used(conn: sqlite3.Connection) -> list[Path]:
+    """Fine-tune set folders that registered models were trained on (data versions read `ft-...@/abs/root`)."""
+    return sorted({Path(v.split("@", 1)[1]) for m in list_models(conn) for v in m.data_versions if "@" in v})

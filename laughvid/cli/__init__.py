@@ -17,6 +17,8 @@ SUBCOMMAND_MODULES = (
     "laughvid.cli.train",
     "laughvid.cli.finetune",
     "laughvid.cli.models",
+    "laughvid.cli.review_next",
+    "laughvid.cli.consent",
 )
 
 # Exit codes a script can rely on.

@@ -1,0 +1,133 @@
+"""`laughvid consent ...`: the participant/consent registry, and a person's data (export, delete)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+from laughvid import consent, registry
+from laughvid.cli import EXIT_OK, EXIT_USAGE
+from laughvid.config import Settings
+from laughvid.store import file_sha256, open_store
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from exc
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("consent", help="participants' consent; export or delete a person's face data")
+    actions = parser.add_subparsers(dest="consent_action", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="register a participant's consent")
+    add.add_argument("participant_id")
+    add.add_argument("--name", required=True)
+    add.add_argument("--scope", action="append", choices=consent.SCOPES, required=True,
+                     help="finetune: crops may train models; clips: face may appear unblurred in exported clips (repeatable)")
+    add.add_argument("--date", type=_date, default=date.today(), help="consent given on (default today)")
+    add.add_argument("--expires", type=_date, help="consent ends after this day")
+    add.add_argument("--note", default="")
+    add.set_defaults(func=_add)
+    actions.add_parser("list", help="all participants and their consent").set_defaults(func=_list)
+    wd = actions.add_parser("withdraw", help="stop using a participant's data from today (or --date)")
+    wd.add_argument("participant_id")
+    wd.add_argument("--date", type=_date)
+    wd.set_defaults(func=_withdraw)
+    link = actions.add_parser("link-track", help="say which participant a face track of a video is (for blurring)")
+    link.add_argument("video", help="the video file (or its sha256)")
+    link.add_argument("track_id", type=int)
+    link.add_argument("participant_id")
+    link.set_defaults(func=_link)
+    for name, helptext in (("export", "copy everything held about a participant into a local folder"),
+                           ("delete", "delete a participant's crops and manifest rows; flag models trained on them")):
+        p = actions.add_parser(name, help=helptext)
+        p.add_argument("participant_id")
+        p.add_argument("--set", dest="sets", action="append", type=Path, default=[],
+                       help="fine-tune set folder (repeatable; default: the UI's set and every set a registered model used)")
+        if name == "export":
+            p.add_argument("--out", type=Path, required=True)
+            p.set_defaults(func=_export)
+        else:
+            p.add_argument("--yes", action="store_true", help="confirm: deletion cannot be undone")
+            p.set_defaults(func=_delete)
+
+
+def _fail(exc: Exception) -> int:
+    print(f"error: {exc}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _set_dirs(conn, given: list[Path]) -> list[Path]:
+    if given:
+        return given
+    return sorted({Settings.from_env().finetune_dir, *registry.set_dirs_used(conn)})
+
+
+def _add(args: argparse.Namespace) -> int:
+    try:
+        p = consent.Participant(args.participant_id, args.name, tuple(args.scope), args.date, args.expires, note=args.note)
+        consent.add_participant(open_store(), p)
+    except consent.ConsentError as exc:
+        return _fail(exc)
+    print(f"registered {p.participant_id}: {', '.join(p.scopes)} from {p.consented_on}"
+          f"{' until ' + str(p.expires_on) if p.expires_on else ''}")
+    return EXIT_OK
+
+
+def _list(args: argparse.Namespace) -> int:
+    today = date.today()
+    print(f"{'id':<12} {'name':<24} {'scopes':<16} {'given':<11} {'expires':<11} status")
+    for p in consent.list_participants(open_store()):
+        status = "withdrawn" if p.withdrawn_on and p.withdrawn_on <= today else (
+            "active" if any(p.allows(s, today) for s in p.scopes) else "expired/not started")
+        print(f"{p.participant_id:<12} {p.name[:24]:<24} {','.join(p.scopes):<16} {p.consented_on!s:<11} "
+              f"{str(p.expires_on or '-'):<11} {status}")
+    return EXIT_OK
+
+
+def _withdraw(args: argparse.Namespace) -> int:
+    try:
+        consent.withdraw(open_store(), args.participant_id, args.date)
+    except consent.ConsentError as exc:
+        return _fail(exc)
+    print(f"{args.participant_id}: consent withdrawn; their crops are no longer used (delete them with `consent delete`)")
+    return EXIT_OK
+
+
+def _link(args: argparse.Namespace) -> int:
+    sha = file_sha256(args.video) if Path(args.video).is_file() else args.video
+    try:
+        consent.link_track(open_store(), sha, args.track_id, args.participant_id)
+    except consent.ConsentError as exc:
+        return _fail(exc)
+    print(f"track {args.track_id} of {args.video} is {args.participant_id}")
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    conn = open_store()
+    try:
+        path = consent.export_person(conn, args.participant_id, _set_dirs(conn, args.sets), args.out)
+    except consent.ConsentError as exc:
+        return _fail(exc)
+    print(f"exported {args.participant_id} to {path.parent} (record: {path.name})")
+    return EXIT_OK
+
+
+def _delete(args: argparse.Namespace) -> int:
+    if not args.yes:
+        return _fail(ValueError("deletion cannot be undone: run again with --yes (export first if they asked for a copy)"))
+    conn = open_store()
+    try:
+        report = consent.delete_person(conn, args.participant_id, _set_dirs(conn, args.sets))
+    except consent.ConsentError as exc:
+        return _fail(exc)
+    print(f"deleted {args.participant_id}: {len(report.crops_deleted)} crops, {report.manifest_rows_deleted} manifest rows, "
+          f"{report.track_links_deleted} track links")
+    for v in report.models_flagged:
+        print(f"  model {v} was trained on their data: flagged NEEDS RETRAINING")
+    return EXIT_OK

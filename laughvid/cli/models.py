@@ -1,0 +1,102 @@
+"""`laughvid models ...`: list the registered smile models, show one, activate, roll back, register."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from laughvid import registry
+from laughvid.cli import EXIT_OK, EXIT_USAGE
+from laughvid.store import open_store
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("models", help="list, show, activate or roll back smile model versions")
+    actions = parser.add_subparsers(dest="models_action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="registered versions (* = active)").set_defaults(func=_list)
+    show = actions.add_parser("show", help="one version: lineage, metrics, the gate it passed")
+    show.add_argument("version")
+    show.set_defaults(func=_show)
+    act = actions.add_parser("activate", help="make a version the active model (UI and analyze use it)")
+    act.add_argument("version")
+    act.set_defaults(func=_activate)
+    back = actions.add_parser("rollback", help="re-activate the previous model, or VERSION")
+    back.add_argument("version", nargs="?")
+    back.set_defaults(func=_rollback)
+    add = actions.add_parser("register", help="register a model directory (model.onnx + model_card.json)")
+    add.add_argument("model_dir")
+    add.add_argument("--activate", action="store_true", help="also make it the active model")
+    add.set_defaults(func=_register)
+
+
+def _fail(exc: Exception) -> int:
+    print(f"error: {exc}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def format_table(conn) -> str:
+    """The `models list` table (also what the UI shows)."""
+    active = registry.active_version(conn)
+    lines = [f"  {'version':<30} {'parent':<30} {'created':<20} {'F1/AUC (first eval set)':<28} note"]
+    for m in registry.list_models(conn):
+        first = next(iter(m.metrics.items()), None)
+        figures = f"{first[0][:14]} {first[1].get('f1', float('nan')):.3f}/{first[1].get('roc_auc', float('nan')):.3f}" if first else "-"
+        note = f"NEEDS RETRAINING: {m.needs_retraining}" if m.needs_retraining else ""
+        lines.append(f"{'*' if m.version == active else ' '} {m.version:<30} {m.parent or '-':<30} {m.created_at[:19]:<20} "
+                     f"{figures:<28} {note}")
+    if active is None:
+        lines.append(f"(no active model registered: the shipped default {registry.DEFAULT_MODEL_DIR} is used)")
+    return "\n".join(lines)
+
+
+def _list(args: argparse.Namespace) -> int:
+    print(format_table(open_store()))
+    return EXIT_OK
+
+
+def _show(args: argparse.Namespace) -> int:
+    conn = open_store()
+    record = registry.get(conn, args.version)
+    if record is None:
+        return _fail(registry.RegistryError(f"no model version {args.version!r} (see `laughvid models list`)"))
+    print(f"version {record.version}{'  (active)' if registry.active_version(conn) == record.version else ''}")
+    print(f"path {record.path}\nparent {record.parent or '-'}\ncreated {record.created_at}")
+    print(f"fine-tune data versions: {', '.join(record.data_versions) or '-'}")
+    print(f"participants whose data trained it: {len(record.participants)}")
+    if record.needs_retraining:
+        print(f"NEEDS RETRAINING: {record.needs_retraining}")
+    for name, m in record.metrics.items():
+        print(f"  {name:<32} " + " ".join(f"{k} {v:.3f}" for k, v in m.items() if k in ("roc_auc", "pr_auc", "f1", "balanced_accuracy")))
+    if record.gate:
+        print("\n".join(record.gate))
+    return EXIT_OK
+
+
+def _activate(args: argparse.Namespace) -> int:
+    try:
+        registry.activate(open_store(), args.version, reason="manual")
+    except registry.RegistryError as exc:
+        return _fail(exc)
+    print(f"active model: {args.version}")
+    return EXIT_OK
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    try:
+        version = registry.rollback(open_store(), args.version)
+    except registry.RegistryError as exc:
+        return _fail(exc)
+    print(f"rolled back: active model is now {version}")
+    return EXIT_OK
+
+
+def _register(args: argparse.Namespace) -> int:
+    conn = open_store()
+    try:
+        record = registry.ensure_registered(conn, args.model_dir)
+        if args.activate:
+            registry.activate(conn, record.version, reason="manual")
+    except registry.RegistryError as exc:
+        return _fail(exc)
+    print(f"registered {record.version} at {record.path}{' (active)' if args.activate else ''}")
+    return EXIT_OK
