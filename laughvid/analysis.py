@@ -1,0 +1,273 @@
+"""The library API: analyse a video into a cached score timeline, and read results back.
+
+    conn = open_store()
+    result = analyze_video("talk.mp4", conn, progress=lambda frac, msg: ...)
+    result.series, result.tracks, result.segments          # whole video, per track, laugh segments
+    compute_segments(conn, result.record.id, SmoothingParams(on_threshold=0.7))   # no decoding
+    list_videos(conn)                                      # what has been analysed
+
+Per batch of analysed frames: detect faces on every `detect_every`-th analysed frame and on the
+batch's last frame, link them into tracks, interpolate boxes for the frames in between (offline,
+so both sides are known), crop and score every face of every analysed frame in one ONNX call,
+then commit the batch to the store with the state needed to resume after it.
+
+Why detect on a subset: on the 2-core target, BlazeFace costs 3-6 ms per frame while decoding a
+720p30 file costs ~1 ms per source frame; detecting on all 10 analysed frames per second would
+alone cap the pipeline near the 15x-realtime target, while faces move little in 0.3 s. Measured
+choice (scripts/benchmark.py): see docs/pipeline.md.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from laughvid import store
+from laughvid.decode import DecodeReport, iter_batches, probe
+from laughvid.faces.tracker import Tracker, TrackerParams, fill_between
+from laughvid.segments import SmoothingParams, find_segments
+from laughvid.timeline import track_series, whole_series
+from laughvid.types import Box, Detection, FrameBatch, ScoreCache, ScoreSeries, Segment
+
+ProgressFn = Callable[[float, str], None]  # (fraction done 0..1, message)
+
+
+class Scorer(Protocol):
+    """What analysis needs from the smile classifier (laughvid.classifier.SmileClassifier)."""
+
+    version: str
+
+    def crop(self, frame_rgb: np.ndarray, boxes: Sequence[Box]) -> np.ndarray: ...
+
+    def score(self, crops: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class AnalysisParams:
+    """Everything that changes the score cache; a change means a new analysis, not a cache hit."""
+
+    fps: float = 10.0  # analysed frames per second
+    detect_every: int = 3  # run the face detector on every n-th analysed frame (plus each batch's last)
+    batch_size: int = 30  # analysed frames per batch = per committed cache chunk
+    max_side: int = 1280  # decode frames no larger than this (4K is downscaled; boxes stay in source pixels)
+    min_face_confidence: float = 0.6
+    backend: str = "auto"
+    tracker: TrackerParams = field(default_factory=TrackerParams)
+
+    def __post_init__(self) -> None:
+        if self.fps <= 0:
+            raise ValueError(f"fps must be positive, got {self.fps}")
+        if self.detect_every < 1 or self.batch_size < 1:
+            raise ValueError("detect_every and batch_size must be >= 1")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class AnalysisResult:
+    record: store.AnalysisRecord
+    cache: ScoreCache
+    series: ScoreSeries  # whole video: max over visible faces, NaN where none
+    tracks: dict[int, ScoreSeries]
+    segments: list[Segment]
+    smoothing: SmoothingParams
+    from_cache: bool  # True when nothing was decoded
+
+
+class _Detector(Protocol):
+    def detect(self, frame_rgb: np.ndarray) -> list[Detection]: ...
+
+
+def analyze_video(
+    path: str | Path,
+    conn=None,
+    classifier: Scorer | None = None,
+    params: AnalysisParams = AnalysisParams(),
+    smoothing: SmoothingParams = SmoothingParams(),
+    progress: ProgressFn | None = None,
+    detector: _Detector | None = None,
+    model_dir: str | Path | None = None,
+) -> AnalysisResult:
+    """Analyse one video (or return the cached analysis; or resume an interrupted one).
+
+    Raises `laughvid.decode.VideoError` with a readable message for files that cannot be analysed.
+    `classifier` defaults to the smile model in `model_dir` (None = the active model).
+    """
+    conn = conn if conn is not None else store.open_store()
+    info = probe(path)
+    sha = store.file_sha256(path)
+    video_id = store.upsert_video(conn, sha, info)
+    if classifier is None:
+        from laughvid.classifier import SmileClassifier  # lazy: onnxruntime session only when needed
+
+        classifier = SmileClassifier.load(model_dir)
+    record = store.find_analysis(conn, video_id, classifier.version, store.params_hash(params.as_dict()))
+    if record is not None and record.status == "done":
+        if progress:
+            progress(1.0, "cached")
+        return load_result(conn, record.id, smoothing, from_cache=True)
+    record = store.start_analysis(conn, video_id, classifier.version, params.as_dict())
+    try:
+        warnings = _run(conn, record, classifier, detector or _default_detector(params), params, progress)
+    except BaseException as exc:  # KeyboardInterrupt too: committed chunks stay for resume
+        store.fail_analysis(conn, record.id, f"{type(exc).__name__}: {exc}")
+        raise
+    store.finish_analysis(conn, record.id, warnings)
+    result = load_result(conn, record.id, smoothing, from_cache=False)
+    store.save_segments(conn, record.id, smoothing.hash(), result.segments)
+    return result
+
+
+def _default_detector(params: AnalysisParams) -> _Detector:
+    from laughvid.faces.detector import FaceDetector
+
+    return FaceDetector(min_confidence=params.min_face_confidence)
+
+
+def load_result(conn, analysis_id: int, smoothing: SmoothingParams = SmoothingParams(), from_cache: bool = True) -> AnalysisResult:
+    """Series, tracks and segments of a stored analysis, without decoding."""
+    record = store.get_analysis(conn, analysis_id)
+    if record is None:
+        raise KeyError(f"no analysis with id {analysis_id}")
+    cache = store.load_cache(conn, analysis_id)
+    series, tracks = whole_series(cache), track_series(cache)
+    return AnalysisResult(record, cache, series, tracks, find_segments(series, smoothing, tracks), smoothing, from_cache)
+
+
+def compute_segments(conn, analysis_id: int, smoothing: SmoothingParams) -> list[Segment]:
+    """Segments for other smoothing parameters, from the cache (milliseconds, no decoding)."""
+    return load_result(conn, analysis_id, smoothing).segments
+
+
+def list_videos(conn) -> list[store.AnalysisRecord]:
+    """Finished analyses, newest first (one per video, model and parameter set)."""
+    return store.list_analyses(conn, status="done")
+
+
+def _prefetch(batches: Iterator[FrameBatch], depth: int = 2) -> Iterator[FrameBatch]:
+    """Decode in a background thread so decoding overlaps detection and scoring.
+
+    PyAV and onnxruntime both release the GIL in their native code, so on 2 cores the stages run
+    side by side instead of one after the other.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if stop.is_set():
+                    return
+                q.put(batch)
+            q.put(done)
+        except BaseException as exc:  # re-raised in the consumer
+            q.put(exc)
+
+    worker = threading.Thread(target=produce, daemon=True, name="laughvid-decode")
+    worker.start()
+    try:
+        while (item := q.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                worker.join(0.05)
+
+
+def _run(conn, record: store.AnalysisRecord, classifier: Scorer, detector: _Detector, params: AnalysisParams, progress: ProgressFn | None) -> list[str]:
+    info = record.info
+    resume = record.resume or {}
+    tracker = Tracker.from_state(resume["tracker"], params.tracker) if resume else Tracker(params.tracker)
+    analysed = resume.get("analysed", 0)
+    keyframe = _faces_from_json(resume["keyframe"]) if resume.get("keyframe") else None
+    report = DecodeReport()
+    batches = iter_batches(
+        info.path, params.fps, params.batch_size, params.max_side, resume.get("last_time_s"), params.backend, info, report
+    )
+    for batch in _prefetch(batches):
+        scale = info.width / batch.frames.shape[2]
+        faces, is_key, keyframe = _track_batch(batch, analysed, tracker, detector, params.detect_every, keyframe)
+        rows = _score_rows(batch, faces, is_key, classifier, scale)
+        analysed += len(batch)
+        last = float(batch.times_s[-1])
+        state = {"tracker": tracker.state(), "analysed": analysed, "last_time_s": last, "keyframe": _faces_to_json(keyframe)}
+        fraction = min(1.0, last / info.duration_s) if info.duration_s > 0 else 0.0
+        store.save_chunk(conn, record.id, batch.times_s, rows, state, fraction)
+        if progress:
+            progress(fraction, f"{last:.1f}/{info.duration_s:.1f} s")
+    if analysed == 0:
+        report.warnings.append("no frames could be decoded")
+    return report.warnings
+
+
+_Faces = dict[int, Detection]
+
+
+def _faces_to_json(keyframe: tuple[float, _Faces] | None) -> list | None:
+    if keyframe is None:
+        return None
+    t, faces = keyframe
+    return [t, {str(tid): [list(d.box), d.confidence] for tid, d in faces.items()}]
+
+
+def _faces_from_json(data: list) -> tuple[float, _Faces]:
+    t, faces = data
+    return t, {int(tid): Detection(tuple(box), conf) for tid, (box, conf) in faces.items()}
+
+
+def _track_batch(
+    batch: FrameBatch, analysed: int, tracker: Tracker, detector: _Detector, every: int, keyframe: tuple[float, _Faces] | None
+) -> tuple[list[_Faces], list[bool], tuple[float, _Faces]]:
+    """Faces (track id -> detection) per frame, which frames were detected, and the last keyframe."""
+    n = len(batch)
+    is_key = [(analysed + i) % every == 0 or i == n - 1 for i in range(n)]
+    keyed: dict[int, _Faces] = {}
+    for i in np.flatnonzero(is_key):
+        keyed[i] = {tid: det for tid, det in tracker.update(float(batch.times_s[i]), detector.detect(batch.frames[i]))}
+    faces: list[_Faces] = []
+    prev = keyframe
+    next_keys = sorted(keyed)
+    for i in range(n):
+        t = float(batch.times_s[i])
+        if i in keyed:
+            prev = (t, keyed[i])
+            faces.append(keyed[i])
+            continue
+        nxt = next(k for k in next_keys if k > i)  # the batch's last frame is always a keyframe
+        t1, faces1 = float(batch.times_s[nxt]), keyed[nxt]
+        t0, faces0 = prev if prev is not None else (t1, {})
+        faces.append(fill_between(t0, faces0, t1, faces1, t))
+    return faces, is_key, prev
+
+
+def _score_rows(batch: FrameBatch, faces: list[_Faces], is_key: list[bool], classifier: Scorer, scale: float) -> list[tuple]:
+    """Crop every face of every frame, score all crops in one call, return store rows."""
+    crops, keys = [], []
+    for i, frame_faces in enumerate(faces):
+        if not frame_faces:
+            continue
+        ids = sorted(frame_faces)
+        crops.append(classifier.crop(batch.frames[i], [frame_faces[t].box for t in ids]))
+        keys.extend((i, t) for t in ids)
+    if not keys:
+        return []
+    probs = classifier.score(np.concatenate(crops))
+    rows = []
+    for (i, tid), prob in zip(keys, probs):
+        det = faces[i][tid]
+        box = [float(v) * scale for v in det.box]
+        rows.append((float(batch.times_s[i]), tid, *box, float(det.confidence), float(prob), bool(is_key[i])))
+    return rows

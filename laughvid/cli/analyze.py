@@ -1,0 +1,109 @@
+"""`laughvid analyze VIDEO... --out DIR`: analyse videos into timeline/segments files.
+
+A bad file among many is reported and skipped; the exit code is EXIT_FAILURES if any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from tqdm import tqdm
+
+from laughvid.analysis import AnalysisParams, analyze_video
+from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
+from laughvid.decode import BACKENDS, VideoError
+from laughvid.outputs import write_outputs
+from laughvid.segments import SmoothingParams
+from laughvid.store import open_store
+
+_SMOOTHING_HELP = {
+    "median_s": "median filter width in seconds (0 = off)",
+    "on_threshold": "a segment starts when the smoothed probability reaches this",
+    "off_threshold": "a segment ends when it falls below this",
+    "min_duration_s": "drop segments shorter than this (seconds)",
+    "merge_gap_s": "merge segments closer than this (seconds)",
+    "fill_gap_s": "bridge no-face gaps up to this long (seconds)",
+    "hmm": "decode with a two-state HMM (Viterbi) instead of hysteresis",
+    "hmm_switch_prob": "HMM per-frame switch probability (lower = fewer, longer segments)",
+}
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("analyze", help="find laugh segments in videos", description=__doc__)
+    p.add_argument("videos", nargs="+", metavar="VIDEO", type=Path)
+    p.add_argument("--out", required=True, type=Path, help="output folder; one sub-folder per video")
+    p.add_argument("--model", type=Path, help="smile model directory (default: the active model)")
+    p.add_argument("--store", type=Path, help="SQLite store (default: $LAUGHVID_HOME/laughvid.sqlite)")
+    defaults = AnalysisParams()
+    p.add_argument("--fps", type=float, default=defaults.fps, help=f"analysed frames per second (default {defaults.fps})")
+    p.add_argument("--detect-every", type=int, default=defaults.detect_every, help=f"detect faces on every n-th analysed frame (default {defaults.detect_every})")
+    p.add_argument("--backend", choices=BACKENDS, default=defaults.backend, help="video decoder")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    group = p.add_argument_group("smoothing (recomputed from the cache, no re-decoding)")
+    for f in fields(SmoothingParams):
+        flag = "--" + f.name.replace("_", "-")
+        if isinstance(f.default, bool):
+            group.add_argument(flag, action="store_true", help=_SMOOTHING_HELP[f.name])
+        else:
+            group.add_argument(flag, type=float, default=f.default, help=f"{_SMOOTHING_HELP[f.name]} (default {f.default})")
+    p.set_defaults(func=run)
+
+
+def _output_dirs(videos: list[Path], out: Path) -> list[Path]:
+    """DIR/<stem>, with -2, -3... when two inputs share a stem."""
+    seen: dict[str, int] = {}
+    dirs = []
+    for v in videos:
+        seen[v.stem] = seen.get(v.stem, 0) + 1
+        dirs.append(out / (v.stem if seen[v.stem] == 1 else f"{v.stem}-{seen[v.stem]}"))
+    return dirs
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        smoothing = SmoothingParams(**{f.name: getattr(args, f.name) for f in fields(SmoothingParams)})
+        params = AnalysisParams(fps=args.fps, detect_every=args.detect_every, backend=args.backend)
+    except ValueError as exc:
+        print(f"laughvid analyze: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        from laughvid.classifier import SmileClassifier
+
+        classifier = SmileClassifier.load(args.model)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"laughvid analyze: error: cannot load the smile model: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    conn = open_store(args.store)
+    failed = 0
+    for video, out_dir in zip(args.videos, _output_dirs(args.videos, args.out)):
+        bar = tqdm(total=100, desc=video.name, unit="%", disable=args.quiet, leave=True, file=sys.stderr)
+
+        def progress(fraction: float, message: str, bar=bar) -> None:
+            bar.n = round(fraction * 100)
+            bar.set_postfix_str(message, refresh=True)
+
+        try:
+            result = analyze_video(video, conn, classifier, params, smoothing, progress)
+            write_outputs(result, out_dir)
+        except VideoError as exc:
+            failed += 1
+            bar.close()
+            print(f"laughvid analyze: error: {exc}", file=sys.stderr)
+            continue
+        except Exception as exc:  # one broken file must not stop the batch
+            failed += 1
+            bar.close()
+            print(f"laughvid analyze: error: {video}: analysis failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            continue
+        bar.close()
+        for warning in result.record.warnings:
+            print(f"laughvid analyze: warning: {video}: {warning}", file=sys.stderr)
+        cached = " (cached)" if result.from_cache else ""
+        print(f"{video}: {len(result.segments)} laugh segment(s), {len(result.tracks)} face track(s){cached} -> {out_dir}")
+    if failed:
+        print(f"laughvid analyze: {failed} of {len(args.videos)} video(s) failed", file=sys.stderr)
+        return EXIT_FAILURES
+    return EXIT_OK

@@ -1,0 +1,77 @@
+"""The files `laughvid analyze` writes per video: timeline.csv, segments.csv, analysis.json.
+
+timeline.csv is the whole-video series (max over faces) with an empty `laugh_prob` where no face
+is visible, so spreadsheets show a gap rather than a fake 0. segments.csv uses the same columns
+as the UI's exported lists (laughvid.export.lists). analysis.json holds everything else: video
+metadata, model version, analysis and smoothing parameters, per-track observations, warnings.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from laughvid.analysis import AnalysisResult
+from laughvid.export.lists import rows as segment_rows
+from laughvid.export.lists import to_csv as segments_csv
+
+
+def _num(value: float, digits: int) -> float | None:
+    return None if np.isnan(value) else round(float(value), digits)
+
+
+def write_timeline_csv(result: AnalysisResult, path: Path) -> None:
+    counts = np.bincount(np.searchsorted(result.series.times_s, result.cache.times_s), minlength=len(result.series.times_s))
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["time_s", "laugh_prob", "faces"])
+        for t, p, n in zip(result.series.times_s, result.series.probs, counts):
+            writer.writerow([f"{t:.3f}", "" if np.isnan(p) else f"{p:.4f}", int(n)])
+
+
+def analysis_document(result: AnalysisResult) -> dict:
+    record, cache = result.record, result.cache
+    tracks = []
+    for tid in sorted(result.tracks):
+        mine = cache.track_ids == tid
+        tracks.append(
+            {
+                "track_id": tid,
+                "start_s": round(float(cache.times_s[mine].min()), 3),
+                "end_s": round(float(cache.times_s[mine].max()), 3),
+                "mean_prob": round(float(cache.probs[mine].mean()), 4),
+                "max_prob": round(float(cache.probs[mine].max()), 4),
+                "observations": [
+                    {"time_s": round(float(t), 3), "box": [round(float(v), 1) for v in box], "prob": round(float(p), 4), "detected": bool(d)}
+                    for t, box, p, d in zip(cache.times_s[mine], cache.boxes[mine], cache.probs[mine], cache.detected[mine])
+                ],
+            }
+        )
+    return {
+        "video": {"path": record.path, "sha256": record.sha256, **asdict(record.info)},
+        "model_version": record.model_version,
+        "analysis_id": record.id,
+        "analysis_params": record.params,
+        "smoothing_params": asdict(result.smoothing),
+        "from_cache": result.from_cache,
+        "warnings": record.warnings,
+        "frames_analysed": len(result.series.times_s),
+        "frames_with_faces": int(np.count_nonzero(~np.isnan(result.series.probs))),
+        "segments": segment_rows(result.segments),
+        "tracks": tracks,
+        "timeline": [{"time_s": round(float(t), 3), "laugh_prob": _num(p, 4)} for t, p in zip(result.series.times_s, result.series.probs)],
+    }
+
+
+def write_outputs(result: AnalysisResult, out_dir: str | Path) -> Path:
+    """Write the three files into `out_dir` (created); returns it."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_timeline_csv(result, out / "timeline.csv")
+    (out / "segments.csv").write_text(segments_csv(result.segments))
+    (out / "analysis.json").write_text(json.dumps(analysis_document(result), indent=1) + "\n")
+    return out

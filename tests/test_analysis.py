@@ -1,0 +1,138 @@
+"""Pipeline mechanics (tracking, caching, resume, bad input) with a stand-in scorer.
+
+The stand-in scores a face by its crop's brightness, so these tests run without the trained smile
+model; tests/test_cli_analyze.py runs the real model end to end.
+"""
+
+import numpy as np
+import pytest
+from media import astronaut_video, face_box_in_frame, synthetic_video, vfr_video, zero_length
+
+from laughvid import analysis, store
+from laughvid.analysis import AnalysisParams, analyze_video, compute_segments, list_videos, load_result
+from laughvid.decode import VideoError
+from laughvid.faces.crop import Framing, crop_faces
+from laughvid.faces.detector import FaceDetector
+from laughvid.segments import SmoothingParams
+
+
+class BrightnessScorer:
+    version = "brightness-test"
+
+    def __init__(self, fail_after_calls: int | None = None):
+        self.calls = 0
+        self.fail_after_calls = fail_after_calls
+
+    def crop(self, frame, boxes):
+        return crop_faces(frame, boxes, Framing())
+
+    def score(self, crops):
+        self.calls += 1
+        if self.fail_after_calls is not None and self.calls > self.fail_after_calls:
+            raise RuntimeError("simulated crash")
+        return crops.reshape(len(crops), -1).mean(1) / 255.0
+
+
+class CountingDetector(FaceDetector):
+    calls = 0
+
+    def detect(self, frame):
+        self.calls += 1
+        return super().detect(frame)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    """3 s, face visible except during [1.2, 1.6)."""
+    return astronaut_video(tmp_path_factory.mktemp("analysis") / "clip.mp4", seconds=3, fps=30, blank_spans=[(1.2, 1.6)])
+
+
+@pytest.fixture
+def conn(tmp_path):
+    return store.open_store(tmp_path / "store.sqlite")
+
+
+def test_every_analysed_frame_is_scored_and_no_face_is_nan(clip, conn):
+    result = analyze_video(clip, conn, BrightnessScorer())
+    times, probs = result.series.times_s, result.series.probs
+    np.testing.assert_allclose(times, np.arange(30) / 10, atol=1e-6)
+    assert np.isnan(probs[(times >= 1.3) & (times < 1.5)]).all()  # inside the blank span, away from its edges
+    assert not np.isnan(probs[(times < 1.1) | (times >= 1.8)]).any()
+    detected = result.cache.detected
+    assert 0.3 < detected.mean() < 0.6  # detector ran on every 3rd frame (and batch ends), boxes filled between
+    for t, box in zip(result.cache.times_s[detected], result.cache.boxes[detected]):
+        np.testing.assert_allclose(box, face_box_in_frame(t, 3.0, (640, 360), 120), atol=15)
+    assert result.record.status == "done" and not result.from_cache
+
+
+def test_boxes_are_in_source_pixels_when_frames_are_downscaled(tmp_path, conn):
+    video = astronaut_video(tmp_path / "hd.mp4", seconds=1, size=(1280, 720), fps=10, face_px=240)
+    result = analyze_video(video, conn, BrightnessScorer(), AnalysisParams(max_side=640))
+    i = int(np.flatnonzero(result.cache.detected)[0])
+    expected = face_box_in_frame(result.cache.times_s[i], 1.0, (1280, 720), 240)
+    np.testing.assert_allclose(result.cache.boxes[i], expected, atol=25)
+
+
+def test_second_run_is_served_from_the_cache(clip, conn):
+    first = analyze_video(clip, conn, BrightnessScorer())
+    detector = CountingDetector()
+    again = analyze_video(clip, conn, BrightnessScorer(), detector=detector)
+    assert again.from_cache and detector.calls == 0
+    np.testing.assert_array_equal(again.series.probs, first.series.probs)
+    assert [r.id for r in list_videos(conn)] == [first.record.id]
+
+
+def test_other_parameters_or_model_make_a_new_analysis(clip, conn):
+    a = analyze_video(clip, conn, BrightnessScorer(), AnalysisParams(fps=5))
+    b = analyze_video(clip, conn, BrightnessScorer(), AnalysisParams(fps=10))
+    assert a.record.id != b.record.id and len(a.series.times_s) == 15
+
+
+def test_interrupted_analysis_resumes_and_matches_a_clean_run(clip, conn, tmp_path):
+    params = AnalysisParams(batch_size=5)  # 30 analysed frames = 6 chunks
+    with pytest.raises(RuntimeError, match="simulated"):
+        analyze_video(clip, conn, BrightnessScorer(fail_after_calls=3), params)
+    [failed] = store.list_analyses(conn)
+    assert failed.status == "failed" and "simulated" in failed.error
+    assert len(store.load_cache(conn, failed.id).frame_times_s) == 15  # three chunks committed
+
+    detector = CountingDetector()
+    resumed = analyze_video(clip, conn, BrightnessScorer(), params, detector=detector)
+    assert resumed.record.id == failed.id and resumed.record.status == "done"
+    assert detector.calls == sum(1 for i in range(15, 30) if i % 3 == 0 or i % 5 == 4)  # frames 15..29 only
+
+    clean = analyze_video(clip, store.open_store(tmp_path / "clean.sqlite"), BrightnessScorer(), params)
+    for field in ("frame_times_s", "times_s", "track_ids", "boxes", "probs", "detected"):
+        np.testing.assert_array_equal(getattr(resumed.cache, field), getattr(clean.cache, field), err_msg=field)
+
+
+def test_segments_for_new_smoothing_come_from_the_cache(clip, conn, monkeypatch):
+    result = analyze_video(clip, conn, BrightnessScorer())
+    monkeypatch.setattr(analysis, "iter_batches", lambda *a, **k: pytest.fail("decoded again"))
+    low = compute_segments(conn, result.record.id, SmoothingParams(on_threshold=0.01, off_threshold=0.01, fill_gap_s=0, merge_gap_s=0))
+    high = compute_segments(conn, result.record.id, SmoothingParams(on_threshold=0.99, off_threshold=0.99))
+    assert len(low) == 2 and high == []  # face before and after the blank span
+    assert load_result(conn, result.record.id).series.probs.shape == (30,)
+
+
+def test_video_without_faces_gives_an_empty_timeline(tmp_path, conn):
+    result = analyze_video(synthetic_video(tmp_path / "pattern.mp4", seconds=1), conn, BrightnessScorer())
+    assert len(result.series.times_s) == 10 and np.isnan(result.series.probs).all()
+    assert result.tracks == {} and result.segments == [] and result.record.warnings == []
+
+
+def test_vfr_video_is_analysed_on_real_timestamps(tmp_path, conn):
+    result = analyze_video(vfr_video(tmp_path / "vfr.mp4"), conn, BrightnessScorer())
+    assert result.series.times_s[-1] == pytest.approx(2.8, abs=2e-3)
+
+
+def test_bad_file_raises_a_clear_error_and_stores_nothing(tmp_path, conn):
+    with pytest.raises(VideoError, match="empty"):
+        analyze_video(zero_length(tmp_path / "empty.mp4"), conn, BrightnessScorer())
+    assert store.list_analyses(conn) == []
+
+
+def test_progress_is_reported_up_to_done(clip, conn):
+    seen = []
+    analyze_video(clip, conn, BrightnessScorer(), progress=lambda f, msg: seen.append(f))
+    assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0, abs=0.05)

@@ -1,0 +1,118 @@
+import numpy as np
+import pytest
+
+from laughvid.decode import DecodeReport, VideoError, iter_batches, probe
+from laughvid.faces.detector import FaceDetector
+from media import (
+    astronaut_video,
+    audio_only,
+    face_box_in_frame,
+    faststart_video,
+    not_a_video,
+    rotated_video,
+    synthetic_video,
+    truncated_copy,
+    vfr_times,
+    vfr_video,
+    zero_length,
+)
+
+
+def _decode(path, **kwargs):
+    report = DecodeReport()
+    batches = list(iter_batches(path, report=report, **kwargs))
+    frames = np.concatenate([b.frames for b in batches]) if batches else np.zeros((0,))
+    times = np.concatenate([b.times_s for b in batches]) if batches else np.zeros((0,))
+    return frames, times, report
+
+
+@pytest.fixture(scope="module")
+def face_clip(tmp_path_factory):
+    return astronaut_video(tmp_path_factory.mktemp("decode") / "face.mp4", seconds=2, audio=True)
+
+
+def test_probe_reports_size_rate_duration_audio(face_clip):
+    info = probe(face_clip)
+    assert (info.width, info.height, info.rotation, info.has_audio) == (640, 360, 0, True)
+    assert info.fps == pytest.approx(30) and info.duration_s == pytest.approx(2.0, abs=0.05)
+    assert info.frame_count == 60
+
+
+def test_samples_at_the_analysis_rate_in_batches(face_clip):
+    batches = list(iter_batches(face_clip, fps=10, batch_size=8))
+    assert [len(b) for b in batches] == [8, 8, 4]
+    times = np.concatenate([b.times_s for b in batches])
+    np.testing.assert_allclose(times, np.arange(20) / 10, atol=1e-6)
+    assert batches[0].frames.shape == (8, 360, 640, 3) and batches[0].frames.dtype == np.uint8
+
+
+@pytest.mark.parametrize("backend", ["pyav", "decord"])
+def test_backends_agree_on_times_and_pixels(face_clip, backend):
+    frames, times, _ = _decode(face_clip, backend=backend)
+    ref_frames, ref_times, _ = _decode(face_clip, backend="pyav")
+    np.testing.assert_allclose(times, ref_times, atol=1e-3)
+    assert np.abs(frames.astype(int) - ref_frames.astype(int)).mean() < 3  # colour conversion rounding only
+
+
+def test_vfr_uses_presentation_timestamps(tmp_path):
+    video = vfr_video(tmp_path / "vfr.mp4")  # 30 frames at 30 fps, then 10 frames at 5 fps
+    _, times, _ = _decode(video, fps=10)
+    written = vfr_times()
+    expected = np.concatenate([written[:30:3], written[30:]])  # 10 fps grid, then every slow frame
+    np.testing.assert_allclose(times, expected, atol=2e-3)
+    # index / average fps would put the last frame at 1.5 s of a 2.8 s video
+    assert times[-1] == pytest.approx(2.8, abs=2e-3)
+
+
+@pytest.mark.parametrize("rotation", [90, -90])
+def test_rotated_phone_video_is_decoded_upright(tmp_path, rotation):
+    video = rotated_video(tmp_path / "rot.mp4", rotation=rotation, seconds=1.0, fps=10)
+    info = probe(video)
+    assert (info.width, info.height, info.rotation) == (640, 360, rotation % 360)
+    frames, times, _ = _decode(video)
+    assert frames.shape[1:] == (360, 640, 3)
+    faces = FaceDetector().detect(frames[5])
+    expected = face_box_in_frame(float(times[5]), 1.0, (640, 360), 120)
+    assert len(faces) == 1
+    np.testing.assert_allclose(faces[0].box, expected, atol=12)
+    with pytest.raises(VideoError, match="rotat"):
+        _decode(video, backend="decord")
+
+
+def test_4k_is_downscaled_to_max_side(tmp_path):
+    video = synthetic_video(tmp_path / "4k.mp4", seconds=0.5, size=(3840, 2160), fps=10)
+    info = probe(video)
+    assert (info.width, info.height) == (3840, 2160)
+    frames, times, _ = _decode(video, max_side=1280)
+    assert frames.shape[1:] == (720, 1280, 3) and len(times) == 5
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: zero_length(p / "empty.mp4"), "empty"),
+        (lambda p: not_a_video(p / "notes.mp4"), "not a readable video"),
+        (lambda p: audio_only(p / "voice.m4a"), "no video stream"),
+        (lambda p: truncated_copy(astronaut_video(p / "full.mp4", seconds=1), p / "cut.mp4"), "not a readable video"),
+        (lambda p: p / "missing.mp4", "not found"),
+    ],
+    ids=["zero-length", "not-a-video", "audio-only", "truncated-index-at-end", "missing"],
+)
+def test_bad_files_give_clear_errors(tmp_path, make, message):
+    with pytest.raises(VideoError, match=message):
+        probe(make(tmp_path))
+
+
+def test_truncated_file_decodes_the_readable_part_with_a_warning(tmp_path):
+    full = faststart_video(tmp_path / "fs.mp4", seconds=2.0, fps=10)
+    cut = truncated_copy(full, tmp_path / "cut.mp4", fraction=0.6)
+    _, times, report = _decode(cut)
+    assert 0 < len(times) < 20
+    assert any("truncated" in w for w in report.warnings)
+
+
+def test_resume_after_a_time_continues_exactly(face_clip):
+    frames, times, _ = _decode(face_clip)
+    tail_frames, tail_times, _ = _decode(face_clip, start_after_s=float(times[11]))
+    np.testing.assert_allclose(tail_times, times[12:])
+    assert np.array_equal(tail_frames, frames[12:])

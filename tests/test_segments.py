@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+
+from laughvid.segments import SmoothingParams, fill_gaps, find_segments, median_filter
+from laughvid.types import ScoreSeries
+
+T = np.round(np.arange(0, 10, 0.1), 3)
+
+
+def series(probs, track_id=None):
+    return ScoreSeries(T.copy(), np.asarray(probs, float), track_id)
+
+
+def laugh(*spans, base=0.1, high=0.9):
+    p = np.full(len(T), base)
+    for a, b in spans:
+        p[(T >= a) & (T < b)] = high
+    return p
+
+
+def test_one_laugh_gives_one_segment_with_its_bounds_and_stats():
+    [seg] = find_segments(series(laugh((2.0, 4.0))))
+    assert seg.start_s == pytest.approx(2.0) and seg.end_s == pytest.approx(4.0)
+    assert seg.peak_prob == pytest.approx(0.9) and seg.mean_prob == pytest.approx(0.9)
+
+
+def test_flicker_shorter_than_the_median_window_is_ignored():
+    assert find_segments(series(laugh((3.0, 3.2)))) == []
+
+
+def test_close_segments_merge_and_short_ones_drop():
+    params = SmoothingParams(median_s=0, merge_gap_s=0.5, min_duration_s=0.5)
+    segs = find_segments(series(laugh((1.0, 2.0), (2.3, 3.0), (6.0, 6.3))), params)
+    assert [(round(s.start_s, 2), round(s.end_s, 2)) for s in segs] == [(1.0, 3.0)]
+
+
+def test_hysteresis_keeps_a_segment_through_a_dip_above_off():
+    p = laugh((2.0, 5.0))
+    p[(T >= 3.0) & (T < 3.6)] = 0.4  # below on (0.5), above off (0.35)
+    [seg] = find_segments(series(p), SmoothingParams(median_s=0, merge_gap_s=0))
+    assert (seg.start_s, seg.end_s) == pytest.approx((2.0, 5.0))
+
+
+def test_short_no_face_gap_is_bridged_long_one_is_not_laughing():
+    p = laugh((1.0, 8.0))
+    p[(T >= 3.0) & (T < 3.3)] = np.nan  # a missed detection
+    p[(T >= 5.0) & (T < 7.0)] = np.nan  # face gone for 2 s
+    params = SmoothingParams(median_s=0, merge_gap_s=0, fill_gap_s=0.5)
+    segs = find_segments(series(p), params)
+    assert [(round(s.start_s, 2), round(s.end_s, 2)) for s in segs] == [(1.0, 5.0), (7.0, 8.0)]
+
+
+def test_hmm_finds_the_laugh_in_noise():
+    rng = np.random.default_rng(0)
+    p = np.clip(laugh((3.0, 6.0), base=0.2, high=0.8) + rng.normal(0, 0.2, len(T)), 0, 1)
+    [seg] = find_segments(series(p), SmoothingParams(hmm=True, median_s=0))
+    assert seg.start_s == pytest.approx(3.0, abs=0.3) and seg.end_s == pytest.approx(6.0, abs=0.3)
+
+
+def test_segments_name_the_tracks_that_laughed():
+    a, b = laugh((2.0, 4.0)), laugh()
+    whole = series(np.fmax(a, b))
+    [seg] = find_segments(whole, tracks={0: series(a, 0), 1: series(b, 1)})
+    assert seg.track_ids == (0,)
+
+
+def test_no_faces_at_all_gives_no_segments():
+    assert find_segments(series(np.full(len(T), np.nan))) == []
+    assert find_segments(ScoreSeries(np.zeros(0), np.zeros(0))) == []
+
+
+def test_helpers():
+    assert list(median_filter(np.array([0, 1, 0, 0, 1, 1, 1.0]), 3)) == [0, 0, 0, 0, 1, 1, 1]
+    np.testing.assert_allclose(fill_gaps(np.arange(4.0), np.array([0.2, np.nan, 0.6, np.nan]), 5), [0.2, 0.4, 0.6, 0.0])
+
+
+@pytest.mark.parametrize("bad", [dict(on_threshold=0.3, off_threshold=0.5), dict(min_duration_s=-1), dict(hmm_switch_prob=0.7)])
+def test_invalid_parameters_are_refused(bad):
+    with pytest.raises(ValueError):
+        SmoothingParams(**bad)
