@@ -7,38 +7,12 @@ model; tests/test_cli_analyze.py runs the real model end to end.
 import numpy as np
 import pytest
 from media import astronaut_video, face_box_in_frame, synthetic_video, vfr_video, zero_length
+from pipe_helpers import BrightnessScorer, CountingDetector
 
 from laughvid import analysis, store
 from laughvid.analysis import AnalysisParams, analyze_video, compute_segments, list_videos, load_result
 from laughvid.decode import VideoError
-from laughvid.faces.crop import Framing, crop_faces
-from laughvid.faces.detector import FaceDetector
 from laughvid.segments import SmoothingParams
-
-
-class BrightnessScorer:
-    version = "brightness-test"
-
-    def __init__(self, fail_after_calls: int | None = None):
-        self.calls = 0
-        self.fail_after_calls = fail_after_calls
-
-    def crop(self, frame, boxes):
-        return crop_faces(frame, boxes, Framing())
-
-    def score(self, crops):
-        self.calls += 1
-        if self.fail_after_calls is not None and self.calls > self.fail_after_calls:
-            raise RuntimeError("simulated crash")
-        return crops.reshape(len(crops), -1).mean(1) / 255.0
-
-
-class CountingDetector(FaceDetector):
-    calls = 0
-
-    def detect(self, frame):
-        self.calls += 1
-        return super().detect(frame)
 
 
 @pytest.fixture(scope="module")

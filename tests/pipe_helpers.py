@@ -1,0 +1,33 @@
+"""Stand-ins for the pipeline's model-dependent parts, so pipeline tests run without a trained model."""
+
+from laughvid.faces.crop import Framing, crop_faces
+from laughvid.faces.detector import FaceDetector
+
+
+class BrightnessScorer:
+    """Scores a face by its crop's mean brightness (deterministic, model-free); can simulate a crash."""
+
+    version = "brightness-test"
+
+    def __init__(self, fail_after_calls: int | None = None):
+        self.calls = 0
+        self.fail_after_calls = fail_after_calls
+
+    def crop(self, frame, boxes):
+        return crop_faces(frame, boxes, Framing())
+
+    def score(self, crops):
+        self.calls += 1
+        if self.fail_after_calls is not None and self.calls > self.fail_after_calls:
+            raise RuntimeError("simulated crash")
+        return crops.reshape(len(crops), -1).mean(1) / 255.0
+
+
+class CountingDetector(FaceDetector):
+    """The real detector, counting its calls (to prove a cache hit decodes nothing)."""
+
+    calls = 0
+
+    def detect(self, frame):
+        self.calls += 1
+        return super().detect(frame)

@@ -1,0 +1,91 @@
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+from media import astronaut_video, audio_only, synthetic_video, truncated_copy, zero_length
+from pipe_helpers import BrightnessScorer
+
+from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, main
+from laughvid.classifier import DEFAULT_MODEL_DIR, SmileClassifier
+
+HAS_MODEL = (DEFAULT_MODEL_DIR / "model.onnx").is_file()
+needs_model = pytest.mark.skipif(not HAS_MODEL, reason=f"needs the trained smile model at {DEFAULT_MODEL_DIR}/model.onnx")
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    return {
+        "face": astronaut_video(d / "face.mp4", seconds=3, fps=15, blank_spans=[(2.0, 3.0)]),
+        "pattern": synthetic_video(d / "pattern.mp4", seconds=1),
+        "empty": zero_length(d / "empty.mp4"),
+        "voice": audio_only(d / "voice.m4a"),
+        "cut": truncated_copy(astronaut_video(d / "full.mp4", seconds=1), d / "cut.mp4"),
+    }
+
+
+@pytest.fixture
+def stand_in_model(monkeypatch):
+    monkeypatch.setattr(SmileClassifier, "load", classmethod(lambda cls, model_dir=None: BrightnessScorer()))
+
+
+def _read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_bad_files_are_reported_and_the_rest_are_analysed(videos, tmp_path, stand_in_model, capsys):
+    order = ["empty", "face", "voice", "cut", "pattern"]
+    code = main(["analyze", *(str(videos[k]) for k in order), "--out", str(tmp_path / "out"), "--store", str(tmp_path / "s.sqlite"), "--quiet"])
+    assert code == EXIT_FAILURES
+    err = capsys.readouterr().err
+    assert "empty.mp4: file is empty" in err and "voice.m4a: has no video stream" in err and "cut.mp4: not a readable video" in err
+    assert "3 of 5 video(s) failed" in err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["face", "pattern"]
+
+    timeline = _read_csv(tmp_path / "out" / "face" / "timeline.csv")
+    assert list(timeline[0]) == ["time_s", "laugh_prob", "faces"] and len(timeline) == 30
+    assert all(r["laugh_prob"] for r in timeline[:15]) and all(r["laugh_prob"] == "" for r in timeline[-5:])  # no face = empty
+    segments = _read_csv(tmp_path / "out" / "face" / "segments.csv")
+    assert {"start_s", "end_s", "peak_prob"} <= set(segments[0])
+    doc = json.loads((tmp_path / "out" / "face" / "analysis.json").read_text())
+    assert doc["model_version"] == "brightness-test" and doc["analysis_params"]["fps"] == 10
+    assert doc["tracks"] and doc["tracks"][0]["observations"][0]["box"]
+    assert doc["smoothing_params"]["on_threshold"] == pytest.approx(0.5)
+    assert all(r["laugh_prob"] == "" for r in _read_csv(tmp_path / "out" / "pattern" / "timeline.csv"))
+
+
+def test_rerun_is_served_from_the_store_and_smoothing_flags_apply(videos, tmp_path, stand_in_model, capsys):
+    args = ["analyze", str(videos["face"]), "--out", str(tmp_path / "out"), "--store", str(tmp_path / "s.sqlite"), "--quiet"]
+    assert main(args) == EXIT_OK
+    assert main([*args, "--on-threshold", "0.99", "--off-threshold", "0.9"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "(cached)" in out.splitlines()[-1]
+    assert _read_csv(tmp_path / "out" / "face" / "segments.csv") == []
+
+
+def test_usage_errors_exit_2(videos, tmp_path, stand_in_model, capsys):
+    assert main(["analyze", str(videos["face"]), "--out", str(tmp_path), "--on-threshold", "0.2", "--off-threshold", "0.5"]) == EXIT_USAGE
+    assert "off_threshold" in capsys.readouterr().err
+
+
+def test_missing_model_is_a_usage_error(videos, tmp_path, capsys):
+    code = main(["analyze", str(videos["face"]), "--out", str(tmp_path), "--model", str(tmp_path / "nope"), "--store", str(tmp_path / "s.sqlite")])
+    assert code == EXIT_USAGE and "cannot load the smile model" in capsys.readouterr().err
+
+
+@needs_model
+def test_real_model_finds_the_smiling_astronaut(videos, tmp_path):
+    """End to end as a user runs it: installed entry point, real detector and smile model."""
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys; from laughvid.cli import main; sys.exit(main())", "analyze", str(videos["face"]), str(videos["pattern"]), "--out", str(tmp_path / "out"),
+         "--store", str(tmp_path / "s.sqlite")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert proc.returncode == EXIT_OK, proc.stderr
+    [segment] = _read_csv(tmp_path / "out" / "face" / "segments.csv")
+    assert float(segment["start_s"]) < 0.5 and 1.5 < float(segment["end_s"]) <= 2.3  # smiling until the face leaves at 2 s
+    assert float(segment["peak_prob"]) > 0.5
+    assert _read_csv(tmp_path / "out" / "pattern" / "segments.csv") == []
