@@ -1,0 +1,78 @@
+"""The product's smile classifier: ONNX Runtime only (no torch at run time).
+
+A model directory holds `model.onnx`, `model_card.json` and `MODEL_CARD.md`; the card says how to
+frame faces and how to turn logits into calibrated probabilities, so any model trained by
+`laughvid train` or fine-tuned later drops in without code changes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import onnxruntime as ort
+
+from laughvid.faces.crop import crop_faces
+from laughvid.modelcard import ModelCard, platt
+from laughvid.types import Box
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "smile"
+MODEL_ENV = "LAUGHVID_MODEL"
+
+
+def default_model_dir() -> Path:
+    """The active model: `$LAUGHVID_MODEL` if set, else the shipped `models/smile/`."""
+    return Path(os.environ.get(MODEL_ENV) or DEFAULT_MODEL_DIR)
+
+
+class SmileClassifier:
+    """Scores face crops with a calibrated probability of smiling."""
+
+    def __init__(self, model_dir: Path, card: ModelCard, session: ort.InferenceSession, batch_size: int = 64) -> None:
+        self.model_dir = model_dir
+        self.card = card
+        self.version = card.version
+        self.threshold = card.threshold
+        self.batch_size = batch_size
+        self._session = session
+        self._input = session.get_inputs()[0].name
+
+    @classmethod
+    def load(cls, model_dir: str | Path | None = None, threads: int = 1) -> "SmileClassifier":
+        """Load a model directory (None = the active model)."""
+        model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
+        onnx_path = model_dir / "model.onnx"
+        if not onnx_path.is_file():
+            raise FileNotFoundError(f"{onnx_path}: no model (a model directory holds model.onnx and model_card.json)")
+        card = ModelCard.load(model_dir)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        return cls(model_dir, card, session)
+
+    @property
+    def input_size(self) -> int:
+        return self.card.framing.size
+
+    def crop(self, frame_rgb: np.ndarray, boxes: Sequence[Box]) -> np.ndarray:
+        """Face crops (N x S x S uint8) framed exactly as the model was trained."""
+        return crop_faces(frame_rgb, boxes, self.card.framing)
+
+    def logits(self, crops: np.ndarray) -> np.ndarray:
+        """Raw logits for N x S x S uint8 grey crops, run in batches."""
+        crops = np.asarray(crops)
+        size = self.input_size
+        if crops.ndim != 3 or crops.shape[1:] != (size, size):
+            raise ValueError(f"expected N x {size} x {size} grey crops, got shape {crops.shape}")
+        out = [np.zeros(0, np.float32)]
+        for start in range(0, len(crops), self.batch_size):
+            batch = crops[start : start + self.batch_size].astype(np.float32)[:, None]
+            out.append(self._session.run(None, {self._input: batch})[0].reshape(-1))
+        return np.concatenate(out)
+
+    def score(self, crops: np.ndarray) -> np.ndarray:
+        """Calibrated smile probabilities (float64, N)."""
+        return platt(self.logits(crops), self.card.calibration)

@@ -1,0 +1,61 @@
+"""`laughvid eval-images DIR`: check a smile model on your own labelled photos or face crops."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+from pathlib import Path
+
+from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "eval-images", help="evaluate a smile model on a folder of labelled images",
+        description="DIR holds smile/ and non_smile/ subfolders of face crops or photos. Prints JSON metrics "
+                    "(n, accuracy, balanced accuracy, F1, ROC-AUC, PR-AUC) at the model's threshold. Photos are "
+                    "scored by their largest face; images without a face are counted, not scored.")
+    p.add_argument("folder", type=Path, metavar="DIR")
+    p.add_argument("--model", type=Path, help="model directory (default: the active model)")
+    p.add_argument("--scores", type=Path, metavar="FILE", help="also write path,score,label per image (CSV)")
+    p.add_argument("--faces", choices=("auto", "crops", "detect"), default="auto",
+                   help="auto: small images (<=128 px) and images filled by one face are crops, others are "
+                        "searched for faces; crops: use every image as it is; detect: always detect")
+    p.set_defaults(func=run)
+
+
+def _json_safe(value):
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def run(args: argparse.Namespace) -> int:
+    from laughvid.classifier import SmileClassifier
+    from laughvid.training.evaluate import evaluate_folder
+
+    if not args.folder.is_dir():
+        print(f"eval-images: {args.folder} is not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        classifier = SmileClassifier.load(args.model)
+        result = evaluate_folder(args.folder, classifier, args.faces)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"eval-images: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    summary = {k: _json_safe(v) for k, v in result.summary().items()}
+    print(json.dumps(summary, indent=2))
+    if args.scores:
+        with args.scores.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["path", "score", "label"])
+            for row in result.rows:
+                writer.writerow([row.path, "" if row.score is None else f"{row.score:.6f}", row.label])
+    for row in result.rows:
+        if row.how == "unreadable":
+            print(f"eval-images: could not read {row.path}", file=sys.stderr)
+    if summary["n"] == 0:
+        print("eval-images: no image could be scored", file=sys.stderr)
+        return EXIT_FAILURES
+    return EXIT_FAILURES if summary["unreadable"] else EXIT_OK

@@ -1,0 +1,58 @@
+"""`laughvid train`: pretrain (or continue training) a smile model and write a model directory."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from laughvid.cli import EXIT_OK, EXIT_USAGE
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "train", help="train a smile model on expression data sets",
+        description="Train the smile classifier on the train splits of the given data sets, export it to ONNX "
+                    "and write a model card with metrics on every test split. Needs the 'train' extra (torch).")
+    p.add_argument("--fer2013", type=Path, help="FER2013 folder (train|validation|test/<emotion>/) or fer2013.csv")
+    p.add_argument("--smilesmiled", type=Path, help="SMILEsmileD folder (with SMILEs/)")
+    p.add_argument("--ckplus", type=Path, help="CK+ class folders (CK+48 style)")
+    p.add_argument("--affectnet", type=Path, help="AffectNet class folders, or its annotation CSV (with --affectnet-images)")
+    p.add_argument("--affectnet-images", type=Path, help="root folder of AffectNet's subDirectory_filePath")
+    p.add_argument("--custom", type=Path, action="append", default=[], help="smile/ + non_smile/ folder (repeatable)")
+    p.add_argument("--test-only", action="append", default=[], metavar="KIND",
+                   help="evaluate on all of this source, never train on it (e.g. smilesmiled for the cross-data-set figure)")
+    p.add_argument("--out", type=Path, required=True, help="model directory to write")
+    p.add_argument("--init", type=Path, help="model directory to start from (its weights.pt)")
+    p.add_argument("--epochs", type=int, default=24)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        from laughvid.training.pipeline import DataSource, build_model
+        from laughvid.training.train import TrainConfig
+    except ModuleNotFoundError as exc:
+        print(f"laughvid train needs the training extra: pip install 'laughvid[train]' ({exc})", file=sys.stderr)
+        return EXIT_USAGE
+    given = {"fer2013": args.fer2013, "smilesmiled": args.smilesmiled, "ckplus": args.ckplus, "affectnet": args.affectnet}
+    sources = [DataSource(kind, path, kind in args.test_only, args.affectnet_images if kind == "affectnet" else None)
+               for kind, path in given.items() if path is not None]
+    sources += [DataSource("custom", path, "custom" in args.test_only) for path in args.custom]
+    unknown = set(args.test_only) - {s.kind for s in sources}
+    if not sources or unknown:
+        print("give at least one data set" if not sources else f"--test-only {sorted(unknown)}: no such data set given",
+              file=sys.stderr)
+        return EXIT_USAGE
+    config = TrainConfig(epochs=args.epochs, seed=args.seed, threads=args.threads)
+    try:
+        card = build_model(sources, args.out, config, init_model_dir=args.init,
+                           command="laughvid " + shlex.join(sys.argv[1:]))
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"laughvid train: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"wrote {args.out} ({card.version})")
+    return EXIT_OK

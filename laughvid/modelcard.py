@@ -1,0 +1,134 @@
+"""Model card: what a smile model is, how to feed it, how good it is, and under which terms.
+
+`model_card.json` is the machine-readable card (the classifier reads framing, calibration and
+threshold from it); `MODEL_CARD.md` is rendered from the same dataclass for people.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+
+from laughvid.faces.crop import Framing
+
+CARD_JSON = "model_card.json"
+CARD_MD = "MODEL_CARD.md"
+
+# Terms per training source (../shared/data/README.md). CK+ and AffectNet make a model non-commercial.
+DATASET_TERMS = {
+    "fer2013": ("FER2013: public research data set from the Kaggle challenge; check Kaggle terms before any "
+                "commercial use. Goodfellow et al., ICONIP 2013."),
+    "smilesmiled": ("SMILEsmileD: no licence file; images from LFW (research use). D. Hromada, "
+                    "github.com/hromi/SMILEsmileD; Huang et al., LFW, 2007."),
+    "ckplus": ("CK+: signed agreement, non-commercial research only, no redistribution. Lucey et al., "
+               "CVPR Workshops 2010."),
+    "affectnet": ("AffectNet: academic research only, access by request. Mollahosseini, Hasani, Mahoor, "
+                  "IEEE Trans. Affective Computing 2017."),
+    "custom": "User-supplied images (fine-tune set): terms set by their owner and the consent records.",
+}
+NON_COMMERCIAL_SOURCES = {"ckplus", "affectnet"}
+
+
+def platt(logits: np.ndarray, calibration: tuple[float, float]) -> np.ndarray:
+    """Calibrated probabilities sigmoid(a * logit + b) (float64)."""
+    a, b = calibration
+    return 1.0 / (1.0 + np.exp(-np.clip(a * np.asarray(logits, np.float64) + b, -50, 50)))
+
+
+@dataclass
+class ModelCard:
+    version: str
+    framing: Framing
+    calibration: tuple[float, float]  # prob = sigmoid(a * logit + b)
+    threshold: float  # on the calibrated probability
+    input: str = "N x 1 x S x S float32 grey pixels in 0..255 (S = framing.size); the graph standardises each crop"
+    output: str = "N raw logits of 'smiling'; apply calibration for probabilities"
+    created_utc: str = ""
+    parent_version: str | None = None  # the model a fine-tune started from
+    training_sources: list[str] = field(default_factory=list)
+    training: dict = field(default_factory=dict)  # command, seed, config, item counts, duration
+    dedup: dict = field(default_factory=dict)  # rule -> items removed
+    metrics: dict = field(default_factory=dict)  # evaluation set -> metrics dict
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def non_commercial(self) -> bool:
+        return bool(NON_COMMERCIAL_SOURCES & set(self.training_sources))
+
+    @property
+    def terms(self) -> list[str]:
+        return [DATASET_TERMS.get(s, f"{s}: terms unknown") for s in self.training_sources]
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["calibration"] = {"a": self.calibration[0], "b": self.calibration[1]}
+        data["non_commercial"] = self.non_commercial
+        data["terms"] = self.terms
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ModelCard":
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["framing"] = Framing(**data["framing"])
+        cal = data["calibration"]
+        values["calibration"] = (float(cal["a"]), float(cal["b"]))
+        return cls(**values)
+
+    @classmethod
+    def load(cls, model_dir: str | Path) -> "ModelCard":
+        path = Path(model_dir) / CARD_JSON
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: missing model card (a model directory holds model.onnx and {CARD_JSON})")
+        try:
+            return cls.from_json(json.loads(path.read_text()))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: invalid model card ({exc})") from exc
+
+    def save(self, model_dir: str | Path) -> None:
+        model_dir = Path(model_dir)
+        (model_dir / CARD_JSON).write_text(json.dumps(self.to_json(), indent=2) + "\n")
+        (model_dir / CARD_MD).write_text(self.to_markdown())
+
+    def to_markdown(self) -> str:
+        f = self.framing
+        lines = [
+            f"# Model card: {self.version}",
+            "",
+            "Per-face smile classifier (happy/smiling = 1 vs any other expression = 0) for laughvid, run with onnxruntime.",
+            "",
+            "## Terms",
+            "",
+            ("**NON-COMMERCIAL use only**: trained on data whose terms forbid commercial use." if self.non_commercial
+             else "No non-commercial data set in training; check each data set's terms below."),
+            "",
+            *[f"- {t}" for t in self.terms],
+            "",
+            "## Input and preprocessing",
+            "",
+            f"- Input: {self.input}.",
+            f"- Face framing (from a BlazeFace box): square of side {f.scale} x max(box w, h), centre shifted by "
+            f"{f.offset_y} x box height, resized to {f.size}x{f.size}, {'grey' if f.grey else 'RGB'} "
+            "(`laughvid.faces.crop.crop_faces`).",
+            f"- Output: {self.output}.",
+            f"- Calibration (Platt, fitted on validation): p = sigmoid({self.calibration[0]:.4f} * logit + {self.calibration[1]:.4f}).",
+            f"- Operating threshold (max F1 on validation): p >= {self.threshold:.4f}.",
+        ]
+        if self.parent_version:
+            lines.append(f"- Fine-tuned from {self.parent_version}.")
+        lines += ["", "## Training", ""]
+        lines += [f"- {k}: {json.dumps(v) if not isinstance(v, str) else v}" for k, v in self.training.items()]
+        if self.dedup:
+            lines += ["", "## Deduplication (items removed)", ""]
+            lines += [f"- {k}: {v}" for k, v in self.dedup.items()]
+        if self.metrics:
+            lines += ["", "## Metrics", "", "| set | n | ROC-AUC | PR-AUC | F1 | balanced acc | accuracy |", "|---|---|---|---|---|---|---|"]
+            for name, m in self.metrics.items():
+                lines.append(f"| {name} | {m['n']} | {m['roc_auc']:.4f} | {m['pr_auc']:.4f} | {m['f1']:.4f} | "
+                             f"{m['balanced_accuracy']:.4f} | {m['accuracy']:.4f} |")
+        if self.notes:
+            lines += ["", "## Notes", "", *[f"- {n}" for n in self.notes]]
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,98 @@
+"""Evaluate a shipped (ONNX) smile model on labelled images: the figures in the model card and
+`laughvid eval-images` are measured on exactly what the product runs, not on the torch network."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from laughvid.classifier import SmileClassifier
+from laughvid.faces.detector import FaceDetector
+from laughvid.training.data import ImageItem, fit_square, load_arrays, load_smile_folders
+from laughvid.training.metrics import binary_metrics
+
+# In `auto` mode an image this small (shorter side, pixels) is taken as a face crop.
+CROP_MAX_SIDE = 128
+# ... and so is a larger image whose largest detected face spans this much of its shorter side.
+CROP_FACE_FRACTION = 0.6
+FACE_MODES = ("auto", "crops", "detect")
+
+
+def score_items(classifier: SmileClassifier, items: list[ImageItem]) -> np.ndarray:
+    """Calibrated probabilities for face-crop items (resized to the model's input size)."""
+    images, _ = load_arrays(items, classifier.input_size)
+    return classifier.score(images)
+
+
+def evaluate(classifier: SmileClassifier, items: list[ImageItem]) -> dict[str, float]:
+    """Metrics at the model's own threshold (see `binary_metrics`)."""
+    labels = np.array([it.smile for it in items])
+    return binary_metrics(labels, score_items(classifier, items), classifier.threshold)
+
+
+@dataclass
+class ImageScore:
+    path: str
+    label: int
+    score: float | None  # None: no face found, or unreadable
+    how: str  # crop | detected | no_face | unreadable
+
+
+@dataclass
+class FolderEvaluation:
+    model_version: str
+    threshold: float
+    rows: list[ImageScore] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        scored = [r for r in self.rows if r.score is not None]
+        metrics = binary_metrics(np.array([r.label for r in scored]), np.array([r.score for r in scored]),
+                                 self.threshold) if scored else {"n": 0}
+        counts = {how: sum(r.how == how for r in self.rows) for how in ("crop", "detected", "no_face", "unreadable")}
+        return {"model": self.model_version, "images": len(self.rows), **metrics,
+                "used_as_crop": counts["crop"], "face_detected": counts["detected"],
+                "no_face": counts["no_face"], "unreadable": counts["unreadable"]}
+
+
+def face_input(rgb: np.ndarray, classifier: SmileClassifier, detector: FaceDetector | None,
+               mode: str) -> tuple[np.ndarray | None, str]:
+    """The model input for one image and how it was found: the image itself if it is a face crop,
+    else the largest detected face framed as in training."""
+    size = classifier.input_size
+    if mode == "crops" or (mode == "auto" and min(rgb.shape[:2]) <= CROP_MAX_SIDE):
+        return fit_square(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), size), "crop"
+    faces = detector.detect(rgb) if detector is not None else []
+    if not faces:
+        return None, "no_face"
+    box = max(faces, key=lambda d: (d.box[2] - d.box[0]) * (d.box[3] - d.box[1])).box
+    if mode == "auto" and max(box[2] - box[0], box[3] - box[1]) >= CROP_FACE_FRACTION * min(rgb.shape[:2]):
+        return fit_square(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), size), "crop"
+    return classifier.crop(rgb, [box])[0], "detected"
+
+
+def evaluate_folder(folder: str | Path, classifier: SmileClassifier, mode: str = "auto") -> FolderEvaluation:
+    """Score every image under `folder/smile` and `folder/non_smile`. Crops are used as they are;
+    larger photos are scored by their largest face (found by the video pipeline's detector)."""
+    if mode not in FACE_MODES:
+        raise ValueError(f"unknown face mode {mode!r} (one of {', '.join(FACE_MODES)})")
+    items = load_smile_folders(folder)
+    detector = FaceDetector() if mode != "crops" else None
+    result = FolderEvaluation(classifier.version, classifier.threshold)
+    inputs, slots = [], []
+    for item in items:
+        bgr = cv2.imread(item.path, cv2.IMREAD_COLOR)
+        if bgr is None:
+            result.rows.append(ImageScore(item.path, item.smile, None, "unreadable"))
+            continue
+        face, how = face_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), classifier, detector, mode)
+        result.rows.append(ImageScore(item.path, item.smile, None, how))
+        if face is not None:
+            inputs.append(face)
+            slots.append(len(result.rows) - 1)
+    if inputs:
+        for slot, score in zip(slots, classifier.score(np.stack(inputs))):
+            result.rows[slot].score = float(score)
+    return result

@@ -1,0 +1,114 @@
+"""Pretraining end to end: load data sources, deduplicate, train, export, evaluate, write the card.
+`laughvid train` is a thin layer over `build_model`."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from laughvid.classifier import SmileClassifier
+from laughvid.faces.crop import Framing
+from laughvid.modelcard import ModelCard
+from laughvid.training import data
+from laughvid.training.evaluate import evaluate
+from laughvid.training.export import write_model_dir
+from laughvid.training.train import TrainConfig, load_weights, train
+
+SOURCE_KINDS = ("fer2013", "smilesmiled", "ckplus", "affectnet", "custom")
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """One data set on disk. `test_only` sources are never trained on: all their items form an
+    evaluation set (the cross-data-set check). `images_root` is for AffectNet's annotation CSV."""
+
+    kind: str
+    path: Path
+    test_only: bool = False
+    images_root: Path | None = None
+
+    def load(self) -> list[data.ImageItem]:
+        path = self.path
+        if not path.exists():
+            raise FileNotFoundError(f"{self.kind}: {path} does not exist")
+        if self.kind == "fer2013":
+            return data.load_fer_csv(path) if path.is_file() else data.load_fer_folders(path)
+        if self.kind == "smilesmiled":
+            return data.load_smilesmiled(path)
+        if self.kind == "ckplus":
+            return data.load_ckplus(path)
+        if self.kind == "affectnet":
+            if path.is_file():
+                if self.images_root is None:
+                    raise ValueError(f"{path}: the AffectNet annotation CSV needs the images folder too")
+                return data.load_affectnet_csv(path, self.images_root)
+            return data.load_affectnet_folders(path)
+        if self.kind == "custom":
+            return data.load_smile_folders(path)
+        raise ValueError(f"unknown data source kind {self.kind!r} (one of {', '.join(SOURCE_KINDS)})")
+
+
+def build_model(
+    sources: list[DataSource],
+    out_dir: str | Path,
+    config: TrainConfig | None = None,
+    init_model_dir: str | Path | None = None,
+    framing: Framing | None = None,
+    command: str = "",
+    log: Callable[[str], None] = print,
+) -> ModelCard:
+    """Train on the train splits of the non-test-only sources, export to `out_dir`, and record
+    metrics on every source's test split (and on all of each test-only source) in the card."""
+    config = config or TrainConfig()
+    framing = framing or Framing(size=config.size)
+    if framing.size != config.size or not framing.grey:
+        raise ValueError("the model takes grey crops of config.size pixels; framing must match")
+    trained = [s for s in sources if not s.test_only]
+    if not trained:
+        raise ValueError("no training source (every source is test-only)")
+    items, reports = [], {}
+    for source in trained:
+        loaded = source.load()
+        log(f"{source.kind}: {len(loaded)} items from {source.path}")
+        items += loaded
+    items, report = data.deduplicate(items)
+    reports["training_sources"] = report.as_dict()
+    log(f"dedup: {report.as_dict()}")
+    splits = {name: [it for it in items if it.split == name] for name in data.SPLITS}
+
+    init = load_weights(init_model_dir) if init_model_dir else None
+    result = train(splits["train"], splits["validation"], config, init=init, log=log)
+
+    card = ModelCard(
+        version="", framing=framing, calibration=result.calibration, threshold=result.threshold,
+        created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        parent_version=ModelCard.load(init_model_dir).version if init_model_dir else None,
+        training_sources=sorted({it.source for it in items}),
+        training={
+            "command": command,
+            "seed": config.seed,
+            "config": config.as_dict(),
+            "items": {name: len(split) for name, split in splits.items()},
+            "smile_items": {name: sum(it.smile for it in split) for name, split in splits.items()},
+            "seconds": round(result.seconds, 1),
+            "epochs_history": [{k: round(v, 4) for k, v in h.items()} for h in result.history],
+        },
+        dedup=reports,
+    )
+    card = write_model_dir(result.net, card, out_dir)
+
+    classifier = SmileClassifier.load(out_dir)
+    card.metrics["validation"] = evaluate(classifier, splits["validation"])
+    for kind in sorted({it.source for it in splits["test"]}):
+        card.metrics[f"{kind}_test"] = evaluate(classifier, [it for it in splits["test"] if it.source == kind])
+    for source in sources:
+        if source.test_only:
+            held_out, report = data.deduplicate(source.load())
+            reports[f"{source.kind}_all"] = report.as_dict()
+            card.metrics[f"{source.kind}_all"] = evaluate(classifier, held_out)
+    for name, metrics in card.metrics.items():
+        log(f"{name}: " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items()))
+    card.save(out_dir)
+    return card

@@ -1,0 +1,177 @@
+"""Training loop for `SmileNet`: reusable by `laughvid train` (pretraining) and by fine-tuning.
+
+`train(train_items, val_items, config, init=...)` takes item lists (any mix of sources, e.g. a
+fine-tune set plus a replay sample of the pretraining data), an optional initial network (from
+`load_weights(model_dir)`), and returns the EMA network with its Platt calibration and the
+max-F1 threshold chosen on `val_items`. Seeded: same items + config + seed -> same model.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from laughvid.modelcard import platt
+from laughvid.training.augment import Augment, augment_batch, jpeg_degrade
+from laughvid.training.data import ImageItem, load_arrays
+from laughvid.training.metrics import best_f1_threshold, binary_metrics
+from laughvid.training.model import SmileNet
+
+WEIGHTS_FILE = "weights.pt"
+
+
+@dataclass
+class TrainConfig:
+    size: int = 48
+    epochs: int = 24
+    batch_size: int = 128
+    lr: float = 3e-3
+    weight_decay: float = 0.05
+    warmup_epochs: float = 1.0
+    label_smoothing: float = 0.05
+    widths: tuple[int, int, int, int] = (16, 32, 64, 128)
+    dropout: float = 0.3
+    ema_decay: float = 0.998
+    seed: int = 0
+    threads: int = 2
+    augment: Augment = field(default_factory=Augment)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    net: SmileNet  # EMA weights, eval mode
+    calibration: tuple[float, float]  # prob = sigmoid(a * logit + b)
+    threshold: float  # on the calibrated probability, max F1 on validation
+    validation: dict[str, float]
+    history: list[dict[str, float]]
+    config: TrainConfig
+    seconds: float
+
+
+def predict_logits(net: SmileNet, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """Raw logits for N x S x S uint8 grey crops."""
+    net.eval()
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(images), batch_size):
+            chunk = torch.from_numpy(images[start : start + batch_size]).float()[:, None]
+            out.append(net(chunk).numpy())
+    return np.concatenate(out) if out else np.empty(0, np.float32)
+
+
+def fit_platt(logits: np.ndarray, labels: np.ndarray, iterations: int = 50) -> tuple[float, float]:
+    """Platt scaling (logistic regression on the logit) by Newton's method, with Platt's smoothed
+    targets so a perfectly separated validation set does not send the slope to infinity."""
+    labels = np.asarray(labels, np.float64)
+    n_pos, n_neg = labels.sum(), len(labels) - labels.sum()
+    target = np.where(labels > 0, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
+    x = np.stack([np.asarray(logits, np.float64), np.ones(len(labels))], 1)
+    w = np.array([1.0, 0.0])
+    for _ in range(iterations):
+        p = 1 / (1 + np.exp(-np.clip(x @ w, -50, 50)))
+        grad = x.T @ (p - target)
+        hess = x.T @ (x * (p * (1 - p))[:, None]) + 1e-9 * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    return float(w[0]), float(w[1])
+
+
+def save_weights(net: SmileNet, path: str | Path) -> None:
+    torch.save({"config": net.config, "state": net.state_dict()}, path)
+
+
+def load_weights(model_dir: str | Path) -> SmileNet:
+    """The torch network of a model directory (its `weights.pt`), e.g. to fine-tune from it."""
+    path = Path(model_dir) / WEIGHTS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no torch weights in {model_dir} (only models trained by laughvid have them)")
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    net = SmileNet(widths=tuple(saved["config"]["widths"]), dropout=saved["config"]["dropout"])
+    net.load_state_dict(saved["state"])
+    return net.eval()
+
+
+def train(
+    train_items: list[ImageItem],
+    val_items: list[ImageItem],
+    config: TrainConfig | None = None,
+    init: SmileNet | None = None,
+    log: Callable[[str], None] = print,
+) -> TrainResult:
+    """Train (or, with `init`, continue training) a SmileNet; calibrate and pick the threshold on
+    `val_items`. Class imbalance is handled by weighting positives by sqrt(neg/pos)."""
+    config = config or TrainConfig()
+    if not train_items or not val_items:
+        raise ValueError(f"need training and validation items (got {len(train_items)} and {len(val_items)})")
+    started = time.time()
+    torch.manual_seed(config.seed)
+    torch.set_num_threads(config.threads)
+    rng = np.random.default_rng(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+
+    x_train, y_train = load_arrays(train_items, config.size)
+    x_val, y_val = load_arrays(val_items, config.size)
+    n_pos = max(1, int(y_train.sum()))
+    pos_weight = torch.tensor(math.sqrt(max(1, len(y_train) - n_pos) / n_pos))
+    log(f"train {len(y_train)} ({n_pos} smile), validation {len(y_val)} ({int(y_val.sum())} smile), "
+        f"pos_weight {pos_weight.item():.2f}")
+
+    net = copy.deepcopy(init) if init is not None else SmileNet(config.widths, config.dropout)
+    ema = torch.optim.swa_utils.AveragedModel(
+        net, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
+    optimiser = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    steps_per_epoch = math.ceil(len(y_train) / config.batch_size)
+    total, warmup = config.epochs * steps_per_epoch, max(1, int(config.warmup_epochs * steps_per_epoch))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / total))))
+    smooth = config.label_smoothing
+
+    history: list[dict[str, float]] = []
+    best: tuple[float, dict] | None = None
+    for epoch in range(config.epochs):
+        net.train()
+        order = torch.randperm(len(y_train), generator=generator).numpy()
+        running = 0.0
+        for start in range(0, len(order), config.batch_size):
+            idx = order[start : start + config.batch_size]
+            images = jpeg_degrade(x_train[idx], config.augment, rng)
+            pixels = augment_batch(torch.from_numpy(images).float()[:, None], config.augment, generator)
+            target = torch.from_numpy(y_train[idx]).float() * (1 - smooth) + smooth / 2
+            loss = F.binary_cross_entropy_with_logits(net(pixels), target, pos_weight=pos_weight)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            ema.update_parameters(net)
+            running += loss.item() * len(idx)
+        val_logits = predict_logits(ema.module, x_val)
+        metrics = binary_metrics(y_val, val_logits, 0.0)
+        entry = {"epoch": epoch + 1, "loss": running / len(order), "val_roc_auc": metrics["roc_auc"],
+                 "val_pr_auc": metrics["pr_auc"], "seconds": time.time() - started}
+        history.append(entry)
+        log(" ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in entry.items()))
+        if best is None or metrics["pr_auc"] > best[0]:
+            best = (metrics["pr_auc"], copy.deepcopy(ema.module.state_dict()))
+
+    final = copy.deepcopy(ema.module).eval()
+    final.load_state_dict(best[1])
+    val_logits = predict_logits(final, x_val)
+    calibration = fit_platt(val_logits, y_val)
+    probs = platt(val_logits, calibration)
+    threshold = best_f1_threshold(y_val, probs)
+    validation = binary_metrics(y_val, probs, threshold)
+    log(f"validation: {validation}")
+    return TrainResult(final, calibration, threshold, validation, history, config, time.time() - started)

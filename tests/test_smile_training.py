@@ -1,0 +1,72 @@
+"""Training -> ONNX export -> SmileClassifier on a tiny generated data set: the exported model
+matches torch, training is seeded, `laughvid train` writes a complete model directory."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="training needs the 'train' extra")
+
+from laughvid.classifier import SmileClassifier  # noqa: E402
+from laughvid.cli import main  # noqa: E402
+from laughvid.modelcard import ModelCard  # noqa: E402
+from laughvid.training.data import load_smile_folders  # noqa: E402
+from laughvid.training.train import TrainConfig, load_weights, predict_logits, train  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny_set(tmp_path_factory):
+    """Faces-like blobs: 'smile' images have a bright curved mouth, 'non_smile' a dark straight one."""
+    root = tmp_path_factory.mktemp("tiny")
+    rng = np.random.default_rng(1)
+    for label in ("smile", "non_smile"):
+        (root / label).mkdir()
+        for i in range(60):
+            image = rng.integers(60, 120, (48, 48), np.uint8)
+            if label == "smile":
+                cv2.ellipse(image, (24, 30), (12, 6), 0, 0, 180, 250, 3)
+            else:
+                cv2.line(image, (14, 34), (34, 34), 10, 3)
+            cv2.imwrite(str(root / label / f"{label}{i}.png"), image)
+    return root
+
+
+def test_train_is_seeded(tiny_set):
+    items = load_smile_folders(tiny_set)
+    config = TrainConfig(epochs=1, batch_size=32, threads=1)
+    a = train(items[::2], items[1::2], config, log=lambda _: None)
+    b = train(items[::2], items[1::2], config, log=lambda _: None)
+    for key, value in a.net.state_dict().items():
+        assert torch.equal(value, b.net.state_dict()[key]), key
+    assert a.threshold == b.threshold
+
+
+def test_cli_train_writes_model_dir_and_onnx_matches_torch(tiny_set, tmp_path):
+    out = tmp_path / "model"
+    code = main(["train", "--custom", str(tiny_set), "--out", str(out), "--epochs", "3", "--threads", "1"])
+    assert code == 0
+    assert {p.name for p in out.iterdir()} >= {"model.onnx", "weights.pt", "model_card.json", "MODEL_CARD.md"}
+    card = json.loads((out / "model_card.json").read_text())
+    assert card["training_sources"] == ["custom"] and card["version"].startswith("smile-v1-")
+    assert set(card["metrics"]) >= {"validation", "custom_test"}
+    assert 0.0 < card["threshold"] < 1.0 and card["framing"]["size"] == 48
+
+    classifier = SmileClassifier.load(out)
+    crops = np.random.default_rng(2).integers(0, 256, (70, 48, 48), np.uint8)  # > one ONNX batch
+    onnx_logits = classifier.logits(crops)
+    torch_logits = predict_logits(load_weights(out), crops)
+    assert np.abs(onnx_logits - torch_logits).max() < 1e-4
+    probs = classifier.score(crops)
+    assert probs.shape == (70,) and np.all((probs >= 0) & (probs <= 1))
+    assert ModelCard.load(out).version == classifier.version
+
+
+def test_cli_train_usage_errors(tmp_path, capsys):
+    assert main(["train", "--out", str(tmp_path / "m")]) == 2
+    assert "at least one data set" in capsys.readouterr().err
+    assert main(["train", "--custom", str(tmp_path / "nowhere"), "--out", str(tmp_path / "m")]) == 2
+    assert "does not exist" in capsys.readouterr().err
