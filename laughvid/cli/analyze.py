@@ -42,14 +42,24 @@ def register(subparsers) -> None:
     p.add_argument("--detect-every", type=int, default=defaults.detect_every, help=f"detect faces on every n-th analysed frame (default {defaults.detect_every})")
     p.add_argument("--backend", choices=BACKENDS, default=defaults.backend, help="video decoder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    group = p.add_argument_group("smoothing (recomputed from the cache, no re-decoding)")
+    add_smoothing_args(p)
+    p.set_defaults(func=run)
+
+
+def add_smoothing_args(parser: argparse.ArgumentParser) -> None:
+    """One flag per SmoothingParams field (shared with scripts/eval_videos.py)."""
+    group = parser.add_argument_group("smoothing (recomputed from the cache, no re-decoding)")
     for f in fields(SmoothingParams):
         flag = "--" + f.name.replace("_", "-")
         if isinstance(f.default, bool):
             group.add_argument(flag, action="store_true", help=_SMOOTHING_HELP[f.name])
         else:
             group.add_argument(flag, type=float, default=f.default, help=f"{_SMOOTHING_HELP[f.name]} (default {f.default})")
-    p.set_defaults(func=run)
+
+
+def smoothing_from_args(args: argparse.Namespace) -> SmoothingParams:
+    """Raises ValueError for inconsistent values (e.g. off above on)."""
+    return SmoothingParams(**{f.name: getattr(args, f.name) for f in fields(SmoothingParams)})
 
 
 def _output_dirs(videos: list[Path], out: Path) -> list[Path]:
@@ -64,7 +74,7 @@ def _output_dirs(videos: list[Path], out: Path) -> list[Path]:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        smoothing = SmoothingParams(**{f.name: getattr(args, f.name) for f in fields(SmoothingParams)})
+        smoothing = smoothing_from_args(args)
         params = AnalysisParams(fps=args.fps, detect_every=args.detect_every, backend=args.backend)
     except ValueError as exc:
         print(f"laughvid analyze: error: {exc}", file=sys.stderr)

@@ -1,0 +1,134 @@
+"""Scoring laugh segments against labelled videos: frame-level and event-level F1.
+
+Labels JSON (the format of `../shared/videos/dev/labels.json`):
+    {"videos": {"clip.mp4": {"smile": [[start, end], ...], "ignore": [[start, end], ...]}, ...}}
+`"labels": null` marks an unlabelled video (skipped). Intervals are [start, end) seconds.
+
+Frame level: every analysed frame outside `ignore` spans is a sample; truth = inside a smile span,
+prediction = inside a predicted segment. Event level (as sed_eval's event-based metric): a
+predicted segment matches a labelled one if the onsets differ by at most `collar` and the offsets
+by at most max(collar, half the labelled length); matching is one-to-one. Counts are pooled over
+videos, so long and short clips weigh by their content.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from laughvid.analysis import AnalysisResult, analyze_video
+from laughvid.segments import SmoothingParams, find_segments
+from laughvid.types import Segment
+
+Span = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class VideoLabels:
+    name: str
+    smile: tuple[Span, ...]
+    ignore: tuple[Span, ...]
+
+
+def load_labels(path: str | Path) -> list[VideoLabels]:
+    """Labelled videos from a labels JSON (unlabelled ones left out), with a clear error if malformed."""
+    try:
+        doc = json.loads(Path(path).read_text())
+        videos = doc["videos"]
+        out = []
+        for name, entry in videos.items():
+            if entry.get("labels", ...) is None:
+                continue
+            out.append(VideoLabels(name, tuple(map(tuple, entry.get("smile", []))), tuple(map(tuple, entry.get("ignore", [])))))
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{path}: not a labels file ({type(exc).__name__}: {exc}); expected {{'videos': {{name: {{'smile': [[s, e]], 'ignore': []}}}}}}") from exc
+    return out
+
+
+@dataclass
+class Counts:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    def __iadd__(self, other: "Counts") -> "Counts":
+        self.tp, self.fp, self.fn = self.tp + other.tp, self.fp + other.fp, self.fn + other.fn
+        return self
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def _inside(times: np.ndarray, spans: Sequence[Span]) -> np.ndarray:
+    mask = np.zeros(len(times), bool)
+    for a, b in spans:
+        mask |= (times >= a) & (times < b)
+    return mask
+
+
+def frame_counts(times: np.ndarray, predicted: Sequence[Segment], labels: VideoLabels) -> Counts:
+    keep = ~_inside(times, labels.ignore)
+    truth = _inside(times, labels.smile)[keep]
+    pred = _inside(times, [(s.start_s, s.end_s) for s in predicted])[keep]
+    return Counts(int(np.sum(truth & pred)), int(np.sum(~truth & pred)), int(np.sum(truth & ~pred)))
+
+
+def event_counts(predicted: Sequence[Segment], labels: VideoLabels, collar_s: float = 0.5) -> Counts:
+    """One-to-one onset/offset matching; predictions lying wholly in ignore spans are not counted."""
+    preds = [(s.start_s, s.end_s) for s in predicted if not any(a <= s.start_s and s.end_s <= b for a, b in labels.ignore)]
+    unmatched = list(range(len(preds)))
+    tp = 0
+    for ref_start, ref_end in labels.smile:
+        offset_collar = max(collar_s, 0.5 * (ref_end - ref_start))
+        candidates = [i for i in unmatched if abs(preds[i][0] - ref_start) <= collar_s and abs(preds[i][1] - ref_end) <= offset_collar]
+        if candidates:
+            unmatched.remove(min(candidates, key=lambda i: abs(preds[i][0] - ref_start)))
+            tp += 1
+    return Counts(tp, len(unmatched), len(labels.smile) - tp)
+
+
+@dataclass
+class VideoScore:
+    name: str
+    frames: Counts
+    events: Counts
+    segments: list[Segment]
+
+
+def score_videos(labelled: Sequence[tuple[VideoLabels, AnalysisResult]], smoothing: SmoothingParams, collar_s: float = 0.5) -> tuple[list[VideoScore], Counts, Counts]:
+    """Re-smooth each cached analysis with `smoothing` and score it; returns per-video and pooled counts."""
+    rows, frames, events = [], Counts(), Counts()
+    for labels, result in labelled:
+        segments = find_segments(result.series, smoothing, result.tracks)
+        row = VideoScore(labels.name, frame_counts(result.series.times_s, segments, labels), event_counts(segments, labels, collar_s), segments)
+        frames += row.frames
+        events += row.events
+        rows.append(row)
+    return rows, frames, events
+
+
+def analyse_labelled(video_dir: str | Path, labels: Sequence[VideoLabels], conn, classifier, params, progress=None) -> list[tuple[VideoLabels, AnalysisResult]]:
+    """Analyse (or fetch from the store) every labelled video found in `video_dir`; missing files are an error."""
+    missing = [lab.name for lab in labels if not (Path(video_dir) / lab.name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"labelled videos not found in {video_dir}: {', '.join(missing)}")
+    out = []
+    for lab in labels:
+        if progress:
+            progress(lab.name)
+        out.append((lab, analyze_video(Path(video_dir) / lab.name, conn, classifier, params)))
+    return out

@@ -1,0 +1,76 @@
+"""Grid search of the smoothing parameters on labelled videos; prints the best settings.
+
+    python scripts/tune_smoothing.py [VIDEO_DIR LABELS_JSON] [--model DIR]
+
+Defaults to ../shared/videos/dev. Videos are analysed once (cached in the store); each grid point
+only re-smooths cached scores. Ranked by event-level F1, then frame-level F1. The defaults in
+laughvid/segments.py:SmoothingParams were set from this script's output (see docs/pipeline.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from pathlib import Path
+
+from laughvid.analysis import AnalysisParams
+from laughvid.classifier import SmileClassifier
+from laughvid.segments import SmoothingParams
+from laughvid.store import open_store
+from laughvid.video_eval import analyse_labelled, load_labels, score_videos
+
+DEV = Path(__file__).resolve().parents[1].parent / "shared" / "videos" / "dev"
+
+GRID = {
+    "median_s": [0.0, 0.3, 0.5, 1.0],
+    "on_threshold": [0.3, 0.4, 0.5, 0.6, 0.7, 0.8],
+    "hysteresis": [0.0, 0.1, 0.2],  # off_threshold = on_threshold - hysteresis
+    "min_duration_s": [0.3, 0.5, 1.0],
+    "merge_gap_s": [0.3, 0.5, 1.0],
+    "fill_gap_s": [0.5],
+}
+HMM_SWITCH = [0.01, 0.05, 0.2]
+
+
+def candidates():
+    keys = list(GRID)
+    for values in itertools.product(*GRID.values()):
+        p = dict(zip(keys, values))
+        hysteresis = p.pop("hysteresis")
+        p["off_threshold"] = round(max(0.0, p["on_threshold"] - hysteresis), 3)
+        yield SmoothingParams(**p)
+        if hysteresis == 0.0:
+            for switch in HMM_SWITCH:
+                yield SmoothingParams(**p, hmm=True, hmm_switch_prob=switch)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("video_dir", type=Path, nargs="?", default=DEV)
+    parser.add_argument("labels", type=Path, nargs="?")
+    parser.add_argument("--model", type=Path)
+    parser.add_argument("--store", type=Path)
+    parser.add_argument("--top", type=int, default=15)
+    args = parser.parse_args(argv)
+    labels = load_labels(args.labels or args.video_dir / "labels.json")
+    classifier = SmileClassifier.load(args.model)
+    labelled = analyse_labelled(args.video_dir, labels, open_store(args.store), classifier, AnalysisParams(),
+                                progress=lambda name: print(f"analysing {name}", file=sys.stderr))  # fmt: skip
+    results = []
+    for params in candidates():
+        _, frames, events = score_videos(labelled, params)
+        results.append((events.f1, frames.f1, params))
+    results.sort(key=lambda r: (r[0], r[1]), reverse=True)
+    print(f"model {classifier.version}; {len(results)} settings on {len(labelled)} labelled videos")
+    print(f"{'event F1':>8s} {'frame F1':>8s}  parameters")
+    for ev, fr, p in results[: args.top]:
+        print(f"{ev:8.3f} {fr:8.3f}  {p}")
+    current = SmoothingParams()
+    _, frames, events = score_videos(labelled, current)
+    print(f"current defaults: event F1 {events.f1:.3f}, frame F1 {frames.f1:.3f}  {current}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
