@@ -7,7 +7,6 @@ frame faces and how to turn logits into calibrated probabilities, so any model t
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Sequence
 
@@ -16,15 +15,14 @@ import onnxruntime as ort
 
 from laughvid.faces.crop import crop_faces
 from laughvid.modelcard import ModelCard, platt
+from laughvid.registry import DEFAULT_MODEL_DIR, MODEL_ENV, resolve_model_dir  # noqa: F401 (re-exported)
 from laughvid.types import Box
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "smile"
-MODEL_ENV = "LAUGHVID_MODEL"
 
 
 def default_model_dir() -> Path:
-    """The active model: `$LAUGHVID_MODEL` if set, else the shipped `models/smile/`."""
-    return Path(os.environ.get(MODEL_ENV) or DEFAULT_MODEL_DIR)
+    """The active model: `$LAUGHVID_MODEL` if set, else the registry's active model, else `models/smile/`."""
+    return resolve_model_dir(None)
 
 
 class SmileClassifier:
@@ -41,8 +39,8 @@ class SmileClassifier:
 
     @classmethod
     def load(cls, model_dir: str | Path | None = None, threads: int = 1) -> "SmileClassifier":
-        """Load a model directory (None = the active model)."""
-        model_dir = Path(model_dir) if model_dir is not None else default_model_dir()
+        """Load a model directory or registered version (None = the active model)."""
+        model_dir = resolve_model_dir(model_dir)
         onnx_path = model_dir / "model.onnx"
         if not onnx_path.is_file():
             raise FileNotFoundError(f"{onnx_path}: no model (a model directory holds model.onnx and model_card.json)")

@@ -212,20 +212,22 @@ def promotion_gate(
 
 
 def resolve_model_dir(model: str | Path | None, conn: sqlite3.Connection | None = None) -> Path:
-    """Which model directory to load: an explicit dir or version, else env LAUGHVID_MODEL, else the
-    registry's active model, else the shipped default. A version is looked up in the registry."""
+    """Which model directory to load: an explicit dir or registered version, else env LAUGHVID_MODEL,
+    else the registry's active model, else the shipped default."""
     choice = model if model is not None else os.environ.get(MODEL_ENV) or None
     if choice is not None and Path(choice).is_dir():
         return Path(choice)
     if conn is None:
-        from laughvid.store import open_store  # lazy: the classifier must load without a writable store
+        from laughvid.config import Settings
+        from laughvid.store import open_store  # lazy: store imports this module
 
-        conn = open_store()
-    if choice is not None:
+        store_path = Settings.from_env().store_path
+        if not store_path.exists():  # no store yet: nothing registered, and loading a model must not create one
+            return Path(choice) if choice is not None else DEFAULT_MODEL_DIR
+        conn = open_store(store_path)
+    if choice is not None:  # a registered version, else a path the loader will report as missing
         record = get(conn, str(choice))
-        if record is None:
-            raise RegistryError(f"{choice!r} is neither a model directory nor a registered version")
-        return Path(record.path)
+        return Path(record.path) if record else Path(choice)
     version = active_version(conn)
     if version is None:
         return DEFAULT_MODEL_DIR

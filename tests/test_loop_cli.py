@@ -49,3 +49,10 @@ def test_consent_add_delete_needs_confirmation(home, tmp_path, capsys):
 def test_review_next_on_an_empty_store(capsys):
     assert main(["review-next", "-k", "5"]) == EXIT_OK
     assert "nothing to review" in capsys.readouterr().out
+
+
+def test_finetune_without_replay_data_is_refused(tmp_path, capsys):
+    write_set(tmp_path / "set", {"p01": (1, 1), "p02": (1, 1)})
+    assert main(["finetune", str(tmp_path / "set"), "--out", str(tmp_path / "m")]) == EXIT_USAGE
+    assert "--no-replay" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from loop_helpers import loop_db
 
@@ -47,13 +49,26 @@ def test_register_merges_metrics_and_refuses_a_second_path(conn):
 def test_resolve_model_dir_order(conn, tmp_path, monkeypatch):
     monkeypatch.delenv(registry.MODEL_ENV, raising=False)
     assert registry.resolve_model_dir(None, conn) == registry.DEFAULT_MODEL_DIR
-    registry.activate(conn, "smile-ft-1", "promoted")
-    assert str(registry.resolve_model_dir(None, conn)) == "/models/smile-ft-1"
+    (tmp_path / "ft1").mkdir()
+    registry.register(conn, ModelRecord("smile-ft-3", str(tmp_path / "ft1")))
+    registry.activate(conn, "smile-ft-3", "promoted")
+    assert registry.resolve_model_dir(None, conn) == tmp_path / "ft1"
     assert str(registry.resolve_model_dir("smile-ft-2", conn)) == "/models/smile-ft-2"
     monkeypatch.setenv(registry.MODEL_ENV, str(tmp_path))
     assert registry.resolve_model_dir(None, conn) == tmp_path
-    with pytest.raises(RegistryError, match="neither a model directory nor a registered version"):
-        registry.resolve_model_dir("smile-v9", conn)
+    assert registry.resolve_model_dir("smile-v9", conn) == Path("smile-v9")  # the loader says it is missing
+    monkeypatch.delenv(registry.MODEL_ENV)
+    registry.activate(conn, "smile-ft-1", "promoted")  # its folder is gone
+    with pytest.raises(RegistryError, match="missing"):
+        registry.resolve_model_dir(None, conn)
+
+
+def test_no_store_means_the_shipped_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAUGHVID_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("LAUGHVID_STORE", raising=False)
+    monkeypatch.delenv(registry.MODEL_ENV, raising=False)
+    assert registry.resolve_model_dir(None) == registry.DEFAULT_MODEL_DIR
+    assert not (tmp_path / "home").exists()  # loading a model does not create a store
 
 
 def _metrics(val_f1: float, pub_auc: float) -> dict:

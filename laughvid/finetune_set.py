@@ -1,0 +1,188 @@
+"""Fine-tune set management: a content-hash version id and a frozen validation split.
+
+Why frozen and by group: the collected data grows every review session. If validation were re-drawn
+each time, or drawn by frame, neighbouring frames of one laugh would sit on both sides and every
+fine-tune would look like a win. So the first time a set is used, whole groups (person / video) are
+held out and written to `validation_split.json` in the set; from then on those exact crops are the
+validation split, and nothing of those groups (not even crops added later) ever enters training.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import sqlite3
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from laughvid.consent import MANIFEST, check_consent_ref
+from laughvid.training.data import ImageItem, load_smile_folders
+
+VALIDATION_FILE = "validation_split.json"
+DEFAULT_VALIDATION_FRACTION = 0.25
+
+
+class FinetuneSetError(ValueError):
+    """The folder is not a usable fine-tune set; the message says what to fix."""
+
+
+@dataclass
+class CollectedItem:
+    """A fine-tune crop with what the set knows about it beyond its label."""
+
+    item: ImageItem
+    md5: str
+    consent_ref: str
+
+
+@dataclass(frozen=True)
+class ValidationSplit:
+    """The frozen held-out part of a set: which groups, and exactly which crops (by content hash)."""
+
+    frozen_at_version: str
+    frozen_at: str
+    groups: tuple[str, ...]
+    items: tuple[str, ...]
+
+
+@dataclass
+class PreparedSet:
+    """One set ready for fine-tuning: version, frozen split applied, consent checked."""
+
+    root: Path
+    version: str
+    validation_split: ValidationSplit
+    train: list[CollectedItem] = field(default_factory=list)
+    validation: list[CollectedItem] = field(default_factory=list)
+    held_back: list[CollectedItem] = field(default_factory=list)  # validation groups' later crops: never trained
+    refused: list[tuple[CollectedItem, str]] = field(default_factory=list)  # no valid consent: not used at all
+    has_manifest: bool = True
+
+    def summary(self) -> str:
+        def counts(items: list[CollectedItem]) -> str:
+            pos = sum(c.item.smile for c in items)
+            return f"{len(items)} ({pos} smile / {len(items) - pos} non-smile)"
+
+        lines = [
+            f"{self.root} version {self.version}",
+            f"  train {counts(self.train)}, frozen validation {counts(self.validation)} "
+            f"from {len(self.validation_split.groups)} group(s) (frozen at {self.validation_split.frozen_at_version})",
+        ]
+        if self.held_back:
+            lines.append(f"  held back (new crops of validation groups, never trained): {len(self.held_back)}")
+        if self.refused:
+            reasons = sorted({r for _, r in self.refused})
+            lines.append(f"  refused for lack of consent: {len(self.refused)} ({'; '.join(reasons[:3])})")
+        if not self.has_manifest:
+            lines.append("  note: no manifest.csv, so each image is its own group (add a group column to split by person)")
+        return "\n".join(lines)
+
+
+def _consent_refs(root: Path) -> dict[str, str]:
+    """manifest `path` (relative to the set) -> consent_ref."""
+    if not (root / MANIFEST).is_file():
+        return {}
+    with open(root / MANIFEST, newline="", encoding="utf-8") as f:
+        return {str(Path(r["path"])): (r.get("consent_ref") or "").strip() for r in csv.DictReader(f) if r.get("path")}
+
+
+def load_collected(root: str | Path, default_consent_ref: str = "") -> list[CollectedItem]:
+    """All crops of a `smile/` + `non_smile/` set with their content hash and consent reference."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FinetuneSetError(f"{root}: not a folder")
+    try:
+        items = load_smile_folders(root)
+    except ValueError as exc:
+        raise FinetuneSetError(str(exc)) from exc
+    if not items:
+        raise FinetuneSetError(f"{root}: smile/ and non_smile/ hold no images")
+    refs = _consent_refs(root)
+    return [
+        CollectedItem(it, it.content_hash(), refs.get(str(Path(it.path).relative_to(root))) or default_consent_ref)
+        for it in items
+    ]
+
+
+def set_version(items: list[CollectedItem]) -> str:
+    """`ft-<12 hex>` from contents, labels and groups: the same crops give the same id anywhere,
+    any added, removed, relabelled or regrouped crop gives a new one."""
+    digest = hashlib.sha256()
+    for key in sorted(f"{c.md5}|{c.item.smile}|{c.item.group}" for c in items):
+        digest.update(key.encode() + b"\n")
+    return "ft-" + digest.hexdigest()[:12]
+
+
+def _group_order(group: str) -> str:
+    return hashlib.sha1(group.encode()).hexdigest()
+
+
+def choose_validation_groups(items: list[CollectedItem], fraction: float = DEFAULT_VALIDATION_FRACTION) -> list[str]:
+    """Whole groups, in a deterministic hash order, until about `fraction` of the crops and both
+    classes are held out, always leaving at least one group for training."""
+    by_group: dict[str, list[CollectedItem]] = {}
+    for c in items:
+        by_group.setdefault(c.item.group, []).append(c)
+    if len(by_group) < 2:
+        raise FinetuneSetError(
+            f"need crops of at least 2 groups (persons/videos) to hold out validation by group; found {len(by_group)}"
+        )
+    chosen: list[str] = []
+    n_val, classes = 0, set()
+    for group in sorted(by_group, key=_group_order):
+        if len(chosen) == len(by_group) - 1 or (n_val >= fraction * len(items) and len(classes) == 2):
+            break
+        chosen.append(group)
+        n_val += len(by_group[group])
+        classes |= {c.item.smile for c in by_group[group]}
+    return chosen
+
+
+def freeze_validation(root: str | Path, items: list[CollectedItem], fraction: float = DEFAULT_VALIDATION_FRACTION,
+                      groups: list[str] | None = None) -> ValidationSplit:
+    """Load the set's frozen split, or freeze one now (only the first time: the file is never rewritten).
+    `groups` picks the held-out groups explicitly (e.g. the people an experiment holds out)."""
+    path = Path(root) / VALIDATION_FILE
+    if path.exists():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return ValidationSplit(data["frozen_at_version"], data["frozen_at"], tuple(data["groups"]), tuple(data["items"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise FinetuneSetError(f"{path}: unreadable frozen validation split ({exc}); restore it from a backup") from exc
+    groups = groups if groups is not None else choose_validation_groups(items, fraction)
+    split = ValidationSplit(
+        frozen_at_version=set_version(items),
+        frozen_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        groups=tuple(sorted(groups)),
+        items=tuple(sorted(c.md5 for c in items if c.item.group in groups)),
+    )
+    path.write_text(json.dumps(asdict(split), indent=2) + "\n", encoding="utf-8")
+    return split
+
+
+def prepare(
+    root: str | Path,
+    conn: sqlite3.Connection,
+    default_consent_ref: str = "",
+    fraction: float = DEFAULT_VALIDATION_FRACTION,
+    on: date | None = None,
+) -> PreparedSet:
+    """Version the set, apply (or create) its frozen validation split, and drop crops without consent."""
+    root = Path(root)
+    items = load_collected(root, default_consent_ref)
+    split = freeze_validation(root, items, fraction)
+    frozen_groups, frozen_items = set(split.groups), set(split.items)
+    prepared = PreparedSet(root, set_version(items), split, has_manifest=(root / MANIFEST).is_file())
+    for c in items:
+        check = check_consent_ref(conn, c.consent_ref, "finetune", on)
+        if not check.ok:
+            prepared.refused.append((c, check.reason))
+        elif c.md5 in frozen_items:
+            prepared.validation.append(c)
+        elif c.item.group in frozen_groups:
+            prepared.held_back.append(c)
+        else:
+            prepared.train.append(c)
+    return prepared

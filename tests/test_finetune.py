@@ -1,0 +1,80 @@
+"""Fine-tuning end to end on tiny generated data: lineage, frozen validation, gate, registry."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+pytest.importorskip("torch")
+
+from loop_helpers import loop_db, write_set  # noqa: E402
+
+from laughvid import registry  # noqa: E402
+from laughvid.consent import Participant, add_participant  # noqa: E402
+from laughvid.faces.crop import Framing  # noqa: E402
+from laughvid.modelcard import ModelCard  # noqa: E402
+from laughvid.training.data import load_smile_folders  # noqa: E402
+from laughvid.training.export import write_model_dir  # noqa: E402
+from laughvid.training.finetune import VALIDATION, FinetuneConfig, FinetuneError, finetune, load_replay  # noqa: E402
+from laughvid.training.pipeline import DataSource  # noqa: E402
+from laughvid.training.train import TrainConfig, train  # noqa: E402
+
+PEOPLE = {f"p{i:02d}": (4, 4) for i in range(1, 9)}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A tiny parent model trained on 'public' cartoon faces, and that public set for replay."""
+    root = tmp_path_factory.mktemp("ft")
+    public = write_set(root / "public", {f"pub{i:02d}": (3, 3) for i in range(40)}, seed=5)
+    items = load_smile_folders(public)
+    config = TrainConfig(size=48, epochs=1, widths=(8, 16, 16, 16), batch_size=32, seed=0)
+    result = train([it for it in items if it.split == "train"], [it for it in items if it.split != "train"], config,
+                   log=lambda _: None)
+    card = ModelCard(version="", framing=Framing(size=48), calibration=result.calibration, threshold=result.threshold,
+                     training_sources=["custom"])
+    write_model_dir(result.net, card, root / "parent")
+    return root
+
+
+@pytest.fixture
+def conn():
+    c = loop_db()
+    for pid in PEOPLE:
+        add_participant(c, Participant(pid, pid, ("finetune",), date(2026, 1, 1)))
+    return c
+
+
+def test_finetune_writes_a_registered_model_with_lineage(world, conn, tmp_path):
+    collected = write_set(tmp_path / "collected", {**PEOPLE, "stranger": (2, 2)}, seed=11)
+    config = FinetuneConfig(epochs=1, min_replay=50, public_validation=60, public_test_max=60)
+    replay = load_replay([DataSource("custom", world / "public")], log=lambda _: None)
+    result = finetune([collected], tmp_path / "ft", conn, replay,
+                      parent=world / "parent", config=config, log=lambda _: None)
+
+    card = json.loads((tmp_path / "ft" / "model_card.json").read_text())
+    lineage = card["training"]["lineage"]
+    assert card["version"] == result.version and result.version.startswith("smile-ft-")
+    assert card["parent_version"] == result.parent == lineage["parent"]
+    assert lineage["data_versions"] == [f"{result.sets[0].version}@{collected.resolve()}"]
+    assert "stranger" not in lineage["participants"] and lineage["participants"]  # no consent: never trained
+    assert any("User-supplied" in t for t in card["terms"])
+    assert (tmp_path / "ft" / "model.onnx").exists()
+
+    val_groups = set(result.sets[0].validation_split.groups)
+    assert val_groups and not val_groups & set(lineage["participants"])  # frozen validation never trained
+    assert set(result.before) == set(result.after) == {VALIDATION, "custom_test"}
+    assert "Promotion gate" in result.report() and VALIDATION in result.report()
+
+    record = registry.get(conn, result.version)
+    assert record.parent == result.parent and record.gate == list(result.gate.lines)
+    assert registry.active_version(conn) == (result.version if result.promoted else result.parent)
+    assert registry.models_trained_on(conn, sorted(lineage["participants"])[0]) == [result.version]
+
+
+def test_finetune_refuses_data_without_usable_training_crops(world, conn, tmp_path):
+    only_strangers = write_set(tmp_path / "s", {"x1": (2, 2), "x2": (2, 2)})
+    with pytest.raises(FinetuneError, match="no training crops"):
+        finetune([only_strangers], tmp_path / "ft", conn, None, parent=world / "parent", log=lambda _: None)

@@ -1,0 +1,82 @@
+"""Fine-tune set: content-hash versions, a validation split frozen by group, consent filtering."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import cv2
+import numpy as np
+import pytest
+from loop_helpers import loop_db, write_set
+
+from laughvid.consent import Participant, add_participant
+from laughvid.finetune_set import VALIDATION_FILE, FinetuneSetError, load_collected, prepare, set_version
+
+PEOPLE = {f"p{i:02d}": (3, 3) for i in range(1, 7)}
+
+
+@pytest.fixture
+def conn():
+    c = loop_db()
+    for pid in PEOPLE:
+        add_participant(c, Participant(pid, pid, ("finetune",), date(2026, 1, 1)))
+    return c
+
+
+def test_version_follows_content_not_paths(tmp_path):
+    a = write_set(tmp_path / "a", PEOPLE, seed=1)
+    b = write_set(tmp_path / "b", PEOPLE, seed=1)
+    assert set_version(load_collected(a)) == set_version(load_collected(b))
+    cv2.imwrite(str(a / "smile" / "p01_000.png"), np.zeros((96, 96, 3), np.uint8))
+    assert set_version(load_collected(a)) != set_version(load_collected(b))
+
+
+def test_validation_is_by_group_frozen_and_never_trained(tmp_path, conn):
+    root = write_set(tmp_path / "set", PEOPLE)
+    first = prepare(root, conn, on=date(2026, 6, 1))
+    val_groups = {c.item.group for c in first.validation}
+    train_groups = {c.item.group for c in first.train}
+    assert val_groups and train_groups and not val_groups & train_groups  # by person, never by frame
+    assert {c.item.smile for c in first.validation} == {0, 1}
+    frozen = json.loads((root / VALIDATION_FILE).read_text())
+
+    # The set grows: a new person, and new crops of a validation person.
+    grown = write_set(tmp_path / "more", {"p07": (2, 2), sorted(val_groups)[0]: (2, 0)}, seed=9, prefix="new_")
+    for png in grown.rglob("*.png"):
+        target = root / png.relative_to(grown)
+        target.write_bytes(png.read_bytes())
+    with open(root / "manifest.csv", "a") as out, open(grown / "manifest.csv") as new:
+        out.writelines(new.readlines()[1:])
+    add_participant(conn, Participant("p07", "p07", ("finetune",), date(2026, 1, 1)))
+    second = prepare(root, conn, on=date(2026, 6, 1))
+    assert second.version != first.version
+    assert json.loads((root / VALIDATION_FILE).read_text()) == frozen
+    assert sorted(c.md5 for c in second.validation) == sorted(c.md5 for c in first.validation)
+    assert len(second.held_back) == 2 and "p07" in {c.item.group for c in second.train}
+    assert not {c.item.group for c in second.train} & val_groups
+    assert "held back" in second.summary()
+
+
+def test_items_without_consent_are_refused(tmp_path, conn):
+    root = write_set(tmp_path / "set", {**PEOPLE, "stranger": (1, 1)})
+    prepared = prepare(root, conn, on=date(2026, 6, 1))
+    assert len(prepared.refused) == 2
+    assert all("not in the consent registry" in reason for _, reason in prepared.refused)
+    used = prepared.train + prepared.validation + prepared.held_back
+    assert "stranger" not in {c.item.group for c in used}
+
+
+def test_bad_sets_get_clear_errors(tmp_path, conn):
+    with pytest.raises(FinetuneSetError, match="not a folder"):
+        load_collected(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FinetuneSetError, match="smile/ and non_smile/"):
+        load_collected(tmp_path / "empty")
+    one = write_set(tmp_path / "one", {"p01": (2, 2)})
+    with pytest.raises(FinetuneSetError, match="at least 2 groups"):
+        prepare(one, conn)
+    root = write_set(tmp_path / "set", PEOPLE)
+    (root / VALIDATION_FILE).write_text("{broken")
+    with pytest.raises(FinetuneSetError, match="unreadable frozen validation split"):
+        prepare(root, conn)
