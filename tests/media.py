@@ -11,6 +11,7 @@ All writers take the output path first and return it, so tests read as
 from __future__ import annotations
 
 import subprocess
+import tempfile
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -30,12 +31,25 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def run_ffmpeg(*args: str | Path, stdin: bytes | None = None) -> None:
-    """Run ffmpeg quietly; raise with its stderr on failure so a broken fixture is obvious."""
+def run_ffmpeg(*args: str | Path, stdin: bytes | Iterable[bytes] | None = None) -> None:
+    """Run ffmpeg quietly, feeding `stdin` (bytes or chunks, streamed so long videos need no big buffer).
+
+    Raises with ffmpeg's stderr on failure so a broken fixture is obvious.
+    """
     cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *map(str, args)]
-    proc = subprocess.run(cmd, input=stdin, capture_output=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"ffmpeg failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr.decode(errors='replace')}")
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        if stdin is not None:
+            try:
+                for chunk in [stdin] if isinstance(stdin, bytes) else stdin:
+                    proc.stdin.write(chunk)
+            except BrokenPipeError:
+                pass  # ffmpeg stopped early; its exit code and stderr say why
+            finally:
+                proc.stdin.close()
+        if proc.wait() != 0:
+            err.seek(0)
+            raise RuntimeError(f"ffmpeg failed ({proc.returncode}): {' '.join(cmd)}\n{err.read().decode(errors='replace')}")
 
 
 _H264 = ("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p")
@@ -89,7 +103,7 @@ def astronaut_frames(
 
 def _encode_frames(path: Path, frames: Iterable[np.ndarray], size: tuple[int, int], fps: float, extra: tuple[str, ...] = (), audio: bool = False) -> Path:
     width, height = size
-    data = b"".join(np.ascontiguousarray(f).tobytes() for f in frames)
+    data = (np.ascontiguousarray(f).tobytes() for f in frames)
     inputs = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "pipe:0"]
     if audio:
         inputs += _AUDIO_SRC

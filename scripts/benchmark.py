@@ -1,0 +1,170 @@
+"""Throughput and memory of the analysis pipeline; prints figures, asserts nothing.
+
+    python scripts/benchmark.py [--model DIR] [--seconds 60] [--no-dev] [--no-memory]
+
+For a generated 720p30 clip (the astronaut face moving over a noisy background, written under
+/tmp) and each dev video (../shared/videos/dev, if present) it prints, in one run on the same file:
+  - decode-only: every frame decoded, none converted (the floor any decoder-based tool pays),
+  - each stage at default settings, timed separately: decode (sampled frames converted to RGB),
+    detect, crop+score, smooth,
+  - end to end: `analyze_video` into a fresh store (stages overlap: decoding runs in its own thread),
+as realtime factors (video seconds per wall second), plus end-to-end / decode-only.
+Memory: peak RSS of a fresh process analysing a 1-minute and a 10-minute clip (the 10-minute one
+is the 1-minute one looped, stream-copied) to show memory stays flat in video length.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))  # generated-media helpers
+
+from media import astronaut_frames, run_ffmpeg  # noqa: E402
+
+from laughvid.analysis import AnalysisParams, analyze_video  # noqa: E402
+from laughvid.classifier import SmileClassifier  # noqa: E402
+from laughvid.decode import iter_batches, probe  # noqa: E402
+from laughvid.faces.detector import FaceDetector  # noqa: E402
+from laughvid.segments import SmoothingParams, find_segments  # noqa: E402
+from laughvid.store import open_store  # noqa: E402
+from laughvid.types import ScoreSeries  # noqa: E402
+
+DEV = REPO.parent / "shared" / "videos" / "dev"
+WORK = Path(tempfile.gettempdir()) / "laughvid-bench"
+
+
+def generated_720p(seconds: int) -> Path:
+    """720p30 H.264 (x264 'veryfast', grain added so it is not trivially compressible)."""
+    path = WORK / f"astronaut_720p30_{seconds}s.mp4"
+    if not path.exists():
+        WORK.mkdir(parents=True, exist_ok=True)
+        frames = astronaut_frames(seconds, (1280, 720), 30, face_px=220)
+        data = (f.tobytes() for f in frames)
+        run_ffmpeg("-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "1280x720", "-r", "30", "-i", "pipe:0", "-vf", "noise=alls=10",
+                   "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", path, stdin=data)  # fmt: skip
+    return path
+
+
+def looped(src: Path, times: int) -> Path:
+    path = WORK / f"{src.stem}_x{times}.mp4"
+    if not path.exists():
+        run_ffmpeg("-stream_loop", str(times - 1), "-i", src, "-c", "copy", path)
+    return path
+
+
+def decode_only(path: Path) -> float:
+    start = time.perf_counter()
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for _ in container.decode(stream):
+            pass
+    return time.perf_counter() - start
+
+
+def stages(path: Path, classifier: SmileClassifier, params: AnalysisParams) -> dict[str, float]:
+    """Seconds spent in each stage, timed one at a time (no overlap)."""
+    detector = FaceDetector(min_confidence=params.min_face_confidence)
+    spent = {"decode": 0.0, "detect": 0.0, "score": 0.0, "smooth": 0.0}
+    times, probs = [], []
+    batches = iter_batches(path, params.fps, params.batch_size, params.max_side, backend=params.backend)
+    n = 0
+    while True:
+        t0 = time.perf_counter()
+        batch = next(batches, None)
+        spent["decode"] += time.perf_counter() - t0
+        if batch is None:
+            break
+        for frame, t in zip(batch.frames, batch.times_s):
+            if n % params.detect_every == 0:
+                t0 = time.perf_counter()
+                boxes = [d.box for d in detector.detect(frame)]
+                spent["detect"] += time.perf_counter() - t0
+            n += 1
+            t0 = time.perf_counter()
+            p = classifier.score(classifier.crop(frame, boxes)) if boxes else np.zeros(0)
+            spent["score"] += time.perf_counter() - t0
+            times.append(t)
+            probs.append(p.max() if len(p) else np.nan)
+    t0 = time.perf_counter()
+    find_segments(ScoreSeries(np.array(times), np.array(probs)), SmoothingParams())
+    spent["smooth"] = time.perf_counter() - t0
+    return spent
+
+
+def end_to_end(path: Path, classifier: SmileClassifier, params: AnalysisParams) -> float:
+    with tempfile.TemporaryDirectory() as d:
+        conn = open_store(Path(d) / "bench.sqlite")
+        start = time.perf_counter()
+        analyze_video(path, conn, classifier, params)
+        return time.perf_counter() - start
+
+
+def report(path: Path, classifier: SmileClassifier, params: AnalysisParams) -> None:
+    info = probe(path)
+    dur = info.duration_s
+    raw = decode_only(path)
+    spent = stages(path, classifier, params)
+    e2e = end_to_end(path, classifier, params)
+    rt = {k: dur / v if v > 0 else float("inf") for k, v in spent.items()}
+    print(
+        f"{path.name:30s} {info.width}x{info.height}@{info.fps:.0f} {dur:6.1f}s | decode-only {dur / raw:6.1f}x | "
+        f"decode {rt['decode']:6.1f}x  detect {rt['detect']:6.1f}x  score {rt['score']:6.1f}x  smooth {rt['smooth']:8.0f}x | "
+        f"end-to-end {dur / e2e:5.1f}x = {raw / e2e:.2f} of decode-only"
+    )
+
+
+def peak_rss_mb(path: Path, model: str | None) -> tuple[float, float]:
+    """(peak RSS in MB, wall seconds) of a fresh process analysing `path`.
+
+    VmHWM, not getrusage: Linux carries ru_maxrss over from the parent across fork+exec.
+    """
+    code = (
+        "import sys, tempfile, time; from pathlib import Path;"
+        "from laughvid.analysis import analyze_video; from laughvid.classifier import SmileClassifier; from laughvid.store import open_store;"
+        "c = SmileClassifier.load(sys.argv[2] or None); d = tempfile.mkdtemp(); t = time.perf_counter();"
+        "analyze_video(sys.argv[1], open_store(Path(d) / 's.sqlite'), c);"
+        "hwm = open('/proc/self/status').read().split('VmHWM:')[1].split()[0];"
+        "print(time.perf_counter() - t, int(hwm) / 1024)"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(path), model or ""], capture_output=True, text=True, check=True).stdout
+    wall, rss = map(float, out.split())
+    return rss, wall
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, help="smile model directory (default: the active model)")
+    parser.add_argument("--seconds", type=int, default=60, help="length of the generated 720p30 clip")
+    parser.add_argument("--no-dev", action="store_true", help="skip the dev videos")
+    parser.add_argument("--no-memory", action="store_true", help="skip the 1 min vs 10 min memory runs")
+    args = parser.parse_args(argv)
+    classifier = SmileClassifier.load(args.model)
+    params = AnalysisParams()
+    print(f"model {classifier.version}; {json.dumps(params.as_dict())}")
+    print("realtime factors (video seconds per wall second; higher is faster), 2 threads max per stage")
+    clip = generated_720p(args.seconds)
+    report(clip, classifier, params)
+    if not args.no_dev and DEV.is_dir():
+        for video in sorted(DEV.glob("*.mp4")):
+            report(video, classifier, params)
+    if not args.no_memory:
+        one = generated_720p(60)
+        for label, video in (("1 min", one), ("10 min", looped(one, 10))):
+            rss, wall = peak_rss_mb(video, str(args.model) if args.model else None)
+            print(f"peak RSS {label:>6s} 720p30: {rss:7.0f} MB  ({probe(video).duration_s / wall:.1f}x realtime)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
