@@ -93,6 +93,18 @@ class ModelCard:
         (model_dir / CARD_JSON).write_text(json.dumps(self.to_json(), indent=2) + "\n")
         (model_dir / CARD_MD).write_text(self.to_markdown())
 
+    def cite_reference(self, reference: "ModelCard") -> None:
+        """Copy a sibling model's figures on data sets it never trained on (`<kind>_all`): the
+        cross-data-set check needs the same recipe trained without one data set."""
+        cited = [name for name in reference.metrics if name.endswith("_all")]
+        for name in cited:
+            self.metrics[f"{name} [{reference.version}]"] = reference.metrics[name]
+        if cited:
+            self.notes.append(
+                f"Rows marked [{reference.version}] come from a reference model of the same recipe trained on "
+                f"{', '.join(reference.training_sources)} only (`{reference.training.get('command', '')}`), "
+                f"tested on all of {', '.join(n[:-4] for n in cited)}.")
+
     def to_markdown(self) -> str:
         f = self.framing
         lines = [

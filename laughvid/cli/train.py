@@ -25,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="evaluate on all of this source, never train on it (e.g. smilesmiled for the cross-data-set figure)")
     p.add_argument("--out", type=Path, required=True, help="model directory to write")
     p.add_argument("--init", type=Path, help="model directory to start from (its weights.pt)")
+    p.add_argument("--reference", type=Path, metavar="MODEL_DIR",
+                   help="cite this model's test-only figures in the card (e.g. the recipe trained without SMILEsmileD)")
     p.add_argument("--epochs", type=int, default=24)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     config = TrainConfig(epochs=args.epochs, seed=args.seed, threads=args.threads)
     try:
-        card = build_model(sources, args.out, config, init_model_dir=args.init,
+        card = build_model(sources, args.out, config, init_model_dir=args.init, reference_model_dir=args.reference,
                            command="laughvid " + shlex.join(sys.argv[1:]))
     except (FileNotFoundError, ValueError) as exc:
         print(f"laughvid train: {exc}", file=sys.stderr)

@@ -56,11 +56,14 @@ def build_model(
     config: TrainConfig | None = None,
     init_model_dir: str | Path | None = None,
     framing: Framing | None = None,
+    reference_model_dir: str | Path | None = None,
     command: str = "",
     log: Callable[[str], None] = print,
 ) -> ModelCard:
     """Train on the train splits of the non-test-only sources, export to `out_dir`, and record
-    metrics on every source's test split (and on all of each test-only source) in the card."""
+    metrics on every source's test split (and on all of each test-only source) in the card.
+    `reference_model_dir`: a model of the same recipe trained without some source, whose figures
+    on that source the card cites (see `ModelCard.cite_reference`)."""
     config = config or TrainConfig()
     framing = framing or Framing(size=config.size)
     if framing.size != config.size or not framing.grey:
@@ -108,6 +111,8 @@ def build_model(
             held_out, report = data.deduplicate(source.load())
             reports[f"{source.kind}_all"] = report.as_dict()
             card.metrics[f"{source.kind}_all"] = evaluate(classifier, held_out)
+    if reference_model_dir:
+        card.cite_reference(ModelCard.load(reference_model_dir))
     for name, metrics in card.metrics.items():
         log(f"{name}: " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items()))
     card.save(out_dir)
