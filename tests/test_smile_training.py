@@ -70,3 +70,14 @@ def test_cli_train_usage_errors(tmp_path, capsys):
     assert "at least one data set" in capsys.readouterr().err
     assert main(["train", "--custom", str(tmp_path / "nowhere"), "--out", str(tmp_path / "m")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_balanced_epochs_use_every_majority_item_before_repeating():
+    from laughvid.training.train import BalancedEpochs
+
+    labels = np.array([1] * 3 + [0] * 10)
+    sampler = BalancedEpochs(labels, np.random.default_rng(0))
+    epochs = [sampler.next_epoch() for _ in range(3)]
+    assert all(len(e) == 6 and labels[e].sum() == 3 for e in epochs)
+    negatives = np.concatenate([e[labels[e] == 0] for e in epochs])
+    assert len(set(negatives[:9].tolist())) == 9  # 9 distinct negatives before any repeat

@@ -90,6 +90,12 @@ def test_affectnet_folders_numeric_and_named(tmp_path):
     assert {Path(it.path).name for it in items if it.smile} == {"t1.jpg", "v1.jpg"}
     assert {it.split for it in items if Path(it.path).parent.parent.name == "val_set"} == {"test"}
 
+    three = tmp_path / "three"
+    for split in ("train", "val", "test"):
+        write_image(three / split / "1" / f"{split}.png")
+    assert {Path(it.path).stem: it.split for it in data.load_affectnet_folders(three)} == {
+        "train": "train", "val": "validation", "test": "test"}
+
     named = tmp_path / "named"
     write_image(named / "Happy" / "a.png")
     write_image(named / "Neutral" / "b.png")

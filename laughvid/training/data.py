@@ -156,21 +156,26 @@ def load_ckplus(root: str | Path) -> list[ImageItem]:
 
 
 def load_affectnet_folders(root: str | Path) -> list[ImageItem]:
-    """AffectNet as class folders (`0..7` codes or names), optionally under `train*/` and `val*/`.
-    Codes 8-10 (none, uncertain, no face) are skipped. Validation images become the test split
-    (AffectNet's test set is not public); a hash of the file name carves validation from train."""
+    """AffectNet as class folders (`0..7` codes or names), optionally under `train*/`, `val*/` and
+    `test*/`. Codes 8-10 (none, uncertain, no face) are skipped. Without a `test*/` folder the
+    validation images become the test split (AffectNet's own test set is not public) and a hash of
+    the file name carves validation from train."""
     root = Path(root)
-    split_dirs = [p for p in root.iterdir() if p.is_dir() and p.name.lower().startswith(("train", "val", "test"))]
+    split_dirs = sorted(p for p in root.iterdir() if p.is_dir() and p.name.lower().startswith(("train", "val", "test")))
+    has_test = any(p.name.lower().startswith("test") for p in split_dirs)
     items = []
     for split_dir in split_dirs or [root]:
-        held_out = split_dir.name.lower().startswith(("val", "test"))
+        kind = split_dir.name.lower()[:3] if split_dirs else "tra"
         for folder in sorted(p for p in split_dir.iterdir() if p.is_dir()):
             name = folder.name.lower()
             if name.isdigit() and int(name) not in AFFECTNET_VALID:
                 continue
             smile = int(name == str(AFFECTNET_HAPPY) or name in HAPPY_NAMES)
             for p in _images(folder):
-                split = "test" if held_out else hash_split(p.stem, test=0.0)
+                if kind == "tra":
+                    split = "train" if has_test else hash_split(p.stem, test=0.0)
+                else:
+                    split = "validation" if kind == "val" and has_test else "test"
                 items.append(ImageItem(str(p), smile, "affectnet", split, p.stem))
     if not items:
         raise ValueError(f"{root}: no AffectNet images (expected class folders 0..7 or named emotions)")

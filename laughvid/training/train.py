@@ -37,6 +37,7 @@ class TrainConfig:
     weight_decay: float = 0.05
     warmup_epochs: float = 1.0
     label_smoothing: float = 0.05
+    balanced: bool = True  # each epoch: every smile item + as many non-smile items (rotating)
     widths: tuple[int, int, int, int] = (16, 32, 64, 128)
     dropout: float = 0.3
     ema_decay: float = 0.998
@@ -57,6 +58,26 @@ class TrainResult:
     history: list[dict[str, float]]
     config: TrainConfig
     seconds: float
+
+
+class BalancedEpochs:
+    """Epoch orders with every item of the minority class and an equal number of majority items,
+    taken in turn from a shuffled queue so every majority item is used before any repeats."""
+
+    def __init__(self, labels: np.ndarray, rng: np.random.Generator) -> None:
+        minority = int(labels.sum() * 2 > len(labels))  # the label that is rarer
+        self.minority = np.flatnonzero(labels == minority)
+        self.majority = np.flatnonzero(labels != minority)
+        self.rng = rng
+        self.queue = np.empty(0, np.int64)
+        self.epoch_size = 2 * min(len(self.minority), len(self.majority)) if len(self.majority) else len(labels)
+
+    def next_epoch(self) -> np.ndarray:
+        take = self.epoch_size - len(self.minority)
+        while len(self.queue) < take:
+            self.queue = np.concatenate([self.queue, self.rng.permutation(self.majority)])
+        chosen, self.queue = self.queue[:take], self.queue[take:]
+        return self.rng.permutation(np.concatenate([self.minority, chosen]))
 
 
 def predict_logits(net: SmileNet, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
@@ -112,7 +133,9 @@ def train(
     log: Callable[[str], None] = print,
 ) -> TrainResult:
     """Train (or, with `init`, continue training) a SmileNet; calibrate and pick the threshold on
-    `val_items`. Class imbalance is handled by weighting positives by sqrt(neg/pos)."""
+    `val_items`. Class imbalance: with `config.balanced` each epoch sees every item of the smaller
+    class and an equal, rotating share of the larger one (half the compute on FER-like data);
+    otherwise the positives' loss is weighted by sqrt(neg/pos)."""
     config = config or TrainConfig()
     if not train_items or not val_items:
         raise ValueError(f"need training and validation items (got {len(train_items)} and {len(val_items)})")
@@ -125,15 +148,17 @@ def train(
     x_train, y_train = load_arrays(train_items, config.size)
     x_val, y_val = load_arrays(val_items, config.size)
     n_pos = max(1, int(y_train.sum()))
-    pos_weight = torch.tensor(math.sqrt(max(1, len(y_train) - n_pos) / n_pos))
+    pos_weight = torch.tensor(1.0 if config.balanced else math.sqrt(max(1, len(y_train) - n_pos) / n_pos))
+    sampler = BalancedEpochs(y_train, rng) if config.balanced else None
     log(f"train {len(y_train)} ({n_pos} smile), validation {len(y_val)} ({int(y_val.sum())} smile), "
-        f"pos_weight {pos_weight.item():.2f}")
+        f"{'balanced epochs' if sampler else 'all items per epoch'}, pos_weight {pos_weight.item():.2f}")
 
     net = copy.deepcopy(init) if init is not None else SmileNet(config.widths, config.dropout)
     ema = torch.optim.swa_utils.AveragedModel(
         net, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
     optimiser = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    steps_per_epoch = math.ceil(len(y_train) / config.batch_size)
+    epoch_size = sampler.epoch_size if sampler else len(y_train)
+    steps_per_epoch = math.ceil(epoch_size / config.batch_size)
     total, warmup = config.epochs * steps_per_epoch, max(1, int(config.warmup_epochs * steps_per_epoch))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / total))))
@@ -143,7 +168,7 @@ def train(
     best: tuple[float, dict] | None = None
     for epoch in range(config.epochs):
         net.train()
-        order = torch.randperm(len(y_train), generator=generator).numpy()
+        order = sampler.next_epoch() if sampler else torch.randperm(len(y_train), generator=generator).numpy()
         running = 0.0
         for start in range(0, len(order), config.batch_size):
             idx = order[start : start + config.batch_size]
