@@ -65,7 +65,7 @@ class BalancedEpochs:
     taken in turn from a shuffled queue so every majority item is used before any repeats."""
 
     def __init__(self, labels: np.ndarray, rng: np.random.Generator) -> None:
-        minority = int(labels.sum() * 2 > len(labels))  # the label that is rarer
+        minority = int(labels.sum() * 2 <= len(labels))  # the label that is rarer
         self.minority = np.flatnonzero(labels == minority)
         self.majority = np.flatnonzero(labels != minority)
         self.rng = rng
