@@ -1,17 +1,21 @@
 """Stand-ins for the pipeline's model-dependent parts, so pipeline tests run without a trained model."""
 
+import time
+
 from laughvid.faces.crop import Framing, crop_faces
 from laughvid.faces.detector import FaceDetector
 
 
 class BrightnessScorer:
-    """Scores a face by its crop's mean brightness (deterministic, model-free); can simulate a crash."""
+    """Scores a face by its crop's mean brightness (deterministic, model-free); can simulate a crash
+    or a slow model (`delay_s` per call) so a test can kill an analysis halfway."""
 
     version = "brightness-test"
 
-    def __init__(self, fail_after_calls: int | None = None):
+    def __init__(self, fail_after_calls: int | None = None, delay_s: float = 0.0):
         self.calls = 0
         self.fail_after_calls = fail_after_calls
+        self.delay_s = delay_s
 
     def crop(self, frame, boxes):
         return crop_faces(frame, boxes, Framing())
@@ -20,6 +24,7 @@ class BrightnessScorer:
         self.calls += 1
         if self.fail_after_calls is not None and self.calls > self.fail_after_calls:
             raise RuntimeError("simulated crash")
+        time.sleep(self.delay_s)
         return crops.reshape(len(crops), -1).mean(1) / 255.0
 
 

@@ -4,6 +4,12 @@ The stand-in scores a face by its crop's brightness, so these tests run without 
 model; tests/test_cli_analyze.py runs the real model end to end.
 """
 
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 from media import astronaut_video, face_box_in_frame, synthetic_video, vfr_video, zero_length
@@ -78,6 +84,42 @@ def test_interrupted_analysis_resumes_and_matches_a_clean_run(clip, conn, tmp_pa
     clean = analyze_video(clip, store.open_store(tmp_path / "clean.sqlite"), BrightnessScorer(), params)
     for field in ("frame_times_s", "times_s", "track_ids", "boxes", "probs", "detected"):
         np.testing.assert_array_equal(getattr(resumed.cache, field), getattr(clean.cache, field), err_msg=field)
+
+
+def test_killed_process_resumes_from_its_last_chunk(clip, tmp_path):
+    """SIGKILL a real analysis process halfway; the next run continues and matches a clean run."""
+    db = tmp_path / "killed.sqlite"
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[3]);"
+        "from pipe_helpers import BrightnessScorer; from laughvid.analysis import AnalysisParams, analyze_video;"
+        "from laughvid.store import open_store;"
+        "analyze_video(sys.argv[1], open_store(sys.argv[2]), BrightnessScorer(delay_s=0.3), AnalysisParams(batch_size=5))"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, str(clip), str(db), str(Path(__file__).parent)])
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            if db.exists() and (rows := store.list_analyses(conn := store.open_store(db))) and rows[0].progress > 0.2:
+                conn.close()
+                break
+        else:
+            pytest.fail("the analysis never committed a chunk")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    conn = store.open_store(db)
+    [killed] = store.list_analyses(conn)
+    assert killed.status == "running" and 0 < killed.progress < 1
+    done_before = len(store.load_cache(conn, killed.id).frame_times_s)
+    detector = CountingDetector()
+    resumed = analyze_video(clip, conn, BrightnessScorer(), AnalysisParams(batch_size=5), detector=detector)
+    full_run_detections = sum(1 for i in range(30) if i % 3 == 0 or i % 5 == 4)
+    assert resumed.record.id == killed.id and detector.calls < full_run_detections
+    assert 0 < done_before < len(resumed.series.times_s) == 30
+    clean = analyze_video(clip, store.open_store(tmp_path / "clean.sqlite"), BrightnessScorer(), AnalysisParams(batch_size=5))
+    np.testing.assert_array_equal(resumed.cache.probs, clean.cache.probs)
+    np.testing.assert_array_equal(resumed.cache.track_ids, clean.cache.track_ids)
 
 
 def test_segments_for_new_smoothing_come_from_the_cache(clip, conn, monkeypatch):
