@@ -49,7 +49,7 @@ class FinetuneConfig:
     replay_ratio: float = 1.0  # replayed pretraining items per collected training item
     min_replay: int = 256
     tuning_groups: float = 0.2  # share of collected training groups kept for calibration (>= 3 groups)
-    public_validation: int = 1500  # public validation items used for calibration / epoch choice
+    public_validation: int = 800  # public validation items used for calibration / epoch choice
     public_test_max: int = 4000  # items per public test split (stratified sample; 0 = all)
     faces: str = "auto"  # how images become face inputs (see training.evaluate.face_input)
     seed: int = 0
