@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import csv
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from laughvid.consent import Participant, add_participant
 from laughvid.store import open_store
 
 MANIFEST_COLUMNS = ("path,label,group,video_sha256,time_s,track_id,reviewer,reviewed_at,model_version,consent_ref").split(",")
 
 
-def loop_db() -> sqlite3.Connection:
-    """The real store (all migrations), in memory."""
-    return open_store(":memory:")
+def loop_db(finetune_consent: list[str] = ()) -> sqlite3.Connection:
+    """The real store (all migrations), in memory, with these participants consenting to fine-tuning."""
+    conn = open_store(":memory:")
+    for pid in finetune_consent:
+        add_participant(conn, Participant(pid, pid, ("finetune",), date(2026, 1, 1)))
+    return conn
 
 
 def cartoon_face(smile: bool, rng: np.random.Generator) -> np.ndarray:

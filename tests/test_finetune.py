@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import pytest
 
@@ -12,7 +11,6 @@ pytest.importorskip("torch")
 from loop_helpers import loop_db, write_set  # noqa: E402
 
 from laughvid import registry  # noqa: E402
-from laughvid.consent import Participant, add_participant  # noqa: E402
 from laughvid.faces.crop import Framing  # noqa: E402
 from laughvid.modelcard import ModelCard  # noqa: E402
 from laughvid.training.data import load_smile_folders  # noqa: E402
@@ -41,10 +39,7 @@ def world(tmp_path_factory):
 
 @pytest.fixture
 def conn():
-    c = loop_db()
-    for pid in PEOPLE:
-        add_participant(c, Participant(pid, pid, ("finetune",), date(2026, 1, 1)))
-    return c
+    return loop_db(finetune_consent=list(PEOPLE))
 
 
 def test_finetune_writes_a_registered_model_with_lineage(world, conn, tmp_path):

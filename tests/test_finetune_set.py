@@ -18,10 +18,7 @@ PEOPLE = {f"p{i:02d}": (3, 3) for i in range(1, 7)}
 
 @pytest.fixture
 def conn():
-    c = loop_db()
-    for pid in PEOPLE:
-        add_participant(c, Participant(pid, pid, ("finetune",), date(2026, 1, 1)))
-    return c
+    return loop_db(finetune_consent=list(PEOPLE))
 
 
 def test_version_follows_content_not_paths(tmp_path):

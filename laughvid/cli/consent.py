@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import date
 from pathlib import Path
 
 from laughvid import consent, registry
-from laughvid.cli import EXIT_OK, EXIT_USAGE
+from laughvid.cli import EXIT_OK
+from laughvid.cli.models import fail
 from laughvid.config import Settings
 from laughvid.store import file_sha256, open_store
 
@@ -56,11 +56,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             p.set_defaults(func=_delete)
 
 
-def _fail(exc: Exception) -> int:
-    print(f"error: {exc}", file=sys.stderr)
-    return EXIT_USAGE
-
-
 def _set_dirs(conn, given: list[Path]) -> list[Path]:
     if given:
         return given
@@ -72,7 +67,7 @@ def _add(args: argparse.Namespace) -> int:
         p = consent.Participant(args.participant_id, args.name, tuple(args.scope), args.date, args.expires, note=args.note)
         consent.add_participant(open_store(), p)
     except consent.ConsentError as exc:
-        return _fail(exc)
+        return fail(exc)
     print(f"registered {p.participant_id}: {', '.join(p.scopes)} from {p.consented_on}"
           f"{' until ' + str(p.expires_on) if p.expires_on else ''}")
     return EXIT_OK
@@ -93,7 +88,7 @@ def _withdraw(args: argparse.Namespace) -> int:
     try:
         consent.withdraw(open_store(), args.participant_id, args.date)
     except consent.ConsentError as exc:
-        return _fail(exc)
+        return fail(exc)
     print(f"{args.participant_id}: consent withdrawn; their crops are no longer used (delete them with `consent delete`)")
     return EXIT_OK
 
@@ -103,7 +98,7 @@ def _link(args: argparse.Namespace) -> int:
     try:
         consent.link_track(open_store(), sha, args.track_id, args.participant_id)
     except consent.ConsentError as exc:
-        return _fail(exc)
+        return fail(exc)
     print(f"track {args.track_id} of {args.video} is {args.participant_id}")
     return EXIT_OK
 
@@ -113,19 +108,19 @@ def _export(args: argparse.Namespace) -> int:
     try:
         path = consent.export_person(conn, args.participant_id, _set_dirs(conn, args.sets), args.out)
     except consent.ConsentError as exc:
-        return _fail(exc)
+        return fail(exc)
     print(f"exported {args.participant_id} to {path.parent} (record: {path.name})")
     return EXIT_OK
 
 
 def _delete(args: argparse.Namespace) -> int:
     if not args.yes:
-        return _fail(ValueError("deletion cannot be undone: run again with --yes (export first if they asked for a copy)"))
+        return fail(ValueError("deletion cannot be undone: run again with --yes (export first if they asked for a copy)"))
     conn = open_store()
     try:
         report = consent.delete_person(conn, args.participant_id, _set_dirs(conn, args.sets))
     except consent.ConsentError as exc:
-        return _fail(exc)
+        return fail(exc)
     print(f"deleted {args.participant_id}: {len(report.crops_deleted)} crops, {report.manifest_rows_deleted} manifest rows, "
           f"{report.track_links_deleted} track links")
     for v in report.models_flagged:

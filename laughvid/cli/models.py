@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.set_defaults(func=_register)
 
 
-def _fail(exc: Exception) -> int:
+def fail(exc: Exception) -> int:
+    """Report a refused request (unknown version, bad consent record...) and exit as a usage error."""
     print(f"error: {exc}", file=sys.stderr)
     return EXIT_USAGE
 
@@ -58,7 +59,7 @@ def _show(args: argparse.Namespace) -> int:
     conn = open_store()
     record = registry.get(conn, args.version)
     if record is None:
-        return _fail(registry.RegistryError(f"no model version {args.version!r} (see `laughvid models list`)"))
+        return fail(registry.RegistryError(f"no model version {args.version!r} (see `laughvid models list`)"))
     print(f"version {record.version}{'  (active)' if registry.active_version(conn) == record.version else ''}")
     print(f"path {record.path}\nparent {record.parent or '-'}\ncreated {record.created_at}")
     print(f"fine-tune data versions: {', '.join(record.data_versions) or '-'}")
@@ -76,7 +77,7 @@ def _activate(args: argparse.Namespace) -> int:
     try:
         registry.activate(open_store(), args.version, reason="manual")
     except registry.RegistryError as exc:
-        return _fail(exc)
+        return fail(exc)
     print(f"active model: {args.version}")
     return EXIT_OK
 
@@ -85,7 +86,7 @@ def _rollback(args: argparse.Namespace) -> int:
     try:
         version = registry.rollback(open_store(), args.version)
     except registry.RegistryError as exc:
-        return _fail(exc)
+        return fail(exc)
     print(f"rolled back: active model is now {version}")
     return EXIT_OK
 
@@ -97,6 +98,6 @@ def _register(args: argparse.Namespace) -> int:
         if args.activate:
             registry.activate(conn, record.version, reason="manual")
     except registry.RegistryError as exc:
-        return _fail(exc)
+        return fail(exc)
     print(f"registered {record.version} at {record.path}{' (active)' if args.activate else ''}")
     return EXIT_OK
