@@ -114,18 +114,45 @@ def open_store(path: str | Path | None = None) -> sqlite3.Connection:
     return conn
 
 
+def _statements(sql: str) -> list[str]:
+    """Split a script into complete statements (a ';' inside a string or trigger body stays put)."""
+    out, buffer = [], ""
+    for piece in sql.split(";"):
+        buffer += piece + ";"
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip(" \n\t;"):
+                out.append(buffer)
+            buffer = ""
+    return out
+
+
 def migrate(conn: sqlite3.Connection) -> int:
-    """Apply the migrations newer than the file's version, each in its own transaction."""
-    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    """Apply the migrations newer than the file's version, all in one write transaction.
+
+    The version is read after taking the write lock (BEGIN IMMEDIATE), so two processes opening a
+    new store at once (UI and CLI) cannot both apply the same migration.
+    """
     known = max(v for v, _ in MIGRATIONS)
-    if current > known:
-        raise StoreError(f"store schema version {current} is newer than this laughvid understands ({known}); upgrade laughvid")
-    for version, sql in sorted(MIGRATIONS):
-        if version <= current:
-            continue
-        with conn:
-            conn.executescript(f"BEGIN; {sql}; PRAGMA user_version = {int(version)}; COMMIT;")
-        current = version
+    previous_isolation = conn.isolation_level
+    conn.isolation_level = None  # explicit transaction control below
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            if current > known:
+                raise StoreError(f"store schema version {current} is newer than this laughvid understands ({known}); upgrade laughvid")
+            for version, sql in sorted(MIGRATIONS):
+                if version > current:
+                    for statement in _statements(sql):
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {int(version)}")
+                    current = version
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    finally:
+        conn.isolation_level = previous_isolation
     return current
 
 

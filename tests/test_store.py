@@ -1,4 +1,5 @@
 import sqlite3
+import threading
 
 import numpy as np
 import pytest
@@ -19,6 +20,24 @@ def test_migrations_apply_once_and_in_order(tmp_path, monkeypatch):
     monkeypatch.setattr(store, "MIGRATIONS", [*store.MIGRATIONS, (latest + 1, "CREATE TABLE extra (x INTEGER)")])
     conn2 = store.open_store(path)  # applies only the new one (re-running the others would fail: tables exist)
     assert conn2.execute("PRAGMA user_version").fetchone()[0] == latest + 1
+
+
+def test_opening_a_new_store_from_many_processes_at_once_is_safe(tmp_path):
+    path = tmp_path / "s.sqlite"
+    errors = []
+
+    def open_it():
+        try:
+            store.open_store(path).close()
+        except Exception as exc:  # collected: a thread's exception would otherwise be lost
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
 
 
 def test_store_from_a_newer_version_is_refused(tmp_path):
