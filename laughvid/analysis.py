@@ -233,7 +233,9 @@ def _track_batch(
 ) -> tuple[list[_Faces], list[bool], tuple[float, _Faces]]:
     """Faces (track id -> detection) per frame, which frames were detected, and the last keyframe."""
     n = len(batch)
-    is_key = [(analysed + i) % every == 0 or i == n - 1 for i in range(n)]
+    # Keyframes end each run of `every` frames, so with batch_size a multiple of `every` the batch's
+    # last frame (needed to interpolate up to it) costs no extra detection; plus the video's first frame.
+    is_key = [(analysed + i) % every == every - 1 or analysed + i == 0 or i == n - 1 for i in range(n)]
     keyed: dict[int, _Faces] = {}
     for i in np.flatnonzero(is_key):
         keyed[i] = {tid: det for tid, det in tracker.update(float(batch.times_s[i]), detector.detect(batch.frames[i]))}
