@@ -89,3 +89,17 @@ def test_real_model_finds_the_smiling_astronaut(videos, tmp_path):
     assert float(segment["start_s"]) < 0.5 and 1.5 < float(segment["end_s"]) <= 2.3  # smiling until the face leaves at 2 s
     assert float(segment["peak_prob"]) > 0.5
     assert _read_csv(tmp_path / "out" / "pattern" / "segments.csv") == []
+
+
+@needs_model
+def test_real_model_on_dev_clips_smiling_vs_talking(dev_videos, tmp_path):
+    """A clip labelled smiling throughout gets mostly laugh segments; a talking clip gets (almost) none."""
+    from laughvid.analysis import analyze_video
+    from laughvid.store import open_store
+
+    conn = open_store(tmp_path / "s.sqlite")
+    smiling = analyze_video(dev_videos / "s29.mp4", conn)
+    talking = analyze_video(dev_videos / "d20.mp4", conn)
+    covered = sum(s.duration_s for s in smiling.segments)
+    assert covered > 0.5 * smiling.record.info.duration_s
+    assert sum(s.duration_s for s in talking.segments) < 1.0

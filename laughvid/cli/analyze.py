@@ -19,6 +19,8 @@ from laughvid.outputs import write_outputs
 from laughvid.segments import SmoothingParams
 from laughvid.store import open_store
 
+EXIT_INTERRUPTED = 130  # the shell's convention for Ctrl-C
+
 _SMOOTHING_HELP = {
     "median_s": "median filter width in seconds (0 = off)",
     "on_threshold": "a segment starts when the smoothed probability reaches this",
@@ -98,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
         try:
             result = analyze_video(video, conn, classifier, params, smoothing, progress)
             write_outputs(result, out_dir)
+        except KeyboardInterrupt:
+            bar.close()
+            print(f"laughvid analyze: interrupted during {video}; its finished part is saved, run the same command to resume", file=sys.stderr)
+            return EXIT_INTERRUPTED
         except VideoError as exc:
             failed += 1
             bar.close()
