@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import shutil
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
@@ -186,3 +187,24 @@ def prepare(
         else:
             prepared.train.append(c)
     return prepared
+
+
+def write_items(root: str | Path, items: list[ImageItem], consent_ref: str) -> Path:
+    """A new fine-tune set from labelled image files (e.g. a public data set playing collected data in
+    an experiment): copies them into `smile/` / `non_smile/` with a manifest keeping their groups."""
+    root = Path(root)
+    if root.exists():
+        raise FinetuneSetError(f"{root} already exists: a set is never overwritten (delete it first)")
+    rows = []
+    for it in items:
+        rel = f"{'smile' if it.smile else 'non_smile'}/{Path(it.path).name}"
+        if (root / rel).exists():
+            raise FinetuneSetError(f"two images named {rel}: give them distinct file names")
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(it.path, root / rel)
+        rows.append({"path": rel, "label": rel.split("/")[0], "group": it.group, "consent_ref": consent_ref})
+    with open(root / MANIFEST, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=["path", "label", "group", "consent_ref"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return root

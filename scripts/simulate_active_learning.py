@@ -17,7 +17,6 @@ Nothing is written to the user's store (an in-memory one is used); fine-tune set
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import shutil
 import sys
@@ -29,7 +28,7 @@ import numpy as np
 from laughvid import registry
 from laughvid.active_learning import Candidate, crop_brightness, rank
 from laughvid.classifier import SmileClassifier
-from laughvid.finetune_set import freeze_validation, load_collected
+from laughvid.finetune_set import freeze_validation, load_collected, write_items
 from laughvid.store import open_store
 from laughvid.training.data import CKPLUS_NAME, ImageItem, load_arrays, load_ckplus, load_smilesmiled
 from laughvid.training.finetune import VALIDATION, FinetuneConfig, finetune, load_replay
@@ -71,18 +70,8 @@ def ranked_choice(pool: list[ImageItem], base: SmileClassifier, k: int) -> list[
 
 def write_set(root: Path, labelled: list[ImageItem], rest: list[ImageItem]) -> Path:
     """A fine-tune set of the labelled pool images plus the rest, whose groups are frozen as validation."""
-    if root.exists():
-        shutil.rmtree(root)
-    rows = []
-    for it in labelled + rest:
-        rel = f"{'smile' if it.smile else 'non_smile'}/{Path(it.path).name}"
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(it.path, root / rel)
-        rows.append({"path": rel, "label": rel.split("/")[0], "group": it.group, "consent_ref": CONSENT})
-    with open(root / "manifest.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["path", "label", "group", "consent_ref"])
-        writer.writeheader()
-        writer.writerows(rows)
+    shutil.rmtree(root, ignore_errors=True)
+    write_items(root, labelled + rest, CONSENT)
     freeze_validation(root, load_collected(root), groups=sorted({it.group for it in rest}))
     return root
 

@@ -11,7 +11,7 @@ import pytest
 from loop_helpers import loop_db, write_set
 
 from laughvid.consent import Participant, add_participant
-from laughvid.finetune_set import VALIDATION_FILE, FinetuneSetError, load_collected, prepare, set_version
+from laughvid.finetune_set import VALIDATION_FILE, FinetuneSetError, load_collected, prepare, set_version, write_items
 
 PEOPLE = {f"p{i:02d}": (3, 3) for i in range(1, 7)}
 
@@ -77,3 +77,15 @@ def test_bad_sets_get_clear_errors(tmp_path, conn):
     (root / VALIDATION_FILE).write_text("{broken")
     with pytest.raises(FinetuneSetError, match="unreadable frozen validation split"):
         prepare(root, conn)
+
+
+def test_write_items_makes_a_set_that_loads_with_its_groups(tmp_path):
+    source = write_set(tmp_path / "src", {"a": (1, 1), "b": (1, 0)})
+    items = [c.item for c in load_collected(source)]
+    root = write_items(tmp_path / "new", items, consent_ref="public:test")
+    loaded = load_collected(root)
+    assert sorted((c.item.group, c.item.smile, c.consent_ref) for c in loaded) == [
+        ("a", 0, "public:test"), ("a", 1, "public:test"), ("b", 1, "public:test")]
+    assert set_version(loaded) == set_version(load_collected(source))
+    with pytest.raises(FinetuneSetError, match="never overwritten"):
+        write_items(root, items, consent_ref="public:test")
