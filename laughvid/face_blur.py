@@ -1,14 +1,16 @@
 """Blurring the faces of people who did not consent, in frames and in exported clips.
 
-The clip exporter cuts clips with ffmpeg; `blur_clip` is the optional second pass it calls for a clip
-in which some tracks lack `clips` consent (`consent.tracks_without_consent`). Boxes come from the
-analysis tracks (sampled at the analysed fps) and are interpolated to every frame, then grown, so a
-moving face stays covered between analysed frames.
+The clip exporter cuts clips and reels with ffmpeg; `blur_unconsented` is the optional second pass
+over those files: every face track not linked to a participant with `clips` consent
+(`consent.tracks_without_consent`) is blurred. Boxes come from the analysis' score cache (analysed
+frames) and are interpolated to every frame, then grown, so a moving face stays covered.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 import av
@@ -17,7 +19,8 @@ import ffmpeg
 import imageio_ffmpeg
 import numpy as np
 
-from laughvid.types import Box, FaceTrack
+from laughvid.consent import tracks_without_consent
+from laughvid.types import Box, FaceObservation, FaceTrack, ScoreCache
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 BLOCKS = 5  # a face becomes 5x5 colour blocks, then blurred: no eyes, mouth or outline left to detect
@@ -59,13 +62,24 @@ def boxes_at(tracks: Sequence[FaceTrack], time_s: float, hold_s: float = 0.5) ->
     return boxes
 
 
-def blur_clip(
-    clip_path: str | Path, out_path: str | Path, tracks: Sequence[FaceTrack], clip_start_s: float, crf: int = 20
-) -> Path:
-    """Re-encode a clip with the faces of `tracks` blurred in every frame; audio is copied.
+def source_time(t: float, windows: Sequence[tuple[float, float]]) -> float:
+    """Source-video time of time `t` in a file made of these source windows laid end to end."""
+    for start, end in windows:
+        if t < end - start:
+            return start + t
+        t -= end - start
+    return windows[-1][1] if windows else t
 
-    `tracks` are the tracks to hide, in source-video time and upright pixels; `clip_start_s` is where
-    the clip starts in the source (the clip's own timestamps start at 0, as `export.clips.cut` writes).
+
+def blur_clip(
+    clip_path: str | Path, out_path: str | Path, tracks: Sequence[FaceTrack], windows: Sequence[tuple[float, float]],
+    crf: int = 20,
+) -> Path:
+    """Re-encode a clip (or reel) with the faces of `tracks` blurred in every frame; audio is copied.
+
+    `tracks` are the tracks to hide, in source-video time and upright pixels; `windows` are the
+    source (start_s, end_s) the file is made of, in order (one for a clip, several for a reel), as
+    `export.clips` writes them. Clips must be re-encoded ones (upright frames, timestamps from 0).
     """
     clip_path, out_path = Path(clip_path), Path(out_path)
     if clip_path.resolve() == out_path.resolve():
@@ -94,7 +108,7 @@ def blur_clip(
         )
         try:
             for frame in container.decode(stream):
-                t = clip_start_s + float(frame.time or 0.0)
+                t = source_time(float(frame.time or 0.0), windows)
                 encoder.stdin.write(blur_boxes(frame.to_ndarray(format="rgb24"), boxes_at(tracks, t)).tobytes())
         finally:
             encoder.stdin.close()
@@ -102,3 +116,32 @@ def blur_clip(
             if encoder.wait() != 0:
                 raise BlurError(f"ffmpeg failed to write {out_path.name}: {err.decode(errors='replace').strip()[-300:]}")
     return out_path
+
+
+def tracks_from_cache(cache: ScoreCache, track_ids: set[int]) -> list[FaceTrack]:
+    """The given tracks of an analysis' score cache as FaceTracks (boxes in upright source pixels)."""
+    tracks = []
+    for tid in sorted(track_ids):
+        rows = np.flatnonzero(cache.track_ids == tid)
+        tracks.append(FaceTrack(tid, [FaceObservation(float(cache.times_s[i]), tid, tuple(map(float, cache.boxes[i])),
+                                                      float(cache.confidences[i]), float(cache.probs[i])) for i in rows]))
+    return tracks
+
+
+def blur_unconsented(conn: sqlite3.Connection, video_sha256: str, cache: ScoreCache,
+                     exported: Sequence[tuple[Path, Sequence[tuple[float, float]]]], on: date | None = None) -> list[int]:
+    """Blur, in place, every face without `clips` consent in exported files ((path, source windows) per
+    file, e.g. `(clip.path, [(clip.window.start_s, clip.window.end_s)])`). Returns the blurred track ids."""
+    blocked = tracks_without_consent(conn, video_sha256, set(np.unique(cache.track_ids).tolist()), "clips", on)
+    if not blocked:
+        return []
+    tracks = tracks_from_cache(cache, blocked)
+    for path, windows in exported:
+        path = Path(path)
+        tmp = path.with_name(path.stem + ".blurring" + path.suffix)
+        try:
+            blur_clip(path, tmp, tracks, windows)
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return sorted(blocked)

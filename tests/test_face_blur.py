@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import av
 import numpy as np
 import pytest
+from loop_helpers import loop_db
 from media import astronaut_video, face_box_in_frame
 
-from laughvid.face_blur import BlurError, blur_boxes, blur_clip, boxes_at
+from laughvid.consent import Participant, add_participant, link_track
+from laughvid.face_blur import BlurError, blur_boxes, blur_clip, blur_unconsented, boxes_at, source_time
 from laughvid.faces.detector import FaceDetector
-from laughvid.types import FaceObservation, FaceTrack
+from laughvid.types import FaceObservation, FaceTrack, ScoreCache
 
 
 def test_blur_hides_detail_and_leaves_the_rest():
@@ -32,7 +36,7 @@ def test_blurred_clip_has_no_detectable_face(tmp_path):
     clip = astronaut_video(tmp_path / "clip.mp4", seconds=seconds, size=size, fps=15, face_px=120, audio=True)
     start = 5.0  # the clip was cut from 5 s into its source: track times are source times
     obs = [FaceObservation(start + t, 3, face_box_in_frame(t, seconds, size, 120), 0.9) for t in np.arange(0, 1.01, 0.2)]
-    out = blur_clip(clip, tmp_path / "blurred.mp4", [FaceTrack(3, obs)], clip_start_s=start)
+    out = blur_clip(clip, tmp_path / "blurred.mp4", [FaceTrack(3, obs)], [(start, start + seconds)])
     detector = FaceDetector()
     with av.open(str(clip)) as a, av.open(str(out)) as b:
         assert len(b.streams.audio) == 1
@@ -42,4 +46,27 @@ def test_blurred_clip_has_no_detectable_face(tmp_path):
     assert all(detector.detect(f) for f in before[::5])
     assert not any(detector.detect(f) for f in after[::5])
     with pytest.raises(BlurError, match="new file"):
-        blur_clip(clip, clip, [], 0.0)
+        blur_clip(clip, clip, [], [(0.0, 1.0)])
+
+
+def test_reel_time_maps_through_its_windows():
+    windows = [(10.0, 12.0), (30.0, 31.0)]
+    assert source_time(0.5, windows) == 10.5
+    assert source_time(2.25, windows) == 30.25
+
+
+def test_only_faces_without_clip_consent_are_blurred(tmp_path):
+    conn = loop_db()
+    add_participant(conn, Participant("p01", "Kim", ("finetune", "clips"), date(2020, 1, 1)))
+    link_track(conn, "vid", 1, "p01")
+    clip = astronaut_video(tmp_path / "clip.mp4", seconds=1.0, size=(320, 180), fps=10, face_px=60)
+    times = np.arange(0, 1.01, 0.25)
+    boxes = np.array([face_box_in_frame(t, 1.0, (320, 180), 60) for t in times])
+    cache = ScoreCache(times, np.r_[times, times], np.r_[np.ones(5), np.full(5, 2)].astype(np.int64),
+                       np.r_[boxes, boxes], np.full(10, 0.9), np.full(10, 0.5), np.ones(10, bool))
+    original = clip.read_bytes()
+    assert blur_unconsented(conn, "vid", cache, [(clip, [(0.0, 1.0)])]) == [2]  # track 1 consented
+    assert clip.read_bytes() != original and not list(tmp_path.glob("*.blurring*"))
+    with av.open(str(clip)) as c:
+        frame = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    assert not FaceDetector().detect(frame)
