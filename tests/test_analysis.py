@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from media import astronaut_video, face_box_in_frame, synthetic_video, vfr_video, zero_length
+from media import astronaut_video, face_box_in_frame, rotated_video, synthetic_video, vfr_video, zero_length
 from pipe_helpers import BrightnessScorer, CountingDetector
 
 from laughvid import analysis, store
@@ -51,6 +51,14 @@ def test_boxes_are_in_source_pixels_when_frames_are_downscaled(tmp_path, conn):
     i = int(np.flatnonzero(result.cache.detected)[0])
     expected = face_box_in_frame(result.cache.times_s[i], 1.0, (1280, 720), 240)
     np.testing.assert_allclose(result.cache.boxes[i], expected, atol=25)
+
+
+def test_rotated_phone_video_gives_upright_boxes(tmp_path, conn):
+    video = rotated_video(tmp_path / "phone.mp4", rotation=90, seconds=1, size=(640, 360), fps=10)
+    result = analyze_video(video, conn, BrightnessScorer())
+    assert not np.isnan(result.series.probs).any()
+    for t, box in zip(result.cache.times_s[result.cache.detected], result.cache.boxes[result.cache.detected]):
+        np.testing.assert_allclose(box, face_box_in_frame(t, 1.0, (640, 360), 120), atol=15)
 
 
 def test_second_run_is_served_from_the_cache(clip, conn):
