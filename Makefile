@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench clean browser
 
 setup: $(STAMP)
 
@@ -17,10 +17,19 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: setup
-	$(BIN)/streamlit run streamlit_app.py --server.headless true --server.address 127.0.0.1 --server.port $${PORT:-8501}
+	$(BIN)/streamlit run streamlit_app.py --server.headless true --server.address 127.0.0.1 --server.port $${PORT:-8501} --server.maxUploadSize $${LAUGHVID_MAX_UPLOAD_MB:-4096}
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The browser test drives Debian chromium (playwright cannot download browsers offline). Installed
+# here when missing and we are root; otherwise tests/test_browser.py skips and says why.
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian chromium for the browser test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "chromium missing and not root: the browser test will be skipped"; fi
 
 bench: setup
 	$(BIN)/python scripts/benchmark.py

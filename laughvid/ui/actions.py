@@ -1,0 +1,138 @@
+"""What the app's buttons do, as plain functions over the store and the library API.
+
+Each function takes everything it needs as arguments (no Streamlit state), so AppTest and unit
+tests exercise the same code the buttons run, and the CLI could reuse any of it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from laughvid import review
+from laughvid.analysis import AnalysisResult, Scorer, analyze_video, list_videos
+from laughvid.config import Settings
+from laughvid.export.clips import Clip, ClipOptions, Reel, export_clips, export_reel
+from laughvid.export.finetune_set import FinetuneExport, VideoSource, export_finetune_set, plan_crops
+from laughvid.export.lists import ListSource, write_lists
+from laughvid.modelcard import ModelCard
+from laughvid.segments import SmoothingParams
+from laughvid.store import AnalysisRecord
+from laughvid.types import ReviewedSegment
+
+SAMPLES_DIR = Path(__file__).resolve().parents[2] / "sample_videos"
+
+
+@dataclass
+class Outcome:
+    """One file's analysis: a result, or the reason it failed (the other files still run)."""
+
+    name: str
+    result: AnalysisResult | None = None
+    error: str | None = None
+
+
+def analyse_files(
+    paths: Sequence[Path],
+    conn: sqlite3.Connection,
+    classifier: Scorer,
+    progress: Callable[[int, float, str], None] | None = None,
+) -> list[Outcome]:
+    """Analyse each file in turn; `progress(file index, fraction, message)`. Never stops at a failure."""
+    outcomes = []
+    for n, path in enumerate(paths):
+        report = (lambda frac, msg, n=n: progress(n, frac, msg)) if progress else None
+        try:
+            outcomes.append(Outcome(Path(path).name, analyze_video(path, conn, classifier, progress=report)))
+        except Exception as exc:  # any failure is this file's, reported beside it
+            outcomes.append(Outcome(Path(path).name, error=str(exc) or type(exc).__name__))
+    return outcomes
+
+
+def sample_videos() -> list[Path]:
+    return sorted(SAMPLES_DIR.glob("*.mp4"))
+
+
+def needs_first_run(conn: sqlite3.Connection) -> bool:
+    """An empty library: the app analyses the shipped samples so a new user sees a timeline at once."""
+    return not list_videos(conn)
+
+
+def library(conn: sqlite3.Connection) -> list[AnalysisRecord]:
+    """Newest analysis of each video (a video re-analysed by a newer model shows that one)."""
+    seen: dict[str, AnalysisRecord] = {}
+    for record in list_videos(conn):
+        seen.setdefault(record.sha256, record)
+    return list(seen.values())
+
+
+def model_defaults(threshold: float) -> SmoothingParams:
+    """Tuning defaults: the pipeline's smoothing with the model's own operating threshold."""
+    base = SmoothingParams()
+    return replace(base, on_threshold=threshold, off_threshold=min(base.off_threshold, threshold))
+
+
+def model_card_for(version: str, conn: sqlite3.Connection, active: ModelCard | None) -> ModelCard | None:
+    """The card of the model that scored a video: the active one, or a registered older version."""
+    if active is not None and active.version == version:
+        return active
+    from laughvid import registry  # lazy: only needed for videos scored by another model
+
+    record = registry.get(conn, version)
+    if record is None:
+        return None
+    try:
+        return ModelCard.load(record.path)
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def laughs(items: Sequence[ReviewedSegment]) -> list[ReviewedSegment]:
+    """Segments that count as laughter for clips: accepted and added ones."""
+    return [i for i in items if i.state in review.LAUGH_STATES]
+
+
+def export_dir(settings: Settings, record: AnalysisRecord) -> Path:
+    """`exports/<video stem>-<hash8>/`: one folder per video, never mixing two files of one name."""
+    return settings.exports_dir / f"{Path(record.path).stem}-{record.sha256[:8]}"
+
+
+def _require_laughs(items: Sequence[ReviewedSegment]) -> list[ReviewedSegment]:
+    chosen = laughs(items)
+    if not chosen:
+        raise review.ReviewError("no accepted or added segments yet: accept some before exporting clips")
+    return chosen
+
+
+def clips_for(settings: Settings, record: AnalysisRecord, items: Sequence[ReviewedSegment], options: ClipOptions) -> list[Clip]:
+    chosen = _require_laughs(items)
+    return export_clips(record.path, [i.segment for i in chosen], record.info.duration_s, export_dir(settings, record) / "clips", options)
+
+
+def reel_for(settings: Settings, record: AnalysisRecord, items: Sequence[ReviewedSegment], options: ClipOptions) -> Reel:
+    chosen = _require_laughs(items)
+    out = export_dir(settings, record) / f"{Path(record.path).stem}_highlights.mp4"
+    return export_reel(record.path, [i.segment for i in chosen], record.info.duration_s, out, options)
+
+
+def lists_for(settings: Settings, record: AnalysisRecord, items: Sequence[ReviewedSegment]) -> dict[str, Path]:
+    """CSV, JSON, SRT and EDL of every segment on screen (with its review state)."""
+    source = ListSource(Path(record.path).name, record.info.fps, record.sha256, record.model_version)
+    return write_lists(items, source, export_dir(settings, record))
+
+
+def finetune_for(
+    settings: Settings,
+    conn: sqlite3.Connection,
+    record: AnalysisRecord,
+    result: AnalysisResult,
+    items: Sequence[ReviewedSegment],
+    card: ModelCard,
+    consent_ref: str = "",
+) -> FinetuneExport:
+    """Add this video's reviewed segments to the fine-tune set as labelled face crops."""
+    plan = plan_crops(items, result.cache, review.completed(conn, record.sha256))
+    source = VideoSource(record.path, record.sha256, record.info.rotation, record.model_version, consent_ref.strip())
+    return export_finetune_set(settings.finetune_dir, source, plan, card.framing, conn)

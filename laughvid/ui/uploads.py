@@ -1,0 +1,117 @@
+"""Writing uploaded videos to disk safely.
+
+Why this much care: browsers send whatever name the user's file had (paths, `..`, odd unicode),
+two different files often share a name (`IMG_0001.MOV`), and a big upload interrupted half way
+must not leave a file that looks complete. So: stream to a temporary file while hashing, refuse
+anything over the size limit, then move it to a sanitised name that never overwrites another
+file. The content hash identifies the video: uploading the same bytes again reuses the first copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from laughvid.store import file_sha256
+
+MAX_UPLOAD_ENV = "LAUGHVID_MAX_UPLOAD_MB"
+DEFAULT_MAX_UPLOAD_MB = 4096  # keep in step with .streamlit/config.toml server.maxUploadSize
+VIDEO_TYPES = ("mp4", "mov", "m4v", "mkv", "webm", "avi", "mpg", "mpeg", "ts", "mts", "3gp", "wmv", "flv")
+_CHUNK = 1 << 20
+
+
+class UploadError(ValueError):
+    """The upload was refused; nothing was kept."""
+
+
+@dataclass(frozen=True)
+class SavedUpload:
+    path: Path
+    sha256: str
+    size: int
+    reused: bool  # the same content was already on disk: no new file
+
+
+def max_upload_mb() -> int:
+    raw = os.environ.get(MAX_UPLOAD_ENV, "")
+    try:
+        return int(raw) if raw else DEFAULT_MAX_UPLOAD_MB
+    except ValueError:
+        raise UploadError(f"{MAX_UPLOAD_ENV}={raw!r} is not a whole number of megabytes") from None
+
+
+def sanitize_name(name: str) -> str:
+    """A safe file name: no directories, ASCII letters/digits/._- only, a video extension kept."""
+    base = Path(name.replace("\\", "/")).name
+    base = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode()
+    stem, dot, ext = base.rpartition(".")
+    if not dot:
+        stem, ext = ext, ""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("._-")[:80] or "video"
+    ext = re.sub(r"[^A-Za-z0-9]", "", ext).lower()[:8]
+    return f"{stem}.{ext}" if ext else stem
+
+
+def _free_path(folder: Path, name: str) -> Path:
+    """`name`, or `stem-2.ext`, `stem-3.ext`... whichever does not exist yet."""
+    candidate = folder / name
+    stem, suffix = candidate.stem, candidate.suffix
+    n = 2
+    while candidate.exists():
+        candidate = folder / f"{stem}-{n}{suffix}"
+        n += 1
+    return candidate
+
+
+def _existing_copy(folder: Path, sha256: str, size: int) -> Path | None:
+    for path in folder.iterdir():
+        if path.is_file() and path.stat().st_size == size and not path.name.startswith(".upload-"):
+            if file_sha256(path) == sha256:
+                return path
+    return None
+
+
+def save_upload(name: str, data: BinaryIO, folder: str | Path, limit_mb: int | None = None) -> SavedUpload:
+    """Stream `data` into `folder` under a sanitised, unused name; see the module docstring."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    limit = (limit_mb if limit_mb is not None else max_upload_mb()) * 1024 * 1024
+    safe = sanitize_name(name)
+    if Path(safe).suffix.lstrip(".") not in VIDEO_TYPES:
+        raise UploadError(f"{name}: not a video file type we accept ({', '.join(VIDEO_TYPES)})")
+    digest, size = hashlib.sha256(), 0
+    fd, tmp_name = tempfile.mkstemp(prefix=".upload-", dir=folder)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while block := data.read(_CHUNK):
+                size += len(block)
+                if size > limit:
+                    raise UploadError(f"{name}: larger than the {limit // (1024 * 1024)} MB upload limit (set {MAX_UPLOAD_ENV})")
+                digest.update(block)
+                out.write(block)
+        if size == 0:
+            raise UploadError(f"{name}: the file is empty")
+        sha = digest.hexdigest()
+        existing = _existing_copy(folder, sha, size)
+        if existing is not None:
+            tmp.unlink()
+            return SavedUpload(existing, sha, size, reused=True)
+        while True:
+            target = _free_path(folder, safe)
+            try:
+                os.link(tmp, target)  # never overwrites: fails if another upload took the name meanwhile
+                break
+            except FileExistsError:
+                continue
+        tmp.unlink()
+        return SavedUpload(target, sha, size, reused=False)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,330 @@
+"""laughvid review app: upload -> analyse -> scrub the laugh timeline -> review segments -> export.
+
+    make run        # or: streamlit run streamlit_app.py
+
+A thin layer: every action is a library call (laughvid.analysis, laughvid.review, laughvid.ui.*,
+laughvid.export.*). Buttons use callbacks, so a change is saved to the store before the page is
+drawn again and the page always shows what the store holds (a refresh or crash loses nothing).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from laughvid import review
+from laughvid.analysis import load_result
+from laughvid.config import Settings
+from laughvid.export.clips import ClipOptions
+from laughvid.export.finetune_set import frames_at
+from laughvid.segments import SmoothingParams
+from laughvid.store import open_store
+from laughvid.ui import actions
+from laughvid.ui.charts import SEGMENT_TRACE, interpret_click, timeline_figure
+from laughvid.ui.uploads import VIDEO_TYPES, UploadError, max_upload_mb, save_upload
+
+SETTINGS = Settings.from_env()
+CUT_MODES = {"frame-accurate (re-encode)": "reencode", "fast (stream copy, starts on a keyframe)": "copy"}
+TUNING_KEYS = ("t_on", "t_gap", "t_median", "t_min", "t_merge")
+
+st.set_page_config(page_title="laughvid review", page_icon=":smile:", layout="wide")
+state = st.session_state
+
+
+def conn():
+    """A connection per use: sqlite3 connections must stay on the thread that opened them."""
+    return open_store(SETTINGS.store_path)
+
+
+@st.cache_resource(show_spinner="Loading the smile model...")
+def load_classifier():
+    from laughvid.classifier import SmileClassifier
+
+    try:
+        return SmileClassifier.load(None), None
+    except (FileNotFoundError, ValueError) as exc:
+        return None, str(exc)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def thumbnails(path: str, rotation: int, times: tuple[float, ...]):
+    return [(t, frame) for t, frame in frames_at(path, rotation, times)]
+
+
+def flash(kind: str, message: str) -> None:
+    state.setdefault("flash", []).append((kind, message))
+
+
+def run_op(fn, *args, ok: str | None = None) -> bool:
+    """Run a review call from a callback; a refused change shows why and writes nothing."""
+    try:
+        result = fn(*args)
+    except (review.ReviewError, ValueError, RuntimeError) as exc:
+        flash("error", str(exc))
+        return False
+    if ok:
+        flash("success", ok.format(result=result))
+    return True
+
+
+classifier, model_error = load_classifier()
+db = conn()
+
+# ---------------------------------------------------------------- first run: analyse the samples
+if actions.needs_first_run(db) and classifier is not None and not state.get("samples_tried"):
+    state.samples_tried = True
+    samples = actions.sample_videos()
+    if samples:
+        bar = st.progress(0.0, text="First start: analysing the sample video(s) so you can try the review right away")
+        outcomes = actions.analyse_files(samples, db, classifier, lambda n, f, m: bar.progress((n + f) / len(samples), text=f"{samples[n].name}: {m}"))
+        bar.empty()
+        for o in outcomes:
+            if o.error:
+                flash("error", f"sample {o.name}: {o.error}")
+
+# ---------------------------------------------------------------- sidebar: who, upload, library, model, tuning
+with st.sidebar:
+    st.title("laughvid")
+    st.text_input("Reviewer", key="reviewer", placeholder="your name (saved with every change)")
+
+    with st.expander("Upload videos", expanded=not actions.library(db)):
+        files = st.file_uploader(
+            f"Videos (up to {max_upload_mb()} MB each)", type=list(VIDEO_TYPES), accept_multiple_files=True, key="uploads"
+        )
+        if st.button("Analyse", disabled=not files or classifier is None, key="analyse", type="primary"):
+            saved, outcomes = [], []
+            for f in files:
+                try:
+                    saved.append(save_upload(f.name, f, SETTINGS.uploads_dir).path)
+                except (UploadError, OSError) as exc:
+                    outcomes.append(actions.Outcome(f.name, error=str(exc)))
+            bar = st.progress(0.0, text="analysing")
+            outcomes += actions.analyse_files(
+                saved, db, classifier, lambda n, f, m: bar.progress(min(1.0, (n + f) / len(saved)), text=f"{saved[n].name}: {m}")
+            )
+            bar.empty()
+            state.outcomes = [(o.name, o.error) for o in outcomes]
+            done = [o for o in outcomes if o.result]
+            if done:
+                state.video = done[-1].result.record.sha256
+        for name, error in state.get("outcomes", []):
+            if error:
+                st.error(f"{name}: {error}")
+            else:
+                st.success(f"{name}: analysed")
+
+    videos = actions.library(db)
+    if not videos:
+        st.warning(model_error or "No analysed videos yet: upload one above.")
+        st.stop()
+    shas = [v.sha256 for v in videos]
+    if state.get("video") not in shas:
+        state.video = shas[0]
+    st.selectbox(
+        "Library", shas, key="video",
+        format_func=lambda s: next(f"{v.name} ({v.info.duration_s:.0f} s)" for v in videos if v.sha256 == s),
+    )  # fmt: skip
+    record = next(v for v in videos if v.sha256 == state.video)
+
+    st.subheader("Model")
+    card = actions.model_card_for(record.model_version, db, classifier.card if classifier else None)
+    st.caption(f"This video was scored by **{record.model_version}**" + (f"; active model: {classifier.version}" if classifier else ""))
+    if card is None:
+        st.warning("Model card not found: licence terms unknown.")
+    else:
+        if card.non_commercial:
+            st.error("NON-COMMERCIAL use only: this model was trained on data whose terms forbid commercial use.")
+        with st.expander("Licence terms"):
+            for term in card.terms:
+                st.markdown(f"- {term}")
+    if model_error:
+        st.error(model_error)
+
+    st.subheader("Tuning")
+    defaults = actions.model_defaults(card.threshold if card else SmoothingParams().on_threshold)
+    default_values = dict(zip(TUNING_KEYS, (defaults.on_threshold, defaults.on_threshold - defaults.off_threshold,
+                                            defaults.median_s, defaults.min_duration_s, defaults.merge_gap_s)))  # fmt: skip
+    for key, value in default_values.items():
+        state.setdefault(key, float(value))
+
+    def reset_tuning() -> None:
+        for k, v in default_values.items():
+            state[k] = float(v)
+
+    st.slider("Threshold", 0.05, 0.95, step=0.01, key="t_on", help="a laugh starts when the smoothed score reaches this")
+    st.slider("Hysteresis", 0.0, 0.5, step=0.01, key="t_gap", help="...and ends when it falls this far below the threshold")
+    st.slider("Smoothing (s)", 0.0, 3.0, step=0.1, key="t_median", help="median filter width")
+    st.slider("Minimum length (s)", 0.0, 5.0, step=0.1, key="t_min")
+    st.slider("Merge gaps shorter than (s)", 0.0, 5.0, step=0.1, key="t_merge")
+    st.button("Reset to model defaults", on_click=reset_tuning)
+
+smoothing = replace(
+    defaults, on_threshold=state.t_on, off_threshold=max(0.0, state.t_on - state.t_gap), median_s=state.t_median,
+    min_duration_s=state.t_min, merge_gap_s=state.t_merge,
+)  # fmt: skip
+result = load_result(db, record.id, smoothing)
+items = review.review_list(result.segments, db, record.sha256)
+state["items"] = items
+duration = record.info.duration_s
+
+# ---------------------------------------------------------------- selection and seeking
+if state.get("sel_video") != record.sha256:
+    state.sel_video, state.sel_start, state.seek = record.sha256, None, (0.0, None)
+selected = next((n for n, i in enumerate(items) if state.sel_start is not None and i.start_s <= state.sel_start < i.end_s), None)
+
+
+def select(index: int | None, seek_s: float | None = None) -> None:
+    current = state["items"]
+    if index is not None and 0 <= index < len(current):
+        item = current[index]
+        state.sel_start = item.start_s
+        state.seek = (item.start_s, item.end_s)
+    elif seek_s is not None:
+        state.seek = (seek_s, None)
+
+
+def on_chart_click() -> None:
+    points = state.timeline.selection.points if state.get("timeline") else []
+    click = interpret_click(points, state["items"])
+    if click:
+        select(click.segment, click.time_s)
+
+
+def on_table_click() -> None:
+    rows = state.segment_table.selection.rows
+    if rows:
+        select(rows[0])
+
+
+def step(direction: int, pending_only: bool = False) -> None:
+    current = state["items"]
+    here = next((n for n, i in enumerate(current) if state.sel_start is not None and i.start_s <= state.sel_start < i.end_s), -1 if direction > 0 else len(current))
+    select(review.step(current, here, direction, pending_only) if current else None)
+
+
+def op(fn, *args, ok: str | None = None, focus: tuple[float, float] | None = None) -> None:
+    """A review change on this video; `focus` moves the selection (and the player) to its result."""
+    if run_op(fn, conn(), record.sha256, *args, ok=ok) and focus:
+        state.sel_start, state.seek = focus[0], focus
+
+
+# ---------------------------------------------------------------- main: player, timeline, review, export
+for kind, message in state.pop("flash", []):
+    st.toast(message, icon=":material/check_circle:" if kind == "success" else ":material/error:")
+    if kind == "error":  # errors also stay on the page until the next action
+        st.error(message)
+
+st.header(record.name)
+counts = {s: sum(i.state == s for i in items) for s in ("pending", "accepted", "added", "rejected")}
+st.caption(
+    f"{duration:.1f} s, {record.info.width}x{record.info.height}, {record.info.fps:.2f} fps · "
+    f"{len(result.tracks)} person(s) · segments: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+    + (" · whole video reviewed" if review.completed(db, record.sha256) else "")
+)
+for warning in record.warnings:
+    st.warning(warning)
+
+left, right = st.columns([2, 3])
+with left:
+    seek_start, seek_end = state.seek
+    st.video(record.path, start_time=int(seek_start), end_time=math.ceil(seek_end) if seek_end else None, loop=seek_end is not None)
+    st.caption(f"Playing from {seek_start:.2f} s" + (f" to {seek_end:.2f} s (loop)" if seek_end else ""))
+with right:
+    figure = timeline_figure(result.series, result.tracks, items, smoothing.on_threshold, selected, seek_start)
+    st.plotly_chart(figure, key="timeline", on_select=on_chart_click, selection_mode=("points",))
+    st.caption(f"Click the curve to play from there; click a ▼ ({SEGMENT_TRACE}) or a band to review that segment.")
+
+frame_times = result.cache.frame_times_s
+if len(frame_times):
+    picks = tuple(float(frame_times[round(k * (len(frame_times) - 1) / 9)]) for k in range(10))
+    for column, (t, frame) in zip(st.columns(len(picks)), thumbnails(record.path, record.info.rotation, picks)):
+        column.image(frame, caption=f"{t:.1f} s", width="stretch")
+
+st.subheader("Review")
+nav = st.columns(7)
+nav[0].button("Previous", icon=":material/navigate_before:", on_click=step, args=(-1,), width="stretch", shortcut="p", help="shortcut: p")
+nav[1].button("Next", icon=":material/navigate_next:", on_click=step, args=(1,), width="stretch", shortcut="n", help="shortcut: n")
+nav[2].button("Next pending", icon=":material/skip_next:", on_click=step, args=(1, True), width="stretch", shortcut="j", help="shortcut: j")
+current = items[selected] if selected is not None else None
+nav[3].button("Accept", icon=":material/check:", key="accept", disabled=current is None, type="primary", width="stretch", shortcut="a", help="shortcut: a",
+              on_click=lambda: op(review.accept, current, state.reviewer))  # fmt: skip
+nav[4].button("Reject", icon=":material/close:", key="reject", disabled=current is None, width="stretch", shortcut="x", help="shortcut: x", on_click=lambda: op(review.reject, current, state.reviewer))
+nav[5].button("Delete", icon=":material/delete:", key="delete", disabled=current is None, width="stretch", on_click=lambda: op(review.delete, current, state.reviewer))
+nav[6].button("Undo", icon=":material/undo:", key="undo", width="stretch", on_click=lambda: run_op(review.undo, conn(), record.sha256, ok="undone: {result}"))
+
+table = pd.DataFrame(
+    [{"#": n + 1, "start (s)": round(i.start_s, 2), "end (s)": round(i.end_s, 2), "length (s)": round(i.segment.duration_s, 2),
+      "peak": round(i.segment.peak_prob, 2), "state": i.state, "people": " ".join(map(str, i.segment.track_ids)),
+      "reviewer": i.reviewer or "", "when": i.reviewed_at or ""} for n, i in enumerate(items)],
+    columns=["#", "start (s)", "end (s)", "length (s)", "peak", "state", "people", "reviewer", "when"],
+)  # fmt: skip
+st.dataframe(table, key="segment_table", on_select=on_table_click, selection_mode="single-row", hide_index=True, height=min(400, 38 + 35 * len(items)))
+
+if current is not None:
+    st.markdown(f"**Segment {selected + 1}**: {current.start_s:.2f}-{current.end_s:.2f} s, {current.state}")
+    edit = st.columns(4)
+    tag = f"{record.sha256[:8]}_{current.start_s:.3f}_{current.end_s:.3f}"
+    edit[0].number_input("Start (s)", 0.0, duration, float(current.start_s), 0.1, key=f"start_{tag}", format="%.2f")
+    edit[1].number_input("End (s)", 0.0, duration, float(current.end_s), 0.1, key=f"end_{tag}", format="%.2f")
+    bounds = (f"start_{tag}", f"end_{tag}")
+    edit[2].button("Save bounds", key="save_bounds", on_click=lambda: op(
+        review.edit_bounds, current, state[bounds[0]], state[bounds[1]], state.reviewer, duration, focus=(state[bounds[0]], state[bounds[1]])
+    ))  # fmt: skip
+    edit[3].number_input("Split at (s)", current.start_s, current.end_s, (current.start_s + current.end_s) / 2, 0.1, key=f"split_{tag}", format="%.2f")
+    more = st.columns(4)
+    more[0].button("Split", key="split", on_click=lambda: op(review.split, current, state[f"split_{tag}"], state.reviewer))
+    following = items[selected + 1] if selected + 1 < len(items) else None
+    more[1].button("Merge with next", key="merge", disabled=following is None, on_click=lambda: op(review.merge, [current, following], state.reviewer))
+
+with st.expander("Add a missed laugh"):
+    cols = st.columns(3)
+    cols[0].number_input("From (s)", 0.0, duration, float(min(seek_start, duration)), 0.1, key="add_start", format="%.2f")
+    cols[1].number_input("To (s)", 0.0, duration, float(min(seek_start + 2.0, duration)), 0.1, key="add_end", format="%.2f")
+    cols[2].button("Add segment", key="add", on_click=lambda: op(review.add, state.add_start, state.add_end, state.reviewer, duration, focus=(state.add_start, state.add_end)))
+
+st.checkbox(
+    "I have reviewed the whole video (time outside the laugh segments is not laughter)", value=review.completed(db, record.sha256) is not None,
+    key=f"complete_{record.sha256[:8]}", on_change=lambda: op(review.mark_complete, state.reviewer, state[f"complete_{record.sha256[:8]}"]),
+)  # fmt: skip
+
+st.subheader("Export")
+defaults_clip = ClipOptions()
+cols = st.columns(4)
+cols[0].number_input("Pre-roll (s)", 0.0, 30.0, defaults_clip.pre_roll_s, 0.5, key="pre_roll", help="the joke before the laugh")
+cols[1].number_input("Post-roll (s)", 0.0, 30.0, defaults_clip.post_roll_s, 0.5, key="post_roll")
+cols[2].radio("Cut", list(CUT_MODES), key="cut_mode")
+cols[3].text_input("Consent reference", key="consent_ref", help="for faces not linked to a registered participant")
+
+
+def export(kind: str) -> None:
+    options = ClipOptions(state.pre_roll, state.post_roll, CUT_MODES[state.cut_mode])
+    c = conn()
+    try:
+        if kind == "clips":
+            paths = [clip.path for clip in actions.clips_for(SETTINGS, record, state["items"], options)]
+        elif kind == "reel":
+            paths = [actions.reel_for(SETTINGS, record, state["items"], options).path]
+        elif kind == "lists":
+            paths = list(actions.lists_for(SETTINGS, record, state["items"]).values())
+        else:
+            done = actions.finetune_for(SETTINGS, c, record, load_result(c, record.id, smoothing), state["items"], card, state.consent_ref)
+            flash("success", f"fine-tune set {done.root}: {done.counts()} crops from this video" + (f", {done.removed} outdated removed" if done.removed else ""))
+            return
+        state.exports = [str(p) for p in paths]
+        flash("success", f"wrote {len(paths)} file(s) to {paths[0].parent}")
+    except (review.ReviewError, ValueError, RuntimeError, OSError) as exc:
+        flash("error", str(exc))
+
+
+buttons = st.columns(4)
+buttons[0].button("Export clips", key="export_clips", on_click=export, args=("clips",), width="stretch")
+buttons[1].button("Export highlight reel", key="export_reel", on_click=export, args=("reel",), width="stretch")
+buttons[2].button("Export lists (CSV, JSON, SRT, EDL)", key="export_lists", on_click=export, args=("lists",), width="stretch")
+buttons[3].button("Add to fine-tune set", key="export_finetune", on_click=export, args=("finetune",), width="stretch",
+                  disabled=card is None)  # fmt: skip
+for n, path in enumerate(p for p in map(Path, state.get("exports", [])) if p.is_file()):
+    st.download_button(path.name, icon=":material/download:", data=path.read_bytes(), file_name=path.name, key=f"download_{n}", on_click="ignore")

@@ -1,0 +1,104 @@
+"""The Streamlit app's state logic, headless with AppTest: first run, review ops saved and undone,
+tuning and reset, uploads with per-file failures, exports. The real browser test is test_browser.py."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from laughvid import review
+from laughvid.classifier import default_model_dir
+from laughvid.store import open_store
+from tests.media import astronaut_video, not_a_video
+
+TIMEOUT = 120
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    if not (default_model_dir() / "model.onnx").is_file():
+        pytest.skip(f"needs the smile model in {default_model_dir()}")
+    monkeypatch.setenv("LAUGHVID_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("LAUGHVID_STORE", raising=False)
+    return tmp_path / "home"
+
+
+def start() -> AppTest:
+    at = AppTest.from_file("../streamlit_app.py", default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def click(at: AppTest, label: str) -> AppTest:
+    next(b for b in at.button if b.label == label).click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def table(at: AppTest):
+    return at.dataframe[0].value
+
+
+def test_first_start_analyses_the_sample_and_shows_its_timeline(home):
+    at = start()
+    assert at.header[0].value == "two_people_astronaut.mp4"
+    assert len(at.get("plotly_chart")) == 1
+    assert len(table(at)) >= 1, "the sample has laugh segments to review"
+    assert any("was scored by" in c.value for c in at.sidebar.caption)
+
+
+def test_review_changes_are_saved_at_once_and_undoable(home):
+    at = start()
+    click(at, "Next")
+    click(at, "Accept")
+    assert any("reviewer" in e.value for e in at.error), "no change without a reviewer name"
+    assert (table(at)["state"] == "accepted").sum() == 0
+
+    at.text_input(key="reviewer").input("ana").run()
+    click(at, "Accept")
+    first = table(at).iloc[0]
+    assert (first["state"], first["reviewer"]) == ("accepted", "ana")
+
+    refreshed = start()  # a browser refresh: new session, same store
+    assert table(refreshed).iloc[0]["state"] == "accepted"
+    click(refreshed, "Undo")
+    assert table(refreshed).iloc[0]["state"] == "pending"
+
+
+def test_tuning_resegments_from_the_cache_and_resets(home):
+    at = start()
+    default = at.slider(key="t_on").value
+    before = len(table(at))
+    at.slider(key="t_on").set_value(0.99).run()
+    assert len(table(at)) < before or before == 0
+    click(at, "Reset to model defaults")
+    assert at.slider(key="t_on").value == default
+    assert len(table(at)) == before
+
+
+def test_uploads_analyse_each_file_and_report_failures(home, tmp_path):
+    at = start()
+    good = astronaut_video(tmp_path / "party night.mp4", seconds=2.0)
+    bad = not_a_video(tmp_path / "broken.mp4")
+    uploader = at.file_uploader(key="uploads")
+    uploader.upload("party night.mp4", good.read_bytes(), "video/mp4").upload("broken.mp4", bad.read_bytes(), "video/mp4").run()
+    click(at, "Analyse")
+    assert any("broken.mp4" in e.value for e in at.sidebar.error)
+    assert any("party_night.mp4: analysed" in s.value for s in at.sidebar.success)
+    assert at.header[0].value == "party_night.mp4"  # the new video is opened
+    assert sorted(p.name for p in (home / "uploads").iterdir()) == ["broken.mp4", "party_night.mp4"]
+
+
+def test_export_lists_and_clip_buttons(home):
+    at = start()
+    at.text_input(key="reviewer").input("ana").run()
+    click(at, "Export clips")
+    assert any("no accepted or added segments" in e.value for e in at.error)
+    click(at, "Next")
+    click(at, "Accept")
+    click(at, "Export lists (CSV, JSON, SRT, EDL)")
+    (folder,) = (home / "exports").iterdir()
+    assert sorted(p.suffix for p in folder.glob("*_segments.*")) == [".csv", ".edl", ".json", ".srt"]
+    conn = open_store(home / "laughvid.sqlite")
+    assert [s.state for s in review.stored(conn, at.session_state["video"])] == ["accepted"]

@@ -1,0 +1,179 @@
+"""The real thing: Debian Chromium driven by Playwright against `streamlit run` on 127.0.0.1.
+
+upload -> analyse -> click a segment -> accept + edit its bounds -> export clip -> add to the
+fine-tune set, then check the files: the clip lasts the edited segment plus padding (within one
+frame) and the manifest has the reviewer's smile rows. Screenshots of the main screens go to
+docs/screenshots/ (they show only project-made media: the shipped sample and a generated video).
+`make test` installs chromium when missing (as root); elsewhere this test skips and says why.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import av
+import pytest
+
+from laughvid import review
+from laughvid.classifier import default_model_dir
+from laughvid.export.clips import ClipOptions
+from laughvid.export.finetune_set import read_manifest
+from laughvid.store import file_sha256, open_store
+from tests.media import astronaut_video
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = REPO / "docs" / "screenshots"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TIMEOUT_MS = 120_000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """A fresh app (empty store in a temp LAUGHVID_HOME) served by `streamlit run`."""
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian chromium at /usr/bin/chromium (`make test` installs it when run as root: apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api", reason="needs the playwright package (dev dependency)")
+    if not (default_model_dir() / "model.onnx").is_file():
+        pytest.skip(f"needs the smile model in {default_model_dir()}")
+    home = tmp_path_factory.mktemp("laughvid_home")
+    port = _free_port()
+    env = dict(os.environ, LAUGHVID_HOME=str(home))
+    env.pop("LAUGHVID_STORE", None)
+    cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true", "--server.address", "127.0.0.1",
+           "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]  # fmt: skip
+    log = open(home / "streamlit.log", "wb")
+    server = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+                break
+            except OSError:
+                if server.poll() is not None:
+                    pytest.fail(f"streamlit exited: {(home / 'streamlit.log').read_text()[-2000:]}")
+                time.sleep(0.5)
+        yield url, home
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
+
+
+def _wait_text(page, text: str | re.Pattern) -> None:
+    page.get_by_text(text).first.wait_for(timeout=TIMEOUT_MS)
+
+
+def _idle(page) -> None:
+    """Wait until Streamlit has finished the current run (the 'Running...' indicator is gone)."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=TIMEOUT_MS)
+
+
+def _button(page, name: str):
+    """A button by its label (icons and shortcut hints are part of the accessible name)."""
+    return page.get_by_role("button", name=re.compile(re.escape(name)))
+
+
+def _video_span(path: Path) -> tuple[float, float]:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        times = [f.time for f in container.decode(stream)]
+        return times[-1] - times[0] + 1 / float(stream.average_rate), float(stream.average_rate)
+
+
+def test_upload_review_export_in_a_real_browser(app, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    url, home = app
+    upload = astronaut_video(tmp_path / "My Clip (1).mp4", seconds=6.0, blank_spans=[(2.0, 3.5)], audio=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1300})
+        try:
+            _walk_through(page, url, upload)
+        except Exception:
+            page.screenshot(path=home / "failure.png", full_page=True)
+            print(f"browser test failed: screenshot in {home / 'failure.png'}, server log in {home / 'streamlit.log'}")
+            raise
+        finally:
+            browser.close()
+    _check_files(home, upload)
+
+
+def _walk_through(page, url: str, upload: Path) -> None:
+    page.goto(url)
+    # First start: the shipped sample is analysed and shown without any upload.
+    page.locator(".js-plotly-plot").first.wait_for(timeout=TIMEOUT_MS)
+    _wait_text(page, "two_people_astronaut.mp4")
+    _idle(page)
+    page.screenshot(path=SCREENSHOTS / "timeline.png", full_page=True)
+
+    page.get_by_label("Reviewer").fill("ana")
+    page.get_by_label("Reviewer").press("Enter")
+    page.get_by_text("Upload videos").click()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
+    _wait_text(page, "My Clip (1).mp4")
+    _button(page, "Analyse").click()
+    _wait_text(page, "My_Clip_1.mp4: analysed")  # sanitised name on disk
+    _idle(page)
+    page.screenshot(path=SCREENSHOTS / "upload.png", full_page=True)
+
+    # Click the first segment's marker on the timeline: the player seeks there and the segment is selected.
+    marker = page.locator(".js-plotly-plot .scatterlayer .trace").last.locator("path.point").first
+    marker.scroll_into_view_if_needed()
+    box = marker.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # as a user does: plotly's drag layer takes it
+    _wait_text(page, re.compile(r"^Segment 1: "))
+    _idle(page)
+    _button(page, "Accept").click()
+    _wait_text(page, "accepted")
+    _idle(page)
+    start_box = page.get_by_label("Start (s)")
+    start_box.fill("0.50")
+    start_box.press("Enter")
+    _idle(page)
+    _button(page, "Save bounds").click()
+    _wait_text(page, re.compile(r"Segment 1: 0\.50-"))
+    _idle(page)
+    page.screenshot(path=SCREENSHOTS / "review.png", full_page=True)
+
+    _button(page, "Export clips").click()
+    _wait_text(page, re.compile(r"wrote 1 file\(s\)"))
+    _button(page, "Add to fine-tune set").click()
+    _wait_text(page, re.compile(r"fine-tune set .*crops from this video"))
+    _idle(page)
+    page.screenshot(path=SCREENSHOTS / "export.png", full_page=True)
+
+
+def _check_files(home: Path, upload: Path) -> None:
+    sha = file_sha256(upload)
+    conn = open_store(home / "laughvid.sqlite")
+    (accepted,) = [s for s in review.stored(conn, sha) if s.state == "accepted"]
+    assert accepted.start_s == pytest.approx(0.5) and accepted.reviewer == "ana"
+    (clip,) = (home / "exports").glob("My_Clip_1-*/clips/*.mp4")
+    options = ClipOptions()
+    duration, fps = _video_span(clip)
+    expected = min(6.0, accepted.end_s + options.post_roll_s) - max(0.0, accepted.start_s - options.pre_roll_s)
+    assert duration == pytest.approx(expected, abs=1 / fps)
+    rows = [r for r in read_manifest(home / "finetune_set") if r["video_sha256"] == sha]
+    assert rows and {r["label"] for r in rows} == {"smile"} and {r["reviewer"] for r in rows} == {"ana"}
+    assert all(accepted.start_s <= float(r["time_s"]) < accepted.end_s for r in rows)
+    assert all((home / "finetune_set" / r["path"]).is_file() for r in rows)
