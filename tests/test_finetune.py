@@ -73,3 +73,18 @@ def test_finetune_refuses_data_without_usable_training_crops(world, conn, tmp_pa
     only_strangers = write_set(tmp_path / "s", {"x1": (2, 2), "x2": (2, 2)})
     with pytest.raises(FinetuneError, match="no training crops"):
         finetune([only_strangers], tmp_path / "ft", conn, None, parent=world / "parent", log=lambda _: None)
+
+
+def test_active_and_named_models_are_what_the_classifier_loads(world, tmp_path, monkeypatch):
+    monkeypatch.setenv("LAUGHVID_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("LAUGHVID_STORE", raising=False)
+    monkeypatch.delenv(registry.MODEL_ENV, raising=False)
+    from laughvid.classifier import SmileClassifier
+    from laughvid.store import open_store
+
+    conn = open_store()
+    record = registry.ensure_registered(conn, world / "parent")
+    assert SmileClassifier.load(record.version).model_dir == world / "parent"  # --model VERSION
+    assert registry.resolve_model_dir(None) == registry.DEFAULT_MODEL_DIR  # nothing active yet: the shipped model
+    registry.activate(conn, record.version, "test")
+    assert SmileClassifier.load(None).version == record.version
