@@ -151,7 +151,10 @@ def list_videos(conn) -> list[store.AnalysisRecord]:
     return store.list_analyses(conn, status="done")
 
 
-def _prefetch(batches: Iterator[FrameBatch], depth: int = 2) -> Iterator[FrameBatch]:
+PREFETCH_DEPTH = 2  # decoded batches waiting for analysis
+
+
+def _prefetch(batches: Iterator[FrameBatch], depth: int) -> Iterator[FrameBatch]:
     """Decode in a background thread so decoding overlaps detection and scoring.
 
     PyAV and onnxruntime both release the GIL in their native code, so on 2 cores the stages run
@@ -197,7 +200,7 @@ def _run(conn, record: store.AnalysisRecord, classifier: Scorer, detector: _Dete
     batches = iter_batches(
         info.path, params.fps, params.batch_size, params.max_side, resume.get("last_time_s"), params.backend, info, report
     )
-    for batch in _prefetch(batches):
+    for batch in _prefetch(batches, PREFETCH_DEPTH):
         scale = info.width / batch.frames.shape[2]
         faces, is_key, keyframe = _track_batch(batch, analysed, tracker, detector, params.detect_every, keyframe)
         rows = _score_rows(batch, faces, is_key, classifier, scale)

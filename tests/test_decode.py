@@ -116,3 +116,4 @@ def test_resume_after_a_time_continues_exactly(face_clip):
     tail_frames, tail_times, _ = _decode(face_clip, start_after_s=float(times[11]))
     np.testing.assert_allclose(tail_times, times[12:])
     assert np.array_equal(tail_frames, frames[12:])
+
