@@ -297,21 +297,27 @@ cols = st.columns(4)
 cols[0].number_input("Pre-roll (s)", 0.0, 30.0, defaults_clip.pre_roll_s, 0.5, key="pre_roll", help="the joke before the laugh")
 cols[1].number_input("Post-roll (s)", 0.0, 30.0, defaults_clip.post_roll_s, 0.5, key="post_roll")
 cols[2].radio("Cut", list(CUT_MODES), key="cut_mode")
-cols[3].text_input("Consent reference", key="consent_ref", help="for faces not linked to a registered participant")
+cols[3].text_input("Consent reference", key="consent_ref", help="recorded with fine-tune crops of faces not linked to a registered participant")
+cols[3].checkbox("Blur faces without clips consent", key="blur", help="people not registered with `clips` consent (laughvid consent) are blurred in clips and reels")
 
 
 def export(kind: str) -> None:
     options = ClipOptions(state.pre_roll, state.post_roll, CUT_MODES[state.cut_mode])
     c = conn()
     try:
-        if kind == "clips":
-            paths = [clip.path for clip in actions.clips_for(SETTINGS, record, state["items"], options)]
-        elif kind == "reel":
-            paths = [actions.reel_for(SETTINGS, record, state["items"], options).path]
+        if kind in ("clips", "reel"):
+            if state.blur and options.mode == "copy":
+                raise ValueError("blurring faces re-encodes anyway: choose the frame-accurate cut")
+            made = actions.clips_for(SETTINGS, record, state["items"], options) if kind == "clips" else [
+                actions.reel_for(SETTINGS, record, state["items"], options)]
+            if state.blur:
+                blurred = actions.blur_unconsented_faces(c, record, result.cache, made)
+                flash("success", f"blurred the faces of {len(blurred)} person(s) without clips consent" if blurred else "everyone in view consented: nothing blurred")
+            paths = [m.path for m in made]
         elif kind == "lists":
             paths = list(actions.lists_for(SETTINGS, record, state["items"]).values())
         else:
-            done = actions.finetune_for(SETTINGS, c, record, load_result(c, record.id, smoothing), state["items"], card, state.consent_ref)
+            done = actions.finetune_for(SETTINGS, c, record, result, state["items"], card, state.consent_ref)
             flash("success", f"fine-tune set {done.root}: {done.counts()} crops from this video" + (f", {done.removed} outdated removed" if done.removed else ""))
             return
         state.exports = [str(p) for p in paths]

@@ -90,13 +90,17 @@ def test_uploads_analyse_each_file_and_report_failures(home, tmp_path):
     assert sorted(p.name for p in (home / "uploads").iterdir()) == ["broken.mp4", "party_night.mp4"]
 
 
-def test_export_lists_and_clip_buttons(home):
+def test_export_buttons_write_files_and_blur_unconsented_faces(home):
     at = start()
     at.text_input(key="reviewer").input("ana").run()
     click(at, "Export clips")
     assert any("no accepted or added segments" in e.value for e in at.error)
     click(at, "Next")
     click(at, "Accept")
+    at.checkbox(key="blur").check().run()
+    click(at, "Export clips")
+    assert any("blurred the faces of" in t.value for t in at.toast), "no one in the sample registered clips consent"
+    assert list((home / "exports").glob("*/clips/*.mp4"))
     click(at, "Export lists (CSV, JSON, SRT, EDL)")
     (folder,) = (home / "exports").iterdir()
     assert sorted(p.suffix for p in folder.glob("*_segments.*")) == [".csv", ".edl", ".json", ".srt"]

@@ -20,7 +20,7 @@ from laughvid.export.lists import ListSource, write_lists
 from laughvid.modelcard import ModelCard
 from laughvid.segments import SmoothingParams
 from laughvid.store import AnalysisRecord
-from laughvid.types import ReviewedSegment
+from laughvid.types import ReviewedSegment, ScoreCache
 
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "sample_videos"
 
@@ -115,6 +115,14 @@ def reel_for(settings: Settings, record: AnalysisRecord, items: Sequence[Reviewe
     chosen = _require_laughs(items)
     out = export_dir(settings, record) / f"{Path(record.path).stem}_highlights.mp4"
     return export_reel(record.path, [i.segment for i in chosen], record.info.duration_s, out, options)
+
+
+def blur_unconsented_faces(conn: sqlite3.Connection, record: AnalysisRecord, cache: ScoreCache, exported: Sequence[Clip | Reel]) -> list[int]:
+    """Blur, in the exported files, the faces of tracks without `clips` consent; returns those track ids."""
+    from laughvid.face_blur import blur_unconsented  # lazy: only when the reviewer asks for it
+
+    files = [(e.path, [(w.start_s, w.end_s) for w in (e.windows if isinstance(e, Reel) else (e.window,))]) for e in exported]
+    return blur_unconsented(conn, record.sha256, cache, files)
 
 
 def lists_for(settings: Settings, record: AnalysisRecord, items: Sequence[ReviewedSegment]) -> dict[str, Path]:

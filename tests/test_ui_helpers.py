@@ -1,0 +1,76 @@
+"""UI helpers without Streamlit: safe uploads, timeline figure and click interpretation."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+
+from laughvid.types import ReviewedSegment, ScoreSeries, Segment
+from laughvid.ui.charts import MARKER_Y, SEGMENT_TRACE, downsample, interpret_click, timeline_figure
+from laughvid.ui.uploads import UploadError, sanitize_name, save_upload
+
+
+@pytest.mark.parametrize(
+    "name, safe",
+    [("../../etc/passwd.mp4", "passwd.mp4"), ("C:\\Users\\me\\Clip 1.MOV", "Clip_1.mov"), ("Ünïcödé fête.mp4", "Unicode_fete.mp4"),
+     (".mp4", "video.mp4"), ("noext", "noext")],
+)  # fmt: skip
+def test_names_are_sanitised(name, safe):
+    assert sanitize_name(name) == safe
+
+
+def test_same_name_never_overwrites_and_same_content_is_reused(tmp_path):
+    first = save_upload("clip.mp4", io.BytesIO(b"A" * 100), tmp_path)
+    second = save_upload("clip.mp4", io.BytesIO(b"B" * 100), tmp_path)
+    again = save_upload("other name.mp4", io.BytesIO(b"A" * 100), tmp_path)
+    assert (first.path.name, second.path.name) == ("clip.mp4", "clip-2.mp4")
+    assert first.path.read_bytes() == b"A" * 100 and second.path.read_bytes() == b"B" * 100
+    assert again.reused and again.path == first.path and again.sha256 == first.sha256
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip-2.mp4", "clip.mp4"]  # no temp files left
+
+
+def test_refused_uploads_leave_nothing_behind(tmp_path, monkeypatch):
+    with pytest.raises(UploadError, match="upload limit"):
+        save_upload("big.mp4", io.BytesIO(b"x" * (2 * 1024 * 1024)), tmp_path, limit_mb=1)
+    with pytest.raises(UploadError, match="empty"):
+        save_upload("empty.mp4", io.BytesIO(b""), tmp_path)
+    with pytest.raises(UploadError, match="not a video file type"):
+        save_upload("notes.txt", io.BytesIO(b"hello"), tmp_path)
+    monkeypatch.setenv("LAUGHVID_MAX_UPLOAD_MB", "lots")
+    with pytest.raises(UploadError, match="whole number"):
+        save_upload("a.mp4", io.BytesIO(b"x"), tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+ITEMS = [ReviewedSegment(Segment(1.0, 2.0, 0.9, 0.8, (1,)), "accepted"), ReviewedSegment(Segment(4.0, 6.0, 0.7, 0.6, (2,)))]
+
+
+def test_figure_has_curve_people_bands_markers_and_threshold():
+    times = np.arange(0, 8, 0.1)
+    series = ScoreSeries(times, np.where(times < 3, 0.9, np.nan))
+    tracks = {1: series, 2: ScoreSeries(times, np.full(len(times), 0.2), 2)}
+    fig = timeline_figure(series, tracks, ITEMS, threshold=0.55, selected=1, cursor_s=4.0)
+    names = [t.name for t in fig.data]
+    assert names == ["laugh probability (any face)", "person 1", "person 2", SEGMENT_TRACE]
+    bands = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert [(b.x0, b.x1) for b in bands] == [(1.0, 2.0), (4.0, 6.0)] and bands[1].line.width == 2  # selected outlined
+    assert any(s.type == "line" and s.y0 == 0.55 for s in fig.layout.shapes)
+
+
+def test_long_videos_are_downsampled_keeping_peaks_and_gaps():
+    times = np.arange(36_000) / 10.0
+    probs = np.zeros(len(times))
+    probs[12_345] = 0.99
+    probs[20_000:20_100] = np.nan
+    t, p = downsample(times, probs, 4000)
+    assert len(t) == 4000 and np.nanmax(p) == 0.99 and np.isnan(p).sum() >= 10
+
+
+def test_clicks_seek_and_select():
+    assert interpret_click([{"x": 4.5, "y": MARKER_Y, "customdata": 1}], ITEMS).segment == 1
+    click = interpret_click([{"x": 1.5, "y": 0.3}], ITEMS)
+    assert (click.time_s, click.segment) == (1.5, 0)  # on the curve inside a band
+    assert interpret_click([{"x": 3.0, "y": 0.3}], ITEMS).segment is None
+    assert interpret_click([], ITEMS) is None
