@@ -119,9 +119,6 @@ def main() -> int:
                   for _ in range(args.random_draws)]
         for n, (strategy, labelled) in enumerate(draws):
             name = f"{strategy}_k{k}_{n}"
-            if len({it.smile for it in labelled}) < 2:
-                print(f"  {name}: the {k} picks hold one class only; skipped")
-                continue
             t0 = time.time()
             result = finetune([write_set(args.out / "sets" / name, labelled, rest)], args.out / "models" / name, conn,
                               replay, parent=base_dir, config=config, promote=False, log=quiet)

@@ -71,7 +71,7 @@ def test_finetune_writes_a_registered_model_with_lineage(world, conn, tmp_path):
 
 def test_finetune_refuses_data_without_usable_training_crops(world, conn, tmp_path):
     only_strangers = write_set(tmp_path / "s", {"x1": (2, 2), "x2": (2, 2)})
-    with pytest.raises(FinetuneError, match="no training crops"):
+    with pytest.raises(FinetuneError, match="no training crops after"):
         finetune([only_strangers], tmp_path / "ft", conn, None, parent=world / "parent", log=lambda _: None)
 
 
@@ -88,3 +88,10 @@ def test_active_and_named_models_are_what_the_classifier_loads(world, tmp_path, 
     assert registry.resolve_model_dir(None) == registry.DEFAULT_MODEL_DIR  # nothing active yet: the shipped model
     registry.activate(conn, record.version, "test")
     assert SmileClassifier.load(None).version == record.version
+
+
+def test_one_class_without_replay_is_refused(world, conn, tmp_path):
+    only_negatives = write_set(tmp_path / "neg", {pid: (0, 3) for pid in PEOPLE})
+    with pytest.raises(FinetuneError, match="both smiling and non-smiling"):
+        finetune([only_negatives], tmp_path / "ft", conn, None, parent=world / "parent", log=lambda _: None)
+    assert not (tmp_path / "ft").exists()

@@ -170,9 +170,9 @@ def finetune(
     validation, val_problems = face_items([c for s in sets for c in s.validation], parent_model, config.faces)
     for p in problems + val_problems:
         log(f"  {p}")
-    if not new_train or len({it.smile for it in new_train}) < 2:
-        raise FinetuneError("the fine-tune sets leave no training crops of both classes after the frozen validation "
-                            "split and consent checks (see the summaries above)")
+    if not new_train:
+        raise FinetuneError("the fine-tune sets leave no training crops after the frozen validation split and "
+                            "consent checks (see the summaries above)")
     if not validation:
         raise FinetuneError("the frozen validation split is empty: nothing to judge the new model on")
     new_train, tuning = _tuning_split(new_train, config.tuning_groups)
@@ -181,8 +181,9 @@ def finetune(
     n_replay = max(config.min_replay, int(config.replay_ratio * len(new_train))) if replay["train"] else 0
     replayed = _stratified_sample(replay["train"], n_replay, rng)
     tuning += _stratified_sample(replay["validation"], config.public_validation, rng)
-    if not tuning:
-        raise FinetuneError("no items to calibrate on: give replay data (its validation split) or more collected groups")
+    if len({it.smile for it in new_train + replayed}) < 2 or len({it.smile for it in tuning}) < 2:
+        raise FinetuneError("training and calibration need both smiling and non-smiling faces: give replay data "
+                            "(--fer2013 ...) or collected crops of both classes")
     # A few labelled crops would drown in the replay: repeat them (augmentation varies every copy).
     repeats = max(1, round(len(replayed) / (config.replay_ratio * len(new_train)))) if replayed else 1
     log(f"fine-tune: {len(new_train)} collected (x{repeats}) + {len(replayed)} replayed training items; "
