@@ -120,6 +120,7 @@ def main() -> int:
         for n, (strategy, labelled) in enumerate(draws):
             name = f"{strategy}_k{k}_{n}"
             t0 = time.time()
+            shutil.rmtree(args.out / "models" / name, ignore_errors=True)
             result = finetune([write_set(args.out / "sets" / name, labelled, rest)], args.out / "models" / name, conn,
                               replay, parent=base_dir, config=config, promote=False, log=quiet)
             base_metrics = result.before

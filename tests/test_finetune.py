@@ -68,6 +68,12 @@ def test_finetune_writes_a_registered_model_with_lineage(world, conn, tmp_path):
     assert registry.active_version(conn) == (result.version if result.promoted else result.parent)
     assert registry.models_trained_on(conn, sorted(lineage["participants"])[0]) == [result.version]
 
+    again = finetune([collected], tmp_path / "ft2", conn, replay, parent=tmp_path / "ft", config=config, log=lambda _: None)
+    child = registry.get(conn, again.version)
+    assert child.parent == result.version and set(lineage["participants"]) <= set(child.participants)  # inherited
+    with pytest.raises(FinetuneError, match="not empty"):
+        finetune([collected], tmp_path / "ft", conn, replay, parent=world / "parent", config=config, log=lambda _: None)
+
 
 def test_finetune_refuses_data_without_usable_training_crops(world, conn, tmp_path):
     only_strangers = write_set(tmp_path / "s", {"x1": (2, 2), "x2": (2, 2)})

@@ -155,6 +155,8 @@ def finetune(
     """Fine-tune the current (or `parent`) model on the fine-tune sets in `data_dirs`, write a model
     directory to `out_dir`, register it, and promote it if it passes the gate (and `promote`)."""
     started = time.time()
+    if Path(out_dir).exists() and any(Path(out_dir).iterdir()):
+        raise FinetuneError(f"{out_dir} is not empty: write each model to a new directory (models are never overwritten)")
     rng = np.random.default_rng(config.seed)
     parent_dir = registry.resolve_model_dir(parent, conn)
     parent_model = SmileClassifier.load(parent_dir)
@@ -193,7 +195,9 @@ def finetune(
                                threads=config.threads, batch_size=64)
     result = train(new_train * repeats + replayed, tuning, train_config, init=load_weights(parent_dir), log=log)
 
-    participants = sorted({c.consent_ref for s in sets for c in s.train if not c.consent_ref.startswith("public:")})
+    # Whose faces shaped this model: this set's people (training and calibration groups) and the parent's.
+    participants = sorted({c.consent_ref for s in sets for c in s.train if not c.consent_ref.startswith("public:")}
+                          | set(parent_record.participants))
     data_versions = [f"{s.version}@{s.root.resolve()}" for s in sets]
     card = ModelCard(
         version="", framing=parent_model.card.framing, calibration=result.calibration, threshold=result.threshold,
