@@ -101,3 +101,20 @@ def test_one_class_without_replay_is_refused(world, conn, tmp_path):
     with pytest.raises(FinetuneError, match="both smiling and non-smiling"):
         finetune([only_negatives], tmp_path / "ft", conn, None, parent=world / "parent", log=lambda _: None)
     assert not (tmp_path / "ft").exists()
+
+
+def test_finetune_command_end_to_end(world, tmp_path, monkeypatch, capsys):
+    from laughvid.cli import EXIT_OK, main
+
+    monkeypatch.setenv("LAUGHVID_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("LAUGHVID_STORE", raising=False)
+    monkeypatch.delenv(registry.MODEL_ENV, raising=False)
+    collected = write_set(tmp_path / "collected", PEOPLE, consent={p: "" for p in PEOPLE}, seed=3)  # no refs: use default
+    code = main(["finetune", str(collected), "--out", str(tmp_path / "m"), "--model", str(world / "parent"),
+                 "--no-replay", "--consent-ref", "public:cartoons", "--epochs", "1"])
+    out = capsys.readouterr().out
+    assert code == EXIT_OK
+    assert "frozen_validation" in out and "Promotion gate" in out and ("PROMOTED" in out or "not promoted" in out)
+    assert main(["models", "list"]) == EXIT_OK
+    listing = capsys.readouterr().out
+    assert ModelCard.load(tmp_path / "m").version in listing and "smile-v1-" in listing
