@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from laughvid.registry import flag_models_trained_on, models_trained_on
+
 SCOPES = ("finetune", "clips")  # finetune: crops may train models; clips: face may appear unblurred
 PUBLIC_PREFIX = "public:"  # consent_ref of items from a public data set, e.g. "public:CK+"
 MANIFEST = "manifest.csv"
@@ -238,8 +240,6 @@ def export_person(conn: sqlite3.Connection, participant_id: str, set_dirs: list[
     tracks = conn.execute(
         "SELECT video_sha256, track_id FROM track_participants WHERE participant_id = ?", (participant_id,)
     ).fetchall()
-    from laughvid.registry import models_trained_on  # registry imports nothing from here at import time
-
     record = {
         "participant": {**asdict(p), "consented_on": str(p.consented_on), "expires_on": str(p.expires_on or ""),
                         "withdrawn_on": str(p.withdrawn_on or "")},
@@ -257,8 +257,6 @@ def delete_person(conn: sqlite3.Connection, participant_id: str, set_dirs: list[
     """Erase a participant's face data: crops and manifest rows in every given set, their track links,
     their name (the id stays, withdrawn, so the deletion itself is auditable), and flag every model
     trained on them as needing retraining. Manifests are rewritten atomically after the crops go."""
-    from laughvid.registry import flag_models_trained_on
-
     _require(conn, participant_id)
     report = DeletionReport(participant_id)
     for set_dir, fields, rows, mine in _person_rows([Path(d) for d in set_dirs], participant_id):
