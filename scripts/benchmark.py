@@ -35,6 +35,7 @@ from laughvid.analysis import AnalysisParams, analyze_video  # noqa: E402
 from laughvid.classifier import SmileClassifier  # noqa: E402
 from laughvid.decode import iter_batches, probe  # noqa: E402
 from laughvid.faces.detector import FaceDetector  # noqa: E402
+from laughvid.faces.tracker import iou  # noqa: E402
 from laughvid.segments import SmoothingParams, find_segments  # noqa: E402
 from laughvid.store import open_store  # noqa: E402
 from laughvid.types import ScoreSeries  # noqa: E402
@@ -124,6 +125,32 @@ def report(path: Path, classifier: SmileClassifier, params: AnalysisParams) -> N
     )
 
 
+def interpolation_quality(videos: list[Path], classifier: SmileClassifier, every_options=(2, 3, 4, 6)) -> None:
+    """How well boxes interpolated between detections match detecting on every analysed frame.
+
+    Per setting: mean IoU of interpolated boxes with the every-frame detections, the share of
+    analysed frames whose "any face visible" differs, and the mean |prob difference| of the
+    whole-video series where both see a face.
+    """
+    with tempfile.TemporaryDirectory() as d:
+        conn = open_store(Path(d) / "q.sqlite")
+        reference = {v: analyze_video(v, conn, classifier, AnalysisParams(detect_every=1)) for v in videos}
+        for every in every_options:
+            ious, presence, prob_diff = [], [], []
+            for v in videos:
+                ref = reference[v]
+                run = analyze_video(v, conn, classifier, AnalysisParams(detect_every=every))
+                presence.append(np.isnan(ref.series.probs) != np.isnan(run.series.probs))
+                both = ~np.isnan(ref.series.probs) & ~np.isnan(run.series.probs)
+                prob_diff.append(np.abs(ref.series.probs[both] - run.series.probs[both]))
+                for t, box in zip(run.cache.times_s[~run.cache.detected], run.cache.boxes[~run.cache.detected]):
+                    candidates = ref.cache.boxes[ref.cache.times_s == t]
+                    ious.append(max((iou(tuple(box), tuple(c)) for c in candidates), default=0.0))
+            print(f"detect_every={every}: interpolated-box IoU {np.mean(ious):.3f} (n={len(ious)}), "
+                  f"face presence differs on {np.mean(np.concatenate(presence)):.1%} of frames, "
+                  f"mean |prob diff| {np.mean(np.concatenate(prob_diff)):.4f}")  # fmt: skip
+
+
 def peak_rss_mb(path: Path, model: str | None) -> tuple[float, float]:
     """(peak RSS in MB, wall seconds) of a fresh process analysing `path`.
 
@@ -148,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=60, help="length of the generated 720p30 clip")
     parser.add_argument("--no-dev", action="store_true", help="skip the dev videos")
     parser.add_argument("--no-memory", action="store_true", help="skip the 1 min vs 10 min memory runs")
+    parser.add_argument("--interpolation", action="store_true", help="also compare detect_every settings with detecting on every frame (dev videos)")
     args = parser.parse_args(argv)
     classifier = SmileClassifier.load(args.model)
     params = AnalysisParams()
@@ -158,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_dev and DEV.is_dir():
         for video in sorted(DEV.glob("*.mp4")):
             report(video, classifier, params)
+    if args.interpolation and DEV.is_dir():
+        interpolation_quality(sorted(DEV.glob("*.mp4")), classifier)
     if not args.no_memory:
         one = generated_720p(60)
         for label, video in (("1 min", one), ("10 min", looped(one, 10))):

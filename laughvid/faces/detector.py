@@ -107,6 +107,11 @@ class FaceDetector:
         # Letterbox to a square so faces keep their aspect ratio.
         scale = size / max(height, width)
         new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
+        if max(height, width) > 4 * size:
+            # INTER_AREA straight from 720p costs ~3.7 ms, as much as the network; a linear step to twice
+            # the target first costs ~0.3 ms in all and finds the same faces (183 dev frames: same
+            # counts, box IoU 0.997; measured by the PIPE benchmark work).
+            frame_rgb = cv2.resize(frame_rgb, (new_w * 2, new_h * 2), interpolation=cv2.INTER_LINEAR)
         resized = cv2.resize(frame_rgb, (new_w, new_h), interpolation=cv2.INTER_AREA)
         pad_x, pad_y = (size - new_w) // 2, (size - new_h) // 2
         canvas = np.zeros((size, size, 3), np.uint8)
