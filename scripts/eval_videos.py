@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, help="smile model directory (default: the active model)")
     parser.add_argument("--store", type=Path, help="SQLite store for the score caches (default: the configured store)")
     parser.add_argument("--fps", type=float, default=AnalysisParams().fps)
+    parser.add_argument("--detect-every", type=int, default=AnalysisParams().detect_every)
     parser.add_argument("--collar", type=float, default=0.5, help="event onset/offset tolerance in seconds")
     add_smoothing_args(parser)
     args = parser.parse_args(argv)
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         smoothing = smoothing_from_args(args)
         labels = load_labels(args.labels)
         classifier = SmileClassifier.load(args.model)
-        labelled = analyse_labelled(args.video_dir, labels, open_store(args.store), classifier, AnalysisParams(fps=args.fps),
+        labelled = analyse_labelled(args.video_dir, labels, open_store(args.store), classifier, AnalysisParams(fps=args.fps, detect_every=args.detect_every),
                                     progress=lambda name: print(f"analysing {name}", file=sys.stderr))  # fmt: skip
     except (ValueError, FileNotFoundError) as exc:
         print(f"eval_videos: error: {exc}", file=sys.stderr)
