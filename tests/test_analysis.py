@@ -160,3 +160,10 @@ def test_progress_is_reported_up_to_done(clip, conn):
     seen = []
     analyze_video(clip, conn, BrightnessScorer(), progress=lambda f, msg: seen.append(f))
     assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0, abs=0.05)
+
+
+@pytest.mark.parametrize("name, people", [("people_street.mp4", 4), ("selfie_group_smile.mp4", 3), ("d3.mp4", 1)])
+def test_one_track_per_person_on_real_clips(dev_videos, conn, name, people):
+    """Real footage: four seated people (one looks down for ~3 s), a group selfie, a close-up with expressions."""
+    result = analyze_video(dev_videos / name, conn, BrightnessScorer())
+    assert len(result.tracks) == people

@@ -28,13 +28,21 @@ def test_fast_motion_is_matched_by_centre_distance():
 
 
 def test_short_miss_keeps_the_id_long_miss_does_not():
-    tracker = Tracker(TrackerParams(max_gap_s=1.0))
+    tracker = Tracker(TrackerParams(max_gap_s=1.0, relink_gap_s=3.0))
     [(a, _)] = tracker.update(0.0, [det(100)])
     assert tracker.update(0.3, []) == [] and tracker.update(0.6, []) == []
-    [(b, _)] = tracker.update(0.9, [det(105)])
+    [(b, _)] = tracker.update(0.9, [det(120)])  # moved: matched within max_gap_s
     assert b == a
-    [(c, _)] = tracker.update(2.5, [det(105)])
+    [(c, _)] = tracker.update(2.5, [det(160)])  # 1.6 s later and moved away: a new face
     assert c != a
+
+
+def test_face_back_at_the_same_place_is_relinked():
+    tracker = Tracker(TrackerParams(max_gap_s=1.0, relink_gap_s=5.0))
+    [(a, _)] = tracker.update(0.0, [det(100)])
+    [(b, _)] = tracker.update(3.0, [det(104)])  # looked down for 3 s, same place
+    [(c, _)] = tracker.update(3.3, [det(300)])  # elsewhere after a gap: not relinked by distance
+    assert b == a and c != a
 
 
 def test_state_round_trip_gives_the_same_ids():

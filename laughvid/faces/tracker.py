@@ -3,7 +3,8 @@
 Detection runs on every k-th analysed frame (it is the expensive stage, see analysis.py); the
 tracker links those detections into tracks by IoU, falling back to centre distance for fast
 motion, and keeps a lost track alive for `max_gap_s` so a face that is missed for a few frames
-(turned head, motion blur, a hand in front) keeps its id. Because analysis is offline, frames
+(turned head, motion blur, a hand in front) keeps its id; a face that reappears at the same place
+within `relink_gap_s` (someone looking down for a few seconds in a static shot) keeps it too. Because analysis is offline, frames
 between two detection frames get boxes interpolated from both sides (`fill_between`).
 
 The state is a small dict (`state()` / `from_state()`) so that an interrupted analysis resumes
@@ -40,6 +41,8 @@ class TrackerParams:
     iou_threshold: float = 0.3  # same face if boxes overlap this much
     max_centre_distance: float = 0.8  # ... or if centres are this close (in face sizes): fast motion
     max_gap_s: float = 1.0  # keep a lost track's id this long
+    relink_gap_s: float = 5.0  # ... and up to this long for a face back at the same place (looked down, static shot)
+    relink_iou: float = 0.5  # how well it must overlap its last box to be relinked after max_gap_s
 
 
 @dataclass
@@ -56,14 +59,16 @@ class Tracker:
 
     def update(self, time_s: float, detections: list[Detection]) -> list[tuple[int, Detection]]:
         """Assign a track id to each detection at `time_s` (greedy, best match first)."""
-        self.live = {tid: t for tid, t in self.live.items() if time_s - t.last_s <= self.params.max_gap_s}
+        p = self.params
+        self.live = {tid: t for tid, t in self.live.items() if time_s - t.last_s <= max(p.max_gap_s, p.relink_gap_s)}
         pairs = []
         for tid, track in self.live.items():
+            recent = time_s - track.last_s <= p.max_gap_s
             for j, det in enumerate(detections):
                 overlap = iou(track.box, det.box)
-                if overlap >= self.params.iou_threshold:
+                if overlap >= (p.iou_threshold if recent else p.relink_iou):
                     pairs.append((overlap, tid, j))
-                elif (dist := _centre_distance(track.box, det.box)) <= self.params.max_centre_distance:
+                elif recent and (dist := _centre_distance(track.box, det.box)) <= p.max_centre_distance:
                     pairs.append((-dist, tid, j))  # ranks below any IoU match
         assigned: dict[int, int] = {}
         used: set[int] = set()
