@@ -19,6 +19,7 @@ choice (scripts/benchmark.py): see docs/pipeline.md.
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -125,10 +126,16 @@ def analyze_video(
     return result
 
 
-def _default_detector(params: AnalysisParams) -> _Detector:
+@functools.lru_cache(maxsize=2)
+def _shared_detector(min_confidence: float) -> _Detector:
+    """One ONNX session per process (creating one costs 15-50 ms; `run` is thread-safe)."""
     from laughvid.faces.detector import FaceDetector
 
-    return FaceDetector(min_confidence=params.min_face_confidence)
+    return FaceDetector(min_confidence=min_confidence)
+
+
+def _default_detector(params: AnalysisParams) -> _Detector:
+    return _shared_detector(params.min_face_confidence)
 
 
 def load_result(conn, analysis_id: int, smoothing: SmoothingParams = SmoothingParams(), from_cache: bool = True) -> AnalysisResult:
