@@ -123,6 +123,8 @@ def analyze_video(
     store.finish_analysis(conn, record.id, warnings)
     result = load_result(conn, record.id, smoothing, from_cache=False)
     store.save_segments(conn, record.id, smoothing.hash(), result.segments)
+    if progress:
+        progress(1.0, "done")
     return result
 
 
