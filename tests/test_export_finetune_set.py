@@ -94,3 +94,17 @@ def test_set_loads_with_the_training_loader(video, cache, tmp_path):
     items = data.load_smile_folders(tmp_path / "set")
     assert sorted(i.smile for i in items) == [0, 0, 1, 1]
     assert {i.group for i in items} == {f"video-{SHA[:12]}"}  # one video never straddles train/validation
+
+
+def test_frames_are_found_across_long_keyframe_gaps(tmp_path):
+    """x264's default GOP is 250 frames (8.3 s at 30 fps): seeking to 11 s lands near 8.3 s, far
+    before the target; the reader must decode forward to it instead of seeking again."""
+    from laughvid.export.finetune_set import frames_at
+    from tests.media import synthetic_video
+
+    video = synthetic_video(tmp_path / "long_gop.mp4", seconds=12.0, size=(160, 120), fps=30)
+    with av.open(str(video)) as container:
+        times = [f.time for f in container.decode(video=0)]
+    wanted = [times[15], times[330], times[345]]
+    found = [t for t, frame in frames_at(video, 0, wanted)]
+    assert found == wanted

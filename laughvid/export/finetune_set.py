@@ -34,6 +34,7 @@ from laughvid.types import Box, ReviewedSegment, ScoreCache
 MANIFEST_COLUMNS = ("path", "label", "group", "video_sha256", "time_s", "track_id", "reviewer", "reviewed_at", "model_version", "consent_ref")
 LABELS = ("smile", "non_smile")
 CROP_SIZE = 96
+_SAME_TIME_S = 1e-4  # cache times are decoded frame times; this only absorbs float noise
 
 
 class FinetuneExportError(ValueError):
@@ -128,7 +129,7 @@ def frames_at(path: str | Path, rotation: int, times: Sequence[float], max_gap_s
     """Upright RGB frames whose timestamps equal `times` (as the analysis recorded them).
 
     Decodes forward and seeks only across gaps longer than `max_gap_s`, so a few crops from an
-    hour-long video do not decode the whole file.
+    hour-long video do not decode the whole file. Times with no frame there are skipped.
     """
     wanted = sorted(set(times))
     i = 0
@@ -136,21 +137,23 @@ def frames_at(path: str | Path, rotation: int, times: Sequence[float], max_gap_s
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         while i < len(wanted):
-            container.seek(int(wanted[i] / stream.time_base), stream=stream, backward=True)
+            target = wanted[i]
+            container.seek(int(target / stream.time_base), stream=stream, backward=True)
             for frame in container.decode(stream):
                 if frame.time is None:
                     continue
-                while i < len(wanted) and wanted[i] < frame.time - 1e-6:
-                    i += 1  # that frame is gone (cannot happen for times taken from the cache)
+                while i < len(wanted) and wanted[i] < frame.time - _SAME_TIME_S:
+                    i += 1  # no frame at that time
                 if i == len(wanted):
                     return
-                if abs(frame.time - wanted[i]) <= 1e-6:
+                if abs(frame.time - wanted[i]) <= _SAME_TIME_S:
                     yield wanted[i], upright(frame.to_ndarray(format="rgb24"), rotation)
                     i += 1
                     if i == len(wanted):
                         return
-                if wanted[i] - frame.time > max_gap_s:
-                    break  # seek ahead
+                # Past the seek target (never before it: the keyframe may be far back) and far from the next one: seek.
+                if frame.time >= target and wanted[i] - frame.time > max_gap_s:
+                    break
             else:
                 return  # end of file
 
