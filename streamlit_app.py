@@ -280,6 +280,19 @@ if current is not None:
     following = items[selected + 1] if selected + 1 < len(items) else None
     more[1].button("Merge with next", key="merge", disabled=following is None, on_click=lambda: op(review.merge, [current, following], state.reviewer))
 
+def suggest() -> None:
+    """Unreviewed moments of this video whose label would help the model most (active learning)."""
+    from laughvid.active_learning import review_queue
+
+    picks = [r for r in review_queue(conn(), k=200, params=smoothing) if r.candidate.key[0] == record.sha256][:8]
+    state.suggestions = [(record.sha256, r.candidate.time_s, r.candidate.track_id, "; ".join(r.reasons) or "mixed signals") for r in picks]
+
+
+with st.expander("Moments the model is unsure about"):
+    st.button("Find moments to check", key="suggest", on_click=suggest)
+    for n, (sha, t, track, why) in enumerate(s for s in state.get("suggestions", []) if s[0] == record.sha256):
+        st.button(f"{t:.1f} s, person {track}: {why}", key=f"suggestion_{n}", on_click=select, args=(None, t))
+
 with st.expander("Add a missed laugh"):
     cols = st.columns(3)
     cols[0].number_input("From (s)", 0.0, duration, float(min(seek_start, duration)), 0.1, key="add_start", format="%.2f")

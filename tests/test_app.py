@@ -110,3 +110,12 @@ def test_export_buttons_write_files_and_blur_unconsented_faces(home):
     assert sorted(p.suffix for p in folder.glob("*_segments.*")) == [".csv", ".edl", ".json", ".srt"]
     conn = open_store(home / "laughvid.sqlite")
     assert [s.state for s in review.stored(conn, at.session_state["video"])] == ["accepted"]
+
+
+def test_unsure_moments_are_suggested_and_clicking_one_seeks_there(home):
+    at = start()
+    at.button(key="suggest").click().run()
+    suggestions = [b for b in at.button if (b.key or "").startswith("suggestion_")]
+    assert suggestions, "the model is unsure somewhere in the sample (straight faces, covered face)"
+    suggestions[0].click().run()
+    assert at.session_state["seek"][0] == pytest.approx(float(suggestions[0].label.split(" s,")[0]), abs=0.05)
