@@ -25,7 +25,7 @@ from laughvid.segments import SmoothingParams
 from laughvid.store import open_store
 from laughvid.ui import actions
 from laughvid.ui.charts import SEGMENT_TRACE, interpret_click, timeline_figure
-from laughvid.ui.uploads import VIDEO_TYPES, UploadError, max_upload_mb, save_upload
+from laughvid.ui.uploads import VIDEO_TYPES, max_upload_mb
 
 SETTINGS = Settings.from_env()
 CUT_MODES = {"frame-accurate (re-encode)": "reencode", "fast (stream copy, starts on a keyframe)": "copy"}
@@ -80,7 +80,7 @@ if actions.needs_first_run(db) and classifier is not None and not state.get("sam
     samples = actions.sample_videos()
     if samples:
         bar = st.progress(0.0, text="First start: analysing the sample video(s) so you can try the review right away")
-        outcomes = actions.analyse_files(samples, db, classifier, lambda n, f, m: bar.progress((n + f) / len(samples), text=f"{samples[n].name}: {m}"))
+        outcomes = actions.analyse_files(samples, db, classifier, lambda frac, text: bar.progress(frac, text=text))
         bar.empty()
         for o in outcomes:
             if o.error:
@@ -96,15 +96,9 @@ with st.sidebar:
             f"Videos (up to {max_upload_mb()} MB each)", type=list(VIDEO_TYPES), accept_multiple_files=True, key="uploads"
         )
         if st.button("Analyse", disabled=not files or classifier is None, key="analyse", type="primary"):
-            saved, outcomes = [], []
-            for f in files:
-                try:
-                    saved.append(save_upload(f.name, f, SETTINGS.uploads_dir).path)
-                except (UploadError, OSError) as exc:
-                    outcomes.append(actions.Outcome(f.name, error=str(exc)))
-            bar = st.progress(0.0, text="analysing")
-            outcomes += actions.analyse_files(
-                saved, db, classifier, lambda n, f, m: bar.progress(min(1.0, (n + f) / len(saved)), text=f"{saved[n].name}: {m}")
+            bar = st.progress(0.0, text="saving uploads")
+            outcomes = actions.upload_and_analyse(
+                [(f.name, f) for f in files], SETTINGS.uploads_dir, db, classifier, lambda frac, text: bar.progress(frac, text=text)
             )
             bar.empty()
             state.outcomes = [(o.name, o.error) for o in outcomes]
@@ -174,7 +168,15 @@ duration = record.info.duration_s
 # ---------------------------------------------------------------- selection and seeking
 if state.get("sel_video") != record.sha256:
     state.sel_video, state.sel_start, state.seek = record.sha256, None, (0.0, None)
-selected = next((n for n, i in enumerate(items) if state.sel_start is not None and i.start_s <= state.sel_start < i.end_s), None)
+
+
+def selected_index(current: list) -> int | None:
+    """The segment holding the selected time (it survives re-thresholding and edits that move it)."""
+    at = state.get("sel_start")
+    return next((n for n, i in enumerate(current) if at is not None and i.start_s <= at < i.end_s), None)
+
+
+selected = selected_index(items)
 
 
 def select(index: int | None, seek_s: float | None = None) -> None:
@@ -202,7 +204,9 @@ def on_table_click() -> None:
 
 def step(direction: int, pending_only: bool = False) -> None:
     current = state["items"]
-    here = next((n for n, i in enumerate(current) if state.sel_start is not None and i.start_s <= state.sel_start < i.end_s), -1 if direction > 0 else len(current))
+    here = selected_index(current)
+    if here is None:
+        here = -1 if direction > 0 else len(current)
     select(review.step(current, here, direction, pending_only) if current else None)
 
 

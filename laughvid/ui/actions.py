@@ -10,6 +10,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import BinaryIO
 
 from laughvid import review
 from laughvid.analysis import AnalysisResult, Scorer, analyze_video, list_videos
@@ -21,6 +22,7 @@ from laughvid.modelcard import ModelCard
 from laughvid.segments import SmoothingParams
 from laughvid.store import AnalysisRecord
 from laughvid.types import ReviewedSegment, ScoreCache
+from laughvid.ui.uploads import UploadError, save_upload
 
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "sample_videos"
 
@@ -35,20 +37,32 @@ class Outcome:
 
 
 def analyse_files(
-    paths: Sequence[Path],
-    conn: sqlite3.Connection,
-    classifier: Scorer,
-    progress: Callable[[int, float, str], None] | None = None,
+    paths: Sequence[Path], conn: sqlite3.Connection, classifier: Scorer, progress: Callable[[float, str], None] | None = None
 ) -> list[Outcome]:
-    """Analyse each file in turn; `progress(file index, fraction, message)`. Never stops at a failure."""
+    """Analyse each file in turn; `progress(overall fraction, "name: message")`. Never stops at a failure."""
     outcomes = []
     for n, path in enumerate(paths):
-        report = (lambda frac, msg, n=n: progress(n, frac, msg)) if progress else None
+        name = Path(path).name
+        report = (lambda frac, msg, n=n, name=name: progress(min(1.0, (n + frac) / len(paths)), f"{name}: {msg}")) if progress else None
         try:
-            outcomes.append(Outcome(Path(path).name, analyze_video(path, conn, classifier, progress=report)))
+            outcomes.append(Outcome(name, analyze_video(path, conn, classifier, progress=report)))
         except Exception as exc:  # any failure is this file's, reported beside it
-            outcomes.append(Outcome(Path(path).name, error=str(exc) or type(exc).__name__))
+            outcomes.append(Outcome(name, error=str(exc) or type(exc).__name__))
     return outcomes
+
+
+def upload_and_analyse(
+    files: Sequence[tuple[str, BinaryIO]], folder: Path, conn: sqlite3.Connection, classifier: Scorer,
+    progress: Callable[[float, str], None] | None = None,
+) -> list[Outcome]:
+    """Save each upload safely (see `uploads.save_upload`), then analyse the ones that were saved."""
+    saved, refused = [], []
+    for name, data in files:
+        try:
+            saved.append(save_upload(name, data, folder).path)
+        except (UploadError, OSError) as exc:
+            refused.append(Outcome(name, error=str(exc)))
+    return refused + analyse_files(saved, conn, classifier, progress)
 
 
 def sample_videos() -> list[Path]:
