@@ -231,11 +231,15 @@ st.caption(
 )
 for warning in record.warnings:
     st.warning(warning)
+video_on_disk = Path(record.path).is_file()
+if not video_on_disk:
+    st.error(f"{record.path} is no longer there: the timeline and review still work; upload the file again to play and export it.")
 
 left, right = st.columns([2, 3])
 with left:
     seek_start, seek_end = state.seek
-    st.video(record.path, start_time=int(seek_start), end_time=math.ceil(seek_end) if seek_end else None, loop=seek_end is not None)
+    if video_on_disk:
+        st.video(record.path, start_time=int(seek_start), end_time=math.ceil(seek_end) if seek_end else None, loop=seek_end is not None)
     st.caption(f"Playing from {seek_start:.2f} s" + (f" to {seek_end:.2f} s (loop)" if seek_end else ""))
 with right:
     figure = timeline_figure(result.series, result.tracks, items, smoothing.on_threshold, selected, seek_start)
@@ -243,7 +247,7 @@ with right:
     st.caption(f"Click the curve to play from there; click a ▼ ({SEGMENT_TRACE}) or a band to review that segment.")
 
 frame_times = result.cache.frame_times_s
-if len(frame_times):
+if len(frame_times) and video_on_disk:
     picks = tuple(float(frame_times[round(k * (len(frame_times) - 1) / 9)]) for k in range(10))
     for column, (t, frame) in zip(st.columns(len(picks)), thumbnails(record.path, record.info.rotation, picks)):
         column.image(frame, caption=f"{t:.1f} s", width="stretch")

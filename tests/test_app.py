@@ -93,6 +93,11 @@ def test_uploads_analyse_each_file_and_report_failures(home, tmp_path):
     assert at.header[0].value == "party_night.mp4"  # the new video is opened
     assert sorted(p.name for p in (home / "uploads").iterdir()) == ["broken.mp4", "party_night.mp4"]
 
+    (home / "uploads" / "party_night.mp4").unlink()  # moved away after analysis
+    at.run()
+    assert not at.exception and any("no longer there" in e.value for e in at.error)
+    assert len(at.get("plotly_chart")) == 1  # the timeline and review still work
+
 
 def test_export_buttons_write_files_and_blur_unconsented_faces(home):
     at = start()
