@@ -26,7 +26,8 @@ WORLD = (1280, 720)
 FPS = 24
 SECONDS = 16.0
 PATCH = (96, 0, 352, 256)  # head-and-shoulders square of the photo (x0, y0, x1, y1)
-MOUTH_CENTRE, MOUTH_AXES = (223, 147), (27, 13)
+MOUTH_CENTRE, MOUTH_AXES = (223, 150), (34, 18)  # mouth and smile creases, painted out
+LIPS_CENTRE = (223, 147)
 FADE_S = 0.25  # expression changes blend over this long, like a real face
 
 
@@ -34,12 +35,12 @@ def straight_face(photo: np.ndarray) -> np.ndarray:
     """The photo with the smile removed: mouth inpainted from the surrounding skin, lips closed."""
     mask = np.zeros(photo.shape[:2], np.uint8)
     cv2.ellipse(mask, MOUTH_CENTRE, MOUTH_AXES, 0, 0, 360, 255, -1)
-    filled = cv2.inpaint(photo, mask, 7, cv2.INPAINT_TELEA)
+    filled = cv2.inpaint(photo, mask, 9, cv2.INPAINT_TELEA)
     blurred = cv2.GaussianBlur(filled, (0, 0), 1.0)
     filled = np.where(mask[..., None] > 0, blurred, filled)
-    cx, cy = MOUTH_CENTRE
-    cv2.ellipse(filled, (cx, cy + 2), (14, 3), 0, 0, 180, (175, 105, 105), -1, cv2.LINE_AA)
-    cv2.line(filled, (cx - 14, cy + 1), (cx + 14, cy + 1), (125, 60, 65), 2, cv2.LINE_AA)
+    cx, cy = LIPS_CENTRE
+    cv2.ellipse(filled, (cx, cy + 2), (13, 3), 0, 0, 180, (175, 105, 105), -1, cv2.LINE_AA)
+    cv2.line(filled, (cx - 13, cy + 1), (cx + 13, cy + 1), (125, 60, 65), 2, cv2.LINE_AA)
     return filled
 
 
