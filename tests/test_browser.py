@@ -91,6 +91,19 @@ def _button(page, name: str):
     return page.get_by_role("button", name=re.compile(re.escape(name)))
 
 
+def _click_timeline(page, time_s: float) -> None:
+    """Click the timeline above `time_s`, where a user would (plotly's axis maps time to pixels)."""
+    chart = page.locator(".js-plotly-plot").first
+    chart.scroll_into_view_if_needed()
+    x, y = chart.evaluate(
+        "(gd, t) => { const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis; return [xa._offset + xa.l2p(t), ya._offset + ya.l2p(0.5)]; }",
+        time_s,
+    )
+    box = chart.bounding_box()
+    page.mouse.move(box["x"] + x - 3, box["y"] + y)
+    page.mouse.click(box["x"] + x, box["y"] + y)
+
+
 def _video_span(path: Path) -> tuple[float, float]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
@@ -125,6 +138,9 @@ def _walk_through(page, url: str, upload: Path) -> None:
     _wait_text(page, "two_people_astronaut.mp4")
     _idle(page)
     page.screenshot(path=SCREENSHOTS / "timeline.png", full_page=True)
+    _click_timeline(page, 0.8)  # before the sample's first laugh: the player seeks there, nothing is selected
+    _wait_text(page, re.compile(r"^Playing from 0\.[78]\d s$"))
+    _idle(page)
 
     page.get_by_label("Reviewer").fill("ana")
     page.get_by_label("Reviewer").press("Enter")

@@ -70,6 +70,7 @@ def test_long_videos_are_downsampled_keeping_peaks_and_gaps():
 
 def test_clicks_seek_and_select():
     assert interpret_click([{"x": 4.5, "y": MARKER_Y, "customdata": 1}], ITEMS).segment == 1
+    assert interpret_click([{"x": 3.9, "y": 0.2}, {"x": 5.0, "y": MARKER_Y, "customdata": [1]}], ITEMS).segment == 1  # marker wins
     click = interpret_click([{"x": 1.5, "y": 0.3}], ITEMS)
     assert (click.time_s, click.segment) == (1.5, 0)  # on the curve inside a band
     assert interpret_click([{"x": 3.0, "y": 0.3}], ITEMS).segment is None

@@ -20,6 +20,9 @@ BAND_ALPHA = {"rejected": 0.15}  # rejected bands fade: they are not laughs
 MARKER_Y = 1.06
 MAX_POINTS = 4000  # per trace; an hour at 10 analysed fps is 36,000 frames
 SEGMENT_TRACE = "segments"
+# Plotly only reports a click (as a selection) on traces with markers, so lines get invisible ones.
+_HIDDEN = dict(marker=dict(opacity=0))
+CLICKABLE_LINE = dict(mode="lines+markers", marker=dict(size=6, opacity=0), selected=_HIDDEN, unselected=_HIDDEN)
 
 
 def state_colour(state: str, alpha: float = 1.0) -> str:
@@ -47,13 +50,13 @@ def timeline_figure(
 ) -> go.Figure:
     fig = go.Figure()
     t, p = downsample(series.times_s, series.probs)
-    fig.add_trace(go.Scatter(x=t, y=p, mode="lines", name="laugh probability (any face)", line=dict(color="#333", width=2),
-                             hovertemplate="%{x:.2f} s: %{y:.2f}<extra></extra>"))  # fmt: skip
+    fig.add_trace(go.Scatter(x=t, y=p, name="laugh probability (any face)", line=dict(color="#333", width=2),
+                             hovertemplate="%{x:.2f} s: %{y:.2f}<extra></extra>", **CLICKABLE_LINE))  # fmt: skip
     if len(tracks) > 1:
         for tid, track in sorted(tracks.items()):
             t, p = downsample(track.times_s, track.probs)
-            fig.add_trace(go.Scatter(x=t, y=p, mode="lines", name=f"person {tid}", line=dict(width=1, dash="dot"),
-                                     hovertemplate=f"person {tid}: " + "%{y:.2f} at %{x:.2f} s<extra></extra>"))  # fmt: skip
+            fig.add_trace(go.Scatter(x=t, y=p, name=f"person {tid}", line=dict(width=1, dash="dot"),
+                                     hovertemplate=f"person {tid}: " + "%{y:.2f} at %{x:.2f} s<extra></extra>", **CLICKABLE_LINE))  # fmt: skip
     for i, item in enumerate(items):
         fig.add_vrect(
             x0=item.start_s, x1=item.end_s, fillcolor=state_colour(item.state, BAND_ALPHA.get(item.state, 0.3)), layer="below",
@@ -76,7 +79,7 @@ def timeline_figure(
         # plotly's toolbar off the segment markers.
         height=340, margin=dict(l=40, r=10, t=36, b=30), clickmode="event+select", dragmode="zoom",
         yaxis=dict(range=[0, 1.12], title="laugh probability", fixedrange=True), xaxis=dict(title="time (s)"),
-        legend=dict(orientation="h", y=-0.25), hovermode="closest",
+        legend=dict(orientation="h", y=-0.25), hovermode="x",  # a click anywhere above a time picks that time
     )  # fmt: skip
     return fig
 
@@ -93,13 +96,12 @@ def interpret_click(points: Sequence[dict], items: Sequence[ReviewedSegment]) ->
     """Turn a plotly selection (list of point dicts) into a seek time and a segment index."""
     if not points:
         return None
-    point = points[0]
-    custom = point.get("customdata")
-    if isinstance(custom, list):
-        custom = custom[0] if custom else None
-    x = float(point.get("x", 0.0))
-    if custom is not None and point.get("y") == MARKER_Y:
-        index = int(custom)
-        return Click(items[index].start_s, index) if 0 <= index < len(items) else Click(x, None)
+    for point in points:  # a segment marker among the clicked points wins
+        custom = point.get("customdata")
+        if isinstance(custom, list):
+            custom = custom[0] if custom else None
+        if custom is not None and point.get("y") == MARKER_Y and 0 <= int(custom) < len(items):
+            return Click(items[int(custom)].start_s, int(custom))
+    x = float(points[0].get("x", 0.0))
     inside = [n for n, i in enumerate(items) if i.start_s <= x < i.end_s]
     return Click(x, inside[0] if inside else None)
