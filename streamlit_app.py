@@ -21,6 +21,7 @@ from laughvid.analysis import load_result
 from laughvid.config import Settings
 from laughvid.export.clips import ClipOptions
 from laughvid.export.finetune_set import frames_at
+from laughvid.export.lists import to_srt
 from laughvid.segments import SmoothingParams
 from laughvid.store import open_store
 from laughvid.ui import actions
@@ -239,12 +240,15 @@ left, right = st.columns([2, 3])
 with left:
     seek_start, seek_end = state.seek
     if video_on_disk:
-        st.video(record.path, start_time=int(seek_start), end_time=math.ceil(seek_end) if seek_end else None, loop=seek_end is not None)
+        st.video(
+            record.path, start_time=int(seek_start), end_time=math.ceil(seek_end) if seek_end else None, loop=seek_end is not None,
+            subtitles={"laughs": to_srt(items)} if items else None,  # the review state as captions while playing
+        )  # fmt: skip
     st.caption(f"Playing from {seek_start:.2f} s" + (f" to {seek_end:.2f} s (loop)" if seek_end else ""))
 with right:
     figure = timeline_figure(result.series, result.tracks, items, smoothing.on_threshold, selected, seek_start)
     st.plotly_chart(figure, key="timeline", on_select=on_chart_click, selection_mode=("points",))
-    st.caption(f"Click the curve to play from there; click a ▼ ({SEGMENT_TRACE}) or a band to review that segment.")
+    st.caption(f"Click the timeline to play from that time; click a ▼ ({SEGMENT_TRACE}) or inside a band to review that segment. Drag to zoom, double-click to zoom out.")
 
 frame_times = result.cache.frame_times_s
 if len(frame_times) and video_on_disk:
@@ -274,7 +278,7 @@ st.dataframe(table, key="segment_table", on_select=on_table_click, selection_mod
 
 if current is not None:
     st.markdown(f"**Segment {selected + 1}**: {current.start_s:.2f}-{current.end_s:.2f} s, {current.state}")
-    edit = st.columns(4)
+    edit = st.columns(4, vertical_alignment="bottom")
     tag = f"{record.sha256[:8]}_{current.start_s:.3f}_{current.end_s:.3f}"
     edit[0].number_input("Start (s)", 0.0, duration, float(current.start_s), 0.1, key=f"start_{tag}", format="%.2f")
     edit[1].number_input("End (s)", 0.0, duration, float(current.end_s), 0.1, key=f"end_{tag}", format="%.2f")
@@ -302,7 +306,7 @@ with st.expander("Moments the model is unsure about"):
         st.button(f"{t:.1f} s, person {track}: {why}", key=f"suggestion_{n}", on_click=select, args=(None, t))
 
 with st.expander("Add a missed laugh"):
-    cols = st.columns(3)
+    cols = st.columns(3, vertical_alignment="bottom")
     cols[0].number_input("From (s)", 0.0, duration, float(min(seek_start, duration)), 0.1, key="add_start", format="%.2f")
     cols[1].number_input("To (s)", 0.0, duration, float(min(seek_start + 2.0, duration)), 0.1, key="add_end", format="%.2f")
     cols[2].button("Add segment", key="add", on_click=lambda: op(review.add, state.add_start, state.add_end, state.reviewer, duration, focus=(state.add_start, state.add_end)))
