@@ -34,10 +34,9 @@ def downsample(times: np.ndarray, probs: np.ndarray, max_points: int = MAX_POINT
     """At most `max_points` points, keeping each bin's maximum (laughs are peaks) and its gaps (NaN)."""
     if len(times) <= max_points:
         return times, probs
-    bins = np.array_split(np.arange(len(times)), max_points)
-    t = np.array([times[b[0]] for b in bins])
-    p = np.array([np.nan if np.all(np.isnan(probs[b])) else np.nanmax(probs[b]) for b in bins])
-    return t, p
+    step = -(-len(times) // max_points)
+    padded = np.concatenate([probs, np.full(-len(probs) % step, np.nan)]).reshape(-1, step)
+    return times[::step], np.fmax.reduce(padded, axis=1)  # fmax skips NaN; an all-NaN bin stays NaN
 
 
 def timeline_figure(
@@ -57,11 +56,12 @@ def timeline_figure(
             t, p = downsample(track.times_s, track.probs)
             fig.add_trace(go.Scatter(x=t, y=p, name=f"person {tid}", line=dict(width=1, dash="dot"),
                                      hovertemplate=f"person {tid}: " + "%{y:.2f} at %{x:.2f} s<extra></extra>", **CLICKABLE_LINE))  # fmt: skip
-    for i, item in enumerate(items):
-        fig.add_vrect(
-            x0=item.start_s, x1=item.end_s, fillcolor=state_colour(item.state, BAND_ALPHA.get(item.state, 0.3)), layer="below",
-            line=dict(width=2 if i == selected else 0, color="#000"),
-        )  # fmt: skip
+    bands = [
+        dict(type="rect", xref="x", yref="paper", x0=item.start_s, x1=item.end_s, y0=0, y1=1, layer="below",
+             fillcolor=state_colour(item.state, BAND_ALPHA.get(item.state, 0.3)), line=dict(width=2 if i == selected else 0, color="#000"))
+        for i, item in enumerate(items)
+    ]  # fmt: skip
+    fig.update_layout(shapes=bands)  # one call: add_vrect per segment costs ~10 ms each
     if items:
         fig.add_trace(go.Scatter(
             x=[(i.start_s + i.end_s) / 2 for i in items], y=[MARKER_Y] * len(items), mode="markers", name=SEGMENT_TRACE,

@@ -1,0 +1,61 @@
+"""How long the review app's per-interaction work takes for an hour of analysed footage.
+
+    .venv/bin/python scripts/benchmark_ui.py [--hours 1] [--people 2]
+
+Writes a synthetic score cache (10 analysed fps, N faces) into a temporary store, then times what
+every rerun of the app does: load the cache and re-segment it, merge the review state, build the
+timeline figure. No video is decoded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from laughvid import review, store
+from laughvid.analysis import load_result
+from laughvid.segments import SmoothingParams
+from laughvid.types import VideoInfo
+from laughvid.ui.charts import timeline_figure
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hours", type=float, default=1.0)
+    parser.add_argument("--people", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        conn = store.open_store(Path(tmp) / "bench.sqlite")
+        seconds = args.hours * 3600
+        sha = "b" * 64
+        video_id = store.upsert_video(conn, sha, VideoInfo("bench.mp4", 1280, 720, 30.0, seconds, int(seconds * 30)))
+        record = store.start_analysis(conn, video_id, "bench", {"fps": 10})
+        times = np.arange(int(seconds * 10)) / 10
+        rng = np.random.default_rng(0)
+        rows = []
+        for person in range(args.people):
+            laugh = np.sin(times / (17 + 5 * person)) > 0.8
+            probs = np.clip(0.15 + 0.7 * laugh + rng.normal(0, 0.05, len(times)), 0, 1)
+            box = (100 + 300 * person, 100, 200 + 300 * person, 200)
+            rows += [(float(t), person, *box, 0.9, float(p), 1) for t, p in zip(times, probs)]
+        store.save_chunk(conn, record.id, times, rows, {}, 1.0)
+        store.finish_analysis(conn, record.id, [])
+        print(f"{args.hours:g} h at 10 analysed fps, {args.people} face(s): {len(rows):,} cached face scores")
+        for threshold in (0.5, 0.6, 0.7):
+            t0 = time.perf_counter()
+            result = load_result(conn, record.id, SmoothingParams(on_threshold=threshold))
+            t1 = time.perf_counter()
+            items = review.review_list(result.segments, conn, sha)
+            t2 = time.perf_counter()
+            timeline_figure(result.series, result.tracks, items, threshold, 0, 10.0)
+            t3 = time.perf_counter()
+            print(f"threshold {threshold}: load + re-segment {t1 - t0:.2f} s ({len(items)} segments), "
+                  f"review merge {1000 * (t2 - t1):.1f} ms, timeline figure {t3 - t2:.2f} s, total {t3 - t0:.2f} s")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
