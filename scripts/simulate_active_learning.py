@@ -30,7 +30,7 @@ from laughvid.active_learning import Candidate, crop_brightness, rank
 from laughvid.classifier import SmileClassifier
 from laughvid.finetune_set import freeze_validation, load_collected, write_items
 from laughvid.store import open_store
-from laughvid.training.data import CKPLUS_NAME, ImageItem, load_arrays, load_ckplus, load_smilesmiled
+from laughvid.training.data import CKPLUS_NAME, ImageItem, deduplicate, load_arrays, load_ckplus, load_smilesmiled
 from laughvid.training.finetune import VALIDATION, FinetuneConfig, finetune, load_replay
 from laughvid.training.pipeline import DataSource
 
@@ -41,7 +41,8 @@ CONSENT = "public:research-dataset"
 def held_out(kind: str, data_root: Path, base: SmileClassifier) -> list[ImageItem]:
     """Images of `kind` the base model did not train on: its held-out subjects (CK+), or all of
     the data set if the base never trained on it (e.g. SMILEsmileD kept test-only)."""
-    items = load_ckplus(data_root / REPLAY_FOLDERS[kind]) if kind == "ckplus" else load_smilesmiled(data_root / REPLAY_FOLDERS[kind])
+    loaded = load_ckplus(data_root / REPLAY_FOLDERS[kind]) if kind == "ckplus" else load_smilesmiled(data_root / REPLAY_FOLDERS[kind])
+    items, _ = deduplicate(loaded)  # SMILEsmileD has copies with conflicting labels
     return [it for it in items if it.split != "train"] if kind in base.card.training_sources else items
 
 
