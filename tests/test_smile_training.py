@@ -64,6 +64,14 @@ def test_cli_train_writes_model_dir_and_onnx_matches_torch(tiny_set, tmp_path):
     assert probs.shape == (70,) and np.all((probs >= 0) & (probs <= 1))
     assert ModelCard.load(out).version == classifier.version
 
+    child = tmp_path / "child"
+    assert main(["train", "--custom", str(tiny_set), "--init", str(out), "--out", str(child), "--epochs", "1",
+                 "--threads", "1", "--seed", "1"]) == 0
+    child_card = ModelCard.load(child)
+    assert child_card.parent_version == classifier.version
+    assert child_card.training["parent_command"] == card["training"]["command"]
+    assert card["training"]["command"].startswith("laughvid train --custom ")
+
 
 def test_cli_train_usage_errors(tmp_path, capsys):
     assert main(["train", "--out", str(tmp_path / "m")]) == 2

@@ -33,6 +33,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def command_line(args: argparse.Namespace) -> str:
+    """The equivalent command, rebuilt from the parsed options (recorded in the model card)."""
+    parts = ["laughvid", "train"]
+    for name, value in sorted(vars(args).items()):
+        if name in ("func", "command") or value in (None, []):
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            parts += [f"--{name.replace('_', '-')}", str(item)]
+    return shlex.join(parts)
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         from laughvid.training.pipeline import DataSource, build_model
@@ -52,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(epochs=args.epochs, seed=args.seed, threads=args.threads)
     try:
         card = build_model(sources, args.out, config, init_model_dir=args.init, reference_model_dir=args.reference,
-                           command="laughvid " + shlex.join(sys.argv[1:]))
+                           command=command_line(args))
     except (FileNotFoundError, ValueError) as exc:
         print(f"laughvid train: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -82,15 +82,17 @@ def build_model(
     splits = {name: [it for it in items if it.split == name] for name in data.SPLITS}
 
     init = load_weights(init_model_dir) if init_model_dir else None
+    parent = ModelCard.load(init_model_dir) if init_model_dir else None
     result = train(splits["train"], splits["validation"], config, init=init, log=log)
 
     card = ModelCard(
         version="", framing=framing, calibration=result.calibration, threshold=result.threshold,
         created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        parent_version=ModelCard.load(init_model_dir).version if init_model_dir else None,
+        parent_version=parent.version if parent else None,
         training_sources=sorted({it.source for it in items}),
         training={
             "command": command,
+            **({"parent_command": parent.training.get("command", "")} if parent else {}),
             "seed": config.seed,
             "config": config.as_dict(),
             "items": {name: len(split) for name, split in splits.items()},
