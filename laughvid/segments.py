@@ -20,9 +20,9 @@ from laughvid.types import ScoreSeries, Segment
 
 @dataclass(frozen=True)
 class SmoothingParams:
-    median_s: float = 0.5  # median filter width (seconds); 0 = off
-    on_threshold: float = 0.5  # a segment starts when the smoothed score reaches this
-    off_threshold: float = 0.35  # ... and ends when it falls below this (<= on_threshold)
+    median_s: float = 1.0  # median filter width (seconds); 0 = off
+    on_threshold: float = 0.7  # a segment starts when the smoothed score reaches this
+    off_threshold: float = 0.5  # ... and ends when it falls below this (<= on_threshold)
     min_duration_s: float = 0.5  # shorter segments are dropped (after merging)
     merge_gap_s: float = 0.5  # segments closer than this are merged
     fill_gap_s: float = 0.5  # no-face gaps up to this long are bridged (missed detections); longer = not laughing

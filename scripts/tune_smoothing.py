@@ -25,7 +25,7 @@ DEV = Path(__file__).resolve().parents[1].parent / "shared" / "videos" / "dev"
 
 GRID = {
     "median_s": [0.0, 0.3, 0.5, 1.0],
-    "on_threshold": [0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7],
+    "on_threshold": [0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
     "hysteresis": [0.0, 0.05, 0.1, 0.2],  # off_threshold = on_threshold - hysteresis (at least 0.05)
     "min_duration_s": [0.3, 0.5, 1.0],
     "merge_gap_s": [0.3, 0.5, 1.0],

@@ -7,6 +7,7 @@ from loop_helpers import loop_db
 
 from laughvid import review, store
 from laughvid.active_learning import Candidate, rank, review_queue, score_candidate
+from laughvid.segments import SmoothingParams
 from laughvid.types import VideoInfo
 
 
@@ -47,7 +48,7 @@ def test_review_queue_skips_reviewed_time_and_finished_videos():
     review.add(conn, "a" * 64, 2.5, 4.0, reviewer="tester")
     review.mark_complete(conn, "b" * 64, reviewer="tester")
 
-    queue = review_queue(conn, k=5)
+    queue = review_queue(conn, k=5, params=SmoothingParams(on_threshold=0.5, off_threshold=0.35))  # not the tuned defaults
     assert queue and all(item.candidate.key[0] == "a" * 64 for item in queue)
     assert not any(2.5 <= item.candidate.time_s < 4.0 for item in queue)
     assert abs(queue[0].candidate.prob - 0.5) < 0.1 and queue[0].candidate.video == "a.mp4"

@@ -133,7 +133,7 @@ def test_killed_process_resumes_from_its_last_chunk(clip, tmp_path):
 def test_segments_for_new_smoothing_come_from_the_cache(clip, conn, monkeypatch):
     result = analyze_video(clip, conn, BrightnessScorer())
     monkeypatch.setattr(analysis, "iter_batches", lambda *a, **k: pytest.fail("decoded again"))
-    low = compute_segments(conn, result.record.id, SmoothingParams(on_threshold=0.01, off_threshold=0.01, fill_gap_s=0, merge_gap_s=0))
+    low = compute_segments(conn, result.record.id, SmoothingParams(median_s=0, on_threshold=0.01, off_threshold=0.01, fill_gap_s=0, merge_gap_s=0))
     high = compute_segments(conn, result.record.id, SmoothingParams(on_threshold=0.99, off_threshold=0.99))
     assert len(low) == 2 and high == []  # face before and after the blank span
     assert load_result(conn, result.record.id).series.probs.shape == (30,)

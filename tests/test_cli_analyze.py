@@ -38,7 +38,8 @@ def _read_csv(path):
 
 def test_bad_files_are_reported_and_the_rest_are_analysed(videos, tmp_path, stand_in_model, capsys):
     order = ["empty", "face", "voice", "cut", "pattern"]
-    code = main(["analyze", *(str(videos[k]) for k in order), "--out", str(tmp_path / "out"), "--store", str(tmp_path / "s.sqlite"), "--quiet"])
+    code = main(["analyze", *(str(videos[k]) for k in order), "--out", str(tmp_path / "out"), "--store", str(tmp_path / "s.sqlite"), "--quiet",
+                 "--on-threshold", "0.3", "--off-threshold", "0.2"])  # fmt: skip
     assert code == EXIT_FAILURES
     err = capsys.readouterr().err
     assert "empty.mp4: file is empty" in err and "voice.m4a: has no video stream" in err and "cut.mp4: not a readable video" in err
@@ -53,7 +54,7 @@ def test_bad_files_are_reported_and_the_rest_are_analysed(videos, tmp_path, stan
     doc = json.loads((tmp_path / "out" / "face" / "analysis.json").read_text())
     assert doc["model_version"] == "brightness-test" and doc["analysis_params"]["fps"] == 10
     assert doc["tracks"] and doc["tracks"][0]["observations"][0]["box"]
-    assert doc["smoothing_params"]["on_threshold"] == pytest.approx(0.5)
+    assert doc["smoothing_params"]["on_threshold"] == pytest.approx(0.3)
     assert all(r["laugh_prob"] == "" for r in _read_csv(tmp_path / "out" / "pattern" / "timeline.csv"))
 
 

@@ -37,7 +37,7 @@ def test_close_segments_merge_and_short_ones_drop():
 def test_hysteresis_keeps_a_segment_through_a_dip_above_off():
     p = laugh((2.0, 5.0))
     p[(T >= 3.0) & (T < 3.6)] = 0.4  # below on (0.5), above off (0.35)
-    [seg] = find_segments(series(p), SmoothingParams(median_s=0, merge_gap_s=0))
+    [seg] = find_segments(series(p), SmoothingParams(median_s=0, merge_gap_s=0, on_threshold=0.5, off_threshold=0.35))
     assert (seg.start_s, seg.end_s) == pytest.approx((2.0, 5.0))
 
 
