@@ -140,7 +140,7 @@ with st.sidebar:
         st.error(model_error)
 
     st.subheader("Tuning")
-    defaults = actions.model_defaults(card.threshold if card else SmoothingParams().on_threshold)
+    defaults = SmoothingParams()  # tuned on the dev videos; the same segments as `laughvid analyze`
     default_values = dict(zip(TUNING_KEYS, (defaults.on_threshold, defaults.on_threshold - defaults.off_threshold,
                                             defaults.median_s, defaults.min_duration_s, defaults.merge_gap_s)))  # fmt: skip
     for key, value in default_values.items():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -19,7 +19,6 @@ from laughvid.export.clips import Clip, ClipOptions, Reel, export_clips, export_
 from laughvid.export.finetune_set import FinetuneExport, VideoSource, export_finetune_set, plan_crops
 from laughvid.export.lists import ListSource, write_lists
 from laughvid.modelcard import ModelCard
-from laughvid.segments import SmoothingParams
 from laughvid.store import AnalysisRecord
 from laughvid.types import ReviewedSegment, ScoreCache
 from laughvid.ui.uploads import UploadError, save_upload
@@ -80,12 +79,6 @@ def library(conn: sqlite3.Connection) -> list[AnalysisRecord]:
     for record in list_videos(conn):
         seen.setdefault(record.sha256, record)
     return list(seen.values())
-
-
-def model_defaults(threshold: float) -> SmoothingParams:
-    """Tuning defaults: the pipeline's smoothing with the model's own operating threshold."""
-    base = SmoothingParams()
-    return replace(base, on_threshold=threshold, off_threshold=min(base.off_threshold, threshold))
 
 
 def model_card_for(version: str, conn: sqlite3.Connection, active: ModelCard | None) -> ModelCard | None:
