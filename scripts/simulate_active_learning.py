@@ -1,17 +1,20 @@
 """Simulate the active-learning loop on real faces and print learning curves.
 
-CK+ subjects the base model never trained on play the team's "collected data". They are split by
-subject into a pool (unlabelled material a reviewer could label) and the rest (a frozen validation
-split: never labelled, never trained on). For each budget k, label k pool images chosen by the
-active-learning ranking (`laughvid.active_learning.rank`: uncertainty near the threshold, rare
-conditions, one pick per sequence) or k random pool images, fine-tune the base model on them with
-the product's `finetune` (replay of the pretraining data, same config), and measure the gain on the
-rest and the change on the public test sets.
+Faces the base model never trained on play the team's "collected data": CK+ subjects outside its
+training split (default), or SMILEsmileD (`--collected smilesmiled`) when the base kept it test-only.
+They are split by group into a pool (unlabelled material a reviewer could label) and the rest (a
+frozen validation split: never labelled, never trained on). For each budget k, label k pool images
+chosen by the active-learning ranking (`laughvid.active_learning.rank`: uncertainty near the
+threshold, rare conditions, one pick per CK+ sequence) or k random pool images, fine-tune the base
+model on them with the product's `finetune` (replay of the pretraining data, same config), and
+measure the gain on the rest and the change on the public test sets.
 
-    .venv/bin/python scripts/simulate_active_learning.py --data ../shared/data [--model DIR] [--k 10 20 40 80]
+    .venv/bin/python scripts/simulate_active_learning.py --data ../shared/data [--model DIR] \
+        [--collected ckplus|smilesmiled] [--k 10 20 40 80]
 
 Nothing is written to the user's store (an in-memory one is used); fine-tune sets and models go to
 `--out` (default runs/active_learning_sim, git-ignored: they hold research-only faces).
+Measured results: docs/finetune.md.
 """
 
 from __future__ import annotations
