@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from laughvid import review, store, timeline
+from laughvid import registry, review, store, timeline
+from laughvid.modelcard import ModelCard
 from laughvid.segments import SmoothingParams, smooth
 from laughvid.store import AnalysisRecord
 
@@ -37,6 +39,7 @@ class Candidate:
     video: str = ""
     track_id: int | None = None
     time_s: float | None = None
+    threshold: float | None = None  # the operating threshold of the model that scored it (else rank's)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ def _ramp(value: float | None, start: float, full: float) -> float:
 
 def score_candidate(c: Candidate, threshold: float, w: RankWeights = RankWeights()) -> RankedItem:
     """All three signals for one face, with human-readable reasons for the ones that fire."""
+    threshold = c.threshold if c.threshold is not None else threshold
     uncertainty = 1.0 - min(abs(c.prob - threshold) / max(threshold, 1.0 - threshold), 1.0)
     disagreement = 0.0 if c.smoothed_prob is None else min(abs(c.prob - c.smoothed_prob) / 0.5, 1.0)
     small = _ramp(c.face_px, w.small_face_px, w.small_face_px / 4)
@@ -118,12 +122,26 @@ def crop_brightness(crop: np.ndarray) -> float:
     return float(crop.mean())
 
 
+def model_threshold(conn: sqlite3.Connection, version: str) -> float | None:
+    """The operating threshold in the card of a registered (or the shipped) model version, if found."""
+    record = registry.get(conn, version)
+    for model_dir in ([Path(record.path)] if record else []) + [registry.DEFAULT_MODEL_DIR]:
+        try:
+            card = ModelCard.load(model_dir)
+        except (FileNotFoundError, ValueError):
+            continue
+        if card.version == version:
+            return card.threshold
+    return None
+
+
 def review_queue(conn: sqlite3.Connection, k: int = 20, params: SmoothingParams = SmoothingParams(),
                  min_gap_s: float = 1.0, weights: RankWeights = RankWeights()) -> list[RankedItem]:
     """The "review next" queue over every finished analysis in the store (latest analysis per video):
     faces not yet covered by a reviewed segment, in videos not marked fully reviewed, ranked against
-    the smoothing's `on_threshold`. Candidate keys are (video sha256, time_s, track_id). Brightness is
-    not in the score cache, so only face size and detector confidence count as rare conditions here."""
+    the operating threshold of the model that scored them (the smoothing's `on_threshold` when that
+    model is unknown here). Candidate keys are (video sha256, time_s, track_id). Brightness is not in
+    the score cache, so only face size and detector confidence count as rare conditions here."""
     latest: dict[str, AnalysisRecord] = {}
     for a in store.list_analyses(conn, status="done"):  # newest first
         latest.setdefault(a.sha256, a)
@@ -132,6 +150,7 @@ def review_queue(conn: sqlite3.Connection, k: int = 20, params: SmoothingParams 
         if review.completed(conn, sha):
             continue
         reviewed = [(s.start_s, s.end_s) for s in review.stored(conn, sha, include_deleted=True) if s.state != "pending"]
+        threshold = model_threshold(conn, analysis.model_version)
         cache = store.load_cache(conn, analysis.id)
         smoothed = {tid: smooth(series, params) for tid, series in timeline.track_series(cache).items()}
         frame_of = np.searchsorted(cache.frame_times_s, cache.times_s)
@@ -143,5 +162,5 @@ def review_queue(conn: sqlite3.Connection, k: int = 20, params: SmoothingParams 
             candidates.append(Candidate(
                 key=(sha, float(t), tid), prob=float(cache.probs[i]), smoothed_prob=float(smoothed[tid][frame_of[i]]),
                 face_px=float(y1 - y0), detector_confidence=float(cache.confidences[i]), video=analysis.name,
-                track_id=tid, time_s=float(t)))
+                track_id=tid, time_s=float(t), threshold=threshold))
     return rank(candidates, params.on_threshold, k=k, min_gap_s=min_gap_s, weights=weights)

@@ -52,3 +52,8 @@ def test_review_queue_skips_reviewed_time_and_finished_videos():
     assert queue and all(item.candidate.key[0] == "a" * 64 for item in queue)
     assert not any(2.5 <= item.candidate.time_s < 4.0 for item in queue)
     assert abs(queue[0].candidate.prob - 0.5) < 0.1 and queue[0].candidate.video == "a.mp4"
+
+
+def test_each_face_is_judged_against_its_own_models_threshold():
+    picks = rank([Candidate("a", 0.30, threshold=0.3), Candidate("b", 0.50, threshold=0.9)], 0.5)
+    assert picks[0].candidate.key == "a" and picks[0].uncertainty == 1.0
