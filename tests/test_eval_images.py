@@ -1,0 +1,85 @@
+"""`laughvid eval-images` on face crops and on full photos, with the shipped model."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from laughvid.classifier import DEFAULT_MODEL_DIR, SmileClassifier
+from laughvid.cli import main
+
+skimage_data = pytest.importorskip("skimage.data", reason="scikit-image (dev extra) supplies the test face")
+
+
+@pytest.fixture(scope="module")
+def astronaut_bgr() -> np.ndarray:
+    return cv2.cvtColor(skimage_data.astronaut(), cv2.COLOR_RGB2BGR)  # public-domain photo, smiling face
+
+
+@pytest.fixture
+def photo_folder(tmp_path, astronaut_bgr):
+    """smile/: the full photo, a small crop of her face, an unreadable file; non_smile/: a faceless photo."""
+    (tmp_path / "smile").mkdir()
+    (tmp_path / "non_smile").mkdir()
+    cv2.imwrite(str(tmp_path / "smile/photo.jpg"), astronaut_bgr)
+    box = SmileClassifier.load(DEFAULT_MODEL_DIR).crop(cv2.cvtColor(astronaut_bgr, cv2.COLOR_BGR2RGB),
+                                                       [_largest_face(astronaut_bgr)])
+    cv2.imwrite(str(tmp_path / "smile/crop.png"), cv2.resize(box[0], (96, 96)))
+    (tmp_path / "smile/broken.jpg").write_bytes(b"not an image")
+    cv2.imwrite(str(tmp_path / "non_smile/wall.png"), np.full((300, 400, 3), 128, np.uint8))
+    return tmp_path
+
+
+def _largest_face(bgr: np.ndarray):
+    from laughvid.faces.detector import FaceDetector
+
+    faces = FaceDetector().detect(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    assert faces, "the detector should find the astronaut's face"
+    return faces[0].box
+
+
+def test_eval_images_on_crops_and_photos(photo_folder, tmp_path, capsys):
+    scores_file = tmp_path / "scores.csv"
+    code = main(["eval-images", str(photo_folder), "--model", str(DEFAULT_MODEL_DIR), "--scores", str(scores_file)])
+    out = capsys.readouterr()
+    summary = json.loads(out.out)
+    assert code == 1  # ran, but one input could not be read (and says so)
+    assert "broken.jpg" in out.err
+    assert summary["images"] == 4 and summary["n"] == 2
+    assert (summary["used_as_crop"], summary["face_detected"], summary["no_face"], summary["unreadable"]) == (1, 1, 1, 1)
+    assert summary["recall"] == 1.0  # the smiling astronaut is called smiling, as photo and as crop
+    for key in ("accuracy", "balanced_accuracy", "f1", "roc_auc", "pr_auc"):
+        assert key in summary
+    rows = list(csv.DictReader(scores_file.open()))
+    assert [Path(r["path"]).name for r in rows] == ["broken.jpg", "crop.png", "photo.jpg", "wall.png"] or len(rows) == 4
+    by_name = {Path(r["path"]).name: r for r in rows}
+    assert by_name["broken.jpg"]["score"] == "" and by_name["wall.png"]["score"] == ""
+    assert float(by_name["photo.jpg"]["score"]) >= summary["threshold"]
+
+
+def test_eval_images_usage_errors(tmp_path, capsys):
+    assert main(["eval-images", str(tmp_path / "missing")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    assert main(["eval-images", str(tmp_path)]) == 2
+    assert "smile/ and non_smile/" in capsys.readouterr().err
+    (tmp_path / "smile").mkdir()
+    assert main(["eval-images", str(tmp_path), "--model", str(tmp_path)]) == 2
+    assert "no model" in capsys.readouterr().err
+
+
+@pytest.mark.data
+def test_shipped_model_meets_its_card_on_ckplus_subjects(shared_data):
+    """The shipped ONNX model reproduces the figures its card claims (CK+ held-out subjects)."""
+    from laughvid.training.data import deduplicate, load_ckplus
+    from laughvid.training.evaluate import evaluate
+
+    classifier = SmileClassifier.load(DEFAULT_MODEL_DIR)
+    items, _ = deduplicate(load_ckplus(shared_data / "CK+48"))
+    metrics = evaluate(classifier, [it for it in items if it.split == "test"])
+    assert metrics["roc_auc"] == pytest.approx(classifier.card.metrics["ckplus_test"]["roc_auc"], abs=1e-6)
+    assert metrics["roc_auc"] >= 0.99
