@@ -142,3 +142,14 @@ def test_plain_segments_export_as_pending(tmp_path):
     assert sorted(paths) == ["csv", "edl", "json", "srt"]
     assert all(p.name.startswith("talk show_segments.") for p in paths.values())
     assert json.loads(paths["json"].read_text())["segments"][0]["state"] == "pending"
+
+
+def test_clips_of_phone_videos_play_upright(tmp_path):
+    from laughvid.decode import probe
+    from tests.media import rotated_video
+
+    video = rotated_video(tmp_path / "phone.mp4", rotation=90, seconds=3.0)
+    for mode in ("reencode", "copy"):
+        (clip,) = export_clips(video, [seg(1.0, 2.0)], 3.0, tmp_path / mode, ClipOptions(mode=mode))
+        info = probe(clip.path)
+        assert (info.width, info.height) == (640, 360), mode  # upright: pixels turned (re-encode) or tag kept (copy)
