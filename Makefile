@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test bench clean browser
+.PHONY: setup run test screenshots bench clean browser
 
 setup: $(STAMP)
 
@@ -21,6 +21,10 @@ run: setup
 
 test: setup browser
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# Regenerate docs/screenshots/*.png with the browser test (plain test runs write them to a temp dir).
+screenshots: setup browser
+	LAUGHVID_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/test_browser.py
 
 # The browser test drives Debian chromium (playwright cannot download browsers offline). Installed
 # here when missing and we are root; otherwise tests/test_browser.py skips and says why.
