@@ -10,13 +10,14 @@ drawn again and the page always shows what the store holds (a refresh or crash l
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from laughvid import review
+from laughvid import registry, review
 from laughvid.analysis import load_result
 from laughvid.config import Settings
 from laughvid.export.clips import ClipOptions
@@ -41,12 +42,13 @@ def conn():
     return open_store(SETTINGS.store_path)
 
 
-@st.cache_resource(show_spinner="Loading the smile model...")
-def load_classifier():
+@st.cache_resource(show_spinner="Loading the smile model...", max_entries=4)
+def load_classifier(model_dir: str):
+    """Keyed by folder: activating another model (here or with `laughvid models`) loads it on the next run."""
     from laughvid.classifier import SmileClassifier
 
     try:
-        return SmileClassifier.load(None), None
+        return SmileClassifier.load(model_dir), None
     except (FileNotFoundError, ValueError) as exc:
         return None, str(exc)
 
@@ -54,6 +56,18 @@ def load_classifier():
 @st.cache_data(show_spinner=False, max_entries=8)
 def thumbnails(path: str, rotation: int, times: tuple[float, ...]):
     return [(t, frame) for t, frame in frames_at(path, rotation, times)]
+
+
+def licence_notice(card, whose: str) -> None:
+    """The terms a model may be used under: NON-COMMERCIAL when its training data forbids commercial use."""
+    if card is None:
+        st.warning(f"{whose}: model card not found, licence terms unknown.")
+        return
+    if card.non_commercial:
+        st.error(f"{whose}: NON-COMMERCIAL use only: {card.version} was trained on data whose terms forbid commercial use.")
+    with st.expander(f"Licence terms of {card.version}"):
+        for term in card.terms:
+            st.markdown(f"- {term}")
 
 
 def flash(kind: str, message: str) -> None:
@@ -72,8 +86,11 @@ def run_op(fn, *args, ok: str | None = None) -> bool:
     return True
 
 
-classifier, model_error = load_classifier()
 db = conn()
+try:
+    classifier, model_error = load_classifier(str(actions.active_model_dir(db)))
+except registry.RegistryError as exc:
+    classifier, model_error = None, str(exc)
 
 # ---------------------------------------------------------------- first run: analyse the samples
 if actions.needs_first_run(db) and classifier is not None and not state.get("samples_tried"):
@@ -112,9 +129,30 @@ with st.sidebar:
             else:
                 st.success(f"{name}: analysed")
 
+    st.subheader("Model")
+    choices = {c.version: c for c in actions.model_choices(db)}
+    if choices:
+        if state.get("model_pick") not in choices:
+            state.model_pick = next((v for v, c in choices.items() if c.active), next(iter(choices)))
+        st.selectbox("Model versions", list(choices), key="model_pick", format_func=lambda v: choices[v].label,
+                     help="registered models; new analyses use the active one (also `laughvid models list`)")  # fmt: skip
+        picked = choices[state.model_pick]
+        licence_notice(picked.card, "Selected model")
+        target = registry.rollback_target(db)
+        model_buttons = st.columns(2)
+        model_buttons[0].button("Activate", key="model_activate", disabled=picked.active, width="stretch",
+                          on_click=lambda: run_op(actions.activate_model, conn(), state.model_pick, ok="active model: {result} (new analyses use it)"))  # fmt: skip
+        model_buttons[1].button("Roll back", key="model_rollback", disabled=target is None, width="stretch",
+                          help=f"re-activate {target}" if target else "only one model has ever been active",
+                          on_click=lambda: run_op(registry.rollback, conn(), ok="rolled back: the active model is {result}"))  # fmt: skip
+    if os.environ.get(registry.MODEL_ENV):
+        st.caption(f"{registry.MODEL_ENV}={os.environ[registry.MODEL_ENV]} overrides the active model in this app.")
+    if model_error:
+        st.error(model_error)
+
     videos = actions.library(db)
     if not videos:
-        st.warning(model_error or "No analysed videos yet: upload one above.")
+        st.warning("No analysed videos yet: upload one above.")
         st.stop()
     shas = [v.sha256 for v in videos]
     if state.get("video") not in shas:
@@ -125,19 +163,10 @@ with st.sidebar:
     )  # fmt: skip
     record = next(v for v in videos if v.sha256 == state.video)
 
-    st.subheader("Model")
     card = actions.model_card_for(record.model_version, db, classifier.card if classifier else None)
     st.caption(f"This video was scored by **{record.model_version}**" + (f"; active model: {classifier.version}" if classifier else ""))
-    if card is None:
-        st.warning("Model card not found: licence terms unknown.")
-    else:
-        if card.non_commercial:
-            st.error("NON-COMMERCIAL use only: this model was trained on data whose terms forbid commercial use.")
-        with st.expander("Licence terms"):
-            for term in card.terms:
-                st.markdown(f"- {term}")
-    if model_error:
-        st.error(model_error)
+    if record.model_version != state.get("model_pick"):
+        licence_notice(card, "This video's model")
 
     st.subheader("Tuning")
     defaults = SmoothingParams()  # tuned on the dev videos; the same segments as `laughvid analyze`

@@ -154,15 +154,17 @@ def activation_log(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
     return conn.execute("SELECT version, activated_at, reason FROM model_activations ORDER BY id").fetchall()
 
 
+def rollback_target(conn: sqlite3.Connection) -> str | None:
+    """The model that was active before the current one; None when only one has ever been active."""
+    log = [v for v, _, _ in activation_log(conn)]
+    return next((v for v in reversed(log) if v != log[-1]), None) if log else None
+
+
 def rollback(conn: sqlite3.Connection, version: str | None = None) -> str:
     """Re-activate `version`, or by default the model that was active before the current one."""
+    version = version or rollback_target(conn)
     if version is None:
-        log = [v for v, _, _ in activation_log(conn)]
-        current = log[-1] if log else None
-        earlier = [v for v in reversed(log) if v != current]
-        if not earlier:
-            raise RegistryError("nothing to roll back to: only one model has ever been active")
-        version = earlier[0]
+        raise RegistryError("nothing to roll back to: only one model has ever been active")
     activate(conn, version, reason="rollback")
     return version
 
@@ -260,6 +262,17 @@ def ensure_registered(conn: sqlite3.Connection, model_dir: str | Path) -> ModelR
     """Register a model directory if its version is not known yet; returns the stored record."""
     record = record_from_dir(model_dir)
     return get(conn, record.version) or register(conn, record)
+
+
+def adopt_shipped_model(conn: sqlite3.Connection, model_dir: str | Path = DEFAULT_MODEL_DIR) -> str | None:
+    """The active version; when none has ever been active, register and activate the shipped model
+    first, so the registry lists the model actually in use and a rollback can return to it.
+    None only when nothing is active and there is no shipped model to adopt."""
+    active = active_version(conn)
+    if active is None and (Path(model_dir) / "model.onnx").is_file():
+        active = ensure_registered(conn, model_dir).version
+        activate(conn, active, reason="shipped default")
+    return active
 
 
 def set_dirs_used(conn: sqlite3.Connection) -> list[Path]:

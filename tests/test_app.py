@@ -1,13 +1,17 @@
 """The Streamlit app's state logic, headless with AppTest: first run, review ops saved and undone,
-tuning and reset, uploads with per-file failures, exports. The real browser test is test_browser.py."""
+tuning and reset, uploads with per-file failures, exports, the model selector. The real browser test is test_browser.py."""
 
 from __future__ import annotations
+
+import json
+import shutil
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from laughvid import review
+from laughvid import registry, review
 from laughvid.classifier import default_model_dir
+from laughvid.modelcard import ModelCard
 from laughvid.store import open_store
 from tests.media import astronaut_video, not_a_video
 
@@ -124,3 +128,35 @@ def test_unsure_moments_are_suggested_and_clicking_one_seeks_there(home):
     assert suggestions, "the model is unsure somewhere in the sample (straight faces, covered face)"
     suggestions[0].click().run()
     assert at.session_state["seek"][0] == pytest.approx(float(suggestions[0].label.split(" s,")[0]), abs=0.05)
+
+
+def copy_of_shipped_model(folder, version: str):
+    """A second registered model version: the shipped model under another name (same weights)."""
+    shutil.copytree(default_model_dir(), folder, ignore=shutil.ignore_patterns("weights.pt"))
+    card = json.loads((folder / "model_card.json").read_text())
+    card.update(version=version, parent_version=card["version"])
+    (folder / "model_card.json").write_text(json.dumps(card))
+    return folder
+
+
+def shipped_is_non_commercial(conn, version: str) -> bool:
+    return ModelCard.load(registry.get(conn, version).path).non_commercial
+
+
+def test_model_selector_lists_versions_and_activates_and_rolls_back(home, tmp_path):
+    at = start()
+    conn = open_store(home / "laughvid.sqlite")
+    shipped = registry.active_version(conn)
+    assert shipped and at.selectbox(key="model_pick").options == [f"{shipped} (active)"], "an empty registry adopts the shipped model"
+    assert any("NON-COMMERCIAL" in e.value for e in at.sidebar.error) == shipped_is_non_commercial(conn, shipped)
+
+    registry.ensure_registered(conn, copy_of_shipped_model(tmp_path / "tuned", "smile-test-tuned"))
+    at.run()
+    assert sorted(at.selectbox(key="model_pick").options) == sorted([f"{shipped} (active)", "smile-test-tuned"])
+    at.selectbox(key="model_pick").set_value("smile-test-tuned").run()
+    click(at, "Activate")
+    assert registry.active_version(conn) == "smile-test-tuned"
+    assert any("active model: smile-test-tuned" in c.value for c in at.sidebar.caption), "new analyses load the activated model"
+    click(at, "Roll back")
+    assert registry.active_version(conn) == shipped
+    assert at.button(key="model_rollback").disabled is False  # rolling back again would return to the tuned model

@@ -38,6 +38,20 @@ def test_rollback_needs_an_earlier_model(conn):
         registry.rollback(conn)
 
 
+def test_an_empty_registry_adopts_the_shipped_model_once(tmp_path):
+    c = loop_db()
+    assert registry.adopt_shipped_model(c, tmp_path / "no-model") is None  # nothing shipped: nothing to adopt
+    if not (registry.DEFAULT_MODEL_DIR / "model.onnx").is_file():
+        pytest.skip(f"needs the shipped model in {registry.DEFAULT_MODEL_DIR}")
+    shipped = registry.adopt_shipped_model(c)
+    assert [m.version for m in registry.list_models(c)] == [shipped] and registry.active_version(c) == shipped
+    assert registry.rollback_target(c) is None
+    registry.register(c, ModelRecord("smile-ft-1", "/models/smile-ft-1", parent=shipped))
+    registry.activate(c, "smile-ft-1", "promoted")
+    assert registry.adopt_shipped_model(c) == "smile-ft-1"  # an active model is never replaced
+    assert registry.rollback_target(c) == shipped  # a first fine-tune can be rolled back to the shipped model
+
+
 def test_register_merges_metrics_and_refuses_a_second_path(conn):
     registry.register(conn, ModelRecord("smile-v1", "/models/smile-v1", metrics={"fer": {"f1": 0.8}}))
     registry.register(conn, ModelRecord("smile-v1", "/models/smile-v1", metrics={"ck": {"f1": 0.9}}))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from laughvid import review
+from laughvid import registry, review
 from laughvid.analysis import AnalysisResult, Scorer, analyze_video, list_videos
 from laughvid.config import Settings
 from laughvid.export.clips import Clip, ClipOptions, Reel, export_clips, export_reel
@@ -81,19 +81,58 @@ def library(conn: sqlite3.Connection) -> list[AnalysisRecord]:
     return list(seen.values())
 
 
+def _card_at(model_dir: str | Path) -> ModelCard | None:
+    try:
+        return ModelCard.load(model_dir)
+    except (FileNotFoundError, ValueError):
+        return None
+
+
 def model_card_for(version: str, conn: sqlite3.Connection, active: ModelCard | None) -> ModelCard | None:
     """The card of the model that scored a video: the active one, or a registered older version."""
     if active is not None and active.version == version:
         return active
-    from laughvid import registry  # lazy: only needed for videos scored by another model
+    record = registry.get(conn, version)
+    return _card_at(record.path) if record else None
 
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """A registered model version as the sidebar lists it."""
+
+    version: str
+    active: bool
+    card: ModelCard | None  # None when its folder or card is gone
+    needs_retraining: str | None = None
+
+    @property
+    def label(self) -> str:
+        notes = [n for n, on in (("active", self.active), ("card missing", self.card is None),
+                                 ("needs retraining", bool(self.needs_retraining))) if on]  # fmt: skip
+        return self.version + (f" ({', '.join(notes)})" if notes else "")
+
+
+def active_model_dir(conn: sqlite3.Connection) -> Path:
+    """The model new analyses use; an empty registry first adopts the shipped model (raises RegistryError
+    when the active model's folder is gone)."""
+    registry.adopt_shipped_model(conn)
+    return registry.resolve_model_dir(None, conn)
+
+
+def model_choices(conn: sqlite3.Connection) -> list[ModelChoice]:
+    """Every registered version, oldest first, the active one marked."""
+    active = registry.active_version(conn)
+    return [ModelChoice(m.version, m.version == active, _card_at(m.path), m.needs_retraining) for m in registry.list_models(conn)]
+
+
+def activate_model(conn: sqlite3.Connection, version: str) -> str:
+    """Make `version` the active model; refuses one whose folder no longer holds a loadable model card."""
     record = registry.get(conn, version)
     if record is None:
-        return None
-    try:
-        return ModelCard.load(record.path)
-    except (FileNotFoundError, ValueError):
-        return None
+        raise registry.RegistryError(f"no model version {version!r} in the registry")
+    registry.record_from_dir(record.path)
+    registry.activate(conn, version, reason="review app")
+    return version
 
 
 def laughs(items: Sequence[ReviewedSegment]) -> list[ReviewedSegment]:
