@@ -160,7 +160,7 @@ def list_videos(conn) -> list[store.AnalysisRecord]:
     return store.list_analyses(conn, status="done")
 
 
-PREFETCH_DEPTH = 2  # decoded batches waiting for analysis
+PREFETCH_DEPTH = 1  # decoded batches waiting for analysis (each 720p batch is 83 MB)
 
 
 def _prefetch(batches: Iterator[FrameBatch], depth: int) -> Iterator[FrameBatch]:
@@ -218,6 +218,7 @@ def _run(conn, record: store.AnalysisRecord, classifier: Scorer, detector: _Dete
         state = {"tracker": tracker.state(), "analysed": analysed, "last_time_s": last, "keyframe": _faces_to_json(keyframe)}
         fraction = min(1.0, last / info.duration_s) if info.duration_s > 0 else 0.0
         store.save_chunk(conn, record.id, batch.times_s, rows, state, fraction)
+        del batch  # frees its frames before waiting for the next batch: at most 3 batches in memory
         if progress:
             progress(fraction, f"{last:.1f}/{info.duration_s:.1f} s")
     if analysed == 0:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -103,12 +104,18 @@ def stages(path: Path, classifier: SmileClassifier, params: AnalysisParams) -> d
     return spent
 
 
-def end_to_end(path: Path, classifier: SmileClassifier, params: AnalysisParams) -> float:
+def end_to_end(path: Path, classifier: SmileClassifier, params: AnalysisParams) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of all threads) for one fresh analysis."""
     with tempfile.TemporaryDirectory() as d:
         conn = open_store(Path(d) / "bench.sqlite")
-        start = time.perf_counter()
+        cpu0, start = _cpu_s(), time.perf_counter()
         analyze_video(path, conn, classifier, params)
-        return time.perf_counter() - start
+        return time.perf_counter() - start, _cpu_s() - cpu0
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def report(path: Path, classifier: SmileClassifier, params: AnalysisParams) -> None:
@@ -116,12 +123,12 @@ def report(path: Path, classifier: SmileClassifier, params: AnalysisParams) -> N
     dur = info.duration_s
     raw = decode_only(path)
     spent = stages(path, classifier, params)
-    e2e = end_to_end(path, classifier, params)
+    e2e, cpu = end_to_end(path, classifier, params)
     rt = {k: dur / v if v > 0 else float("inf") for k, v in spent.items()}
     print(
         f"{path.name:30s} {info.width}x{info.height}@{info.fps:.0f} {dur:6.1f}s | decode-only {dur / raw:6.1f}x | "
         f"decode {rt['decode']:6.1f}x  detect {rt['detect']:6.1f}x  score {rt['score']:6.1f}x  smooth {rt['smooth']:8.0f}x | "
-        f"end-to-end {dur / e2e:5.1f}x = {raw / e2e:.2f} of decode-only"
+        f"end-to-end {dur / e2e:5.1f}x = {raw / e2e:.2f} of decode-only | {dur / cpu:5.1f} video-s per CPU-s"
     )
 
 
@@ -151,22 +158,25 @@ def interpolation_quality(videos: list[Path], classifier: SmileClassifier, every
                   f"mean |prob diff| {np.mean(np.concatenate(prob_diff)):.4f}")  # fmt: skip
 
 
-def peak_rss_mb(path: Path, model: str | None) -> tuple[float, float]:
-    """(peak RSS in MB, wall seconds) of a fresh process analysing `path`.
+def peak_rss_mb(path: Path, model: str | None) -> tuple[float, float, float, float]:
+    """Memory of a fresh process analysing `path`: (peak RSS, highest RSS seen in the first half of
+    the video, in the second half, all MB; wall seconds). Flat memory = the halves agree.
 
     VmHWM, not getrusage: Linux carries ru_maxrss over from the parent across fork+exec.
     """
     code = (
         "import sys, tempfile, time; from pathlib import Path;"
         "from laughvid.analysis import analyze_video; from laughvid.classifier import SmileClassifier; from laughvid.store import open_store;"
+        "status = lambda key: int(open('/proc/self/status').read().split(key + ':')[1].split()[0]) / 1024;"
+        "halves = [0.0, 0.0];"
+        "track = lambda frac, msg: halves.__setitem__(frac > 0.5, max(halves[frac > 0.5], status('VmRSS')));"
         "c = SmileClassifier.load(sys.argv[2] or None); d = tempfile.mkdtemp(); t = time.perf_counter();"
-        "analyze_video(sys.argv[1], open_store(Path(d) / 's.sqlite'), c);"
-        "hwm = open('/proc/self/status').read().split('VmHWM:')[1].split()[0];"
-        "print(time.perf_counter() - t, int(hwm) / 1024)"
+        "analyze_video(sys.argv[1], open_store(Path(d) / 's.sqlite'), c, progress=track);"
+        "print(status('VmHWM'), halves[0], halves[1], time.perf_counter() - t)"
     )
     out = subprocess.run([sys.executable, "-c", code, str(path), model or ""], capture_output=True, text=True, check=True).stdout
-    wall, rss = map(float, out.split())
-    return rss, wall
+    peak, first, second, wall = map(float, out.split())
+    return peak, first, second, wall
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,8 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_memory:
         one = generated_720p(60)
         for label, video in (("1 min", one), ("10 min", looped(one, 10))):
-            rss, wall = peak_rss_mb(video, str(args.model) if args.model else None)
-            print(f"peak RSS {label:>6s} 720p30: {rss:7.0f} MB  ({probe(video).duration_s / wall:.1f}x realtime)")
+            peak, first, second, wall = peak_rss_mb(video, str(args.model) if args.model else None)
+            print(f"{label:>6s} 720p30: peak RSS {peak:5.0f} MB; highest RSS in 1st half {first:5.0f} MB, 2nd half {second:5.0f} MB "
+                  f"({probe(video).duration_s / wall:.1f}x realtime)")  # fmt: skip
     return 0
 
 
