@@ -10,7 +10,6 @@ model trained on them is flagged as needing retraining. Nothing leaves the machi
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 import sqlite3
@@ -18,11 +17,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from laughvid.manifest import read_manifest, write_manifest
 from laughvid.registry import flag_models_trained_on, models_trained_on
 
 SCOPES = ("finetune", "clips")  # finetune: crops may train models; clips: face may appear unblurred
 PUBLIC_PREFIX = "public:"  # consent_ref of items from a public data set, e.g. "public:CK+"
-MANIFEST = "manifest.csv"
 
 
 class ConsentError(ValueError):
@@ -199,27 +198,10 @@ def tracks_without_consent(
 # --- a person's data in fine-tune sets ---------------------------------------------------------
 
 
-def _read_manifest(set_dir: Path) -> tuple[list[str], list[dict[str, str]]]:
-    with open(set_dir / MANIFEST, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        return list(reader.fieldnames or []), list(reader)
-
-
-def _write_manifest(set_dir: Path, fields: list[str], rows: list[dict[str, str]]) -> None:
-    """Atomic rewrite: a crash mid-write must not lose the other participants' rows."""
-    tmp = set_dir / (MANIFEST + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-    tmp.replace(set_dir / MANIFEST)
-
-
 def _person_rows(set_dirs: list[Path], participant_id: str):
     for set_dir in set_dirs:
-        if (set_dir / MANIFEST).exists():
-            fields, rows = _read_manifest(set_dir)
-            yield set_dir, fields, rows, [r for r in rows if r.get("consent_ref", "").strip() == participant_id]
+        rows = read_manifest(set_dir)
+        yield set_dir, rows, [r for r in rows if (r.get("consent_ref") or "").strip() == participant_id]
 
 
 def export_person(conn: sqlite3.Connection, participant_id: str, set_dirs: list[Path], out_dir: Path) -> Path:
@@ -229,7 +211,7 @@ def export_person(conn: sqlite3.Connection, participant_id: str, set_dirs: list[
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     crops: list[dict[str, str]] = []
-    for set_dir, _, _, mine in _person_rows([Path(d) for d in set_dirs], participant_id):
+    for set_dir, _, mine in _person_rows([Path(d) for d in set_dirs], participant_id):
         for row in mine:
             src = set_dir / row["path"]
             dst = out_dir / "crops" / set_dir.name / row["path"]
@@ -259,13 +241,14 @@ def delete_person(conn: sqlite3.Connection, participant_id: str, set_dirs: list[
     trained on them as needing retraining. Manifests are rewritten atomically after the crops go."""
     _require(conn, participant_id)
     report = DeletionReport(participant_id)
-    for set_dir, fields, rows, mine in _person_rows([Path(d) for d in set_dirs], participant_id):
+    for set_dir, rows, mine in _person_rows([Path(d) for d in set_dirs], participant_id):
         for row in mine:
             crop = set_dir / row["path"]
             crop.unlink(missing_ok=True)
             report.crops_deleted.append(str(crop))
         if mine:
-            _write_manifest(set_dir, fields, [r for r in rows if r not in mine])
+            # the set's own columns (a hand-made manifest may have fewer or more than the UI writes)
+            write_manifest(set_dir, [r for r in rows if r not in mine], fields=[k for k in rows[0] if k is not None])
             report.manifest_rows_deleted += len(mine)
     with conn:
         report.track_links_deleted = conn.execute(

@@ -9,7 +9,6 @@ validation split, and nothing of those groups (not even crops added later) ever 
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import shutil
@@ -18,7 +17,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from laughvid.consent import MANIFEST, check_consent_ref
+from laughvid.consent import check_consent_ref
+from laughvid.manifest import MANIFEST, read_manifest, write_manifest
 from laughvid.training.data import ImageItem, load_smile_folders
 
 VALIDATION_FILE = "validation_split.json"
@@ -83,10 +83,7 @@ class PreparedSet:
 
 def _consent_refs(root: Path) -> dict[str, str]:
     """manifest `path` (relative to the set) -> consent_ref."""
-    if not (root / MANIFEST).is_file():
-        return {}
-    with open(root / MANIFEST, newline="", encoding="utf-8") as f:
-        return {str(Path(r["path"])): (r.get("consent_ref") or "").strip() for r in csv.DictReader(f) if r.get("path")}
+    return {str(Path(r["path"])): (r.get("consent_ref") or "").strip() for r in read_manifest(root) if r.get("path")}
 
 
 def load_collected(root: str | Path, default_consent_ref: str = "") -> list[CollectedItem]:
@@ -203,8 +200,5 @@ def write_items(root: str | Path, items: list[ImageItem], consent_ref: str) -> P
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(it.path, root / rel)
         rows.append({"path": rel, "label": rel.split("/")[0], "group": it.group, "consent_ref": consent_ref})
-    with open(root / MANIFEST, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=["path", "label", "group", "consent_ref"])
-        writer.writeheader()
-        writer.writerows(rows)
+    write_manifest(root, rows, fields=["path", "label", "group", "consent_ref"])
     return root

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -11,10 +10,8 @@ import cv2
 import numpy as np
 
 from laughvid.consent import Participant, add_participant
+from laughvid.manifest import write_manifest
 from laughvid.store import open_store
-
-MANIFEST_COLUMNS = ("path,label,group,video_sha256,time_s,track_id,reviewer,reviewed_at,model_version,consent_ref").split(",")
-
 
 def loop_db(finetune_consent: list[str] = ()) -> sqlite3.Connection:
     """The real store (all migrations), in memory, with these participants consenting to fine-tuning."""
@@ -52,8 +49,5 @@ def write_set(root: Path, people: dict[str, tuple[int, int]], consent: dict[str,
                 cv2.imwrite(str(root / rel), cartoon_face(label == "smile", rng))
                 rows.append({"path": rel, "label": label, "group": group, "time_s": str(i * 0.5), "track_id": "1",
                              "consent_ref": (consent or {}).get(group, group)})
-    with open(root / "manifest.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=MANIFEST_COLUMNS, restval="")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_manifest(root, rows)
     return root

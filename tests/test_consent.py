@@ -22,6 +22,7 @@ from laughvid.consent import (
     tracks_without_consent,
     withdraw,
 )
+from laughvid.manifest import MANIFEST_COLUMNS, read_manifest, write_manifest
 
 DAY = date(2026, 6, 1)
 
@@ -92,6 +93,17 @@ def test_export_then_delete_a_person(conn, tmp_path):
         left = list(csv.DictReader(f))
     assert {r["consent_ref"] for r in left} == {"p02"} and len(left) == 3  # others' rows kept
     assert sorted(p.name for p in ft.rglob("*.png")) == sorted(r["path"].split("/")[1] for r in left)
+    assert list(left[0]) == list(MANIFEST_COLUMNS)  # the set keeps its columns
     gone = get_participant(conn, "p01")
     assert gone.name == "" and gone.withdrawn_on is not None  # the deletion stays auditable, the name does not
     assert not check_consent_ref(conn, "p01", "finetune").ok
+
+
+def test_deleting_from_a_hand_made_manifest_keeps_its_own_columns(conn, tmp_path):
+    (tmp_path / "set" / "smile").mkdir(parents=True)
+    rows = [{"path": f"smile/{who}.png", "label": "smile", "consent_ref": who, "note": "hand-made"} for who in ("p01", "p02")]
+    for r in rows:
+        (tmp_path / "set" / r["path"]).write_bytes(b"png")
+    write_manifest(tmp_path / "set", rows, fields=["path", "label", "consent_ref", "note"])
+    delete_person(conn, "p01", [tmp_path / "set"])
+    assert read_manifest(tmp_path / "set") == rows[1:]

@@ -14,8 +14,6 @@ Exporting a video again replaces that video's crops, so the set always mirrors t
 
 from __future__ import annotations
 
-import csv
-import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -25,13 +23,12 @@ import av
 import cv2
 import numpy as np
 
-from laughvid.consent import MANIFEST
 from laughvid.decode import upright
 from laughvid.faces.crop import Framing, crop_faces
+from laughvid.manifest import MANIFEST_COLUMNS, read_manifest, write_manifest  # noqa: F401 (re-exported for the set's readers)
 from laughvid.review import LAUGH_STATES
 from laughvid.types import Box, ReviewedSegment, ScoreCache
 
-MANIFEST_COLUMNS = ("path", "label", "group", "video_sha256", "time_s", "track_id", "reviewer", "reviewed_at", "model_version", "consent_ref")
 LABELS = ("smile", "non_smile")
 CROP_SIZE = 96
 _SAME_TIME_S = 1e-4  # cache times are decoded frame times; this only absorbs float noise
@@ -164,23 +161,6 @@ def _participants(conn: sqlite3.Connection | None, video_sha256: str) -> dict[in
         return {}
     rows = conn.execute("SELECT track_id, participant_id FROM track_participants WHERE video_sha256 = ?", (video_sha256,))
     return {int(t): p for t, p in rows}
-
-
-def read_manifest(root: Path) -> list[dict]:
-    if not (root / MANIFEST).is_file():
-        return []
-    with open(root / MANIFEST, newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
-
-
-def write_manifest(root: Path, rows: list[dict]) -> None:
-    """Write to a temp file and rename: a crash never leaves a half-written manifest."""
-    tmp = root / (MANIFEST + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=MANIFEST_COLUMNS, extrasaction="ignore", restval="")
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, root / MANIFEST)
 
 
 def export_finetune_set(

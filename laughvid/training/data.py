@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from laughvid.manifest import read_manifest
 from laughvid.types import Box
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -221,13 +222,7 @@ def load_smile_folders(root: str | Path) -> list[ImageItem]:
     folders = {"smile": 1, "non_smile": 0}
     if not any((root / name).is_dir() for name in folders):
         raise ValueError(f"{root}: expected smile/ and non_smile/ subfolders")
-    groups: dict[str, str] = {}
-    manifest = root / "manifest.csv"
-    if manifest.is_file():
-        with manifest.open(newline="") as handle:
-            for row in csv.DictReader(handle):
-                if row.get("path") and row.get("group"):
-                    groups[str(Path(row["path"]))] = row["group"]
+    groups = {str(Path(row["path"])): row["group"] for row in read_manifest(root) if row.get("path") and row.get("group")}
     items = []
     for name, smile in folders.items():
         if not (root / name).is_dir():

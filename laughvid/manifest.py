@@ -1,0 +1,32 @@
+"""The fine-tune set manifest (`SET/manifest.csv`): one reader and one atomic writer for every module
+that touches it (the review UI's export, consent export/deletion, set versioning, the training loader)."""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+MANIFEST = "manifest.csv"
+MANIFEST_COLUMNS = ("path", "label", "group", "video_sha256", "time_s", "track_id", "reviewer", "reviewed_at", "model_version", "consent_ref")
+
+
+def read_manifest(root: str | Path) -> list[dict[str, str]]:
+    """The rows of `root/manifest.csv`, or [] when the set has no manifest."""
+    path = Path(root) / MANIFEST
+    if not path.is_file():
+        return []
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def write_manifest(root: str | Path, rows: Sequence[dict], fields: Sequence[str] = MANIFEST_COLUMNS) -> None:
+    """Write to a temp file and rename: a crash never leaves a half-written manifest or loses other rows.
+    Keys outside `fields` are dropped, missing ones written empty."""
+    tmp = Path(root) / (MANIFEST + ".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(fields), extrasaction="ignore", restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, Path(root) / MANIFEST)
