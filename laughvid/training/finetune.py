@@ -32,7 +32,7 @@ from laughvid.modelcard import ModelCard
 from laughvid.training import data
 from laughvid.training.evaluate import evaluate, face_input
 from laughvid.training.export import write_model_dir
-from laughvid.training.pipeline import DataSource
+from laughvid.training.pipeline import DataSource, load_sources
 from laughvid.training.train import TrainConfig, load_weights, train
 
 VALIDATION = "frozen_validation"
@@ -95,14 +95,7 @@ def _stratified_sample(items: list[data.ImageItem], n: int, rng: np.random.Gener
 
 def load_replay(sources: list[DataSource], log: Callable[[str], None] = print) -> dict[str, list[data.ImageItem]]:
     """Pretraining data, deduplicated, by split (train / validation / test)."""
-    items = []
-    for source in sources:
-        loaded = source.load()
-        log(f"replay {source.kind}: {len(loaded)} items from {source.path}")
-        items += loaded
-    items, report = data.deduplicate(items)
-    log(f"replay dedup: {report.as_dict()}")
-    return {name: [it for it in items if it.split == name] for name in data.SPLITS}
+    return load_sources(sources, log, prefix="replay ")[0]
 
 
 def face_items(collected: list[CollectedItem], classifier: SmileClassifier, mode: str) -> tuple[list[data.ImageItem], list[str]]:

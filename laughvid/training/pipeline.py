@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from laughvid.classifier import SmileClassifier
 from laughvid.faces.crop import Framing
@@ -50,6 +50,21 @@ class DataSource:
         raise ValueError(f"unknown data source kind {self.kind!r} (one of {', '.join(SOURCE_KINDS)})")
 
 
+def load_sources(
+    sources: Sequence[DataSource], log: Callable[[str], None] = print, prefix: str = ""
+) -> tuple[dict[str, list[data.ImageItem]], dict[str, int]]:
+    """Load the sources, deduplicate across them (one photo in two data sets must not sit in both train
+    and test), and group by split (train / validation / test); returns the splits and the dedup report."""
+    items = []
+    for source in sources:
+        loaded = source.load()
+        log(f"{prefix}{source.kind}: {len(loaded)} items from {source.path}")
+        items += loaded
+    items, report = data.deduplicate(items)
+    log(f"{prefix}dedup: {report.as_dict()}")
+    return {name: [it for it in items if it.split == name] for name in data.SPLITS}, report.as_dict()
+
+
 def build_model(
     sources: list[DataSource],
     out_dir: str | Path,
@@ -71,15 +86,8 @@ def build_model(
     trained = [s for s in sources if not s.test_only]
     if not trained:
         raise ValueError("no training source (every source is test-only)")
-    items, reports = [], {}
-    for source in trained:
-        loaded = source.load()
-        log(f"{source.kind}: {len(loaded)} items from {source.path}")
-        items += loaded
-    items, report = data.deduplicate(items)
-    reports["training_sources"] = report.as_dict()
-    log(f"dedup: {report.as_dict()}")
-    splits = {name: [it for it in items if it.split == name] for name in data.SPLITS}
+    splits, dedup = load_sources(trained, log)
+    reports = {"training_sources": dedup}
 
     init = load_weights(init_model_dir) if init_model_dir else None
     parent = ModelCard.load(init_model_dir) if init_model_dir else None
@@ -89,7 +97,7 @@ def build_model(
         version="", framing=framing, calibration=result.calibration, threshold=result.threshold,
         created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         parent_version=parent.version if parent else None,
-        training_sources=sorted({it.source for it in items}),
+        training_sources=sorted({it.source for split in splits.values() for it in split}),
         training={
             "command": command,
             **({"parent_command": parent.training.get("command", "")} if parent else {}),
