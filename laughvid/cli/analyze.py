@@ -1,6 +1,9 @@
-"""`laughvid analyze VIDEO... --out DIR`: analyse videos into timeline/segments files.
+"""Analyse videos into DIR/<video stem>/timeline.csv, segments.csv and analysis.json.
 
-A bad file among many is reported and skipped; the exit code is EXIT_FAILURES if any failed.
+A bad file among many is reported and skipped. Exit codes: 0 all analysed; 1 some failed (each
+named on stderr, the others still written); 2 bad arguments or no usable model; 130 interrupted
+(finished parts are kept: run the same command again to resume). Results are cached in the store,
+so re-running with other smoothing flags does not decode again.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ _SMOOTHING_HELP = {
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("analyze", help="find laugh segments in videos", description=__doc__)
+    p = subparsers.add_parser("analyze", help="find laugh segments in videos", description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     p.add_argument("videos", nargs="+", metavar="VIDEO", type=Path)
     p.add_argument("--out", required=True, type=Path, help="output folder; one sub-folder per video")
     p.add_argument("--model", type=Path, help="smile model directory (default: the active model)")
