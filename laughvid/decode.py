@@ -181,9 +181,15 @@ def _pyav_frames(path, info: VideoInfo, fps: float, max_side: int | None, start_
             # Seek to the keyframe before the resume point; frames before it are skipped below.
             container.seek(int(start_after_s / stream.time_base), stream=stream, backward=True)
         index = -1
+        bad: list[tuple[float | None, Exception]] = []  # corrupt packets skipped: (time, error)
         try:
             for packet in container.demux(stream):
-                for frame in packet.decode():
+                try:
+                    frames = packet.decode()
+                except av.error.FFmpegError as exc:  # damaged data mid-file: skip it, the decoder recovers
+                    bad.append((report.last_time_s, exc))
+                    continue
+                for frame in frames:
                     index += 1
                     report.frames_decoded += 1
                     if frame.time is None:
@@ -199,6 +205,10 @@ def _pyav_frames(path, info: VideoInfo, fps: float, max_side: int | None, start_
         except av.error.FFmpegError as exc:
             _warn_cut(report, info, exc)
             return
+        finally:
+            if bad:
+                where = ", ".join(sorted({f"{t:.1f} s" if t is not None else "start" for t, _ in bad})[:5])
+                report.warnings.append(f"skipped {len(bad)} corrupt video packet(s) near {where} ({bad[0][1]}); frames there are missing")
     _check_complete(report, info, fps)
 
 

@@ -193,6 +193,15 @@ def truncated_copy(src: str | Path, dst: str | Path, fraction: float = 0.5) -> P
     return Path(dst)
 
 
+def corrupted_copy(src: str | Path, dst: str | Path, at: float = 0.5, nbytes: int = 3000) -> Path:
+    """A copy with `nbytes` of seeded random garbage written at fraction `at` of the file (a damaged disk or transfer)."""
+    data = bytearray(Path(src).read_bytes())
+    start = int(len(data) * at)
+    data[start : start + nbytes] = np.random.default_rng(0).integers(0, 256, nbytes, dtype=np.uint8).tobytes()[: len(data) - start]
+    Path(dst).write_bytes(bytes(data))
+    return Path(dst)
+
+
 def faststart_video(path: str | Path, **astronaut_kwargs) -> Path:
     """An astronaut video with its index (moov) at the front, so a truncated copy stays decodable up to the cut."""
     path = Path(path)

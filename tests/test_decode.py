@@ -6,6 +6,7 @@ from laughvid.faces.detector import FaceDetector
 from media import (
     astronaut_video,
     audio_only,
+    corrupted_copy,
     face_box_in_frame,
     faststart_video,
     not_a_video,
@@ -109,6 +110,13 @@ def test_truncated_file_decodes_the_readable_part_with_a_warning(tmp_path):
     _, times, report = _decode(cut)
     assert 0 < len(times) < 20
     assert any("truncated" in w for w in report.warnings)
+
+
+def test_corrupt_data_mid_file_is_skipped_and_the_rest_decoded(tmp_path):
+    video = corrupted_copy(astronaut_video(tmp_path / "ok.mp4", seconds=4, fps=10), tmp_path / "damaged.mp4")
+    _, times, report = _decode(video)
+    assert times[-1] == pytest.approx(3.9) and 30 < len(times) < 40
+    assert any("corrupt" in w for w in report.warnings)
 
 
 def test_resume_after_a_time_continues_exactly(face_clip):
