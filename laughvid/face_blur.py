@@ -13,16 +13,17 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-import av
 import cv2
 import ffmpeg
 import imageio_ffmpeg
 import numpy as np
 
 from laughvid.consent import tracks_without_consent
+from laughvid.decode import DecodeReport, VideoError, iter_batches, probe
 from laughvid.types import Box, FaceObservation, FaceTrack, ScoreCache
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
+EVERY_FRAME_FPS = 1000.0  # a sampling grid finer than any real frame rate: `iter_batches` keeps every frame
 BLOCKS = 5  # a face becomes 5x5 colour blocks, then blurred: no eyes, mouth or outline left to detect
 
 
@@ -79,42 +80,39 @@ def blur_clip(
 
     `tracks` are the tracks to hide, in source-video time and upright pixels; `windows` are the
     source (start_s, end_s) the file is made of, in order (one for a clip, several for a reel), as
-    `export.clips` writes them. Clips must be re-encoded ones (upright frames, timestamps from 0).
+    `export.clips` writes them. Frames are read with `decode` (upright, real timestamps), so a
+    stream-copied phone clip (stored sideways plus a rotation tag) gets its boxes in the right place;
+    the output holds upright pixels and no tag, so it plays upright everywhere.
     """
     clip_path, out_path = Path(clip_path), Path(out_path)
     if clip_path.resolve() == out_path.resolve():
         raise BlurError(f"{out_path}: write the blurred clip to a new file (the source is still being read)")
     try:
-        container = av.open(str(clip_path))
-    except av.error.FFmpegError as exc:
-        raise BlurError(f"{clip_path}: not a readable clip: {exc}") from exc
-    with container:
-        if not container.streams.video:
-            raise BlurError(f"{clip_path}: has no video stream")
-        stream = container.streams.video[0]
-        width, height = stream.codec_context.width, stream.codec_context.height
-        rate = float(stream.average_rate or 30)
-        video = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", r=rate)
-        streams = [video]
-        if container.streams.audio:
-            streams.append(ffmpeg.input(str(clip_path)).audio)
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        encoder = (
-            ffmpeg.output(*streams, str(out_path), vcodec="libx264", crf=crf, preset="veryfast", pix_fmt="yuv420p",
-                          acodec="copy", movflags="+faststart")
-            .global_args("-hide_banner", "-loglevel", "error", "-nostats")  # a full stderr pipe would stall us
-            .overwrite_output()
-            .run_async(cmd=FFMPEG, pipe_stdin=True, pipe_stderr=True)
-        )
-        try:
-            for frame in container.decode(stream):
-                t = source_time(float(frame.time or 0.0), windows)
-                encoder.stdin.write(blur_boxes(frame.to_ndarray(format="rgb24"), boxes_at(tracks, t)).tobytes())
-        finally:
-            encoder.stdin.close()
-            err = encoder.stderr.read()
-            if encoder.wait() != 0:
-                raise BlurError(f"ffmpeg failed to write {out_path.name}: {err.decode(errors='replace').strip()[-300:]}")
+        info = probe(clip_path)
+    except VideoError as exc:
+        raise BlurError(f"cannot blur: {exc}") from exc
+    video = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{info.width}x{info.height}", r=info.fps or 30)
+    streams = [video, ffmpeg.input(str(clip_path)).audio] if info.has_audio else [video]
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    encoder = (
+        ffmpeg.output(*streams, str(out_path), vcodec="libx264", crf=crf, preset="veryfast", pix_fmt="yuv420p",
+                      acodec="copy", movflags="+faststart")
+        .global_args("-hide_banner", "-loglevel", "error", "-nostats")  # a full stderr pipe would stall us
+        .overwrite_output()
+        .run_async(cmd=FFMPEG, pipe_stdin=True, pipe_stderr=True)
+    )
+    report = DecodeReport()
+    try:
+        for batch in iter_batches(clip_path, fps=EVERY_FRAME_FPS, batch_size=8, max_side=None, info=info, report=report):
+            for frame, t in zip(batch.frames, batch.times_s):
+                encoder.stdin.write(blur_boxes(frame, boxes_at(tracks, source_time(float(t), windows))).tobytes())
+    finally:
+        encoder.stdin.close()
+        err = encoder.stderr.read()
+        if encoder.wait() != 0:  # the root cause when a write to its stdin broke
+            raise BlurError(f"ffmpeg failed to write {out_path.name}: {err.decode(errors='replace').strip()[-300:]}")
+    if report.warnings:  # a shortened blurred copy must not replace the full clip
+        raise BlurError(f"{clip_path}: not blurred, the clip could not be read in full: {'; '.join(report.warnings)}")
     return out_path
 
 

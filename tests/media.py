@@ -137,7 +137,8 @@ def synthetic_video(path: str | Path, seconds: float = 2.0, size: tuple[int, int
 
 
 def rotated_video(
-    path: str | Path, rotation: int = 90, seconds: float = 2.0, size: tuple[int, int] = (640, 360), fps: float = 30, face_px: int = 120
+    path: str | Path, rotation: int = 90, seconds: float = 2.0, size: tuple[int, int] = (640, 360), fps: float = 30, face_px: int = 120,
+    audio: bool = False,
 ) -> Path:
     """A phone-style video: pixels stored sideways plus a display-matrix rotation tag.
 
@@ -150,7 +151,7 @@ def rotated_video(
     stored = (size[1], size[0]) if k % 2 else size
     frames = (np.rot90(f, -k) for f in astronaut_frames(seconds, size, fps, face_px))
     plain = path.with_name(path.stem + ".unrotated" + path.suffix)
-    _encode_frames(plain, frames, stored, fps)
+    _encode_frames(plain, frames, stored, fps, audio=audio)
     run_ffmpeg("-display_rotation", str(rotation), "-i", plain, "-c", "copy", path)
     plain.unlink()
     return path

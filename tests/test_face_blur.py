@@ -8,12 +8,14 @@ import av
 import numpy as np
 import pytest
 from loop_helpers import loop_db
-from media import astronaut_video, face_box_in_frame
+from media import astronaut_video, face_box_in_frame, rotated_video
 
 from laughvid.consent import Participant, add_participant, link_track
+from laughvid.decode import iter_batches, probe
+from laughvid.export.clips import ClipOptions, export_clips
 from laughvid.face_blur import BlurError, blur_boxes, blur_clip, blur_unconsented, boxes_at, source_time
 from laughvid.faces.detector import FaceDetector
-from laughvid.types import FaceObservation, FaceTrack, ScoreCache
+from laughvid.types import FaceObservation, FaceTrack, ScoreCache, Segment
 
 
 def test_blur_hides_detail_and_leaves_the_rest():
@@ -70,3 +72,33 @@ def test_only_faces_without_clip_consent_are_blurred(tmp_path):
     with av.open(str(clip)) as c:
         frame = next(c.decode(video=0)).to_ndarray(format="rgb24")
     assert not FaceDetector().detect(frame)
+
+
+def detail(region: np.ndarray) -> float:
+    """Mean difference between neighbouring pixels: eyes and edges give a lot, a blur next to none."""
+    grey = region.astype(float).mean(axis=2)
+    return float(np.abs(np.diff(grey, axis=0)).mean() + np.abs(np.diff(grey, axis=1)).mean())
+
+
+@pytest.mark.parametrize("mode", ["copy", "reencode"])
+def test_phone_clip_is_blurred_on_the_face_and_plays_upright(tmp_path, mode):
+    """A phone video's clip (stored sideways plus a rotation tag when stream-copied) gets its blur where
+    the upright boxes say, and comes out upright with its frames and audio."""
+    seconds, size, face_px = 3.0, (640, 360), 120
+    video = rotated_video(tmp_path / "phone.mp4", rotation=90, seconds=seconds, size=size, fps=10, face_px=face_px, audio=True)
+    (clip,) = export_clips(video, [Segment(0.5, 1.5, 0.9, 0.8, (3,))], seconds, tmp_path / mode, ClipOptions(mode=mode))
+    start = clip.window.start_s  # 0: the pre-roll is clamped, so a copy cut starts on the first keyframe too
+    obs = [FaceObservation(t, 3, face_box_in_frame(t, seconds, size, face_px), 0.9) for t in np.arange(0, seconds + 0.01, 0.2)]
+    out = blur_clip(clip.path, tmp_path / "blurred.mp4", [FaceTrack(3, obs)], [(start, clip.window.end_s)])
+    before_info, after_info = probe(clip.path), probe(out)
+    assert (after_info.width, after_info.height, after_info.rotation, after_info.has_audio) == (640, 360, 0, True)
+    before = [(t, f) for b in iter_batches(clip.path, fps=100, max_side=None) for t, f in zip(b.times_s, b.frames)]
+    after = [f for b in iter_batches(out, fps=100, max_side=None) for f in b.frames]
+    assert len(after) == len(before) and abs(after_info.duration_s - len(before) / before_info.fps) < 0.05
+    detector = FaceDetector()
+    for (t, frame), blurred in list(zip(before, after))[::6]:
+        x0, y0, x1, y1 = map(int, face_box_in_frame(start + t, seconds, size, face_px))
+        assert detail(blurred[y0:y1, x0:x1]) < 0.3 * detail(frame[y0:y1, x0:x1])
+        assert detector.detect(frame) and not detector.detect(blurred)
+        away = slice(560, 640) if x1 < 320 else slice(0, 80)  # the side of the frame the face is not on
+        assert np.abs(blurred[:, away].astype(int) - frame[:, away]).mean() < 3
