@@ -132,7 +132,12 @@ class ModelCard:
         if self.parent_version:
             lines.append(f"- Fine-tuned from {self.parent_version}.")
         lines += ["", "## Training", ""]
-        lines += [f"- {k}: {json.dumps(v) if not isinstance(v, str) else v}" for k, v in self.training.items()]
+        lines += [f"- {k}: {json.dumps(v) if not isinstance(v, str) else v}" for k, v in self.training.items()
+                  if k != "epochs_history"]
+        if self.training.get("epochs_history"):
+            last = self.training["epochs_history"][-1]
+            lines.append(f"- last epoch: validation ROC-AUC {last['val_roc_auc']}, PR-AUC {last['val_pr_auc']} "
+                         "(every epoch: model_card.json)")
         if self.dedup:
             lines += ["", "## Deduplication (items removed)", ""]
             lines += [f"- {k}: {v}" for k, v in self.dedup.items()]
