@@ -41,9 +41,8 @@ def crop_faces(frame_rgb: np.ndarray, boxes: Sequence[Box], framing: Framing) ->
     if frame_rgb.ndim != 3 or frame_rgb.shape[2] != 3 or frame_rgb.dtype != np.uint8:
         raise ValueError(f"expected an H x W x 3 uint8 RGB frame, got {frame_rgb.shape} {frame_rgb.dtype}")
     size = framing.size
-    image = cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2GRAY) if framing.grey else frame_rgb
     out = np.empty((len(boxes), size, size) + (() if framing.grey else (3,)), np.uint8)
-    height, width = image.shape[:2]
+    height, width = frame_rgb.shape[:2]
     for i, box in enumerate(boxes):
         cx, cy, side = square_region(box, framing)
         side = max(side, 1.0)
@@ -52,7 +51,9 @@ def crop_faces(frame_rgb: np.ndarray, boxes: Sequence[Box], framing: Framing) ->
         # Clip to the frame, then pad back out by replicating the border.
         cx0, cy0 = min(max(x0, 0), width - 1), min(max(y0, 0), height - 1)
         cx1, cy1 = max(min(x0 + n, width), cx0 + 1), max(min(y0 + n, height), cy0 + 1)
-        patch = image[cy0:cy1, cx0:cx1]
+        patch = frame_rgb[cy0:cy1, cx0:cx1]
+        if framing.grey:  # per region, not the whole frame: a face is a small part of it
+            patch = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY)
         pads = (cy0 - y0, y0 + n - cy1, cx0 - x0, x0 + n - cx1)
         if any(p > 0 for p in pads):
             patch = cv2.copyMakeBorder(patch, *(max(0, p) for p in pads), cv2.BORDER_REPLICATE)
