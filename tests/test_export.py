@@ -81,7 +81,8 @@ def test_reencoded_clips_are_frame_accurate(video, tmp_path):
 def test_stream_copy_is_fast_path_that_still_covers_the_segment(video, tmp_path):
     (clip,) = export_clips(video, [seg(3.0, 4.0)], SECONDS, tmp_path, ClipOptions(mode="copy"))
     _, duration, _ = video_span(clip.path)
-    assert duration >= clip.window.duration_s - 1 / FPS  # starts on a keyframe at or before the window
+    assert clip.window.start_s <= 3.0 - 2.0 and clip.window.end_s == pytest.approx(4.0 + 1.0)
+    assert duration == pytest.approx(clip.window.duration_s, abs=1 / FPS)  # the window says what the file holds
 
 
 def test_reel_joins_merged_windows_without_repeating_footage(video, tmp_path):

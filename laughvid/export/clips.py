@@ -15,6 +15,7 @@ from pathlib import Path
 import ffmpeg
 import imageio_ffmpeg
 
+from laughvid.decode import probe
 from laughvid.types import Segment
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
@@ -110,8 +111,11 @@ def _run(stream: ffmpeg.nodes.OutputStream, what: str) -> None:
         raise ExportError(f"ffmpeg failed to write {what}: {' | '.join(tail)}") from exc
 
 
-def cut(video_path: str | Path, window: ClipWindow, out_path: str | Path, options: ClipOptions) -> Path:
-    """Write `window` of the video to `out_path` (mp4)."""
+def cut(video_path: str | Path, window: ClipWindow, out_path: str | Path, options: ClipOptions) -> ClipWindow:
+    """Write `window` of the video to `out_path` (mp4); return the source window actually written.
+
+    A stream copy starts on the keyframe at or before `window.start_s`, so its real start is read
+    back from the file: whoever maps clip time to source time (face blurring) needs the truth."""
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     source = ffmpeg.input(str(video_path), ss=f"{window.start_s:.6f}", t=f"{window.duration_s:.6f}")
@@ -128,7 +132,10 @@ def cut(video_path: str | Path, window: ClipWindow, out_path: str | Path, option
             movflags="+faststart",
         )
     _run(output, out_path.name)
-    return out_path
+    if options.mode == "copy":
+        written_s = probe(out_path).duration_s
+        return ClipWindow(max(0.0, round(window.end_s - written_s, 6)), window.end_s)
+    return window
 
 
 def clip_name(video_path: str | Path, index: int, window: ClipWindow) -> str:
@@ -147,8 +154,8 @@ def export_clips(
     clips = []
     for index, segment in enumerate(sorted(segments, key=lambda s: s.start_s), start=1):
         window = clip_window(segment, video_duration_s, options)
-        path = cut(video_path, window, Path(out_dir) / clip_name(video_path, index, window), options)
-        clips.append(Clip(path, window, segment))
+        path = Path(out_dir) / clip_name(video_path, index, window)
+        clips.append(Clip(path, cut(video_path, window, path, options), segment))
     return clips
 
 
@@ -169,7 +176,8 @@ def export_reel(
     windows = merge_windows([clip_window(s, video_duration_s, options) for s in segments])
     out_path = Path(out_path)
     with tempfile.TemporaryDirectory(prefix="laughvid_reel_") as tmp:
-        pieces = [cut(video_path, w, Path(tmp) / f"piece{i:04d}.mp4", options) for i, w in enumerate(windows)]
+        pieces = [Path(tmp) / f"piece{i:04d}.mp4" for i in range(len(windows))]
+        windows = [cut(video_path, w, piece, options) for w, piece in zip(windows, pieces)]
         listing = Path(tmp) / "pieces.txt"
         listing.write_text("".join(f"file '{p.as_posix()}'\n" for p in pieces))
         out_path.parent.mkdir(parents=True, exist_ok=True)
