@@ -4,9 +4,9 @@ Frame scores flicker (blinks, talking, a turned head), so segments come from a p
 separately tunable steps: fill short no-face gaps, median filter, then either hysteresis
 thresholds (enter above `on_threshold`, leave below `off_threshold`) or a two-state HMM decoded
 with Viterbi, then merge segments separated by short gaps and drop too-short ones. Defaults are
-the top of `scripts/tune_smoothing.py` on the labelled dev videos with the shipped model
-smile-v1-d7975564 (frame F1 0.945, event F1 1.000; on/off 0.7/0.5 also won with an earlier
-candidate model, which preferred a 1.0 s median). 12 clips, 7 events: expect less on new footage.
+the top of `scripts/tune_smoothing.py` on the labelled dev videos with model smile-v1-d7975564
+(frame F1 0.945, event F1 1.000; with the shipped smile-v1-65ac9866 the same defaults give frame F1
+0.950, event F1 1.000; on/off 0.7/0.5 also won with an earlier candidate model). 12 clips, 7 events: expect less on new footage.
 """
 
 from __future__ import annotations
