@@ -15,14 +15,13 @@ from pathlib import Path
 
 import cv2
 import ffmpeg
-import imageio_ffmpeg
 import numpy as np
 
 from laughvid.consent import tracks_without_consent
 from laughvid.decode import DecodeReport, VideoError, iter_batches, probe
+from laughvid.export.clips import FFMPEG
 from laughvid.types import Box, FaceObservation, FaceTrack, ScoreCache
 
-FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 EVERY_FRAME_FPS = 1000.0  # a sampling grid finer than any real frame rate: `iter_batches` keeps every frame
 BLOCKS = 5  # a face becomes 5x5 colour blocks, then blurred: no eyes, mouth or outline left to detect
 
@@ -50,17 +49,24 @@ def blur_boxes(frame_rgb: np.ndarray, boxes: Sequence[Box], grow: float = 0.25) 
     return out
 
 
+class TrackBoxes:
+    """Face tracks as arrays, built once, so asking for every frame's boxes stays cheap on long reels."""
+
+    def __init__(self, tracks: Sequence[FaceTrack], hold_s: float = 0.5) -> None:
+        self.hold_s = hold_s
+        self._tracks = [(np.array([o.time_s for o in t.observations]), np.array([o.box for o in t.observations], float))
+                        for t in tracks if t.observations]
+
+    def at(self, time_s: float) -> list[Box]:
+        """Each track's box at `time_s`: interpolated between its observations, held `hold_s` past its ends."""
+        return [tuple(float(np.interp(time_s, times, coords[:, i])) for i in range(4))
+                for times, coords in self._tracks
+                if times[0] - self.hold_s <= time_s <= times[-1] + self.hold_s]
+
+
 def boxes_at(tracks: Sequence[FaceTrack], time_s: float, hold_s: float = 0.5) -> list[Box]:
-    """Each track's box at `time_s`: interpolated between its observations, held `hold_s` past its ends."""
-    boxes = []
-    for track in tracks:
-        obs = track.observations
-        if not obs or time_s < obs[0].time_s - hold_s or time_s > obs[-1].time_s + hold_s:
-            continue
-        times = np.array([o.time_s for o in obs])
-        coords = np.array([o.box for o in obs], float)
-        boxes.append(tuple(float(np.interp(time_s, times, coords[:, i])) for i in range(4)))
-    return boxes
+    """Each track's box at `time_s` (see `TrackBoxes.at`)."""
+    return TrackBoxes(tracks, hold_s).at(time_s)
 
 
 def source_time(t: float, windows: Sequence[tuple[float, float]]) -> float:
@@ -102,10 +108,11 @@ def blur_clip(
         .run_async(cmd=FFMPEG, pipe_stdin=True, pipe_stderr=True)
     )
     report = DecodeReport()
+    track_boxes = TrackBoxes(tracks)
     try:
         for batch in iter_batches(clip_path, fps=EVERY_FRAME_FPS, batch_size=8, max_side=None, info=info, report=report):
             for frame, t in zip(batch.frames, batch.times_s):
-                encoder.stdin.write(blur_boxes(frame, boxes_at(tracks, source_time(float(t), windows))).tobytes())
+                encoder.stdin.write(blur_boxes(frame, track_boxes.at(source_time(float(t), windows))).tobytes())
     finally:
         encoder.stdin.close()
         err = encoder.stderr.read()
