@@ -89,3 +89,28 @@ def test_balanced_epochs_use_every_majority_item_before_repeating():
     assert all(len(e) == 6 and labels[e].sum() == 3 for e in epochs)
     negatives = np.concatenate([e[labels[e] == 0] for e in epochs])
     assert len(set(negatives[:9].tolist())) == 9  # 9 distinct negatives before any repeat
+
+
+def test_expression_labels_train_an_auxiliary_head_that_onnx_leaves_out(tiny_set, tmp_path):
+    """FER-style folders name the expression: training adds an expression head to the torch net,
+    while the exported graph still has one output, the smile logit, equal to torch's."""
+    fer = tmp_path / "fer"
+    for part, split in enumerate(("train", "validation", "test")):  # distinct images: dedup drops leaks
+        for label, emotions in (("smile", ("happy",)), ("non_smile", ("neutral", "surprise"))):
+            for i, path in enumerate(sorted((tiny_set / label).iterdir())[part * 20 : part * 20 + 20]):
+                (fer / split / emotions[i % len(emotions)]).mkdir(parents=True, exist_ok=True)
+                (fer / split / emotions[i % len(emotions)] / f"{split}{path.name}").write_bytes(path.read_bytes())
+    out = tmp_path / "aux"
+    assert main(["train", "--fer2013", str(fer), "--out", str(out), "--epochs", "1", "--threads", "1",
+                 "--widths", "8", "16", "24", "32"]) == 0
+    net = load_weights(out)
+    assert net.config == {"widths": [8, 16, 24, 32], "dropout": 0.3, "emotions": 8}
+    classifier = SmileClassifier.load(out)
+    assert len(classifier._session.get_outputs()) == 1
+    crops = np.random.default_rng(3).integers(0, 256, (5, 48, 48), np.uint8)
+    assert np.abs(classifier.logits(crops) - predict_logits(net, crops)).max() < 1e-4
+
+    plain = tmp_path / "plain"
+    assert main(["train", "--fer2013", str(fer), "--out", str(plain), "--epochs", "1", "--threads", "1",
+                 "--emotion-weight", "0"]) == 0
+    assert load_weights(plain).emotion_head is None

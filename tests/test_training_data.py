@@ -181,3 +181,27 @@ def test_real_data_dedup_counts_match_the_data_readme(shared_data):
     assert report.conflicting_labels == 10  # 5 groups in both classes
     ck = data.load_ckplus(shared_data / "CK+48")
     assert len(ck) == 981 and len({it.group for it in ck}) == 118
+
+
+def test_loaders_keep_the_expression_behind_the_binary_label(tmp_path):
+    for name in ("happy", "Sadness", "angry", "contempt"):
+        write_image(tmp_path / "ck" / name / f"S001_001_{name}.png")
+        write_image(tmp_path / "fer" / "train" / name / f"{name}.png")
+    expected = {"happy": "happy", "Sadness": "sad", "angry": "anger", "contempt": "contempt"}
+    for items in (data.load_ckplus(tmp_path / "ck"), data.load_fer_folders(tmp_path / "fer")):
+        assert {Path(it.path).parent.name: data.EMOTIONS[it.emotion] for it in items} == expected
+    pixels = " ".join(["7"] * 2304)
+    (tmp_path / "fer2013.csv").write_text(f"emotion,pixels,Usage\n0,{pixels},Training\n6,{pixels},Training\n")
+    assert [data.EMOTIONS[it.emotion] for it in data.load_fer_csv(tmp_path / "fer2013.csv")] == ["anger", "neutral"]
+    write_image(tmp_path / "SMILEs/positives/positives7/a.jpg", 64)
+    write_image(tmp_path / "SMILEs/negatives/negatives7/b.jpg", 64)
+    assert {it.emotion for it in data.load_smilesmiled(tmp_path)} == {data.UNKNOWN_EMOTION}  # smile/no smile only
+
+
+def test_deduplicate_drops_the_expression_where_copies_disagree(tmp_path):
+    a = write_image(tmp_path / "train" / "sad" / "a.png", value=10)
+    b = write_image(tmp_path / "train" / "angry" / "b.png", value=10)
+    kept, report = data.deduplicate(data.load_fer_folders(tmp_path))
+    assert report.exact_duplicates == 1 and report.conflicting_labels == 0  # both non-smile: one copy stays
+    assert len(kept) == 1 and kept[0].smile == 0 and kept[0].emotion == data.UNKNOWN_EMOTION
+    assert {a.name, b.name} >= {Path(kept[0].path).name}

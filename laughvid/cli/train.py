@@ -28,6 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--reference", type=Path, metavar="MODEL_DIR",
                    help="cite this model's test-only figures in the card (e.g. the recipe trained without SMILEsmileD)")
     p.add_argument("--epochs", type=int, default=24)
+    # Tuning options default to TrainConfig's values (None here: the CLI must not import torch to start).
+    p.add_argument("--lr", type=float, help="peak learning rate of the cosine schedule")
+    p.add_argument("--widths", type=int, nargs=4, metavar="W", help="channels of the network's four stages")
+    p.add_argument("--emotion-weight", type=float, help="weight of the auxiliary expression loss (0: smile loss only)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.set_defaults(func=run)
@@ -60,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
         print("give at least one data set" if not sources else f"--test-only {sorted(unknown)}: no such data set given",
               file=sys.stderr)
         return EXIT_USAGE
-    config = TrainConfig(epochs=args.epochs, seed=args.seed, threads=args.threads)
+    tuning = {"lr": args.lr, "widths": tuple(args.widths) if args.widths else None, "emotion_weight": args.emotion_weight}
+    config = TrainConfig(epochs=args.epochs, seed=args.seed, threads=args.threads,
+                         **{name: value for name, value in tuning.items() if value is not None})
     try:
         card = build_model(sources, args.out, config, init_model_dir=args.init, reference_model_dir=args.reference,
                            command=command_line(args))

@@ -29,6 +29,22 @@ AFFECTNET_VALID = set(range(8))
 AFFECTNET_HAPPY = 1
 FER_USAGE = {"Training": "train", "PublicTest": "validation", "PrivateTest": "test"}
 FER_HAPPY = 3  # fer2013.csv emotion code
+# The expression classes behind the binary label, in AffectNet's code order (0..7). Training uses
+# them as an auxiliary target: knowing *which* non-smile an image is teaches finer mouth/eye features.
+EMOTIONS = ("neutral", "happy", "sad", "surprise", "fear", "disgust", "anger", "contempt")
+EMOTION_ALIASES = {"happiness": "happy", "smile": "happy", "sadness": "sad", "angry": "anger",
+                   "surprised": "surprise", "fearful": "fear", "disgusted": "disgust"}
+FER_CSV_EMOTIONS = ("anger", "disgust", "fear", "happy", "sad", "surprise", "neutral")  # fer2013.csv codes 0..6
+UNKNOWN_EMOTION = -1
+
+
+def emotion_index(name: str) -> int:
+    """Index into EMOTIONS of a class-folder name or AffectNet code ('2', 'Sadness'); -1 if unknown."""
+    name = name.strip().lower()
+    if name.isdigit():
+        return int(name) if int(name) < len(EMOTIONS) else UNKNOWN_EMOTION
+    name = EMOTION_ALIASES.get(name, name)
+    return EMOTIONS.index(name) if name in EMOTIONS else UNKNOWN_EMOTION
 
 
 @dataclass(eq=False)
@@ -43,6 +59,7 @@ class ImageItem:
     group: str  # person / sequence / video id: items of one group always share a split
     pixels: np.ndarray | None = field(default=None, repr=False)
     box: Box | None = None
+    emotion: int = UNKNOWN_EMOTION  # index into EMOTIONS where the data set says which expression
 
     def content_hash(self) -> str:
         if self.pixels is not None:
@@ -98,7 +115,8 @@ def load_fer_folders(root: str | Path) -> list[ImageItem]:
         if split is None:
             continue
         for folder, smile in _class_folders(split_dir):
-            items += [ImageItem(str(p), smile, "fer2013", split, p.stem) for p in _images(folder)]
+            emotion = emotion_index(folder.name)
+            items += [ImageItem(str(p), smile, "fer2013", split, p.stem, emotion=emotion) for p in _images(folder)]
     if not items:
         raise ValueError(f"{root}: no FER2013 images (expected train/ validation/ test/ with emotion folders)")
     return items
@@ -120,8 +138,10 @@ def load_fer_csv(path: str | Path) -> list[ImageItem]:
             split = FER_USAGE.get(row["Usage"])
             if split is None:
                 raise ValueError(f"{path}:{row_no}: unknown Usage {row['Usage']!r} (expected {sorted(FER_USAGE)})")
-            items.append(ImageItem(f"{path}#{row_no}", int(int(row["emotion"]) == FER_HAPPY), "fer2013", split,
-                                   f"row{row_no}", pixels=values.astype(np.uint8).reshape(48, 48)))
+            code = int(row["emotion"])
+            emotion = emotion_index(FER_CSV_EMOTIONS[code]) if 0 <= code < len(FER_CSV_EMOTIONS) else UNKNOWN_EMOTION
+            items.append(ImageItem(f"{path}#{row_no}", int(code == FER_HAPPY), "fer2013", split,
+                                   f"row{row_no}", pixels=values.astype(np.uint8).reshape(48, 48), emotion=emotion))
     return items
 
 
@@ -152,7 +172,8 @@ def load_ckplus(root: str | Path) -> list[ImageItem]:
             if not match:
                 raise ValueError(f"{p}: CK+ file names must start with Sxxx_yyy_ (subject_sequence)")
             subject = match.group(1)
-            items.append(ImageItem(str(p), smile, "ckplus", hash_split(subject), subject))
+            items.append(ImageItem(str(p), smile, "ckplus", hash_split(subject), subject,
+                                   emotion=emotion_index(folder.name)))
     return items
 
 
@@ -177,7 +198,7 @@ def load_affectnet_folders(root: str | Path) -> list[ImageItem]:
                     split = "train" if has_test else hash_split(p.stem, test=0.0)
                 else:
                     split = "validation" if kind == "val" and has_test else "test"
-                items.append(ImageItem(str(p), smile, "affectnet", split, p.stem))
+                items.append(ImageItem(str(p), smile, "affectnet", split, p.stem, emotion=emotion_index(name)))
     if not items:
         raise ValueError(f"{root}: no AffectNet images (expected class folders 0..7 or named emotions)")
     return items
@@ -209,7 +230,8 @@ def load_affectnet_csv(csv_path: str | Path, images_root: str | Path, split: str
             x, y = float(row["face_x"]), float(row["face_y"])
             w, h = float(row["face_width"]), float(row["face_height"])
             items.append(ImageItem(str(path), int(expression == AFFECTNET_HAPPY), "affectnet",
-                                   held_out or hash_split(path.stem, test=0.0), path.stem, box=(x, y, x + w, y + h)))
+                                   held_out or hash_split(path.stem, test=0.0), path.stem, box=(x, y, x + w, y + h),
+                                   emotion=expression))
     if not items:
         raise ValueError(f"{csv_path}: no usable rows ({missing} image files not found under {images_root})")
     return items
@@ -250,6 +272,8 @@ def deduplicate(items: list[ImageItem]) -> tuple[list[ImageItem], DedupReport]:
         in_best = [c for c in copies if rank[c.split] == best]
         report.cross_split += len(copies) - len(in_best)
         report.exact_duplicates += len(in_best) - 1
+        if len({c.emotion for c in copies}) > 1:  # same smile label, different expressions: keep only the binary one
+            in_best[0].emotion = UNKNOWN_EMOTION
         kept.append(in_best[0])
     report.kept = len(kept)
     return kept, report

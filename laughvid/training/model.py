@@ -34,12 +34,20 @@ class ResBlock(nn.Module):
         return self.act(x + self.body(x))
 
 
-class SmileNet(nn.Module):
-    """Logit of 'smiling' for each grey face crop (any square size divisible by 8)."""
+def _pooled_linear(channels: int, outputs: int, dropout: float) -> nn.Sequential:
+    return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(channels, outputs))
 
-    def __init__(self, widths: tuple[int, int, int, int] = (16, 32, 64, 128), dropout: float = 0.3) -> None:
+
+class SmileNet(nn.Module):
+    """Logit of 'smiling' for each grey face crop (any square size divisible by 8).
+
+    With `emotions` > 0 the net also has an auxiliary expression head, used only while training
+    (`forward_with_emotions`); `forward`, and so the exported ONNX graph, returns the smile logit alone."""
+
+    def __init__(self, widths: tuple[int, int, int, int] = (16, 32, 64, 128), dropout: float = 0.3,
+                 emotions: int = 0) -> None:
         super().__init__()
-        self.config = {"widths": list(widths), "dropout": dropout}
+        self.config = {"widths": list(widths), "dropout": dropout, "emotions": emotions}
         w0, w1, w2, w3 = widths
         self.features = nn.Sequential(
             _conv_bn(1, w0),
@@ -47,7 +55,14 @@ class SmileNet(nn.Module):
             _conv_bn(w1, w2, stride=2), ResBlock(w2),
             _conv_bn(w2, w3, stride=2), ResBlock(w3),
         )
-        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(w3, 1))
+        self.head = _pooled_linear(w3, 1, dropout)
+        self.emotion_head = _pooled_linear(w3, emotions, dropout) if emotions else None
+
+    def add_emotion_head(self, emotions: int) -> None:
+        """Give a net trained without one (e.g. an older model being continued) an expression head."""
+        if self.emotion_head is None:
+            self.emotion_head = _pooled_linear(self.config["widths"][-1], emotions, self.config["dropout"])
+            self.config["emotions"] = emotions
 
     @staticmethod
     def standardise(pixels: torch.Tensor) -> torch.Tensor:
@@ -57,3 +72,9 @@ class SmileNet(nn.Module):
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(self.standardise(pixels)))[:, 0]
+
+    def forward_with_emotions(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(smile logits, expression logits or None): one pass through the shared features."""
+        features = self.features(self.standardise(pixels))
+        emotions = self.emotion_head(features) if self.emotion_head is not None else None
+        return self.head(features)[:, 0], emotions

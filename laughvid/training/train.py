@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from laughvid.modelcard import platt
 from laughvid.training.augment import Augment, augment_batch, jpeg_degrade
-from laughvid.training.data import ImageItem, load_arrays
+from laughvid.training.data import EMOTIONS, ImageItem, load_arrays
 from laughvid.training.metrics import best_f1_threshold, binary_metrics
 from laughvid.training.model import SmileNet
 
@@ -41,6 +41,7 @@ class TrainConfig:
     widths: tuple[int, int, int, int] = (16, 32, 64, 128)
     dropout: float = 0.3
     ema_decay: float = 0.998
+    emotion_weight: float = 0.5  # auxiliary expression loss where the data set names one (0: off)
     seed: int = 0
     threads: int = 2
     augment: Augment = field(default_factory=Augment)
@@ -120,7 +121,8 @@ def load_weights(model_dir: str | Path) -> SmileNet:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no torch weights in {model_dir} (only models trained by laughvid have them)")
     saved = torch.load(path, map_location="cpu", weights_only=True)
-    net = SmileNet(widths=tuple(saved["config"]["widths"]), dropout=saved["config"]["dropout"])
+    net = SmileNet(widths=tuple(saved["config"]["widths"]), dropout=saved["config"]["dropout"],
+                   emotions=saved["config"].get("emotions", 0))
     net.load_state_dict(saved["state"])
     return net.eval()
 
@@ -135,7 +137,8 @@ def train(
     """Train (or, with `init`, continue training) a SmileNet; calibrate and pick the threshold on
     `val_items`. Class imbalance: with `config.balanced` each epoch sees every item of the smaller
     class and an equal, rotating share of the larger one (half the compute on FER-like data);
-    otherwise the positives' loss is weighted by sqrt(neg/pos)."""
+    otherwise the positives' loss is weighted by sqrt(neg/pos). Items that name their expression
+    (FER2013, CK+, AffectNet) also train an auxiliary expression head, weighted by `config.emotion_weight`."""
     config = config or TrainConfig()
     if not train_items or not val_items:
         raise ValueError(f"need training and validation items (got {len(train_items)} and {len(val_items)})")
@@ -147,6 +150,7 @@ def train(
 
     x_train, y_train = load_arrays(train_items, config.size)
     x_val, y_val = load_arrays(val_items, config.size)
+    emotion_train = np.array([it.emotion for it in train_items], np.int64)
     n_pos = max(1, int(y_train.sum()))
     pos_weight = torch.tensor(1.0 if config.balanced else math.sqrt(max(1, len(y_train) - n_pos) / n_pos))
     sampler = BalancedEpochs(y_train, rng) if config.balanced else None
@@ -154,6 +158,8 @@ def train(
         f"{'balanced epochs' if sampler else 'all items per epoch'}, pos_weight {pos_weight.item():.2f}")
 
     net = copy.deepcopy(init) if init is not None else SmileNet(config.widths, config.dropout)
+    if config.emotion_weight > 0 and (emotion_train >= 0).any():
+        net.add_emotion_head(len(EMOTIONS))
     ema = torch.optim.swa_utils.AveragedModel(
         net, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
     optimiser = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -175,7 +181,13 @@ def train(
             images = jpeg_degrade(x_train[idx], config.augment, rng)
             pixels = augment_batch(torch.from_numpy(images).float()[:, None], config.augment, generator)
             target = torch.from_numpy(y_train[idx]).float() * (1 - smooth) + smooth / 2
-            loss = F.binary_cross_entropy_with_logits(net(pixels), target, pos_weight=pos_weight)
+            smile_logits, emotion_logits = net.forward_with_emotions(pixels)
+            loss = F.binary_cross_entropy_with_logits(smile_logits, target, pos_weight=pos_weight)
+            emotion = torch.from_numpy(emotion_train[idx])
+            if emotion_logits is not None and config.emotion_weight > 0 and (emotion >= 0).any():
+                known = emotion >= 0
+                loss = loss + config.emotion_weight * F.cross_entropy(
+                    emotion_logits[known], emotion[known], label_smoothing=smooth)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
