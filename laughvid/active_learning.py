@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from laughvid import registry, review, store, timeline
+from laughvid.faces.stitch import stitch
 from laughvid.modelcard import ModelCard
 from laughvid.segments import SmoothingParams, smooth
 from laughvid.store import AnalysisRecord
@@ -151,7 +152,7 @@ def review_queue(conn: sqlite3.Connection, k: int = 20, params: SmoothingParams 
             continue
         reviewed = [(s.start_s, s.end_s) for s in review.stored(conn, sha, include_deleted=True) if s.state != "pending"]
         threshold = model_threshold(conn, analysis.model_version)
-        cache = store.load_cache(conn, analysis.id)
+        cache = stitch(store.load_cache(conn, analysis.id)).cache  # person ids, as the timeline shows them
         smoothed = {tid: smooth(series, params) for tid, series in timeline.track_series(cache).items()}
         frame_of = np.searchsorted(cache.frame_times_s, cache.times_s)
         for i, t in enumerate(cache.times_s):

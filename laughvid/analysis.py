@@ -2,14 +2,16 @@
 
     conn = open_store()
     result = analyze_video("talk.mp4", conn, progress=lambda frac, msg: ...)
-    result.series, result.tracks, result.segments          # whole video, per track, laugh segments
+    result.series, result.tracks, result.segments          # whole video, per person, laugh segments
     compute_segments(conn, result.record.id, SmoothingParams(on_threshold=0.7))   # no decoding
     list_videos(conn)                                      # what has been analysed
 
 Per batch of analysed frames: detect faces on every `detect_every`-th analysed frame and on the
 batch's last frame, link them into tracks, interpolate boxes for the frames in between (offline,
 so both sides are known), crop and score every face of every analysed frame in one ONNX call,
-then commit the batch to the store with the state needed to resume after it.
+then commit the batch to the store with the state needed to resume after it. Reading a result
+back stitches the tracker's tracks into one id per person (laughvid.faces.stitch): a pure function
+of the stored observations, so a cached or resumed analysis shows the same persons as a fresh one.
 
 Why detect on a subset: on the 2-core target, BlazeFace costs 3-6 ms per frame while decoding a
 720p30 file costs ~1 ms per source frame; detecting on all 10 analysed frames per second would
@@ -31,6 +33,7 @@ import numpy as np
 
 from laughvid import store
 from laughvid.decode import DecodeReport, iter_batches, probe
+from laughvid.faces.stitch import stitch
 from laughvid.faces.tracker import Tracker, TrackerParams, fill_between
 from laughvid.segments import SmoothingParams, find_segments
 from laughvid.timeline import track_series, whole_series
@@ -74,12 +77,13 @@ class AnalysisParams:
 @dataclass
 class AnalysisResult:
     record: store.AnalysisRecord
-    cache: ScoreCache
+    cache: ScoreCache  # track ids are person ids (stitched); the store keeps the tracker's
     series: ScoreSeries  # whole video: max over visible faces, NaN where none
-    tracks: dict[int, ScoreSeries]
+    tracks: dict[int, ScoreSeries]  # one per person
     segments: list[Segment]
     smoothing: SmoothingParams
     from_cache: bool  # True when nothing was decoded
+    fragments: tuple[int, ...]  # ids in `cache` of faces seen too briefly to be a person: in `series`, not in `tracks`
 
 
 class _Detector(Protocol):
@@ -145,9 +149,11 @@ def load_result(conn, analysis_id: int, smoothing: SmoothingParams = SmoothingPa
     record = store.get_analysis(conn, analysis_id)
     if record is None:
         raise KeyError(f"no analysis with id {analysis_id}")
-    cache = store.load_cache(conn, analysis_id)
-    series, tracks = whole_series(cache), track_series(cache)
-    return AnalysisResult(record, cache, series, tracks, find_segments(series, smoothing, tracks), smoothing, from_cache)
+    people = stitch(store.load_cache(conn, analysis_id))
+    series = whole_series(people.cache)
+    tracks = {tid: s for tid, s in track_series(people.cache).items() if tid not in people.fragments}
+    segments = find_segments(series, smoothing, tracks)
+    return AnalysisResult(record, people.cache, series, tracks, segments, smoothing, from_cache, people.fragments)
 
 
 def compute_segments(conn, analysis_id: int, smoothing: SmoothingParams) -> list[Segment]:

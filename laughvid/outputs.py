@@ -3,7 +3,8 @@
 timeline.csv is the whole-video series (max over faces) with an empty `laugh_prob` where no face
 is visible, so spreadsheets show a gap rather than a fake 0. segments.csv uses the same columns
 as the UI's exported lists (laughvid.export.lists). analysis.json holds everything else: video
-metadata, model version, analysis and smoothing parameters, per-track observations, warnings.
+metadata, model version, analysis and smoothing parameters, per-person observations (and those of
+faces seen too briefly to be a person, under "fragments"), warnings.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 from laughvid.analysis import AnalysisResult
 from laughvid.export.lists import rows as segment_rows
 from laughvid.export.lists import to_csv as segments_csv
+from laughvid.types import ScoreCache
 
 
 def _num(value: float, digits: int) -> float | None:
@@ -33,24 +35,23 @@ def write_timeline_csv(result: AnalysisResult, path: Path) -> None:
             writer.writerow([f"{t:.3f}", "" if np.isnan(p) else f"{p:.4f}", int(n)])
 
 
+def _track_document(cache: ScoreCache, tid: int) -> dict:
+    mine = cache.track_ids == tid
+    return {
+        "track_id": tid,
+        "start_s": round(float(cache.times_s[mine].min()), 3),
+        "end_s": round(float(cache.times_s[mine].max()), 3),
+        "mean_prob": round(float(cache.probs[mine].mean()), 4),
+        "max_prob": round(float(cache.probs[mine].max()), 4),
+        "observations": [
+            {"time_s": round(float(t), 3), "box": [round(float(v), 1) for v in box], "prob": round(float(p), 4), "detected": bool(d)}
+            for t, box, p, d in zip(cache.times_s[mine], cache.boxes[mine], cache.probs[mine], cache.detected[mine])
+        ],
+    }
+
+
 def analysis_document(result: AnalysisResult) -> dict:
     record, cache = result.record, result.cache
-    tracks = []
-    for tid in sorted(result.tracks):
-        mine = cache.track_ids == tid
-        tracks.append(
-            {
-                "track_id": tid,
-                "start_s": round(float(cache.times_s[mine].min()), 3),
-                "end_s": round(float(cache.times_s[mine].max()), 3),
-                "mean_prob": round(float(cache.probs[mine].mean()), 4),
-                "max_prob": round(float(cache.probs[mine].max()), 4),
-                "observations": [
-                    {"time_s": round(float(t), 3), "box": [round(float(v), 1) for v in box], "prob": round(float(p), 4), "detected": bool(d)}
-                    for t, box, p, d in zip(cache.times_s[mine], cache.boxes[mine], cache.probs[mine], cache.detected[mine])
-                ],
-            }
-        )
     return {
         "video": {"path": record.path, "sha256": record.sha256, **asdict(record.info)},
         "model_version": record.model_version,
@@ -62,7 +63,8 @@ def analysis_document(result: AnalysisResult) -> dict:
         "frames_analysed": len(result.series.times_s),
         "frames_with_faces": int(np.count_nonzero(~np.isnan(result.series.probs))),
         "segments": segment_rows(result.segments),
-        "tracks": tracks,
+        "tracks": [_track_document(cache, tid) for tid in sorted(result.tracks)],  # one per person
+        "fragments": [_track_document(cache, tid) for tid in result.fragments],  # faces seen too briefly to be a person
         "timeline": [{"time_s": round(float(t), 3), "laugh_prob": _num(p, 4)} for t, p in zip(result.series.times_s, result.series.probs)],
     }
 

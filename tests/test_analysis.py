@@ -18,7 +18,11 @@ from pipe_helpers import BrightnessScorer, CountingDetector
 from laughvid import analysis, store
 from laughvid.analysis import AnalysisParams, analyze_video, compute_segments, list_videos, load_result
 from laughvid.decode import VideoError
+from laughvid.outputs import analysis_document
 from laughvid.segments import SmoothingParams
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_videos" / "two_people_astronaut.mp4"
 
 
 @pytest.fixture(scope="module")
@@ -160,6 +164,29 @@ def test_progress_is_reported_up_to_done(clip, conn):
     seen = []
     analyze_video(clip, conn, BrightnessScorer(), progress=lambda f, msg: seen.append(f))
     assert seen == sorted(seen) and seen[-1] == 1.0
+
+
+def test_a_face_back_elsewhere_after_3_s_is_still_one_person(tmp_path, conn):
+    video = astronaut_video(tmp_path / "away.mp4", seconds=8, fps=10, blank_spans=[(3.0, 6.0)])  # back ~1.2 face widths on
+    result = analyze_video(video, conn, BrightnessScorer())
+    assert len(np.unique(store.load_cache(conn, result.record.id).track_ids)) == 2  # the tracker's raw ids stay stored
+    assert list(result.tracks) == [0] and result.fragments == ()
+    assert set(result.cache.track_ids) == {0}
+
+
+def test_the_sample_video_shows_its_two_people(conn):
+    """Camera pans and zooms: the left person's return after the empty corner is stitched back to
+    them; two single-detection glimpses during the whip pans are fragments, not persons."""
+    result = analyze_video(SAMPLE, conn, BrightnessScorer())
+    assert len(np.unique(store.load_cache(conn, result.record.id).track_ids)) == 5
+    assert sorted(result.tracks) == [0, 1] and len(result.fragments) == 2
+    left = result.cache.times_s[result.cache.track_ids == 0]
+    assert left.min() < 0.5 and left.max() > 15.5  # the left person is in view at the start and the end
+    glimpses = result.cache.times_s[np.isin(result.cache.track_ids, result.fragments)]
+    assert not np.isnan(result.series.probs[np.isin(result.series.times_s, glimpses)]).any()  # still in the whole-video series
+    doc = analysis_document(result)  # analysis.json: persons under "tracks", glimpses under "fragments", nothing lost
+    assert [len(doc["tracks"]), len(doc["fragments"])] == [2, 2]
+    assert sum(len(t["observations"]) for t in doc["tracks"] + doc["fragments"]) == len(result.cache.times_s)
 
 
 @pytest.mark.parametrize("name, people", [("people_street.mp4", 4), ("selfie_group_smile.mp4", 3), ("d3.mp4", 1)])

@@ -47,6 +47,7 @@ def table(at: AppTest):
 def test_first_start_analyses_the_sample_and_shows_its_timeline(home):
     at = start()
     assert at.header[0].value == "two_people_astronaut.mp4"
+    assert any(" 2 person(s) " in c.value for c in at.caption), "the tracker's 5 tracks stitched into its 2 people"
     assert len(at.get("plotly_chart")) == 1
     assert len(table(at)) >= 1, "the sample has laugh segments to review"
     assert any("was scored by" in c.value for c in at.sidebar.caption)

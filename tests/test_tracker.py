@@ -60,3 +60,10 @@ def test_fill_between_interpolates_and_holds_half_the_gap():
     assert 1 in mid and 2 not in mid  # track 1 left, track 2 appeared: each held on its own side
     late = fill_between(0.0, before, 1.0, after, 0.75)
     assert 1 not in late and 2 in late
+
+
+def test_a_face_passing_where_another_was_lost_keeps_its_own_id():
+    tracker = Tracker(TrackerParams(max_gap_s=1.0, relink_gap_s=5.0))
+    [(lost, _)] = tracker.update(0.0, [det(300)])  # then not detected (looked down)
+    walker = [tracker.update(1.5 + 0.3 * k, [det(210 + 30 * k)])[0][0] for k in range(7)]  # walks through x=300 at k=3
+    assert len(set(walker)) == 1 and walker[0] != lost

@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         for warning in result.record.warnings:
             print(f"laughvid analyze: warning: {video}: {warning}", file=sys.stderr)
         cached = " (cached)" if result.from_cache else ""
-        print(f"{video}: {len(result.segments)} laugh segment(s), {len(result.tracks)} face track(s){cached} -> {out_dir}")
+        print(f"{video}: {len(result.segments)} laugh segment(s), {len(result.tracks)} person(s){cached} -> {out_dir}")
     if failed:
         print(f"laughvid analyze: {failed} of {len(args.videos)} video(s) failed", file=sys.stderr)
         return EXIT_FAILURES

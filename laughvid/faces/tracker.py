@@ -5,7 +5,9 @@ tracker links those detections into tracks by IoU, falling back to centre distan
 motion, and keeps a lost track alive for `max_gap_s` so a face that is missed for a few frames
 (turned head, motion blur, a hand in front) keeps its id; a face that reappears at the same place
 within `relink_gap_s` (someone looking down for a few seconds in a static shot) keeps it too. Because analysis is offline, frames
-between two detection frames get boxes interpolated from both sides (`fill_between`).
+between two detection frames get boxes interpolated from both sides (`fill_between`), and tracks
+of one person that the tracker could not link (longer absences, a face back elsewhere) are joined
+after tracking (`laughvid.faces.stitch`).
 
 The state is a small dict (`state()` / `from_state()`) so that an interrupted analysis resumes
 with exactly the ids it would have had.
@@ -28,7 +30,7 @@ def iou(a: Box, b: Box) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _centre_distance(a: Box, b: Box) -> float:
+def centre_distance(a: Box, b: Box) -> float:
     """Centre distance in units of the boxes' mean size (scale-free)."""
     size = ((a[2] - a[0]) + (a[3] - a[1]) + (b[2] - b[0]) + (b[3] - b[1])) / 4
     dx = (a[0] + a[2] - b[0] - b[2]) / 2
@@ -67,12 +69,14 @@ class Tracker:
             for j, det in enumerate(detections):
                 overlap = iou(track.box, det.box)
                 if overlap >= (p.iou_threshold if recent else p.relink_iou):
-                    pairs.append((overlap, tid, j))
-                elif recent and (dist := _centre_distance(track.box, det.box)) <= p.max_centre_distance:
-                    pairs.append((-dist, tid, j))  # ranks below any IoU match
+                    pairs.append((recent, overlap, tid, j))
+                elif recent and (dist := centre_distance(track.box, det.box)) <= p.max_centre_distance:
+                    pairs.append((recent, -dist, tid, j))  # ranks below any IoU match of a recent track
+        # Faces seen within max_gap_s come first: a face walking through the spot where another was
+        # lost keeps its own id instead of taking the lost one's.
         assigned: dict[int, int] = {}
         used: set[int] = set()
-        for _, tid, j in sorted(pairs, reverse=True):
+        for *_, tid, j in sorted(pairs, reverse=True):
             if tid not in used and j not in assigned:
                 assigned[j] = tid
                 used.add(tid)
