@@ -62,6 +62,27 @@ def test_eval_images_on_crops_and_photos(photo_folder, tmp_path, capsys):
     assert float(by_name["photo.jpg"]["score"]) >= summary["threshold"]
 
 
+def test_disagreement_sheet_shows_the_mislabelled_image(photo_folder, tmp_path, capsys):
+    """A smiling face filed under non_smile/ is the one disagreement, drawn on the contact sheet."""
+    (photo_folder / "smile/crop.png").rename(photo_folder / "non_smile/crop.png")
+    sheet_file = tmp_path / "sheet.png"
+    main(["eval-images", str(photo_folder), "--model", str(DEFAULT_MODEL_DIR), "--disagreements", str(sheet_file)])
+    assert "1 most confident disagreements" in capsys.readouterr().err
+    sheet = cv2.imread(str(sheet_file), cv2.IMREAD_GRAYSCALE)
+    assert sheet.shape == (96 + 16, 8 * 96)
+    assert sheet[:96, :96].std() > 10 and sheet[:96, 96:].min() == 255  # one face tile, the rest blank
+
+
+def test_disagreements_rank_the_most_confident_first():
+    from laughvid.training.evaluate import FolderEvaluation, ImageScore, disagreements
+
+    rows = [ImageScore("a", 1, 0.45, "crop"), ImageScore("b", 0, 0.95, "crop"), ImageScore("c", 1, 0.9, "crop"),
+            ImageScore("d", 0, 0.6, "crop"), ImageScore("e", 1, None, "no_face")]
+    result = FolderEvaluation("m", 0.5, rows)
+    assert [r.path for r in disagreements(result, 10)] == ["b", "d", "a"]
+    assert [r.path for r in disagreements(result, 1)] == ["b"]
+
+
 def test_eval_images_usage_errors(tmp_path, capsys):
     assert main(["eval-images", str(tmp_path / "missing")]) == 2
     assert "not a folder" in capsys.readouterr().err

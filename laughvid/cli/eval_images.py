@@ -21,6 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("folder", type=Path, metavar="DIR")
     p.add_argument("--model", type=Path, help="model directory (default: the active model)")
     p.add_argument("--scores", type=Path, metavar="FILE", help="also write path,score,label per image (CSV)")
+    p.add_argument("--disagreements", type=Path, metavar="PNG",
+                   help="write a contact sheet of the images where model and label disagree most (label check)")
+    p.add_argument("--top", type=int, default=64, help="how many disagreements the sheet shows (default 64)")
     p.add_argument("--faces", choices=("auto", "crops", "detect"), default="auto",
                    help="auto: small images (<=128 px) and images filled by one face are crops, others are "
                         "searched for faces; crops: use every image as it is; detect: always detect")
@@ -33,7 +36,9 @@ def _json_safe(value):
 
 def run(args: argparse.Namespace) -> int:
     from laughvid.classifier import SmileClassifier
-    from laughvid.training.evaluate import evaluate_folder
+    import cv2
+
+    from laughvid.training.evaluate import contact_sheet, disagreements, evaluate_folder
 
     if not args.folder.is_dir():
         print(f"eval-images: {args.folder} is not a folder", file=sys.stderr)
@@ -52,6 +57,10 @@ def run(args: argparse.Namespace) -> int:
             writer.writerow(["path", "score", "label"])
             for row in result.rows:
                 writer.writerow([row.path, "" if row.score is None else f"{row.score:.6f}", row.label])
+    if args.disagreements:
+        worst = disagreements(result, args.top)
+        cv2.imwrite(str(args.disagreements), contact_sheet(worst))
+        print(f"eval-images: {len(worst)} most confident disagreements -> {args.disagreements}", file=sys.stderr)
     for row in result.rows:
         if row.how == "unreadable":
             print(f"eval-images: could not read {row.path}", file=sys.stderr)

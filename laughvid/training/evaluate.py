@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,7 @@ class ImageScore:
     label: int
     score: float | None  # None: no face found, or unreadable
     how: str  # crop | detected | no_face | unreadable
+    face: np.ndarray | None = field(default=None, repr=False)  # what the model saw (grey, input size)
 
 
 @dataclass
@@ -88,7 +90,7 @@ def evaluate_folder(folder: str | Path, classifier: SmileClassifier, mode: str =
             result.rows.append(ImageScore(item.path, item.smile, None, "unreadable"))
             continue
         face, how = face_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), classifier, detector, mode)
-        result.rows.append(ImageScore(item.path, item.smile, None, how))
+        result.rows.append(ImageScore(item.path, item.smile, None, how, face))
         if face is not None:
             inputs.append(face)
             slots.append(len(result.rows) - 1)
@@ -96,3 +98,22 @@ def evaluate_folder(folder: str | Path, classifier: SmileClassifier, mode: str =
         for slot, score in zip(slots, classifier.score(np.stack(inputs))):
             result.rows[slot].score = float(score)
     return result
+
+
+def disagreements(result: FolderEvaluation, top: int) -> list[ImageScore]:
+    """The `top` images where model and label disagree most confidently: on public sets and on
+    one's own fine-tune set these are mostly label errors, the first thing to check and correct."""
+    wrong = [r for r in result.rows if r.score is not None and (r.score >= result.threshold) != bool(r.label)]
+    return sorted(wrong, key=lambda r: -abs(r.score - r.label))[:top]
+
+
+def contact_sheet(rows: list[ImageScore], tile: int = 96, columns: int = 8) -> np.ndarray:
+    """Grey grid of the model inputs, each captioned with its label and the model's probability."""
+    caption = 16
+    sheet = np.full((max(1, math.ceil(len(rows) / columns)) * (tile + caption), columns * tile), 255, np.uint8)
+    for i, row in enumerate(rows):
+        y, x = (i // columns) * (tile + caption), (i % columns) * tile
+        sheet[y : y + tile, x : x + tile] = cv2.resize(row.face, (tile, tile), interpolation=cv2.INTER_LINEAR)
+        text = f"{'smile' if row.label else 'non'} p={row.score:.2f}"
+        cv2.putText(sheet, text, (x + 2, y + tile + 12), cv2.FONT_HERSHEY_SIMPLEX, 0.35, 0, 1, cv2.LINE_AA)
+    return sheet
