@@ -90,6 +90,18 @@ def review_list(auto: Sequence[Segment], conn: sqlite3.Connection, video_sha256:
     return sorted([k for k in kept if k.state != "deleted"] + fresh, key=lambda i: (i.start_s, i.end_s))
 
 
+def _fresh(conn: sqlite3.Connection, video_sha256: str, item: ReviewedSegment) -> ReviewedSegment:
+    """`item` as stored now. A page (or another tab) holds segments as they were when it was drawn:
+    a double click or a stale page must act on the stored row, not insert a second copy of it."""
+    for other in stored(conn, video_sha256, include_deleted=True):
+        same_row = other.id == item.id if item.id is not None else (other.start_s, other.end_s) == (item.start_s, item.end_s)
+        if same_row:
+            return other
+    if item.id is not None:
+        raise ReviewError(f"segment #{item.id} is no longer in the store (changed in another tab?): reload")
+    return item
+
+
 def _check_bounds(start_s: float, end_s: float, duration_s: float | None) -> None:
     if not (start_s >= 0 and end_s > start_s):
         raise ReviewError(f"a segment needs 0 <= start < end, got {start_s:.2f}-{end_s:.2f} s")
@@ -187,6 +199,7 @@ def set_state(conn: sqlite3.Connection, video_sha256: str, item: ReviewedSegment
     """Accept or reject (or reset to pending) one segment; returns its row id."""
     if state not in ("accepted", "rejected", "pending"):
         raise ReviewError(f"cannot set state {state!r} directly (use add/delete)")
+    item = _fresh(conn, video_sha256, item)
     if item.state == "added" and state == "accepted":
         return item.id  # an added segment is already a laugh
     return _apply(conn, video_sha256, state, reviewer, lambda c: [c.write(item, state)])[0]
@@ -205,6 +218,7 @@ def edit_bounds(
 ) -> int:
     """New start/end; a pending segment whose bounds the reviewer fixed counts as accepted."""
     _check_bounds(start_s, end_s, duration_s)
+    item = _fresh(conn, video_sha256, item)
     _check_free(conn, video_sha256, start_s, end_s, ignore=(item.id,))
     state = "accepted" if item.state == "pending" else item.state
     return _apply(conn, video_sha256, "edit", reviewer, lambda c: [c.write(item, state, start_s, end_s)])[0]
@@ -212,6 +226,7 @@ def edit_bounds(
 
 def split(conn: sqlite3.Connection, video_sha256: str, item: ReviewedSegment, at_s: float, reviewer: str) -> list[int]:
     """Two segments [start, at) and [at, end) that keep the state, to be judged separately."""
+    item = _fresh(conn, video_sha256, item)
     if not item.start_s < at_s < item.end_s:
         raise ReviewError(f"split point {at_s:.2f} s must lie inside the segment {item.start_s:.2f}-{item.end_s:.2f} s")
 
@@ -227,7 +242,7 @@ def merge(conn: sqlite3.Connection, video_sha256: str, items: Sequence[ReviewedS
     """One segment from the first start to the last end; it is a laugh if any part was."""
     if len(items) < 2:
         raise ReviewError("select at least two segments to merge")
-    items = sorted(items, key=lambda i: i.start_s)
+    items = sorted((_fresh(conn, video_sha256, i) for i in items), key=lambda i: i.start_s)
     start, end = items[0].start_s, max(i.end_s for i in items)
     _check_free(conn, video_sha256, start, end, ignore=[i.id for i in items])
     states = {i.state for i in items}
@@ -262,6 +277,7 @@ def add(conn: sqlite3.Connection, video_sha256: str, start_s: float, end_s: floa
 def delete(conn: sqlite3.Connection, video_sha256: str, item: ReviewedSegment, reviewer: str) -> None:
     """Drop a segment. A manual one is removed; an auto one is kept as 'deleted' so that it does not
     come back on the next re-threshold (it is not used as a training label either way)."""
+    item = _fresh(conn, video_sha256, item)
 
     def body(c: _Change) -> list[int]:
         if item.origin == "manual":

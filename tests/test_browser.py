@@ -106,6 +106,27 @@ def _click_timeline(page, time_s: float) -> None:
     page.mouse.click(box["x"] + x, box["y"] + y)
 
 
+def _until_shown(page, action, text: str | re.Pattern, attempts: int = 3) -> None:
+    """Do `action` until `text` appears. On a loaded machine a late rerun can redraw the page between
+    finding an element and using it (the click or upload is lost); a user would simply try again."""
+    for attempt in range(attempts):
+        try:
+            _idle(page)
+            action()
+            page.get_by_text(text).first.wait_for(timeout=30_000)
+            return
+        except Exception:
+            if attempt == attempts - 1:
+                raise
+
+
+def _click_first_marker(page) -> None:
+    marker = page.locator(".js-plotly-plot .scatterlayer .trace").last.locator("path.point").first
+    marker.scroll_into_view_if_needed(timeout=10_000)
+    box = marker.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # plotly's drag layer takes it
+
+
 def _video_span(path: Path) -> tuple[float, float]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
@@ -154,22 +175,18 @@ def _walk_through(page, url: str, upload: Path, shots: Path) -> None:
     page.get_by_label("Reviewer").fill("ana")
     page.get_by_label("Reviewer").press("Enter")
     page.get_by_text("Upload videos").click()
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload))
-    _wait_text(page, "My Clip (1).mp4")
+    _until_shown(page, lambda: page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload)),
+                 "My Clip (1).mp4")
     _button(page, "Analyse").click()
     _wait_text(page, "My_Clip_1.mp4: analysed")  # sanitised name on disk
     _idle(page)
     page.screenshot(path=shots / "upload.png", full_page=True)
 
     # Click the first segment's marker on the timeline: the player seeks there and the segment is selected.
-    marker = page.locator(".js-plotly-plot .scatterlayer .trace").last.locator("path.point").first
-    marker.scroll_into_view_if_needed()
-    box = marker.bounding_box()
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # as a user does: plotly's drag layer takes it
-    _wait_text(page, re.compile(r"^Segment 1: "))
+    _until_shown(page, lambda: _click_first_marker(page), re.compile(r"^Segment 1: "))
     _idle(page)
     _button(page, "Accept").click()
-    _wait_text(page, "accepted")
+    _wait_text(page, re.compile(r"1 accepted"))  # the caption's count, once the rerun has saved it
     _idle(page)
     start_box = page.get_by_label("Start (s)")
     start_box.fill("0.50")

@@ -37,6 +37,21 @@ def test_accept_and_reject_are_saved_with_reviewer_and_time(conn, tmp_path):
     assert [s.reviewer for s in saved] == ["ana", "ben"] and all(s.reviewed_at for s in saved)
 
 
+def test_a_stale_page_acts_on_the_stored_segment(conn):
+    """A double click, or a page drawn before the last change, hands in the segment as it was:
+    the change lands on the stored row instead of adding a copy or clashing with itself."""
+    (drawn,) = review.review_list(auto((0, 1.9)), conn, SHA)
+    review.accept(conn, SHA, drawn, "ana")
+    review.accept(conn, SHA, drawn, "ana")  # double click
+    review.edit_bounds(conn, SHA, drawn, 0.5, 1.9, "ana")  # still the pending copy of the first draw
+    assert states(review.stored(conn, SHA)) == [(0.5, 1.9, "accepted")]
+    review.delete(conn, SHA, review.stored(conn, SHA)[0], "ana")
+    with pytest.raises(ReviewError, match="no longer in the store"):
+        stale = review.stored(conn, SHA, include_deleted=True)[0]
+        conn.execute("DELETE FROM review_segments")
+        review.accept(conn, SHA, stale, "ana")
+
+
 def test_reviewed_segments_survive_rethresholding(conn):
     first = review.review_list(auto((1, 2), (5, 6)), conn, SHA)
     review.edit_bounds(conn, SHA, first[0], 0.8, 2.4, "ana")
