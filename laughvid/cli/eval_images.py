@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         classifier = SmileClassifier.load(args.model)
-        result = evaluate_folder(args.folder, classifier, args.faces)
+        result = evaluate_folder(args.folder, classifier, args.faces, keep_faces=args.disagreements is not None)
     except (FileNotFoundError, ValueError) as exc:
         print(f"eval-images: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -75,9 +75,11 @@ def face_input(rgb: np.ndarray, classifier: SmileClassifier, detector: FaceDetec
     return classifier.crop(rgb, [box])[0], "detected"
 
 
-def evaluate_folder(folder: str | Path, classifier: SmileClassifier, mode: str = "auto") -> FolderEvaluation:
+def evaluate_folder(folder: str | Path, classifier: SmileClassifier, mode: str = "auto",
+                    keep_faces: bool = False) -> FolderEvaluation:
     """Score every image under `folder/smile` and `folder/non_smile`. Crops are used as they are;
-    larger photos are scored by their largest face (found by the video pipeline's detector)."""
+    larger photos are scored by their largest face (found by the video pipeline's detector).
+    `keep_faces` keeps each model input on its row (for `contact_sheet`; ~2 KB per image)."""
     if mode not in FACE_MODES:
         raise ValueError(f"unknown face mode {mode!r} (one of {', '.join(FACE_MODES)})")
     items = load_smile_folders(folder)
@@ -90,7 +92,7 @@ def evaluate_folder(folder: str | Path, classifier: SmileClassifier, mode: str =
             result.rows.append(ImageScore(item.path, item.smile, None, "unreadable"))
             continue
         face, how = face_input(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), classifier, detector, mode)
-        result.rows.append(ImageScore(item.path, item.smile, None, how, face))
+        result.rows.append(ImageScore(item.path, item.smile, None, how, face if keep_faces else None))
         if face is not None:
             inputs.append(face)
             slots.append(len(result.rows) - 1)
