@@ -90,16 +90,23 @@ def review_list(auto: Sequence[Segment], conn: sqlite3.Connection, video_sha256:
     return sorted([k for k in kept if k.state != "deleted"] + fresh, key=lambda i: (i.start_s, i.end_s))
 
 
+def _stored_row(conn: sqlite3.Connection, row_id: int) -> tuple:
+    row = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM review_segments WHERE id = ?", (row_id,)).fetchone()
+    if row is None:
+        raise ReviewError(f"segment #{row_id} is no longer in the store (changed in another tab?): reload")
+    return row
+
+
 def _fresh(conn: sqlite3.Connection, video_sha256: str, item: ReviewedSegment) -> ReviewedSegment:
     """`item` as stored now. A page (or another tab) holds segments as they were when it was drawn:
     a double click or a stale page must act on the stored row, not insert a second copy of it."""
-    for other in stored(conn, video_sha256, include_deleted=True):
-        same_row = other.id == item.id if item.id is not None else (other.start_s, other.end_s) == (item.start_s, item.end_s)
-        if same_row:
-            return other
     if item.id is not None:
-        raise ReviewError(f"segment #{item.id} is no longer in the store (changed in another tab?): reload")
-    return item
+        return _to_item(_stored_row(conn, item.id))
+    row = conn.execute(
+        f"SELECT {', '.join(_COLUMNS)} FROM review_segments WHERE video_sha256 = ? AND start_s = ? AND end_s = ? ORDER BY id",
+        (video_sha256, item.start_s, item.end_s),
+    ).fetchone()
+    return _to_item(row) if row is not None else item
 
 
 def _check_bounds(start_s: float, end_s: float, duration_s: float | None) -> None:
@@ -137,10 +144,7 @@ class _Change:
 
     def _snapshot(self, row_id: int) -> None:
         if row_id not in self.before:
-            row = self.conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM review_segments WHERE id = ?", (row_id,)).fetchone()
-            if row is None:
-                raise ReviewError(f"segment #{row_id} is no longer in the store (changed in another tab?): reload")
-            self.before[row_id] = list(row)
+            self.before[row_id] = list(_stored_row(self.conn, row_id))
 
     def write(self, item: ReviewedSegment, state: str, start_s: float | None = None, end_s: float | None = None, origin: str | None = None) -> int:
         """Insert or update the row for `item` with a new state/bounds; returns its id."""
