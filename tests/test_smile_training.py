@@ -3,6 +3,7 @@ matches torch, training is seeded, `laughvid train` writes a complete model dire
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import cv2
@@ -78,6 +79,31 @@ def test_cli_train_usage_errors(tmp_path, capsys):
     assert "at least one data set" in capsys.readouterr().err
     assert main(["train", "--custom", str(tmp_path / "nowhere"), "--out", str(tmp_path / "m")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_repeat_lists_a_sources_items_that_many_times(tiny_set):
+    from laughvid.training.train import repeat_sources
+
+    items = load_smile_folders(tiny_set)[:4]
+    other = [dataclasses.replace(it, source="smilesmiled") for it in items[:2]]
+    repeated = repeat_sources(items + other, {"smilesmiled": 3})
+    assert len(repeated) == 4 + 2 * 3
+    assert sum(it.source == "smilesmiled" for it in repeated) == 6
+    with pytest.raises(ValueError, match="at least 1"):
+        repeat_sources(items, {"custom": 0})
+
+
+def test_cli_train_repeat_is_checked_and_recorded(tiny_set, tmp_path, capsys):
+    out = tmp_path / "m"
+    assert main(["train", "--custom", str(tiny_set), "--out", str(out), "--repeat", "smilesmiled=2"]) == 2
+    assert "SOURCE=N" in capsys.readouterr().err and not out.exists()
+    assert main(["train", "--custom", str(tiny_set), "--out", str(out), "--repeat", "custom=x"]) == 2
+    assert main(["train", "--custom", str(tiny_set), "--out", str(out), "--epochs", "1", "--threads", "1",
+                 "--repeat", "custom=2"]) == 0
+    card = ModelCard.load(out)
+    assert card.training["config"]["repeat"] == {"custom": 2}
+    assert "--repeat custom=2" in card.training["command"]
+    assert card.training["items"]["train"] < len(load_smile_folders(tiny_set))  # the split itself is not inflated
 
 
 def test_balanced_epochs_use_every_majority_item_before_repeating():

@@ -32,6 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, help="peak learning rate of the cosine schedule")
     p.add_argument("--widths", type=int, nargs=4, metavar="W", help="channels of the network's four stages")
     p.add_argument("--emotion-weight", type=float, help="weight of the auxiliary expression loss (0: smile loss only)")
+    p.add_argument("--repeat", action="append", default=[], metavar="SOURCE=N",
+                   help="use each training item of this source N times per epoch (e.g. smilesmiled=2)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.set_defaults(func=run)
@@ -46,6 +48,16 @@ def command_line(args: argparse.Namespace) -> str:
         for item in value if isinstance(value, list) else [value]:
             parts += [f"--{name.replace('_', '-')}", str(item)]
     return shlex.join(parts)
+
+
+def _parse_repeat(values: list[str], kinds: set[str]) -> dict[str, int]:
+    repeat = {}
+    for value in values:
+        kind, _, times = value.partition("=")
+        if kind not in kinds or not times.isdigit() or int(times) < 1:
+            raise ValueError(f"{value!r}: expected SOURCE=N with N >= 1 and SOURCE one of the given data sets ({', '.join(sorted(kinds))})")
+        repeat[kind] = int(times)
+    return repeat
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,7 +76,12 @@ def run(args: argparse.Namespace) -> int:
         print("give at least one data set" if not sources else f"--test-only {sorted(unknown)}: no such data set given",
               file=sys.stderr)
         return EXIT_USAGE
-    tuning = {"lr": args.lr, "widths": tuple(args.widths) if args.widths else None, "emotion_weight": args.emotion_weight}
+    try:
+        repeat = _parse_repeat(args.repeat, {s.kind for s in sources})
+    except ValueError as exc:
+        print(f"laughvid train: --repeat: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    tuning = {"repeat": repeat or None, "lr": args.lr, "widths": tuple(args.widths) if args.widths else None, "emotion_weight": args.emotion_weight}
     config = TrainConfig(epochs=args.epochs, seed=args.seed, threads=args.threads,
                          **{name: value for name, value in tuning.items() if value is not None})
     try:
