@@ -352,7 +352,7 @@ cols[0].number_input("Pre-roll (s)", 0.0, 30.0, defaults_clip.pre_roll_s, 0.5, k
 cols[1].number_input("Post-roll (s)", 0.0, 30.0, defaults_clip.post_roll_s, 0.5, key="post_roll")
 cols[2].radio("Cut", list(CUT_MODES), key="cut_mode")
 cols[3].text_input("Consent reference", key="consent_ref", help="recorded with fine-tune crops of faces not linked to a registered participant")
-cols[3].checkbox("Blur faces without clips consent", key="blur", help="people not registered with `clips` consent (laughvid consent) are blurred in clips and reels")
+cols[3].checkbox("Blur faces without clips consent", key="blur", help="faces whose track is not linked (`laughvid consent link`) to a participant with `clips` consent are blurred in clips and reels")
 
 
 def export(kind: str) -> None:
@@ -366,7 +366,7 @@ def export(kind: str) -> None:
                 actions.reel_for(SETTINGS, record, state["items"], options)]
             if state.blur:
                 blurred = actions.blur_unconsented_faces(c, record, result.cache, made)
-                flash("success", f"blurred the faces of {len(blurred)} person(s) without clips consent" if blurred else "everyone in view consented: nothing blurred")
+                flash("success", f"blurred the faces of {len(blurred)} track(s) without clips consent" if blurred else "everyone in view consented: nothing blurred")
             paths = [m.path for m in made]
         elif kind == "lists":
             paths = list(actions.lists_for(SETTINGS, record, state["items"]).values())

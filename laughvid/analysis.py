@@ -77,7 +77,7 @@ class AnalysisParams:
 @dataclass
 class AnalysisResult:
     record: store.AnalysisRecord
-    cache: ScoreCache  # track ids are person ids (stitched); the store keeps the tracker's
+    cache: ScoreCache  # track ids are person ids (stitched); raw_track_ids are the tracker's, as stored
     series: ScoreSeries  # whole video: max over visible faces, NaN where none
     tracks: dict[int, ScoreSeries]  # one per person
     segments: list[Segment]

@@ -6,6 +6,11 @@ its consent covers the `finetune` scope; exported clips blur faces whose track i
 participant with `clips` consent (`face_blur`). A participant can get a copy of their data (`export_person`) or
 have it deleted (`delete_person`): crops and manifest rows go, their name is scrubbed, and every
 model trained on them is flagged as needing retraining. Nothing leaves the machine.
+
+Track links name the tracker's raw tracks (`ScoreCache.raw_track_ids`), never stitched person ids:
+stitching joins tracks by time, place and size only, so one person id may cover two people taking
+turns at one spot, and person ids change when stitching does. `person_tracks` turns a person of the
+timeline into its raw tracks for linking.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -168,20 +174,20 @@ def check_consent_ref(conn: sqlite3.Connection, ref: str, scope: str, on: date |
 # --- faces in videos -------------------------------------------------------------------------
 
 
-def link_track(conn: sqlite3.Connection, video_sha256: str, track_id: int, participant_id: str) -> None:
-    """Record that face track `track_id` of a video shows this participant."""
+def link_tracks(conn: sqlite3.Connection, video_sha256: str, track_ids: Iterable[int], participant_id: str) -> None:
+    """Record that these raw face tracks of a video show this participant (all or none)."""
     _require(conn, participant_id)
     with conn:
-        conn.execute(
+        conn.executemany(
             "INSERT OR REPLACE INTO track_participants (video_sha256, track_id, participant_id) VALUES (?, ?, ?)",
-            (video_sha256, int(track_id), participant_id),
+            [(video_sha256, int(t), participant_id) for t in track_ids],
         )
 
 
 def tracks_without_consent(
-    conn: sqlite3.Connection, video_sha256: str, track_ids: list[int] | set[int], scope: str = "clips", on: date | None = None
+    conn: sqlite3.Connection, video_sha256: str, track_ids: Iterable[int], scope: str = "clips", on: date | None = None
 ) -> set[int]:
-    """Tracks of a video whose face must be blurred: not linked to anyone, or consent not covering `scope`."""
+    """Raw tracks of a video whose face must be blurred: not linked to anyone, or consent not covering `scope`."""
     on = on or _today()
     linked = dict(
         conn.execute("SELECT track_id, participant_id FROM track_participants WHERE video_sha256 = ?", (video_sha256,)).fetchall()

@@ -1,9 +1,11 @@
 """Blurring the faces of people who did not consent, in frames and in exported clips.
 
 The clip exporter cuts clips and reels with ffmpeg; `blur_unconsented` is the optional second pass
-over those files: every face track not linked to a participant with `clips` consent
-(`consent.tracks_without_consent`) is blurred. Boxes come from the analysis' score cache (analysed
-frames) and are interpolated to every frame, then grown, so a moving face stays covered.
+over those files: every raw face track (the tracker's, never a stitched person) not linked to a
+participant with `clips` consent (`consent.tracks_without_consent`) is blurred, so consent given for
+one face of a person that stitching joined from two people does not uncover the other. Boxes come
+from the analysis' score cache (analysed frames) and are interpolated to every frame, then grown,
+so a moving face stays covered.
 """
 
 from __future__ import annotations
@@ -124,10 +126,10 @@ def blur_clip(
 
 
 def tracks_from_cache(cache: ScoreCache, track_ids: set[int]) -> list[FaceTrack]:
-    """The given tracks of an analysis' score cache as FaceTracks (boxes in upright source pixels)."""
+    """The given raw tracks of an analysis' score cache as FaceTracks (boxes in upright source pixels)."""
     tracks = []
     for tid in sorted(track_ids):
-        rows = np.flatnonzero(cache.track_ids == tid)
+        rows = np.flatnonzero(cache.raw_track_ids == tid)
         tracks.append(FaceTrack(tid, [FaceObservation(float(cache.times_s[i]), tid, tuple(map(float, cache.boxes[i])),
                                                       float(cache.confidences[i]), float(cache.probs[i])) for i in rows]))
     return tracks
@@ -136,8 +138,9 @@ def tracks_from_cache(cache: ScoreCache, track_ids: set[int]) -> list[FaceTrack]
 def blur_unconsented(conn: sqlite3.Connection, video_sha256: str, cache: ScoreCache,
                      exported: Sequence[tuple[Path, Sequence[tuple[float, float]]]], on: date | None = None) -> list[int]:
     """Blur, in place, every face without `clips` consent in exported files ((path, source windows) per
-    file, e.g. `(clip.path, [(clip.window.start_s, clip.window.end_s)])`). Returns the blurred track ids."""
-    blocked = tracks_without_consent(conn, video_sha256, set(np.unique(cache.track_ids).tolist()), "clips", on)
+    file, e.g. `(clip.path, [(clip.window.start_s, clip.window.end_s)])`). Decides per raw track, so a
+    stitched or a stored cache blur the same faces. Returns the blurred raw track ids."""
+    blocked = tracks_without_consent(conn, video_sha256, np.unique(cache.raw_track_ids).tolist(), "clips", on)
     if not blocked:
         return []
     tracks = tracks_from_cache(cache, blocked)

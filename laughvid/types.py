@@ -130,7 +130,9 @@ class ScoreCache:
     """Every face score of one analysis, as stored: enough to re-smooth or re-threshold without decoding.
 
     `frame_times_s` lists every analysed frame (with or without faces) so that "no face" is known,
-    not guessed; the other arrays have one row per face observation (N).
+    not guessed; the other arrays have one row per face observation (N). Stitching relabels
+    `track_ids` to person ids; `raw_track_ids` keeps the tracker's ids, the ones consent links name
+    (a person may join two people's tracks, a raw track never does).
     """
 
     frame_times_s: np.ndarray  # float64, F
@@ -140,3 +142,8 @@ class ScoreCache:
     confidences: np.ndarray  # float64, N (detector confidence; interpolated between detections)
     probs: np.ndarray  # float64, N
     detected: np.ndarray  # bool, N: True where the detector ran, False where the box was interpolated
+    raw_track_ids: np.ndarray | None = None  # int64, N: the tracker's ids (default: `track_ids`, as stored)
+
+    def __post_init__(self) -> None:
+        if self.raw_track_ids is None:
+            self.raw_track_ids = self.track_ids

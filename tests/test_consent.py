@@ -1,15 +1,19 @@
-"""Consent registry: what may be used, export of a person's data, deletion, face blurring."""
+"""Consent registry: what may be used, export of a person's data, deletion, face blurring, and
+linking a person of a video face by face (its raw tracks)."""
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from datetime import date
 
+import cv2
 import pytest
-from loop_helpers import loop_db, write_set
+from loop_helpers import loop_db, store_analysis, turns_cache, turns_video, write_set
 
 from laughvid import registry
+from laughvid.cli import EXIT_OK, EXIT_USAGE, main
 from laughvid.consent import (
     ConsentError,
     Participant,
@@ -18,11 +22,14 @@ from laughvid.consent import (
     delete_person,
     export_person,
     get_participant,
-    link_track,
+    link_tracks,
     tracks_without_consent,
     withdraw,
 )
+from laughvid.faces.detector import FaceDetector
 from laughvid.manifest import MANIFEST_COLUMNS, read_manifest, write_manifest
+from laughvid.person_tracks import CAPTION, THUMB
+from laughvid.store import open_store
 
 DAY = date(2026, 6, 1)
 
@@ -63,12 +70,12 @@ def test_bad_records_are_refused_with_a_reason(conn):
     with pytest.raises(ConsentError, match="invalid participant id"):
         Participant("public:x", "X", ("finetune",), DAY)
     with pytest.raises(ConsentError, match="no participant"):
-        link_track(conn, "abc", 1, "nobody")
+        link_tracks(conn, "abc", [1], "nobody")
 
 
 def test_tracks_without_clip_consent_are_the_ones_to_blur(conn):
-    link_track(conn, "vid", 1, "p01")
-    link_track(conn, "vid", 2, "p02")  # consented to fine-tuning only
+    link_tracks(conn, "vid", [1], "p01")
+    link_tracks(conn, "vid", [2], "p02")  # consented to fine-tuning only
     assert tracks_without_consent(conn, "vid", [1, 2, 3], on=DAY) == {2, 3}
 
 
@@ -76,7 +83,7 @@ def test_export_then_delete_a_person(conn, tmp_path):
     ft = write_set(tmp_path / "set", {"p01": (2, 1), "p02": (1, 2)})
     registry.register(conn, registry.ModelRecord("smile-ft-a", str(tmp_path), participants=["p01", "p02"]))
     registry.register(conn, registry.ModelRecord("smile-ft-b", str(tmp_path / "b"), participants=["p02"]))
-    link_track(conn, "vid", 4, "p01")
+    link_tracks(conn, "vid", [4], "p01")
 
     exported = json.loads(export_person(conn, "p01", [ft], tmp_path / "export").read_text())
     assert len(exported["fine_tune_items"]) == 3
@@ -107,3 +114,56 @@ def test_deleting_from_a_hand_made_manifest_keeps_its_own_columns(conn, tmp_path
     write_manifest(tmp_path / "set", rows, fields=["path", "label", "consent_ref", "note"])
     delete_person(conn, "p01", [tmp_path / "set"])
     assert read_manifest(tmp_path / "set") == rows[1:]
+
+
+@pytest.fixture
+def turns(tmp_path, monkeypatch):
+    """The CLI's store with an analysis of `turns_video` (person 0 = raw tracks 0 and 1) and p01 consenting to clips."""
+    monkeypatch.setenv("LAUGHVID_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("LAUGHVID_STORE", raising=False)
+    conn = open_store()
+    add_participant(conn, Participant("p01", "Kim Minji", ("clips",), date(2026, 1, 1)))
+    video = turns_video(tmp_path / "turns.mp4")
+    store_analysis(conn, video, turns_cache())
+    return conn, video
+
+
+def links(conn) -> list[tuple[int, str]]:
+    return conn.execute("SELECT track_id, participant_id FROM track_participants ORDER BY track_id").fetchall()
+
+
+def test_linking_a_person_links_and_lists_each_of_its_raw_tracks(turns, capsys):
+    conn, video = turns
+    assert main(["consent", "link", str(video), "0", "p01"]) == EXIT_OK
+    assert links(conn) == [(0, "p01"), (1, "p01")]
+    head, *tracks = capsys.readouterr().out.splitlines()
+    assert head.startswith("person 0 of turns.mp4") and head.endswith("2 raw track(s)")
+    assert re.fullmatch(r"\s+raw track 0\s+0\.0-0\.9 s\s+10 detections\s+linked to p01", tracks[0])
+    assert re.fullmatch(r"\s+raw track 1\s+2\.2-2\.9 s\s+8 detections\s+linked to p01", tracks[1])
+
+
+def test_tracks_links_only_those_and_a_wrong_id_links_nothing(turns, capsys):
+    conn, video = turns
+    assert main(["consent", "link", str(video), "0", "p01", "--tracks", "1,7"]) == EXIT_USAGE
+    assert "raw track(s) 7 not part of person 0 (its raw tracks: 0, 1)" in capsys.readouterr().err
+    assert main(["consent", "link", str(video), "1", "p01"]) == EXIT_USAGE  # a raw id is not a person: says whose it is
+    assert "raw track 1 is part of person 0" in capsys.readouterr().err
+    assert main(["consent", "link", str(video), "0", "p99"]) == EXIT_USAGE
+    assert links(conn) == []
+    assert main(["consent", "link", str(video), "0", "p01", "--tracks", "1"]) == EXIT_OK
+    assert links(conn) == [(1, "p01")]
+    assert re.search(r"raw track 0 .* not linked \(not in --tracks\)", capsys.readouterr().out)
+
+
+def test_contact_sheet_shows_one_face_per_raw_track_and_a_dry_run_links_nothing(turns, tmp_path, capsys):
+    conn, video = turns
+    sheet = tmp_path / "check" / "person0.png"
+    assert main(["consent", "link", str(video), "0", "p01", "--sheet", str(sheet), "--dry-run"]) == EXIT_OK
+    assert links(conn) == [] and "would link to p01 (dry run)" in capsys.readouterr().out
+    image = cv2.cvtColor(cv2.imread(str(sheet)), cv2.COLOR_BGR2RGB)
+    assert image.shape == (THUMB + CAPTION, 2 * THUMB, 3)  # one row of two thumbnails, captioned
+    detector = FaceDetector()
+    for x in (0, THUMB):
+        assert detector.detect(image[:THUMB, x : x + THUMB])  # each tile shows its track's face
+    assert main(["consent", "link", str(video), "0", "p01", "--sheet", str(tmp_path / "sheet.jpg")]) == EXIT_USAGE
+    assert "give a file name ending in .png" in capsys.readouterr().err and links(conn) == []

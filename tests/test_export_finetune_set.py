@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import av
 import cv2
 import numpy as np
 import pytest
+from loop_helpers import loop_db
 
+from laughvid.consent import link_tracks
 from laughvid.export.finetune_set import (
     MANIFEST_COLUMNS,
     FinetuneExportError,
@@ -108,3 +112,14 @@ def test_frames_are_found_across_long_keyframe_gaps(tmp_path):
     wanted = [times[15], times[330], times[345]]
     found = [t for t, frame in frames_at(video, 0, wanted)]
     assert found == wanted
+
+
+def test_consent_ref_follows_the_raw_track_not_the_person(video, cache, tmp_path):
+    """Person 1 stitched from raw tracks 1 and 2: only crops of raw track 2, the one linked to p01, are p01's."""
+    person = dataclasses.replace(cache, raw_track_ids=np.where(cache.times_s >= 2.0, 2, 1))
+    conn = loop_db(finetune_consent=["p01"])
+    link_tracks(conn, SHA, [2], "p01")
+    plan = plan_crops([item(0.0, SECONDS, "accepted")], person, every_s=1.0)
+    rows = export_finetune_set(tmp_path / "set", VideoSource(path=str(video), **SOURCE_ARGS), plan, Framing(), conn).rows
+    assert [(r["time_s"], r["track_id"], r["consent_ref"]) for r in rows] == [
+        ("0.000", "1", "public:sample"), ("1.000", "1", "public:sample"), ("2.000", "1", "p01"), ("3.000", "1", "p01")]

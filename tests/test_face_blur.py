@@ -7,14 +7,15 @@ from datetime import date
 import av
 import numpy as np
 import pytest
-from loop_helpers import loop_db
+from loop_helpers import AWAY_S, TURNS, loop_db, turns_cache, turns_video
 from media import astronaut_video, face_box_in_frame, rotated_video
 
-from laughvid.consent import Participant, add_participant, link_track
+from laughvid.consent import Participant, add_participant, link_tracks
 from laughvid.decode import iter_batches, probe
 from laughvid.export.clips import ClipOptions, export_clips
 from laughvid.face_blur import BlurError, blur_boxes, blur_clip, blur_unconsented, boxes_at, source_time
 from laughvid.faces.detector import FaceDetector
+from laughvid.faces.stitch import StitchParams, stitch
 from laughvid.types import FaceObservation, FaceTrack, ScoreCache, Segment
 
 
@@ -60,7 +61,7 @@ def test_reel_time_maps_through_its_windows():
 def test_only_faces_without_clip_consent_are_blurred(tmp_path):
     conn = loop_db()
     add_participant(conn, Participant("p01", "Kim", ("finetune", "clips"), date(2020, 1, 1)))
-    link_track(conn, "vid", 1, "p01")
+    link_tracks(conn, "vid", [1], "p01")
     clip = astronaut_video(tmp_path / "clip.mp4", seconds=1.0, size=(320, 180), fps=10, face_px=60)
     times = np.arange(0, 1.01, 0.25)
     boxes = np.array([face_box_in_frame(t, 1.0, (320, 180), 60) for t in times])
@@ -102,3 +103,40 @@ def test_phone_clip_is_blurred_on_the_face_and_plays_upright(tmp_path, mode):
         assert detector.detect(frame) and not detector.detect(blurred)
         away = slice(560, 640) if x1 < 320 else slice(0, 80)  # the side of the frame the face is not on
         assert np.abs(blurred[:, away].astype(int) - frame[:, away]).mean() < 3
+
+
+def consenting_first_turn():
+    """A store where raw track 0 of video "vid" (the face before the gap in `turns_video`) has clips consent."""
+    conn = loop_db()
+    add_participant(conn, Participant("p01", "Kim", ("clips",), date(2020, 1, 1)))
+    link_tracks(conn, "vid", [0], "p01")
+    return conn
+
+
+def test_a_person_of_two_raw_tracks_stays_blurred_where_its_unlinked_track_is(tmp_path):
+    """Stitching joins the two turns into one person (it cannot tell two people apart); consent linked to
+    the first raw track uncovers that face only: the second one is blurred in the exported file."""
+    seconds, size, face_px = TURNS["seconds"], TURNS["size"], TURNS["face_px"]
+    person = stitch(turns_cache()).cache
+    assert set(person.track_ids.tolist()) == {0} and set(person.raw_track_ids.tolist()) == {0, 1}
+    clip = turns_video(tmp_path / "clip.mp4")
+    before = [(t, f) for b in iter_batches(clip, fps=100, max_side=None) for t, f in zip(b.times_s, b.frames)]
+    assert blur_unconsented(consenting_first_turn(), "vid", person, [(clip, [(0.0, seconds)])]) == [1]
+    after = [f for b in iter_batches(clip, fps=100, max_side=None) for f in b.frames]
+    assert len(after) == len(before)
+    for (t, frame), blurred in zip(before, after):
+        if AWAY_S[0] <= t < AWAY_S[1]:
+            continue
+        x0, y0, x1, y1 = map(int, face_box_in_frame(t, seconds, size, face_px))
+        kept = detail(blurred[y0:y1, x0:x1]) / detail(frame[y0:y1, x0:x1])
+        assert kept > 0.8 if t < AWAY_S[0] else kept < 0.3, f"{t:.1f} s: {kept:.2f} of the face's detail left"
+
+
+@pytest.mark.parametrize("params, person_of_second", [(StitchParams(), 0), (StitchParams(max_gap_s=0.5), 1),
+                                                      (StitchParams(min_detections=20), 1)])  # fmt: skip
+def test_a_stitching_change_cannot_move_a_link_to_another_face(params, person_of_second):
+    """Whether stitching makes the second turn part of person 0, its own person, or a fragment, the
+    link on raw track 0 uncovers that face alone."""
+    cache = stitch(turns_cache(), params).cache
+    assert set(cache.track_ids[cache.raw_track_ids == 1].tolist()) == {person_of_second}
+    assert blur_unconsented(consenting_first_turn(), "vid", cache, []) == [1]

@@ -1,4 +1,5 @@
-"""`laughvid consent ...`: the participant/consent registry, and a person's data (export, delete)."""
+"""`laughvid consent ...`: the participant/consent registry, which faces of a video are whom (`link`),
+and a person's data (export, delete)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import argparse
 from datetime import date
 from pathlib import Path
 
-from laughvid import consent, registry
+from laughvid import consent, person_tracks, registry
 from laughvid.cli import EXIT_OK
 from laughvid.cli.models import fail
 from laughvid.config import Settings
+from laughvid.decode import VideoError
 from laughvid.store import file_sha256, open_store
 
 
@@ -18,6 +20,13 @@ def _date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from exc
+
+
+def _ids(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(t) for t in text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected raw track ids as ID[,ID...], got {text!r}") from exc
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,10 +46,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     wd.add_argument("participant_id")
     wd.add_argument("--date", type=_date)
     wd.set_defaults(func=_withdraw)
-    link = actions.add_parser("link-track", help="say which participant a face track of a video is (for blurring)")
+    link = actions.add_parser(
+        "link", aliases=["link-track"], help="say which participant a person of a video is: links each of its raw face tracks",
+        description="Link a person (an id the timeline / analysis.json shows) to a participant. Links name the tracker's "
+                    "raw tracks, which stitching may have joined into one person: check each one (--sheet) and link "
+                    "only those that show the participant (--tracks).")
     link.add_argument("video", help="the video file (or its sha256)")
-    link.add_argument("track_id", type=int)
+    link.add_argument("person_id", type=int, help="person (or fragment) id, as the timeline / analysis.json shows it")
     link.add_argument("participant_id")
+    link.add_argument("--tracks", type=_ids, metavar="ID[,ID...]", help="link only these raw tracks of the person")
+    link.add_argument("--sheet", type=Path, metavar="PNG", help="write a contact sheet: one face per raw track of the person")
+    link.add_argument("--dry-run", action="store_true", help="only print the raw tracks (and write --sheet); link nothing")
     link.set_defaults(func=_link)
     for name, helptext in (("export", "copy everything held about a participant into a local folder"),
                            ("delete", "delete a participant's crops and manifest rows; flag models trained on them")):
@@ -94,12 +110,26 @@ def _withdraw(args: argparse.Namespace) -> int:
 
 
 def _link(args: argparse.Namespace) -> int:
-    sha = file_sha256(args.video) if Path(args.video).is_file() else args.video
+    conn = open_store()
+    is_file = Path(args.video).is_file()
+    sha = file_sha256(args.video) if is_file else args.video
     try:
-        consent.link_track(open_store(), sha, args.track_id, args.participant_id)
-    except consent.ConsentError as exc:
+        person = person_tracks.find_person(conn, sha, args.person_id)
+        chosen = person.select(args.tracks) if args.tracks else person.tracks
+        if args.sheet:
+            person_tracks.write_contact_sheet(args.video if is_file else person.analysis.path, person.tracks, args.sheet)
+        if not args.dry_run:
+            consent.link_tracks(conn, sha, [t.track_id for t in chosen], args.participant_id)
+    except (consent.ConsentError, person_tracks.PersonTracksError, VideoError) as exc:
         return fail(exc)
-    print(f"track {args.track_id} of {args.video} is {args.participant_id}")
+    a = person.analysis
+    print(f"person {person.person_id} of {a.name} (analysis {a.id}, {a.model_version}): {len(person.tracks)} raw track(s)")
+    done = f"would link to {args.participant_id} (dry run)" if args.dry_run else f"linked to {args.participant_id}"
+    for t in person.tracks:
+        status = done if t in chosen else "not linked (not in --tracks)"
+        print(f"  raw track {t.track_id:<4} {t.span:<14} {t.detections:>4} detections  {status}")
+    if args.sheet:
+        print(f"contact sheet: {args.sheet}")
     return EXIT_OK
 
 

@@ -43,7 +43,8 @@ class PlannedCrop:
     """One face at one analysed frame, with the label the review gives it."""
 
     time_s: float
-    track_id: int
+    track_id: int  # the person, as the timeline shows it
+    raw_track_id: int  # the tracker's track: whose consent link covers this face
     box: Box
     label: str  # "smile" | "non_smile"
     reviewer: str
@@ -107,7 +108,8 @@ def plan_crops(
             if tracks:
                 mine &= np.isin(cache.track_ids, tracks)
             for i in np.flatnonzero(mine):
-                plan.append(PlannedCrop(t, int(cache.track_ids[i]), tuple(map(float, cache.boxes[i])), label, reviewer, when))
+                plan.append(PlannedCrop(t, int(cache.track_ids[i]), int(cache.raw_track_ids[i]), tuple(map(float, cache.boxes[i])),
+                                        label, reviewer, when))
 
     for item in items:
         if item.state in LAUGH_STATES or item.state == "rejected":
@@ -156,7 +158,7 @@ def frames_at(path: str | Path, rotation: int, times: Sequence[float], max_gap_s
 
 
 def _participants(conn: sqlite3.Connection | None, video_sha256: str) -> dict[int, str]:
-    """Track -> participant id, from the consent registry's links (LOOP's `track_participants`)."""
+    """Raw track -> participant id, from the consent registry's links (LOOP's `track_participants`)."""
     if conn is None:
         return {}
     rows = conn.execute("SELECT track_id, participant_id FROM track_participants WHERE video_sha256 = ?", (video_sha256,))
@@ -192,7 +194,7 @@ def export_finetune_set(
             rel = f"{crop.label}/{source.sha256[:12]}_{round(t * 1000):09d}ms_t{crop.track_id}.png"
             if not cv2.imwrite(str(root / rel), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
                 raise FinetuneExportError(f"could not write {root / rel} (disk full or no permission?)")
-            participant = people.get(crop.track_id)
+            participant = people.get(crop.raw_track_id)
             new_rows.append({
                 "path": rel, "label": crop.label,
                 "group": participant or f"video-{source.sha256[:12]}",

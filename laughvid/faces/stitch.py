@@ -12,10 +12,10 @@ a whip pan) are fragments: too little to place reliably, so they join nothing an
 They keep their own id in the cache (they still count in the whole-video series, and exported clips
 still blur them) but get no per-person timeline.
 
-A person keeps the id of their first track, so an id already in use (e.g. linked to a participant
-in the consent registry) still names the person it named. Stitching is a pure function of the stored
+A person keeps the id of their first track. Stitching is a pure function of the stored
 observations, so a fresh, a cached and a resumed analysis give the same persons; the store keeps the
-tracker's raw ids.
+tracker's raw ids, and so does the stitched cache (`ScoreCache.raw_track_ids`): consent links name
+those, because a person joined by time, place and size alone may be two people taking turns.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def stitch(cache: ScoreCache, params: StitchParams = StitchParams()) -> Stitched
     for prev, nxt in _links(tracks, params):
         person[nxt] = person[prev]  # links come in time order, so `prev` already has its person
     relabelled = np.array([person[t] for t in ids.tolist()], np.int64)[inverse]
-    return Stitched(dataclasses.replace(cache, track_ids=relabelled), fragments)
+    return Stitched(dataclasses.replace(cache, track_ids=relabelled), fragments)  # raw_track_ids: still the tracker's
 
 
 def _track(cache: ScoreCache, track_id: int, rows: np.ndarray, window_s: float) -> _Track:

@@ -164,7 +164,7 @@ def reel_for(settings: Settings, record: AnalysisRecord, items: Sequence[Reviewe
 
 
 def blur_unconsented_faces(conn: sqlite3.Connection, record: AnalysisRecord, cache: ScoreCache, exported: Sequence[Clip | Reel]) -> list[int]:
-    """Blur, in the exported files, the faces of tracks without `clips` consent; returns those track ids."""
+    """Blur, in the exported files, the faces of raw tracks without `clips` consent; returns those raw track ids."""
     from laughvid.face_blur import blur_unconsented  # lazy: only when the reviewer asks for it
 
     files = [(e.path, [(w.start_s, w.end_s) for w in (e.windows if isinstance(e, Reel) else (e.window,))]) for e in exported]

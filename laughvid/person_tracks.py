@@ -1,0 +1,134 @@
+"""A person of the timeline as the raw tracks it was stitched from, so consent is linked face by face.
+
+The timeline and analysis.json show persons (`laughvid.faces.stitch`), but stitching sees only time,
+place and size: two people taking turns at one spot can become one person. Consent links therefore
+name the tracker's raw tracks. Before linking a person, the operator sees each of its raw tracks
+(span, detections) and, on a contact sheet, its clearest face, and can leave out the tracks that show
+someone else.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from laughvid.analysis import list_videos, load_result
+from laughvid.decode import probe
+from laughvid.export.finetune_set import frames_at
+from laughvid.faces.crop import Framing, crop_faces
+from laughvid.store import AnalysisRecord
+from laughvid.types import Box, ScoreCache
+
+THUMB = 128  # contact sheet tile, pixels
+CAPTION = 34  # two caption lines under each tile
+COLUMNS = 6
+SHEET_FRAMING = Framing(scale=1.8, size=THUMB, grey=False)  # wider than the model's: hair and outline help a person tell faces apart
+
+
+class PersonTracksError(ValueError):
+    """No analysis of the video, no such person in it, or a raw track that is not part of that person."""
+
+
+@dataclass(frozen=True)
+class RawTrack:
+    """One of the tracker's tracks (what a consent link names) and the frame that shows it best."""
+
+    track_id: int
+    start_s: float
+    end_s: float
+    detections: int  # analysed frames where the detector found it (the rest are interpolated)
+    best_time_s: float  # where it was detected most confidently (largest box on a tie)
+    best_box: Box
+
+    @property
+    def span(self) -> str:
+        return f"{self.start_s:.1f}-{self.end_s:.1f} s"
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person (or fragment) as the timeline and analysis.json show it, and its raw tracks in time order."""
+
+    analysis: AnalysisRecord
+    person_id: int
+    tracks: tuple[RawTrack, ...]
+
+    def select(self, track_ids: Iterable[int]) -> tuple[RawTrack, ...]:
+        """The person's raw tracks among `track_ids`; refuses an id that is not one of them."""
+        wanted = set(track_ids)
+        unknown = sorted(wanted - {t.track_id for t in self.tracks})
+        if unknown:
+            raise PersonTracksError(
+                f"raw track(s) {', '.join(map(str, unknown))} not part of person {self.person_id} "
+                f"(its raw tracks: {', '.join(str(t.track_id) for t in self.tracks)})"
+            )
+        return tuple(t for t in self.tracks if t.track_id in wanted)
+
+
+def raw_tracks(cache: ScoreCache, person_id: int) -> tuple[RawTrack, ...]:
+    """The raw tracks observed under `person_id` in a stitched cache, in time order."""
+    mine = cache.track_ids == person_id
+    if not mine.any():
+        raise PersonTracksError(f"no person {person_id} in this analysis{_hint(cache, person_id)}")
+    area = (cache.boxes[:, 2] - cache.boxes[:, 0]) * (cache.boxes[:, 3] - cache.boxes[:, 1])
+    tracks = []
+    for tid in np.unique(cache.raw_track_ids[mine]).tolist():
+        rows = np.flatnonzero(mine & (cache.raw_track_ids == tid))
+        seen = rows[cache.detected[rows]]  # a track starts at a detection, so never empty
+        best = seen[np.lexsort((area[seen], cache.confidences[seen]))[-1]]
+        tracks.append(RawTrack(tid, float(cache.times_s[rows].min()), float(cache.times_s[rows].max()), len(seen),
+                               float(cache.times_s[best]), tuple(map(float, cache.boxes[best]))))
+    return tuple(sorted(tracks, key=lambda t: t.start_s))
+
+
+def _hint(cache: ScoreCache, person_id: int) -> str:
+    """Where a raw id that is not a person went, or which persons there are."""
+    joined = np.unique(cache.track_ids[cache.raw_track_ids == person_id]).tolist()
+    if joined:
+        return f" (raw track {person_id} is part of person {joined[0]}: link person {joined[0]}, choosing raw track {person_id})"
+    return f" (persons and fragments: {', '.join(map(str, np.unique(cache.track_ids).tolist())) or 'none'})"
+
+
+def find_person(conn: sqlite3.Connection, video_sha256: str, person_id: int) -> Person:
+    """The person as the newest finished analysis of the video shows it (what the app shows)."""
+    record = next((r for r in list_videos(conn) if r.sha256 == video_sha256), None)
+    if record is None:
+        raise PersonTracksError(f"no finished analysis of video {video_sha256[:12]}: analyse it first (laughvid analyze, or the app)")
+    return Person(record, person_id, raw_tracks(load_result(conn, record.id).cache, person_id))
+
+
+def contact_sheet(video: str | Path, tracks: Sequence[RawTrack]) -> np.ndarray:
+    """RGB grid of one face per raw track (at its best frame), captioned with its id and span."""
+    rotation = probe(video).rotation  # raises VideoError with a readable reason
+    columns = max(1, min(len(tracks), COLUMNS))
+    sheet = np.full((math.ceil(len(tracks) / columns) * (THUMB + CAPTION), columns * THUMB, 3), 255, np.uint8)
+    at_time: dict[float, list[int]] = {}
+    for i, track in enumerate(tracks):
+        at_time.setdefault(track.best_time_s, []).append(i)
+    for t, frame in frames_at(video, rotation, list(at_time)):
+        for i, face in zip(at_time[t], crop_faces(frame, [tracks[i].best_box for i in at_time[t]], SHEET_FRAMING)):
+            y, x = (i // columns) * (THUMB + CAPTION), (i % columns) * THUMB
+            sheet[y : y + THUMB, x : x + THUMB] = face
+    for i, track in enumerate(tracks):
+        y, x = (i // columns) * (THUMB + CAPTION) + THUMB, (i % columns) * THUMB
+        for line, text in enumerate((f"raw track {track.track_id}", track.span)):
+            cv2.putText(sheet, text, (x + 3, y + 13 + 15 * line), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+    return sheet
+
+
+def write_contact_sheet(video: str | Path, tracks: Sequence[RawTrack], out: str | Path) -> Path:
+    """Write `contact_sheet` as a PNG (folders created)."""
+    out = Path(out)
+    if out.suffix.lower() != ".png":
+        raise PersonTracksError(f"{out}: the contact sheet is a PNG, give a file name ending in .png")
+    sheet = contact_sheet(video, tracks)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(out), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
+        raise PersonTracksError(f"could not write {out} (disk full or no permission?)")
+    return out
