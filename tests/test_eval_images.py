@@ -73,6 +73,37 @@ def test_disagreement_sheet_shows_the_mislabelled_image(photo_folder, tmp_path, 
     assert sheet[:96, :96].std() > 10 and sheet[:96, 96:].min() == 255  # one face tile, the rest blank
 
 
+def test_checked_labels_from_the_sheet_correct_the_figures(photo_folder, tmp_path, capsys):
+    """The CSV beside the sheet lists its tiles; once a person writes the right label in `checked`,
+    --checked-labels reports the figures against it, and leaves out images marked unsure."""
+    (photo_folder / "smile/crop.png").rename(photo_folder / "non_smile/crop.png")
+    sheet_file = tmp_path / "sheet.png"
+    main(["eval-images", str(photo_folder), "--model", str(DEFAULT_MODEL_DIR), "--disagreements", str(sheet_file)])
+    capsys.readouterr()
+    rows = list(csv.DictReader((tmp_path / "sheet.csv").open()))
+    assert [(r["tile"], r["path"], r["label"], r["checked"]) for r in rows] == [("1", "non_smile/crop.png", "non_smile", "")]
+
+    checked_file = tmp_path / "checked.csv"
+
+    def run_checked(checked: str) -> int:
+        with checked_file.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerow({**rows[0], "checked": checked})
+        return main(["eval-images", str(photo_folder), "--model", str(DEFAULT_MODEL_DIR), "--checked-labels", str(checked_file)])
+
+    run_checked("smile")
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["n_smile"], summary["recall"]) == (1, 1.0)  # the folder's own labels, unchanged
+    assert summary["checked_labels"]["relabelled"] == 1
+    assert (summary["checked_labels"]["n_smile"], summary["checked_labels"]["recall"]) == (2, 1.0)
+    run_checked("unsure")
+    summary = json.loads(capsys.readouterr().out)["checked_labels"]
+    assert (summary["unsure_left_out"], summary["n"]) == (1, 1)
+    assert run_checked("happy") == 2
+    assert "line 2: checked is 'happy'" in capsys.readouterr().err
+
+
 def test_disagreements_rank_the_most_confident_first():
     from laughvid.training.evaluate import FolderEvaluation, ImageScore, disagreements
 

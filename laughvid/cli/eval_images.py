@@ -22,8 +22,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", type=Path, help="model directory (default: the active model)")
     p.add_argument("--scores", type=Path, metavar="FILE", help="also write path,score,label per image (CSV)")
     p.add_argument("--disagreements", type=Path, metavar="PNG",
-                   help="write a contact sheet of the images where model and label disagree most (label check)")
+                   help="write a contact sheet of the images where model and label disagree most (label check), "
+                        "and beside it a CSV of those images with a 'checked' column to fill in")
     p.add_argument("--top", type=int, default=64, help="how many disagreements the sheet shows (default 64)")
+    p.add_argument("--checked-labels", type=Path, metavar="CSV",
+                   help="a filled-in label-check CSV: also report the figures against the checked labels")
     p.add_argument("--faces", choices=("auto", "crops", "detect"), default="auto",
                    help="auto: small images (<=128 px) and images filled by one face are crops, others are "
                         "searched for faces; crops: use every image as it is; detect: always detect")
@@ -38,18 +41,24 @@ def run(args: argparse.Namespace) -> int:
     from laughvid.classifier import SmileClassifier
     import cv2
 
-    from laughvid.training.evaluate import contact_sheet, disagreements, evaluate_folder
+    from laughvid.training.evaluate import (contact_sheet, disagreements, evaluate_folder, read_checked_labels,
+                                            write_label_check)
 
     if not args.folder.is_dir():
         print(f"eval-images: {args.folder} is not a folder", file=sys.stderr)
         return EXIT_USAGE
     try:
         classifier = SmileClassifier.load(args.model)
+        checked = read_checked_labels(args.checked_labels) if args.checked_labels else None
         result = evaluate_folder(args.folder, classifier, args.faces, keep_faces=args.disagreements is not None)
     except (FileNotFoundError, ValueError) as exc:
         print(f"eval-images: {exc}", file=sys.stderr)
         return EXIT_USAGE
     summary = {k: _json_safe(v) for k, v in result.summary().items()}
+    if checked is not None:
+        rechecked, counts = result.with_checked_labels(args.folder, checked)
+        summary["checked_labels"] = {**counts, **{k: _json_safe(v) for k, v in rechecked.summary().items()
+                                                  if k not in ("model", "used_as_crop", "face_detected", "no_face", "unreadable")}}
     print(json.dumps(summary, indent=2))
     if args.scores:
         with args.scores.open("w", newline="") as handle:
@@ -60,7 +69,10 @@ def run(args: argparse.Namespace) -> int:
     if args.disagreements:
         worst = disagreements(result, args.top)
         cv2.imwrite(str(args.disagreements), contact_sheet(worst))
-        print(f"eval-images: {len(worst)} most confident disagreements -> {args.disagreements}", file=sys.stderr)
+        check_file = args.disagreements.with_suffix(".csv")
+        write_label_check(worst, args.folder, check_file)
+        print(f"eval-images: {len(worst)} most confident disagreements -> {args.disagreements} "
+              f"(fill in {check_file}'s 'checked' column, then pass it to --checked-labels)", file=sys.stderr)
     for row in result.rows:
         if row.how == "unreadable":
             print(f"eval-images: could not read {row.path}", file=sys.stderr)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,8 @@ CROP_MAX_SIDE = 128
 # ... and so is a larger image whose largest detected face spans this much of its shorter side.
 CROP_FACE_FRACTION = 0.6
 FACE_MODES = ("auto", "crops", "detect")
+# What a person may write in the `checked` column of a label-check sheet (blank: not looked at yet).
+CHECKED_LABELS = {"smile": 1, "non_smile": 0, "unsure": None}
 
 
 def score_items(classifier: SmileClassifier, items: list[ImageItem]) -> np.ndarray:
@@ -57,6 +61,54 @@ class FolderEvaluation:
         return {"model": self.model_version, "images": len(self.rows), **metrics,
                 "used_as_crop": counts["crop"], "face_detected": counts["detected"],
                 "no_face": counts["no_face"], "unreadable": counts["unreadable"]}
+
+
+    def with_checked_labels(self, folder: str | Path, checked: dict[str, int | None]) -> tuple["FolderEvaluation", dict]:
+        """The same scores against labels a person checked (`read_checked_labels`, paths relative
+        to `folder`): corrected labels replace the folder's, images marked unsure are left out."""
+        rows, counts = [], {"checked": 0, "relabelled": 0, "unsure_left_out": 0}
+        for row in self.rows:
+            key = Path(row.path).relative_to(folder).as_posix()
+            if key not in checked:
+                rows.append(row)
+                continue
+            counts["checked"] += 1
+            if checked[key] is None:
+                counts["unsure_left_out"] += 1
+                continue
+            counts["relabelled"] += checked[key] != row.label
+            rows.append(dataclasses.replace(row, label=checked[key]))
+        counts["not_in_folder"] = len(checked) - counts["checked"]
+        return FolderEvaluation(self.model_version, self.threshold, rows), counts
+
+
+def write_label_check(rows: list[ImageScore], folder: str | Path, path: str | Path) -> None:
+    """The sheet's images as CSV, in tile order (row by row), with an empty `checked` column for a
+    person to fill in (smile / non_smile / unsure); `eval-images --checked-labels` reads it back."""
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["tile", "path", "label", "score", "checked"])
+        for tile, row in enumerate(rows, 1):
+            writer.writerow([tile, Path(row.path).relative_to(folder).as_posix(), "smile" if row.label else "non_smile",
+                             f"{row.score:.4f}", ""])
+
+
+def read_checked_labels(path: str | Path) -> dict[str, int | None]:
+    """{image path relative to the folder: checked label (1, 0, or None for unsure)} from a filled-in
+    label-check CSV (columns `path` and `checked`); rows left blank are skipped."""
+    checked: dict[str, int | None] = {}
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or not {"path", "checked"} <= set(reader.fieldnames):
+            raise ValueError(f"{path}: needs the columns path and checked (as written next to a --disagreements sheet)")
+        for line, row in enumerate(reader, 2):
+            value = (row["checked"] or "").strip().lower()
+            if not value:
+                continue
+            if value not in CHECKED_LABELS:
+                raise ValueError(f"{path}, line {line}: checked is {value!r}; write one of {', '.join(CHECKED_LABELS)} or leave it blank")
+            checked[row["path"]] = CHECKED_LABELS[value]
+    return checked
 
 
 def face_input(rgb: np.ndarray, classifier: SmileClassifier, detector: FaceDetector | None,
