@@ -9,7 +9,6 @@ someone else.
 
 from __future__ import annotations
 
-import math
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import cv2
 import numpy as np
 
 from laughvid.analysis import list_videos, load_result
+from laughvid.contact_sheet import tile_grid
 from laughvid.decode import probe
 from laughvid.export.finetune_set import frames_at
 from laughvid.faces.crop import Framing, crop_faces
@@ -26,7 +26,6 @@ from laughvid.store import AnalysisRecord
 from laughvid.types import Box, ScoreCache
 
 THUMB = 128  # contact sheet tile, pixels
-CAPTION = 34  # two caption lines under each tile
 COLUMNS = 6
 SHEET_FRAMING = Framing(scale=1.8, size=THUMB, grey=False)  # wider than the model's: hair and outline help a person tell faces apart
 
@@ -106,20 +105,14 @@ def find_person(conn: sqlite3.Connection, video_sha256: str, person_id: int) -> 
 def contact_sheet(video: str | Path, tracks: Sequence[RawTrack]) -> np.ndarray:
     """RGB grid of one face per raw track (at its best frame), captioned with its id and span."""
     rotation = probe(video).rotation  # raises VideoError with a readable reason
-    columns = max(1, min(len(tracks), COLUMNS))
-    sheet = np.full((math.ceil(len(tracks) / columns) * (THUMB + CAPTION), columns * THUMB, 3), 255, np.uint8)
     at_time: dict[float, list[int]] = {}
     for i, track in enumerate(tracks):
         at_time.setdefault(track.best_time_s, []).append(i)
+    faces = [np.full((THUMB, THUMB, 3), 255, np.uint8) for _ in tracks]  # stays white if its frame cannot be read
     for t, frame in frames_at(video, rotation, list(at_time)):
         for i, face in zip(at_time[t], crop_faces(frame, [tracks[i].best_box for i in at_time[t]], SHEET_FRAMING)):
-            y, x = (i // columns) * (THUMB + CAPTION), (i % columns) * THUMB
-            sheet[y : y + THUMB, x : x + THUMB] = face
-    for i, track in enumerate(tracks):
-        y, x = (i // columns) * (THUMB + CAPTION) + THUMB, (i % columns) * THUMB
-        for line, text in enumerate((f"raw track {track.track_id}", track.span)):
-            cv2.putText(sheet, text, (x + 3, y + 13 + 15 * line), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
-    return sheet
+            faces[i] = face
+    return tile_grid(faces, [(f"raw track {t.track_id}", t.span) for t in tracks], THUMB, max(1, min(len(tracks), COLUMNS)))
 
 
 def write_contact_sheet(video: str | Path, tracks: Sequence[RawTrack], out: str | Path) -> Path:

@@ -28,7 +28,8 @@ from laughvid.consent import (
 )
 from laughvid.faces.detector import FaceDetector
 from laughvid.manifest import MANIFEST_COLUMNS, read_manifest, write_manifest
-from laughvid.person_tracks import CAPTION, THUMB
+from laughvid.contact_sheet import caption_height
+from laughvid.person_tracks import THUMB
 from laughvid.store import open_store
 
 DAY = date(2026, 6, 1)
@@ -161,7 +162,7 @@ def test_contact_sheet_shows_one_face_per_raw_track_and_a_dry_run_links_nothing(
     assert main(["consent", "link", str(video), "0", "p01", "--sheet", str(sheet), "--dry-run"]) == EXIT_OK
     assert links(conn) == [] and "would link to p01 (dry run)" in capsys.readouterr().out
     image = cv2.cvtColor(cv2.imread(str(sheet)), cv2.COLOR_BGR2RGB)
-    assert image.shape == (THUMB + CAPTION, 2 * THUMB, 3)  # one row of two thumbnails, captioned
+    assert image.shape == (THUMB + caption_height(2), 2 * THUMB, 3)  # one row of two thumbnails, captioned
     detector = FaceDetector()
     for x in (0, THUMB):
         assert detector.detect(image[:THUMB, x : x + THUMB])  # each tile shows its track's face

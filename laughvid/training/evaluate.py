@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import cv2
 import numpy as np
 
 from laughvid.classifier import SmileClassifier
+from laughvid.contact_sheet import tile_grid
 from laughvid.faces.detector import FaceDetector
 from laughvid.training.data import ImageItem, fit_square, load_arrays, load_smile_folders
 from laughvid.training.metrics import binary_metrics
@@ -163,11 +163,5 @@ def disagreements(result: FolderEvaluation, top: int) -> list[ImageScore]:
 
 def contact_sheet(rows: list[ImageScore], tile: int = 96, columns: int = 8) -> np.ndarray:
     """Grey grid of the model inputs, each captioned with its label and the model's probability."""
-    caption = 16
-    sheet = np.full((max(1, math.ceil(len(rows) / columns)) * (tile + caption), columns * tile), 255, np.uint8)
-    for i, row in enumerate(rows):
-        y, x = (i // columns) * (tile + caption), (i % columns) * tile
-        sheet[y : y + tile, x : x + tile] = cv2.resize(row.face, (tile, tile), interpolation=cv2.INTER_LINEAR)
-        text = f"{'smile' if row.label else 'non'} p={row.score:.2f}"
-        cv2.putText(sheet, text, (x + 2, y + tile + 12), cv2.FONT_HERSHEY_SIMPLEX, 0.35, 0, 1, cv2.LINE_AA)
-    return sheet
+    return tile_grid([row.face for row in rows], [[f"{'smile' if row.label else 'non'} p={row.score:.2f}"] for row in rows],
+                     tile, columns)
