@@ -82,15 +82,14 @@ def test_cli_train_usage_errors(tmp_path, capsys):
 
 
 def test_repeat_lists_a_sources_items_that_many_times(tiny_set):
-    from laughvid.training.train import repeat_sources
+    from laughvid.training.train import repeat_index
 
     items = load_smile_folders(tiny_set)[:4]
     other = [dataclasses.replace(it, source="smilesmiled") for it in items[:2]]
-    repeated = repeat_sources(items + other, {"smilesmiled": 3})
-    assert len(repeated) == 4 + 2 * 3
-    assert sum(it.source == "smilesmiled" for it in repeated) == 6
+    assert repeat_index(items + other, {"smilesmiled": 3}).tolist() == [0, 1, 2, 3, 4, 4, 4, 5, 5, 5]
+    assert repeat_index(items, {}).tolist() == [0, 1, 2, 3]
     with pytest.raises(ValueError, match="at least 1"):
-        repeat_sources(items, {"custom": 0})
+        repeat_index(items, {"custom": 0})
 
 
 def test_cli_train_repeat_is_checked_and_recorded(tiny_set, tmp_path, capsys):

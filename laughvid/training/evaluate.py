@@ -62,7 +62,6 @@ class FolderEvaluation:
                 "used_as_crop": counts["crop"], "face_detected": counts["detected"],
                 "no_face": counts["no_face"], "unreadable": counts["unreadable"]}
 
-
     def with_checked_labels(self, folder: str | Path, checked: dict[str, int | None]) -> tuple["FolderEvaluation", dict]:
         """The same scores against labels a person checked (`read_checked_labels`, paths relative
         to `folder`): corrected labels replace the folder's, images marked unsure are left out."""

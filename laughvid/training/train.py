@@ -84,12 +84,12 @@ class BalancedEpochs:
         return self.rng.permutation(np.concatenate([self.minority, chosen]))
 
 
-def repeat_sources(items: list[ImageItem], repeat: dict[str, int]) -> list[ImageItem]:
-    """`items` with each item of a source in `repeat` listed that many times (augmentation makes the copies differ)."""
-    unknown = {source for source, times in repeat.items() if times < 1}
-    if unknown:
+def repeat_index(items: list[ImageItem], repeat: dict[str, int]) -> np.ndarray:
+    """Indices into `items` with each item of a source in `repeat` listed that many times (augmentation
+    makes the copies differ), so repeated images are decoded once."""
+    if any(times < 1 for times in repeat.values()):
         raise ValueError(f"repeat must be at least 1 (got {repeat})")
-    return [it for it in items for _ in range(repeat.get(it.source, 1))]
+    return np.repeat(np.arange(len(items)), [repeat.get(it.source, 1) for it in items])
 
 
 def predict_logits(net: SmileNet, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
@@ -159,10 +159,10 @@ def train(
     rng = np.random.default_rng(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
 
-    train_items = repeat_sources(train_items, config.repeat)
-    x_train, y_train = load_arrays(train_items, config.size)
+    used = repeat_index(train_items, config.repeat)
+    x_train, y_train = (array[used] for array in load_arrays(train_items, config.size))
     x_val, y_val = load_arrays(val_items, config.size)
-    emotion_train = np.array([it.emotion for it in train_items], np.int64)
+    emotion_train = np.array([it.emotion for it in train_items], np.int64)[used]
     n_pos = max(1, int(y_train.sum()))
     pos_weight = torch.tensor(1.0 if config.balanced else math.sqrt(max(1, len(y_train) - n_pos) / n_pos))
     sampler = BalancedEpochs(y_train, rng) if config.balanced else None
