@@ -12,14 +12,17 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from laughvid import registry, review
+from laughvid import consent, person_tracks, registry, review
 from laughvid.analysis import load_result
 from laughvid.config import Settings
+from laughvid.decode import VideoError
 from laughvid.export.clips import ClipOptions
 from laughvid.export.finetune_set import frames_at
 from laughvid.export.lists import to_srt
@@ -56,6 +59,13 @@ def load_classifier(model_dir: str):
 @st.cache_data(show_spinner=False, max_entries=8)
 def thumbnails(path: str, rotation: int, times: tuple[float, ...]):
     return [(t, frame) for t, frame in frames_at(path, rotation, times)]
+
+
+@st.cache_data(show_spinner="Cutting out faces...", max_entries=4)
+def face_thumbnails(sha: str, analysis_id: int, path: str, _tracks: tuple[person_tracks.RawTrack, ...]) -> dict[int, np.ndarray]:
+    """One face per raw track, by raw id. The video and its analysis fix the raw tracks (so `_tracks` is
+    not hashed): a rerun after a link or a click does not decode again."""
+    return {t.track_id: face for t, face in zip(_tracks, person_tracks.track_faces(path, _tracks))}
 
 
 def licence_notice(card, whose: str) -> None:
@@ -346,13 +356,86 @@ st.checkbox(
 )  # fmt: skip
 
 st.subheader("Export")
+
+
+def link(person: person_tracks.Person, tag: str) -> None:
+    """Link the ticked raw tracks of a person to the chosen participant."""
+    participant = state[f"link_to_{tag}_{person.person_id}"]
+    ticked = [t.track_id for t in person.tracks if state[f"tick_{tag}_{t.track_id}"]]
+    run_op(person_tracks.link_person, conn(), person, participant, ticked,
+           ok=f"person {person.person_id}: raw track(s) {', '.join(map(str, ticked))} linked to {participant}")  # fmt: skip
+
+
+def unlink(track_id: int) -> None:
+    run_op(consent.unlink_tracks, conn(), record.sha256, [track_id], ok=f"raw track {track_id} unlinked: blurred when blurring is on")
+
+
+def register() -> None:
+    run_op(actions.register_participant, conn(), state.new_pid, state.new_name, state.new_scopes, state.new_consented,
+           state.new_expires, ok="registered {result.participant_id}: link their face above")  # fmt: skip
+
+
+def people_in_video() -> None:
+    """Each person's faces (one per raw track), their consent links, and the form to register a participant."""
+    tag = str(record.id)  # raw track ids belong to one analysis
+    everyone = actions.people_links(db, result)
+    faces: dict[int, np.ndarray] = {}
+    if video_on_disk:
+        try:
+            faces = face_thumbnails(record.sha256, record.id, record.path, tuple(t.track for p in everyone for t in p.tracks))
+        except VideoError as exc:
+            st.warning(f"faces cannot be shown: {exc}")
+    participants = {p.participant_id: p for p in consent.active_participants(db)}
+    if not everyone:
+        st.info("No face was found in this video.")
+    if not participants:
+        st.info("No participant registered yet: register one below, then link their face.")
+    for entry in everyone:
+        person = entry.person
+        kind = "Fragment" if person.fragment else "Person"
+        st.markdown(f"**{kind} {person.person_id}**" + (" (seen too briefly to be on the timeline)" if person.fragment else ""))
+        for start in range(0, len(entry.tracks), person_tracks.COLUMNS):
+            for column, face in zip(st.columns(person_tracks.COLUMNS), entry.tracks[start : start + person_tracks.COLUMNS]):
+                t = face.track
+                if t.track_id in faces:
+                    column.image(faces[t.track_id], width=person_tracks.THUMB)
+                column.checkbox(f"raw track {t.track_id}", value=True, key=f"tick_{tag}_{t.track_id}",
+                                help="ticked: linking this person links this face; untick a face that shows someone else")  # fmt: skip
+                column.caption(f"{t.span}, {t.detections} detections  \n{face.status}")
+                column.button("Unlink", key=f"unlink_{tag}_{t.track_id}", disabled=face.participant_id is None,
+                              on_click=unlink, args=(t.track_id,))  # fmt: skip
+        row = st.columns([3, 1], vertical_alignment="bottom")
+        row[0].selectbox(f"{kind} {person.person_id} is", list(participants), index=None, key=f"link_to_{tag}_{person.person_id}",
+                         format_func=lambda pid: f"{pid}: {participants[pid].name} ({', '.join(participants[pid].scopes)})",
+                         placeholder="choose a registered participant")  # fmt: skip
+        row[1].button("Link", key=f"link_{tag}_{person.person_id}", on_click=link, args=(person, tag), width="stretch")
+    st.markdown("**Register a participant**")
+    with st.form("register_participant"):
+        cols = st.columns(5)
+        cols[0].text_input("Participant id", key="new_pid", placeholder="e.g. p01")
+        cols[1].text_input("Name", key="new_name")
+        cols[2].multiselect("Consented to", consent.SCOPES, key="new_scopes",
+                            help="clips: face may appear unblurred in exported clips; finetune: face crops may train models")  # fmt: skip
+        cols[3].date_input("Consent given on", date.today(), key="new_consented")
+        cols[4].date_input("Expires after (optional)", None, key="new_expires")
+        st.form_submit_button("Register", on_click=register)
+
+
+with st.expander("People in this video: whose face may stay unblurred", key="people_panel", on_change="rerun") as people_panel:
+    st.caption("Consent is linked face by face: each thumbnail is one raw track of the tracker, and a person of the timeline "
+               "may join two people taking turns at one spot. Untick a face that shows someone else before linking.")  # fmt: skip
+    if people_panel.open:  # lazy: faces are cut out of the video only when someone opens the panel
+        people_in_video()
+
 defaults_clip = ClipOptions()
 cols = st.columns(4)
 cols[0].number_input("Pre-roll (s)", 0.0, 30.0, defaults_clip.pre_roll_s, 0.5, key="pre_roll", help="the joke before the laugh")
 cols[1].number_input("Post-roll (s)", 0.0, 30.0, defaults_clip.post_roll_s, 0.5, key="post_roll")
 cols[2].radio("Cut", list(CUT_MODES), key="cut_mode")
 cols[3].text_input("Consent reference", key="consent_ref", help="recorded with fine-tune crops of faces not linked to a registered participant")
-cols[3].checkbox("Blur faces without clips consent", key="blur", help="faces whose track is not linked (`laughvid consent link`) to a participant with `clips` consent are blurred in clips and reels")
+cols[3].checkbox("Blur faces without clips consent", key="blur",
+                 help="faces not linked to a participant with `clips` consent are blurred in clips and reels: "
+                      "link them in **People in this video** above (or with `laughvid consent link`)")  # fmt: skip
 
 
 def export(kind: str) -> None:
@@ -366,7 +449,8 @@ def export(kind: str) -> None:
                 actions.reel_for(SETTINGS, record, state["items"], options)]
             if state.blur:
                 blurred = actions.blur_unconsented_faces(c, record, result.cache, made)
-                flash("success", f"blurred the faces of {len(blurred)} track(s) without clips consent" if blurred else "everyone in view consented: nothing blurred")
+                flash("success", f"blurred the faces of raw track(s) {', '.join(map(str, blurred))} (no clips consent)" if blurred
+                      else "every face has clips consent: nothing blurred")  # fmt: skip
             paths = [m.path for m in made]
         elif kind == "lists":
             paths = list(actions.lists_for(SETTINGS, record, state["items"]).values())

@@ -64,6 +64,10 @@ class Participant:
             and (self.withdrawn_on is None or on < self.withdrawn_on)
         )
 
+    def active(self, on: date) -> bool:
+        """Whether any of their consent holds on day `on`: who may be linked to a face today."""
+        return any(self.allows(scope, on) for scope in self.scopes)
+
 
 @dataclass(frozen=True)
 class ConsentCheck:
@@ -103,7 +107,10 @@ _COLUMNS = "participant_id, name, scopes, consented_on, expires_on, withdrawn_on
 
 
 def add_participant(conn: sqlite3.Connection, p: Participant) -> None:
-    """Register a participant; refuses to overwrite an existing id (use `withdraw` to change)."""
+    """Register a participant; refuses to overwrite an existing id (use `withdraw` to change) and a
+    consent that covers nothing (a record that allows no use is a mistake, not a consent)."""
+    if not p.scopes:
+        raise ConsentError(f"participant {p.participant_id!r}: choose what they consented to ({', '.join(SCOPES)})")
     try:
         with conn:
             conn.execute(
@@ -129,6 +136,12 @@ def get_participant(conn: sqlite3.Connection, participant_id: str) -> Participan
 
 def list_participants(conn: sqlite3.Connection) -> list[Participant]:
     return [_row_to_participant(r) for r in conn.execute(f"SELECT {_COLUMNS} FROM participants ORDER BY participant_id")]
+
+
+def active_participants(conn: sqlite3.Connection, on: date | None = None) -> list[Participant]:
+    """Participants whose consent holds for some use on `on` (default today): who a face may be linked to."""
+    on = on or _today()
+    return [p for p in list_participants(conn) if p.active(on)]
 
 
 def withdraw(conn: sqlite3.Connection, participant_id: str, on: date | None = None) -> None:
@@ -184,14 +197,26 @@ def link_tracks(conn: sqlite3.Connection, video_sha256: str, track_ids: Iterable
         )
 
 
+def unlink_tracks(conn: sqlite3.Connection, video_sha256: str, track_ids: Iterable[int]) -> int:
+    """Remove the links of these raw tracks of a video (their faces are blurred again); returns how many went."""
+    with conn:
+        return conn.executemany(
+            "DELETE FROM track_participants WHERE video_sha256 = ? AND track_id = ?", [(video_sha256, int(t)) for t in track_ids]
+        ).rowcount
+
+
+def track_links(conn: sqlite3.Connection, video_sha256: str) -> dict[int, str]:
+    """Every linked raw track of a video and the participant it shows."""
+    rows = conn.execute("SELECT track_id, participant_id FROM track_participants WHERE video_sha256 = ?", (video_sha256,))
+    return {int(t): p for t, p in rows}
+
+
 def tracks_without_consent(
     conn: sqlite3.Connection, video_sha256: str, track_ids: Iterable[int], scope: str = "clips", on: date | None = None
 ) -> set[int]:
     """Raw tracks of a video whose face must be blurred: not linked to anyone, or consent not covering `scope`."""
     on = on or _today()
-    linked = dict(
-        conn.execute("SELECT track_id, participant_id FROM track_participants WHERE video_sha256 = ?", (video_sha256,)).fetchall()
-    )
+    linked = track_links(conn, video_sha256)
     blocked = set()
     for tid in track_ids:
         pid = linked.get(int(tid))

@@ -4,7 +4,8 @@ The timeline and analysis.json show persons (`laughvid.faces.stitch`), but stitc
 place and size: two people taking turns at one spot can become one person. Consent links therefore
 name the tracker's raw tracks. Before linking a person, the operator sees each of its raw tracks
 (span, detections) and, on a contact sheet, its clearest face, and can leave out the tracks that show
-someone else.
+someone else. The CLI (`laughvid consent link`) and the app's "People in this video" panel link
+through `link_person`, so both refuse the same mistakes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from laughvid.analysis import list_videos, load_result
+from laughvid.analysis import AnalysisResult, list_videos, load_result
+from laughvid.consent import link_tracks
 from laughvid.contact_sheet import tile_grid
 from laughvid.decode import probe
 from laughvid.export.finetune_set import frames_at
@@ -57,10 +59,16 @@ class Person:
     analysis: AnalysisRecord
     person_id: int
     tracks: tuple[RawTrack, ...]
+    fragment: bool = False  # seen too briefly to be a person: no line on the timeline, blurred unless linked
 
-    def select(self, track_ids: Iterable[int]) -> tuple[RawTrack, ...]:
-        """The person's raw tracks among `track_ids`; refuses an id that is not one of them."""
+    def select(self, track_ids: Iterable[int] | None = None) -> tuple[RawTrack, ...]:
+        """The person's raw tracks among `track_ids` (None: all of them); refuses an id that is not one
+        of them, and an empty choice (linking nothing is a slip, not a request)."""
+        if track_ids is None:
+            return self.tracks
         wanted = set(track_ids)
+        if not wanted:
+            raise PersonTracksError(f"choose at least one raw track of person {self.person_id}")
         unknown = sorted(wanted - {t.track_id for t in self.tracks})
         if unknown:
             raise PersonTracksError(
@@ -99,11 +107,32 @@ def find_person(conn: sqlite3.Connection, video_sha256: str, person_id: int) -> 
     record = next((r for r in list_videos(conn) if r.sha256 == video_sha256), None)
     if record is None:
         raise PersonTracksError(f"no finished analysis of video {video_sha256[:12]}: analyse it first (laughvid analyze, or the app)")
-    return Person(record, person_id, raw_tracks(load_result(conn, record.id).cache, person_id))
+    result = load_result(conn, record.id)
+    return Person(record, person_id, raw_tracks(result.cache, person_id), person_id in result.fragments)
 
 
-def contact_sheet(video: str | Path, tracks: Sequence[RawTrack]) -> np.ndarray:
-    """RGB grid of one face per raw track (at its best frame), captioned with its id and span."""
+def people(result: AnalysisResult) -> list[Person]:
+    """Every person of an analysis, then every fragment, each as its raw tracks: all the faces a
+    consent link can uncover."""
+    ids = [*result.tracks, *result.fragments]
+    return [Person(result.record, pid, raw_tracks(result.cache, pid), pid in result.fragments) for pid in ids]
+
+
+def link_person(conn: sqlite3.Connection, person: Person, participant_id: str | None,
+                track_ids: Iterable[int] | None = None) -> tuple[RawTrack, ...]:
+    """Link the person's raw tracks (all, or those among `track_ids`) to a registered participant; returns
+    the linked tracks. Refuses, linking nothing, a track that is not the person's, an empty choice, no
+    participant or an unknown one."""
+    chosen = person.select(track_ids)
+    if not participant_id:
+        raise PersonTracksError(f"choose the participant person {person.person_id} shows (register them first if they are not listed)")
+    link_tracks(conn, person.analysis.sha256, [t.track_id for t in chosen], participant_id)
+    return chosen
+
+
+def track_faces(video: str | Path, tracks: Sequence[RawTrack]) -> list[np.ndarray]:
+    """One RGB face per raw track (THUMB px, cut wider than the model's crop from its best frame); a
+    white tile where that frame cannot be read. Raises VideoError when the video cannot be opened."""
     rotation = probe(video).rotation  # raises VideoError with a readable reason
     at_time: dict[float, list[int]] = {}
     for i, track in enumerate(tracks):
@@ -112,7 +141,13 @@ def contact_sheet(video: str | Path, tracks: Sequence[RawTrack]) -> np.ndarray:
     for t, frame in frames_at(video, rotation, list(at_time)):
         for i, face in zip(at_time[t], crop_faces(frame, [tracks[i].best_box for i in at_time[t]], SHEET_FRAMING)):
             faces[i] = face
-    return tile_grid(faces, [(f"raw track {t.track_id}", t.span) for t in tracks], THUMB, max(1, min(len(tracks), COLUMNS)))
+    return faces
+
+
+def contact_sheet(video: str | Path, tracks: Sequence[RawTrack]) -> np.ndarray:
+    """RGB grid of one face per raw track (at its best frame), captioned with its id and span."""
+    captions = [(f"raw track {t.track_id}", t.span) for t in tracks]
+    return tile_grid(track_faces(video, tracks), captions, THUMB, max(1, min(len(tracks), COLUMNS)))
 
 
 def write_contact_sheet(video: str | Path, tracks: Sequence[RawTrack], out: str | Path) -> Path:

@@ -1,17 +1,22 @@
 """The Streamlit app's state logic, headless with AppTest: first run, review ops saved and undone,
-tuning and reset, uploads with per-file failures, exports, the model selector. The real browser test is test_browser.py."""
+tuning and reset, uploads with per-file failures, exports, the model selector, consent links made in
+the "People in this video" panel. The real browser test is test_browser.py."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
+from datetime import date
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from laughvid import registry, review
 from laughvid.classifier import default_model_dir
+from laughvid.consent import Participant, add_participant, get_participant, track_links, tracks_without_consent
 from laughvid.modelcard import ModelCard
+from laughvid.person_tracks import find_person
 from laughvid.store import open_store
 from tests.media import astronaut_video, not_a_video
 
@@ -161,3 +166,91 @@ def test_model_selector_lists_versions_and_activates_and_rolls_back(home, tmp_pa
     click(at, "Roll back")
     assert registry.active_version(conn) == shipped
     assert at.button(key="model_rollback").disabled is False  # rolling back again would return to the tuned model
+
+
+def open_people_panel(at: AppTest) -> AppTest:
+    """Expand "People in this video" (its content runs only while it is open)."""
+    at.session_state["people_panel"] = True
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def register(at: AppTest, pid: str, name: str, scopes: list[str]) -> AppTest:
+    at.text_input(key="new_pid").input(pid)
+    at.text_input(key="new_name").input(name)
+    at.multiselect(key="new_scopes").set_value(scopes)
+    return click(at, "Register")
+
+
+def press(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def blurred_in_export(at: AppTest) -> set[int]:
+    """The raw track ids the clip export blurred, as its message names them."""
+    click(at, "Export clips")
+    (message,) = [t.value for t in at.toast if t.value.startswith("blurred the faces of")]
+    return set(map(int, re.fullmatch(r"blurred the faces of raw track\(s\) ([\d, ]+) \(no clips consent\)", message)[1].split(", ")))
+
+
+def test_people_panel_registers_links_and_unlinks_and_clip_blurring_follows(home):
+    at = open_people_panel(start())
+    conn = open_store(home / "laughvid.sqlite")
+    person0 = find_person(conn, at.session_state["video"], 0)
+    sha, tag, mine = person0.analysis.sha256, person0.analysis.id, {t.track_id for t in person0.tracks}
+    faces = len(at.get("image")) - 10  # below the 10 frames of the strip
+    assert faces > len(mine) and sum("not linked: blurred when blurring is on" in c.value for c in at.caption) == faces
+
+    register(at, "p01", "Kim Minji", ["clips"])
+    assert get_participant(conn, "p01") == Participant("p01", "Kim Minji", ("clips",), date.today())
+    assert any("registered p01" in t.value for t in at.toast)
+    at.selectbox(key=f"link_to_{tag}_0").set_value("p01")
+    press(at, f"link_{tag}_0")
+    assert track_links(conn, sha) == dict.fromkeys(mine, "p01"), "every raw track of person 0 (all ticked by default)"
+    assert sum("linked to p01, who consented to clips: not blurred" in c.value for c in at.caption) == len(mine)
+
+    at.text_input(key="reviewer").input("ana").run()
+    click(at, "Next")
+    click(at, "Accept")
+    at.checkbox(key="blur").check().run()
+    blurred = blurred_in_export(at)
+    assert blurred and not blurred & mine, "person 0's faces stay unblurred, everyone else's are blurred"
+
+    for track in mine:
+        press(at, f"unlink_{tag}_{track}")
+    assert track_links(conn, sha) == {} and tracks_without_consent(conn, sha, mine) == mine
+    assert sum("not linked: blurred when blurring is on" in c.value for c in at.caption) == faces
+    assert mine <= blurred_in_export(at), "unlinked: blurred again"
+
+
+def test_people_panel_refuses_mistakes_and_links_only_the_ticked_faces(home):
+    at = open_people_panel(start())
+    conn = open_store(home / "laughvid.sqlite")
+    person0 = find_person(conn, at.session_state["video"], 0)
+    sha, tag = person0.analysis.sha256, person0.analysis.id
+    add_participant(conn, Participant("p01", "Kim Minji", ("clips", "finetune"), date(2026, 1, 1)))
+    at.run()
+
+    register(at, "p01", "Someone else", ["finetune"])
+    assert any("participant 'p01' is already registered" in e.value for e in at.error)
+    assert get_participant(conn, "p01").name == "Kim Minji", "the first registration stands"
+    register(at, "p02", "Lee Jun", [])
+    assert any("choose what they consented to" in e.value for e in at.error) and get_participant(conn, "p02") is None
+
+    press(at, f"link_{tag}_0")
+    assert any("choose the participant person 0 shows" in e.value for e in at.error) and track_links(conn, sha) == {}
+
+    first, *others = [t.track_id for t in person0.tracks]
+    assert others, "person 0 of the sample is stitched from several raw tracks"
+    for track in (first, *others):
+        at.checkbox(key=f"tick_{tag}_{track}").uncheck()
+    at.selectbox(key=f"link_to_{tag}_0").set_value("p01")
+    press(at, f"link_{tag}_0")
+    assert any("choose at least one raw track of person 0" in e.value for e in at.error) and track_links(conn, sha) == {}
+
+    at.checkbox(key=f"tick_{tag}_{first}").check()
+    press(at, f"link_{tag}_0")
+    assert track_links(conn, sha) == {first: "p01"}, "an unticked face (someone else) is not linked"

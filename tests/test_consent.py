@@ -13,24 +13,29 @@ import pytest
 from loop_helpers import loop_db, store_analysis, turns_cache, turns_video, write_set
 
 from laughvid import registry
+from laughvid.analysis import load_result
 from laughvid.cli import EXIT_OK, EXIT_USAGE, main
 from laughvid.consent import (
     ConsentError,
     Participant,
+    active_participants,
     add_participant,
     check_consent_ref,
     delete_person,
     export_person,
     get_participant,
     link_tracks,
+    track_links,
     tracks_without_consent,
+    unlink_tracks,
     withdraw,
 )
 from laughvid.faces.detector import FaceDetector
 from laughvid.manifest import MANIFEST_COLUMNS, read_manifest, write_manifest
 from laughvid.contact_sheet import caption_height
-from laughvid.person_tracks import THUMB
-from laughvid.store import open_store
+from laughvid.person_tracks import THUMB, PersonTracksError, find_person, link_person
+from laughvid.store import file_sha256, open_store
+from laughvid.ui.actions import people_links
 
 DAY = date(2026, 6, 1)
 
@@ -72,6 +77,26 @@ def test_bad_records_are_refused_with_a_reason(conn):
         Participant("public:x", "X", ("finetune",), DAY)
     with pytest.raises(ConsentError, match="no participant"):
         link_tracks(conn, "abc", [1], "nobody")
+    with pytest.raises(ConsentError, match="choose what they consented to"):
+        add_participant(conn, Participant("p03", "X", (), DAY))
+    assert get_participant(conn, "p03") is None
+
+
+def test_active_participants_are_those_a_face_may_be_linked_to(conn):
+    add_participant(conn, Participant("p03", "Park", ("clips",), date(2026, 9, 1)))  # not given yet on DAY
+    withdraw(conn, "p02", on=date(2026, 3, 1))
+    assert [p.participant_id for p in active_participants(conn, DAY)] == ["p01"]
+    assert [p.participant_id for p in active_participants(conn, date(2026, 2, 1))] == ["p01", "p02"]
+    assert [p.participant_id for p in active_participants(conn, date(2027, 1, 1))] == ["p03"]  # p01 expired
+
+
+def test_links_are_listed_and_undone_per_raw_track(conn):
+    link_tracks(conn, "vid", [1, 2], "p01")
+    link_tracks(conn, "other", [1], "p02")
+    assert track_links(conn, "vid") == {1: "p01", 2: "p01"}
+    assert unlink_tracks(conn, "vid", [2, 5]) == 1  # 5 was never linked
+    assert track_links(conn, "vid") == {1: "p01"} and track_links(conn, "other") == {1: "p02"}
+    assert tracks_without_consent(conn, "vid", [1, 2], on=DAY) == {2}
 
 
 def test_tracks_without_clip_consent_are_the_ones_to_blur(conn):
@@ -168,3 +193,32 @@ def test_contact_sheet_shows_one_face_per_raw_track_and_a_dry_run_links_nothing(
         assert detector.detect(image[:THUMB, x : x + THUMB])  # each tile shows its track's face
     assert main(["consent", "link", str(video), "0", "p01", "--sheet", str(tmp_path / "sheet.jpg")]) == EXIT_USAGE
     assert "give a file name ending in .png" in capsys.readouterr().err and links(conn) == []
+
+
+def test_link_person_refuses_a_slip_and_links_nothing(turns):
+    conn, video = turns
+    person = find_person(conn, file_sha256(video), 0)
+    for args, error in (((None,), "choose the participant person 0 shows"), (("p01", []), "choose at least one raw track of person 0"),
+                        (("p01", [0, 7]), "raw track(s) 7 not part of person 0"), (("p99",), "no participant 'p99'")):  # fmt: skip
+        with pytest.raises(ValueError, match=re.escape(error)):
+            link_person(conn, person, *args)
+    assert links(conn) == []
+    assert [t.track_id for t in link_person(conn, person, "p01", [1])] == [1]
+    assert links(conn) == [(1, "p01")]
+
+
+def test_people_links_say_per_raw_track_whom_it_shows_and_whether_it_is_blurred(turns):
+    conn, video = turns
+    person = find_person(conn, file_sha256(video), 0)
+    add_participant(conn, Participant("p02", "Lee Jun", ("finetune",), date(2026, 1, 1)))
+    link_tracks(conn, person.analysis.sha256, [0], "p01")
+    link_tracks(conn, person.analysis.sha256, [1], "p02")
+    (entry,) = people_links(conn, load_result(conn, person.analysis.id), on=DAY)
+    assert entry.person == person and not person.fragment
+    assert [(t.track.track_id, t.participant_id, t.status) for t in entry.tracks] == [
+        (0, "p01", "linked to p01, who consented to clips: not blurred"),
+        (1, "p02", "linked to p02, but participant p02 did not consent to clips: blurred when blurring is on"),
+    ]
+    unlink_tracks(conn, person.analysis.sha256, [1])
+    (entry,) = people_links(conn, load_result(conn, person.analysis.id), on=DAY)
+    assert entry.tracks[1].status == "not linked: blurred when blurring is on"

@@ -93,8 +93,7 @@ def _list(args: argparse.Namespace) -> int:
     today = date.today()
     print(f"{'id':<12} {'name':<24} {'scopes':<16} {'given':<11} {'expires':<11} status")
     for p in consent.list_participants(open_store()):
-        status = "withdrawn" if p.withdrawn_on and p.withdrawn_on <= today else (
-            "active" if any(p.allows(s, today) for s in p.scopes) else "expired/not started")
+        status = "withdrawn" if p.withdrawn_on and p.withdrawn_on <= today else ("active" if p.active(today) else "expired/not started")
         print(f"{p.participant_id:<12} {p.name[:24]:<24} {','.join(p.scopes):<16} {p.consented_on!s:<11} "
               f"{str(p.expires_on or '-'):<11} {status}")
     return EXIT_OK
@@ -115,11 +114,10 @@ def _link(args: argparse.Namespace) -> int:
     sha = file_sha256(args.video) if is_file else args.video
     try:
         person = person_tracks.find_person(conn, sha, args.person_id)
-        chosen = person.select(args.tracks) if args.tracks else person.tracks
         if args.sheet:
             person_tracks.write_contact_sheet(args.video if is_file else person.analysis.path, person.tracks, args.sheet)
-        if not args.dry_run:
-            consent.link_tracks(conn, sha, [t.track_id for t in chosen], args.participant_id)
+        chosen = (person.select(args.tracks) if args.dry_run
+                  else person_tracks.link_person(conn, person, args.participant_id, args.tracks))
     except (consent.ConsentError, person_tracks.PersonTracksError, VideoError) as exc:
         return fail(exc)
     a = person.analysis

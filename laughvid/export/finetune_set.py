@@ -23,6 +23,7 @@ import av
 import cv2
 import numpy as np
 
+from laughvid.consent import track_links
 from laughvid.decode import upright
 from laughvid.faces.crop import Framing, crop_faces
 from laughvid.manifest import MANIFEST_COLUMNS, read_manifest, write_manifest  # noqa: F401 (re-exported for the set's readers)
@@ -157,14 +158,6 @@ def frames_at(path: str | Path, rotation: int, times: Sequence[float], max_gap_s
                 return  # end of file
 
 
-def _participants(conn: sqlite3.Connection | None, video_sha256: str) -> dict[int, str]:
-    """Raw track -> participant id, from the consent registry's links (LOOP's `track_participants`)."""
-    if conn is None:
-        return {}
-    rows = conn.execute("SELECT track_id, participant_id FROM track_participants WHERE video_sha256 = ?", (video_sha256,))
-    return {int(t): p for t, p in rows}
-
-
 def export_finetune_set(
     root: str | Path,
     source: VideoSource,
@@ -181,7 +174,7 @@ def export_finetune_set(
     for label in LABELS:
         (root / label).mkdir(parents=True, exist_ok=True)
     framing = crop_framing(framing)
-    people = _participants(conn, source.sha256)
+    people = track_links(conn, source.sha256) if conn is not None else {}  # raw track -> participant id
     by_time: dict[float, list[PlannedCrop]] = {}
     for crop in plan:
         by_time.setdefault(crop.time_s, []).append(crop)

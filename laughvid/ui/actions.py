@@ -9,16 +9,18 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
-from laughvid import registry, review
+from laughvid import consent, registry, review
 from laughvid.analysis import AnalysisResult, Scorer, analyze_video, list_videos
 from laughvid.config import Settings
 from laughvid.export.clips import Clip, ClipOptions, Reel, export_clips, export_reel
 from laughvid.export.finetune_set import FinetuneExport, VideoSource, export_finetune_set, plan_crops
 from laughvid.export.lists import ListSource, write_lists
 from laughvid.modelcard import ModelCard
+from laughvid.person_tracks import Person, RawTrack, people
 from laughvid.store import AnalysisRecord
 from laughvid.types import ReviewedSegment, ScoreCache
 from laughvid.ui.uploads import UploadError, save_upload
@@ -169,6 +171,52 @@ def blur_unconsented_faces(conn: sqlite3.Connection, record: AnalysisRecord, cac
 
     files = [(e.path, [(w.start_s, w.end_s) for w in (e.windows if isinstance(e, Reel) else (e.window,))]) for e in exported]
     return blur_unconsented(conn, record.sha256, cache, files)
+
+
+@dataclass(frozen=True)
+class TrackLink:
+    """A raw track as the "People in this video" panel shows it: whom it is linked to, and whether
+    that consent keeps its face unblurred in clips today (the same check blurring makes)."""
+
+    track: RawTrack
+    participant_id: str | None
+    clips: consent.ConsentCheck | None  # None when not linked
+
+    @property
+    def status(self) -> str:
+        if self.clips is None:
+            return "not linked: blurred when blurring is on"
+        if self.clips.ok:
+            return f"linked to {self.participant_id}, who consented to clips: not blurred"
+        return f"linked to {self.participant_id}, but {self.clips.reason}: blurred when blurring is on"
+
+
+@dataclass(frozen=True)
+class PersonLinks:
+    person: Person
+    tracks: tuple[TrackLink, ...]
+
+
+def people_links(conn: sqlite3.Connection, result: AnalysisResult, on: date | None = None) -> list[PersonLinks]:
+    """Each person (then fragment) of the analysis with the consent link of each of its raw tracks."""
+    links = consent.track_links(conn, result.record.sha256)
+
+    def link(track: RawTrack) -> TrackLink:
+        pid = links.get(track.track_id)
+        return TrackLink(track, pid, consent.check_consent_ref(conn, pid, "clips", on) if pid else None)
+
+    return [PersonLinks(p, tuple(link(t) for t in p.tracks)) for p in people(result)]
+
+
+def register_participant(
+    conn: sqlite3.Connection, participant_id: str, name: str, scopes: Sequence[str], consented_on: date, expires_on: date | None
+) -> consent.Participant:
+    """Register a participant from the app's form (stray spaces dropped); raises ConsentError saying what is wrong."""
+    if not name.strip():
+        raise consent.ConsentError("give the participant's name: an id alone does not tell the next reviewer whose face it is")
+    p = consent.Participant(participant_id.strip(), name.strip(), tuple(scopes), consented_on, expires_on)
+    consent.add_participant(conn, p)
+    return p
 
 
 def lists_for(settings: Settings, record: AnalysisRecord, items: Sequence[ReviewedSegment]) -> dict[str, Path]:
