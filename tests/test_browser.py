@@ -204,6 +204,14 @@ def _walk_through(page, url: str, upload: Path, shots: Path) -> None:
     _idle(page)
     page.screenshot(path=shots / "export.png", full_page=True)
 
+    # The People panel cuts one face out of the video per raw track, for linking consent face by face.
+    _until_shown(page, lambda: page.get_by_text("People in this video").click(), "Register a participant")
+    panel = page.locator('[data-testid="stExpander"]').filter(has_text="People in this video")
+    panel.get_by_text("raw track 0", exact=True).wait_for(timeout=30_000)
+    _idle(page)
+    assert panel.locator("img").count() >= 1 and "not linked: blurred when blurring is on" in panel.inner_text()
+    panel.screenshot(path=shots / "people.png")
+
 
 def _check_files(home: Path, upload: Path) -> None:
     sha = file_sha256(upload)
