@@ -214,16 +214,11 @@ def track_links(conn: sqlite3.Connection, video_sha256: str) -> dict[int, str]:
 def tracks_without_consent(
     conn: sqlite3.Connection, video_sha256: str, track_ids: Iterable[int], scope: str = "clips", on: date | None = None
 ) -> set[int]:
-    """Raw tracks of a video whose face must be blurred: not linked to anyone, or consent not covering `scope`."""
-    on = on or _today()
+    """Raw tracks of a video whose face must be blurred: not linked to anyone, or consent not covering
+    `scope` (`check_consent_ref`, the check the app's People panel shows)."""
     linked = track_links(conn, video_sha256)
-    blocked = set()
-    for tid in track_ids:
-        pid = linked.get(int(tid))
-        p = get_participant(conn, pid) if pid else None
-        if p is None or not p.allows(scope, on):
-            blocked.add(int(tid))
-    return blocked
+    return {int(tid) for tid in track_ids
+            if int(tid) not in linked or not check_consent_ref(conn, linked[int(tid)], scope, on).ok}
 
 
 # --- a person's data in fine-tune sets ---------------------------------------------------------
