@@ -51,11 +51,15 @@ def probe(path: str | Path) -> VideoInfo:
     except av.error.FFmpegError as exc:
         raise VideoError(f"{path}: not a readable video (truncated, corrupt or not a media file): {exc}") from exc
     with container:
-        if not container.streams.video:
+        if _is_image_format(container.format.name):
+            kind = container.format.name.removesuffix("_pipe").upper()
+            raise VideoError(f"{path}: is a still image ({kind} data), not a video; laughvid analyses video files")
+        stream = _video_stream(container)
+        if stream is None:
             kinds = ", ".join(sorted({s.type for s in container.streams})) or "none"
-            raise VideoError(f"{path}: has no video stream (streams found: {kinds})")
-        stream = container.streams.video[0]
-        rotation = _first_frame_rotation(container, stream, path)
+            cover = ", only a still cover picture" if container.streams.video else ""
+            raise VideoError(f"{path}: has no video stream{cover} (streams found: {kinds})")
+        rotation, more_frames = _first_frames(container, stream, path)
         width, height = stream.codec_context.width, stream.codec_context.height
         if rotation % 180:
             width, height = height, width
@@ -64,6 +68,8 @@ def probe(path: str | Path) -> VideoInfo:
             duration = float(stream.duration * stream.time_base)
         else:
             duration = float(container.duration or 0) / av.time_base
+        if not more_frames and duration <= 0:
+            raise VideoError(f"{path}: a single {stream.codec_context.name} image with no duration, not a video; laughvid analyses video files")
         frame_count = stream.frames or (round(duration * fps) if fps else 0)
         return VideoInfo(
             path=str(path),
@@ -78,14 +84,32 @@ def probe(path: str | Path) -> VideoInfo:
         )
 
 
-def _first_frame_rotation(container: av.container.InputContainer, stream: av.VideoStream, path: Path) -> int:
-    """Display rotation (counter-clockwise degrees, 0/90/180/270) read from the first decodable frame."""
+def _video_stream(container: av.container.InputContainer) -> av.VideoStream | None:
+    """The first moving-picture stream; an audio file's cover picture (attached_pic) is not one."""
+    return next((s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic), None)
+
+
+def _is_image_format(demuxer: str) -> bool:
+    """ffmpeg's still-image demuxers (png_pipe, jpeg_pipe, webp_pipe, image2...): a picture, whatever the file is named."""
+    return demuxer.startswith("image2") or demuxer.endswith("_pipe")
+
+
+def _first_frames(container: av.container.InputContainer, stream: av.VideoStream, path: Path) -> tuple[int, bool]:
+    """Display rotation (counter-clockwise degrees, 0/90/180/270) read from the first decodable frame,
+    and whether a second frame follows (a single frame with no duration is a picture, not a video)."""
+    rotation = None
     try:
         for frame in container.decode(stream):
-            return int(round(frame.rotation / 90.0)) % 4 * 90
+            if rotation is not None:
+                return rotation, True
+            rotation = int(round(frame.rotation / 90.0)) % 4 * 90
     except av.error.FFmpegError as exc:
-        raise VideoError(f"{path}: first video frame cannot be decoded (corrupt file?): {exc}") from exc
-    raise VideoError(f"{path}: video stream has no frames")
+        if rotation is None:
+            raise VideoError(f"{path}: first video frame cannot be decoded (corrupt file?): {exc}") from exc
+        return rotation, True  # damage after the first frame: decoding skips it with a warning
+    if rotation is None:
+        raise VideoError(f"{path}: video stream has no frames")
+    return rotation, False
 
 
 def upright(frame: np.ndarray, rotation: int) -> np.ndarray:
@@ -175,7 +199,7 @@ def _pyav_frames(path, info: VideoInfo, fps: float, max_side: int | None, start_
     resize = (out_w, out_h) != (stored_w, stored_h)
     last_slot = sample_slot(start_after_s, fps) if start_after_s is not None else -1
     with av.open(str(path)) as container:
-        stream = container.streams.video[0]
+        stream = _video_stream(container)
         stream.thread_type = "AUTO"  # frame threads: decode uses both cores
         if start_after_s is not None and start_after_s > 0:
             # Seek to the keyframe before the resume point; frames before it are skipped below.

@@ -222,3 +222,26 @@ def not_a_video(path: str | Path) -> Path:
     """A text file with a video extension."""
     Path(path).write_text("this is not a video\n")
     return Path(path)
+
+
+def still_image(path: str | Path, kind: str = ".png") -> Path:
+    """A picture encoded as `kind` (".png", ".jpg"...) saved under `path` whatever its extension: a photo renamed .mp4."""
+    ok, data = cv2.imencode(kind, cv2.cvtColor(_face_patch(), cv2.COLOR_RGB2BGR))
+    assert ok, f"OpenCV cannot encode {kind}"
+    Path(path).write_bytes(data.tobytes())
+    return Path(path)
+
+
+def audio_with_cover(path: str | Path, seconds: float = 1.0) -> Path:
+    """An M4A with an audio stream and a cover picture (a one-frame 'video' stream flagged attached_pic)."""
+    cover = still_image(Path(path).with_name(Path(path).stem + ".cover.jpg"), ".jpg")
+    run_ffmpeg("-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=16000:duration={seconds}", "-i", cover,
+               "-map", "0", "-map", "1", "-c:a", "aac", "-c:v", "copy", "-disposition:v", "attached_pic", path)  # fmt: skip
+    cover.unlink()
+    return Path(path)
+
+
+def single_frame_stream(path: str | Path) -> Path:
+    """A raw H.264 stream (no container, so no duration) holding one frame: a picture, not a video."""
+    run_ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x64:rate=30", "-frames:v", "1", *_H264, "-f", "h264", path)
+    return Path(path)

@@ -6,11 +6,14 @@ from laughvid.faces.detector import FaceDetector
 from media import (
     astronaut_video,
     audio_only,
+    audio_with_cover,
     corrupted_copy,
     face_box_in_frame,
     faststart_video,
     not_a_video,
     rotated_video,
+    single_frame_stream,
+    still_image,
     synthetic_video,
     truncated_copy,
     vfr_times,
@@ -96,8 +99,13 @@ def test_4k_is_downscaled_to_max_side(tmp_path):
         (lambda p: audio_only(p / "voice.m4a"), "no video stream"),
         (lambda p: truncated_copy(astronaut_video(p / "full.mp4", seconds=1), p / "cut.mp4"), "not a readable video"),
         (lambda p: p / "missing.mp4", "not found"),
+        (lambda p: still_image(p / "photo.mp4", ".png"), r"still image \(PNG data\), not a video"),
+        (lambda p: still_image(p / "photo.mov", ".jpg"), r"still image \(JPEG data\), not a video"),
+        (lambda p: audio_with_cover(p / "song.m4a"), "no video stream, only a still cover picture"),
+        (lambda p: single_frame_stream(p / "one.h264"), "single h264 image with no duration, not a video"),
     ],
-    ids=["zero-length", "not-a-video", "audio-only", "truncated-index-at-end", "missing"],
+    ids=["zero-length", "not-a-video", "audio-only", "truncated-index-at-end", "missing", "png-renamed-mp4", "jpeg-renamed-mov",
+         "cover-art-only", "one-frame-no-duration"],
 )
 def test_bad_files_give_clear_errors(tmp_path, make, message):
     with pytest.raises(VideoError, match=message):
