@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 
 import numpy as np
 import pytest
@@ -42,6 +43,19 @@ def test_refused_uploads_leave_nothing_behind(tmp_path, monkeypatch):
     with pytest.raises(UploadError, match="whole number"):
         save_upload("a.mp4", io.BytesIO(b"x"), tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_dangling_symlink_name_gets_the_next_free_name_and_no_temp_file_is_left(tmp_path):
+    (tmp_path / "clip.mp4").symlink_to(tmp_path / "gone.mp4")  # a link whose target was deleted
+    saved: list = []
+    worker = threading.Thread(target=lambda: saved.append(save_upload("clip.mp4", io.BytesIO(b"A" * 100), tmp_path)), daemon=True)
+    worker.start()
+    worker.join(60)  # a hang guard, not a timing: the old code retried the dangling name forever
+    assert not worker.is_alive(), "save_upload never returned"
+    [upload] = saved
+    assert upload.path.name == "clip-2.mp4" and upload.path.read_bytes() == b"A" * 100
+    assert (tmp_path / "clip.mp4").is_symlink() and not (tmp_path / "gone.mp4").exists()  # the link is left alone, not followed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip-2.mp4", "clip.mp4"]
 
 
 ITEMS = [ReviewedSegment(Segment(1.0, 2.0, 0.9, 0.8, (1,)), "accepted"), ReviewedSegment(Segment(4.0, 6.0, 0.7, 0.6, (2,)))]

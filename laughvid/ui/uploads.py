@@ -58,15 +58,22 @@ def sanitize_name(name: str) -> str:
     return f"{stem}.{ext}" if ext else stem
 
 
-def _free_path(folder: Path, name: str) -> Path:
-    """`name`, or `stem-2.ext`, `stem-3.ext`... whichever does not exist yet."""
-    candidate = folder / name
-    stem, suffix = candidate.stem, candidate.suffix
-    n = 2
-    while candidate.exists():
-        candidate = folder / f"{stem}-{n}{suffix}"
-        n += 1
-    return candidate
+def _link_to_free_name(tmp: Path, folder: Path, name: str) -> Path:
+    """Hard-link `tmp` as `name`, or `stem-2.ext`, `stem-3.ext`...: the first name nothing holds.
+
+    Each name is tried once and `os.link` itself is the test, so a name held by anything (a file,
+    a folder, a symlink even when dangling, another upload finishing meanwhile) is skipped and
+    never overwritten; asking `exists()` first would follow a dangling link and retry it forever.
+    """
+    stem, suffix = Path(name).stem, Path(name).suffix
+    n = 1
+    while True:
+        target = folder / (name if n == 1 else f"{stem}-{n}{suffix}")
+        try:
+            os.link(tmp, target)
+            return target
+        except FileExistsError:
+            n += 1
 
 
 def _existing_copy(folder: Path, sha256: str, size: int) -> Path | None:
@@ -103,13 +110,7 @@ def save_upload(name: str, data: BinaryIO, folder: str | Path, limit_mb: int | N
         if existing is not None:
             tmp.unlink()
             return SavedUpload(existing, sha, size, reused=True)
-        while True:
-            target = _free_path(folder, safe)
-            try:
-                os.link(tmp, target)  # never overwrites: fails if another upload took the name meanwhile
-                break
-            except FileExistsError:
-                continue
+        target = _link_to_free_name(tmp, folder, safe)
         tmp.unlink()
         return SavedUpload(target, sha, size, reused=False)
     except BaseException:
