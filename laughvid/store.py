@@ -92,6 +92,8 @@ MIGRATIONS: list[tuple[int, str]] = [
     (1, _PIPELINE_SCHEMA),
     (2, review.SCHEMA_SQL),  # UI: review state and undo log
     (3, registry.SCHEMA_SQL),  # LOOP: model versions, activations, consent registry
+    # Export integrity: size and mtime of the file when it was hashed (laughvid.video_identity's fast path).
+    (4, "ALTER TABLE videos ADD COLUMN size_bytes INTEGER; ALTER TABLE videos ADD COLUMN mtime_ns INTEGER;"),
 ]
 
 
@@ -186,6 +188,8 @@ class AnalysisRecord:
     error: str | None
     started_at: str
     finished_at: str | None
+    size_bytes: int | None = None  # the file's size and mtime when hashed (None: analysed before they were kept)
+    mtime_ns: int | None = None
 
     @property
     def name(self) -> str:
@@ -194,7 +198,7 @@ class AnalysisRecord:
 
 _RECORD_SQL = """
 SELECT a.id, v.id, v.sha256, v.path, v.info_json, a.model_version, a.params_json, a.status, a.progress,
-       a.resume_json, a.warnings_json, a.error, a.started_at, a.finished_at
+       a.resume_json, a.warnings_json, a.error, a.started_at, a.finished_at, v.size_bytes, v.mtime_ns
 FROM analyses a JOIN videos v ON v.id = a.video_id
 """
 
@@ -204,19 +208,33 @@ def _record(row) -> AnalysisRecord:
         id=row[0], video_id=row[1], sha256=row[2], path=row[3], info=VideoInfo(**json.loads(row[4])),
         model_version=row[5], params=json.loads(row[6]), status=row[7], progress=row[8],
         resume=json.loads(row[9]) if row[9] else None, warnings=json.loads(row[10]), error=row[11],
-        started_at=row[12], finished_at=row[13],
+        started_at=row[12], finished_at=row[13], size_bytes=row[14], mtime_ns=row[15],
     )  # fmt: skip
 
 
-def upsert_video(conn: sqlite3.Connection, sha256: str, info: VideoInfo) -> int:
-    """The video's id; a file seen before under another path keeps its id and gets the new path."""
+def upsert_video(
+    conn: sqlite3.Connection, sha256: str, info: VideoInfo, size_bytes: int | None = None, mtime_ns: int | None = None
+) -> int:
+    """The video's id; a file seen before under another path keeps its id and gets the new path (and
+    the size and mtime it had when hashed)."""
     with conn:
         conn.execute(
-            "INSERT INTO videos (sha256, path, name, info_json, added_at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (sha256) DO UPDATE SET path = excluded.path, name = excluded.name, info_json = excluded.info_json",
-            (sha256, info.path, Path(info.path).name, json.dumps(asdict(info)), now_iso()),
+            "INSERT INTO videos (sha256, path, name, info_json, added_at, size_bytes, mtime_ns) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (sha256) DO UPDATE SET path = excluded.path, name = excluded.name, info_json = excluded.info_json, "
+            "size_bytes = excluded.size_bytes, mtime_ns = excluded.mtime_ns",
+            (sha256, info.path, Path(info.path).name, json.dumps(asdict(info)), now_iso(), size_bytes, mtime_ns),
         )
     return conn.execute("SELECT id FROM videos WHERE sha256 = ?", (sha256,)).fetchone()[0]
+
+
+def relink_video(conn: sqlite3.Connection, video_id: int, path: str, size_bytes: int, mtime_ns: int) -> None:
+    """Record where a video's file (checked by content) is now, and its size and mtime there."""
+    with conn:
+        conn.execute(
+            "UPDATE videos SET path = ?, name = ?, info_json = json_set(info_json, '$.path', ?), size_bytes = ?, mtime_ns = ? "
+            "WHERE id = ?",
+            (path, Path(path).name, path, size_bytes, mtime_ns, video_id),
+        )
 
 
 def get_analysis(conn: sqlite3.Connection, analysis_id: int) -> AnalysisRecord | None:
