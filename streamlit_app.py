@@ -203,7 +203,7 @@ smoothing = replace(
 result = load_result(db, record.id, smoothing)
 items = review.review_list(result.segments, db, record.sha256)
 state["items"] = items
-duration = record.info.duration_s
+duration = result.end_s  # no segment, review box or clip reaches past it
 
 # ---------------------------------------------------------------- selection and seeking
 if state.get("sel_video") != record.sha256:
@@ -254,6 +254,19 @@ def op(fn, *args, ok: str | None = None, focus: tuple[float, float] | None = Non
     """A review change on this video; `focus` moves the selection (and the player) to its result."""
     if run_op(fn, conn(), record.sha256, *args, ok=ok) and focus:
         state.sel_start, state.seek = focus[0], focus
+
+
+def within(t: float, low: float, high: float) -> float:
+    return min(max(t, low), high)
+
+
+def seconds_box(where, label: str, value: float, key: str, low: float = 0.0, high: float | None = None) -> None:
+    """A time box whose bounds and value lie inside the video. Streamlit refuses a value outside its box
+    (StreamlitValueAboveMaxError) and the rest of the review goes with it: a segment an older version
+    saved past the video's end, or a seek beyond it, must still open."""
+    high = within(duration if high is None else high, 0.0, duration)
+    low = within(low, 0.0, high)
+    where.number_input(label, low, high, within(float(value), low, high), 0.1, key=key, format="%.2f")
 
 
 # ---------------------------------------------------------------- main: player, timeline, review, export
@@ -319,13 +332,13 @@ if current is not None:
     st.markdown(f"**Segment {selected + 1}**: {current.start_s:.2f}-{current.end_s:.2f} s, {current.state}")
     edit = st.columns(4, vertical_alignment="bottom")
     tag = f"{record.sha256[:8]}_{current.start_s:.3f}_{current.end_s:.3f}"
-    edit[0].number_input("Start (s)", 0.0, duration, float(current.start_s), 0.1, key=f"start_{tag}", format="%.2f")
-    edit[1].number_input("End (s)", 0.0, duration, float(current.end_s), 0.1, key=f"end_{tag}", format="%.2f")
+    seconds_box(edit[0], "Start (s)", current.start_s, f"start_{tag}")
+    seconds_box(edit[1], "End (s)", current.end_s, f"end_{tag}")
     bounds = (f"start_{tag}", f"end_{tag}")
     edit[2].button("Save bounds", key="save_bounds", on_click=lambda: op(
         review.edit_bounds, current, state[bounds[0]], state[bounds[1]], state.reviewer, duration, focus=(state[bounds[0]], state[bounds[1]])
     ))  # fmt: skip
-    edit[3].number_input("Split at (s)", current.start_s, current.end_s, (current.start_s + current.end_s) / 2, 0.1, key=f"split_{tag}", format="%.2f")
+    seconds_box(edit[3], "Split at (s)", (current.start_s + current.end_s) / 2, f"split_{tag}", current.start_s, current.end_s)
     more = st.columns(4)
     more[0].button("Split", key="split", on_click=lambda: op(review.split, current, state[f"split_{tag}"], state.reviewer))
     following = items[selected + 1] if selected + 1 < len(items) else None
@@ -346,8 +359,8 @@ with st.expander("Moments the model is unsure about"):
 
 with st.expander("Add a missed laugh"):
     cols = st.columns(3, vertical_alignment="bottom")
-    cols[0].number_input("From (s)", 0.0, duration, float(min(seek_start, duration)), 0.1, key="add_start", format="%.2f")
-    cols[1].number_input("To (s)", 0.0, duration, float(min(seek_start + 2.0, duration)), 0.1, key="add_end", format="%.2f")
+    seconds_box(cols[0], "From (s)", seek_start, "add_start")
+    seconds_box(cols[1], "To (s)", seek_start + 2.0, "add_end")
     cols[2].button("Add segment", key="add", on_click=lambda: op(review.add, state.add_start, state.add_end, state.reviewer, duration, focus=(state.add_start, state.add_end)))
 
 st.checkbox(

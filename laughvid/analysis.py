@@ -85,6 +85,16 @@ class AnalysisResult:
     from_cache: bool  # True when nothing was decoded
     fragments: tuple[int, ...]  # ids in `cache` of faces seen too briefly to be a person: in `series`, not in `tracks`
 
+    @property
+    def end_s(self) -> float:
+        """Where the video ends: no segment ends later, and no review bound or clip reaches past it."""
+        return video_end_s(self.record.info.duration_s, self.series.times_s)
+
+
+def video_end_s(duration_s: float, times_s: np.ndarray) -> float:
+    """The video's stated duration, or its last analysed frame when the header says less (none, or a wrong one)."""
+    return max(duration_s, float(times_s[-1])) if len(times_s) else duration_s
+
 
 class _Detector(Protocol):
     def detect(self, frame_rgb: np.ndarray) -> list[Detection]: ...
@@ -152,7 +162,7 @@ def load_result(conn, analysis_id: int, smoothing: SmoothingParams = SmoothingPa
     people = stitch(store.load_cache(conn, analysis_id))
     series = whole_series(people.cache)
     tracks = {tid: s for tid, s in track_series(people.cache).items() if tid not in people.fragments}
-    segments = find_segments(series, smoothing, tracks)
+    segments = find_segments(series, smoothing, tracks, video_end_s(record.info.duration_s, series.times_s))
     return AnalysisResult(record, people.cache, series, tracks, segments, smoothing, from_cache, people.fragments)
 
 

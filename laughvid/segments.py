@@ -112,8 +112,14 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
 
 
-def find_segments(series: ScoreSeries, params: SmoothingParams = SmoothingParams(), tracks: dict[int, ScoreSeries] | None = None) -> list[Segment]:
-    """Laugh segments of a series; each carries peak/mean raw probability and the tracks that laughed."""
+def find_segments(
+    series: ScoreSeries, params: SmoothingParams = SmoothingParams(), tracks: dict[int, ScoreSeries] | None = None, end_s: float | None = None
+) -> list[Segment]:
+    """Laugh segments of a series; each carries peak/mean raw probability and the tracks that laughed.
+
+    `end_s` is where the video ends: the last analysed frame stands for one sampling step, which can
+    reach past the video's last frame (a laugh there would end after the video, and no review box,
+    clip or list could hold it)."""
     times = series.times_s
     if len(times) == 0:
         return []
@@ -121,6 +127,8 @@ def find_segments(series: ScoreSeries, params: SmoothingParams = SmoothingParams
     mask = viterbi(values, params.on_threshold, params.hmm_switch_prob) if params.hmm else hysteresis(values, params.on_threshold, params.off_threshold)
     step = _step_s(times)
     ends = np.append(times[1:], times[-1] + step)  # a frame stands for the time until the next one
+    if end_s is not None:
+        ends = np.maximum(np.minimum(ends, end_s), times)  # ... but not past the video's end
     spans: list[list[float]] = []
     for a, b in _runs(mask):
         start, end = float(times[a]), float(ends[b - 1])
@@ -130,7 +138,7 @@ def find_segments(series: ScoreSeries, params: SmoothingParams = SmoothingParams
             spans.append([start, end])
     segments = []
     for start, end in spans:
-        if end - start < params.min_duration_s:
+        if end - start < params.min_duration_s or end <= start:
             continue
         inside = (times >= start) & (times < end)
         raw = series.probs[inside]

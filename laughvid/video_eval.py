@@ -113,7 +113,7 @@ def score_videos(labelled: Sequence[tuple[VideoLabels, AnalysisResult]], smoothi
     """Re-smooth each cached analysis with `smoothing` and score it; returns per-video and pooled counts."""
     rows, frames, events = [], Counts(), Counts()
     for labels, result in labelled:
-        segments = find_segments(result.series, smoothing, result.tracks)
+        segments = find_segments(result.series, smoothing, result.tracks, result.end_s)
         row = VideoScore(labels.name, frame_counts(result.series.times_s, segments, labels), event_counts(segments, labels, collar_s), segments)
         frames += row.frames
         events += row.events

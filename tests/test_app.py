@@ -254,3 +254,53 @@ def test_people_panel_refuses_mistakes_and_links_only_the_ticked_faces(home):
     at.checkbox(key=f"tick_{tag}_{first}").check()
     press(at, f"link_{tag}_0")
     assert track_links(conn, sha) == {first: "p01"}, "an unticked face (someone else) is not linked"
+
+
+def analysed(home, video):
+    """`video` analysed by the shipped model into the app's store (so the app opens it, no upload)."""
+    from laughvid.analysis import analyze_video
+    from laughvid.classifier import SmileClassifier
+
+    return analyze_video(video, open_store(home / "laughvid.sqlite"), SmileClassifier.load(default_model_dir()))
+
+
+def open_last_segment(end_s: float) -> AppTest:
+    """Select the last segment; its review controls are all there, every time box inside [0, end_s]."""
+    at = start()
+    at.text_input(key="reviewer").input("ana").run()
+    for _ in table(at).index:
+        click(at, "Next")
+    assert any(m.value.startswith(f"**Segment {len(table(at))}**") for m in at.markdown)
+    boxes = {n.label: n for n in at.number_input}
+    assert boxes["End (s)"].value == pytest.approx(end_s) and boxes["End (s)"].max == pytest.approx(end_s)
+    assert boxes["Split at (s)"].max <= end_s and boxes["To (s)"].max == pytest.approx(end_s)
+    assert {"save_bounds", "split", "merge", "add", "export_clips"} <= {b.key for b in at.button}
+    return at
+
+
+@pytest.mark.parametrize("saved_by_older_version", [False, True])
+def test_a_laugh_running_to_the_last_frame_keeps_every_review_control(home, tmp_path, saved_by_older_version):
+    """56 frames at 30 fps end at 1.87 s, but the last analysed frame (1.8 s) stands for a 0.1 s step:
+    the segment ended at 1.9 s, past the End box's maximum, and the whole review section crashed
+    (StreamlitValueAboveMaxError). A row an older version saved with that end must not crash it either."""
+    from laughvid.types import ReviewedSegment, Segment
+
+    result = analysed(home, astronaut_video(tmp_path / "smile to the end.mp4", seconds=1.85))
+    conn, sha, duration = open_store(home / "laughvid.sqlite"), result.record.sha256, result.record.info.duration_s
+    if saved_by_older_version:
+        review.accept(conn, sha, ReviewedSegment(Segment(0.0, 1.9, 0.9, 0.9, (0,))), "old")
+
+    at = open_last_segment(duration)
+    next(n for n in at.number_input if n.label == "Start (s)").set_value(0.5).run()
+    click(at, "Save bounds")
+    (edited,) = review.stored(conn, sha)
+    assert (edited.start_s, edited.end_s, edited.state) == (0.5, pytest.approx(duration), "accepted")
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("name", ["d19.mp4", "selfie_group_smile.mp4"])
+def test_the_last_segment_of_the_dev_clips_that_crashed_opens(home, dev_videos, name):
+    """The two dev clips of issue 10 whose last laugh runs to the last frame."""
+    result = analysed(home, dev_videos / name)
+    assert result.segments[-1].end_s == pytest.approx(result.record.info.duration_s), "the laugh runs to the end"
+    open_last_segment(result.record.info.duration_s)

@@ -78,3 +78,11 @@ def test_helpers():
 def test_invalid_parameters_are_refused(bad):
     with pytest.raises(ValueError):
         SmoothingParams(**bad)
+
+
+def test_a_laugh_at_the_last_frame_ends_with_the_video_not_a_step_later():
+    """The last analysed frame (9.9 s) stands for a 0.1 s step, but a 9.93 s video ends before 10.0 s."""
+    [seg] = find_segments(series(laugh((8.0, 10.0))), end_s=9.93)
+    assert (seg.start_s, seg.end_s) == (pytest.approx(8.0), pytest.approx(9.93))
+    [inside] = find_segments(series(laugh((2.0, 4.0))), end_s=9.93)
+    assert inside.end_s == pytest.approx(4.0), "only the span of the last frame is cut"
