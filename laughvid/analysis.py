@@ -22,6 +22,7 @@ choice (scripts/benchmark.py): see docs/pipeline.md.
 from __future__ import annotations
 
 import functools
+import math
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -65,10 +66,11 @@ class AnalysisParams:
     tracker: TrackerParams = field(default_factory=TrackerParams)
 
     def __post_init__(self) -> None:
-        if self.fps <= 0:
-            raise ValueError(f"fps must be positive, got {self.fps}")
+        """Refuse bad values here, before any analysis row is written, for every caller (CLI, UI, scripts)."""
+        if not math.isfinite(self.fps) or self.fps <= 0:  # NaN passes `<= 0`, and would fail mid-analysis
+            raise ValueError(f"fps must be a number above 0, got {self.fps}")
         if self.detect_every < 1 or self.batch_size < 1:
-            raise ValueError("detect_every and batch_size must be >= 1")
+            raise ValueError(f"detect_every and batch_size must be >= 1, got {self.detect_every} and {self.batch_size}")
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -35,8 +36,10 @@ class SmoothingParams:
     def __post_init__(self) -> None:
         if not 0 <= self.off_threshold <= self.on_threshold <= 1:
             raise ValueError(f"need 0 <= off_threshold <= on_threshold <= 1, got off={self.off_threshold}, on={self.on_threshold}")
-        if min(self.median_s, self.min_duration_s, self.merge_gap_s, self.fill_gap_s) < 0:
-            raise ValueError("smoothing durations must be >= 0")
+        durations = {"median_s": self.median_s, "min_duration_s": self.min_duration_s, "merge_gap_s": self.merge_gap_s, "fill_gap_s": self.fill_gap_s}
+        for name, value in durations.items():
+            if not math.isfinite(value) or value < 0:  # NaN passes `< 0`
+                raise ValueError(f"{name} must be a number of seconds >= 0, got {value}")
         if not 0 < self.hmm_switch_prob < 0.5:
             raise ValueError(f"hmm_switch_prob must be in (0, 0.5), got {self.hmm_switch_prob}")
 

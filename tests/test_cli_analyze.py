@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 import pytest
-from media import astronaut_video, audio_only, synthetic_video, truncated_copy, zero_length
+from media import astronaut_video, audio_only, still_image, synthetic_video, truncated_copy, zero_length
 from pipe_helpers import BrightnessScorer
 
 from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, main
@@ -23,6 +23,7 @@ def videos(tmp_path_factory):
         "empty": zero_length(d / "empty.mp4"),
         "voice": audio_only(d / "voice.m4a"),
         "cut": truncated_copy(astronaut_video(d / "full.mp4", seconds=1), d / "cut.mp4"),
+        "photo": still_image(d / "photo.mp4"),
     }
 
 
@@ -37,13 +38,14 @@ def _read_csv(path):
 
 
 def test_bad_files_are_reported_and_the_rest_are_analysed(videos, tmp_path, stand_in_model, capsys):
-    order = ["empty", "face", "voice", "cut", "pattern"]
+    order = ["empty", "face", "voice", "cut", "photo", "pattern"]
     code = main(["analyze", *(str(videos[k]) for k in order), "--out", str(tmp_path / "out"), "--store", str(tmp_path / "s.sqlite"), "--quiet",
                  "--on-threshold", "0.3", "--off-threshold", "0.2"])  # fmt: skip
     assert code == EXIT_FAILURES
     err = capsys.readouterr().err
     assert "empty.mp4: file is empty" in err and "voice.m4a: has no video stream" in err and "cut.mp4: not a readable video" in err
-    assert "3 of 5 video(s) failed" in err
+    assert "photo.mp4: is a still image (PNG data), not a video" in err
+    assert "4 of 6 video(s) failed" in err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["face", "pattern"]
 
     timeline = _read_csv(tmp_path / "out" / "face" / "timeline.csv")
@@ -70,6 +72,19 @@ def test_rerun_is_served_from_the_store_and_smoothing_flags_apply(videos, tmp_pa
 def test_usage_errors_exit_2(videos, tmp_path, stand_in_model, capsys):
     assert main(["analyze", str(videos["face"]), "--out", str(tmp_path), "--on-threshold", "0.2", "--off-threshold", "0.5"]) == EXIT_USAGE
     assert "off_threshold" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "flag, value, message",
+    [("--fps", "nan", "fps must be a number above 0, got nan"), ("--fps", "inf", "fps must be a number above 0, got inf"),
+     ("--fps", "0", "fps must be"), ("--fps", "-5", "fps must be"), ("--detect-every", "0", "detect_every and batch_size must be >= 1"),
+     ("--median-s", "nan", "median_s must be a number of seconds >= 0, got nan")],
+)  # fmt: skip
+def test_bad_numbers_are_usage_errors_before_anything_is_written(videos, tmp_path, stand_in_model, capsys, flag, value, message):
+    store_path, out = tmp_path / "s.sqlite", tmp_path / "out"
+    assert main(["analyze", str(videos["face"]), "--out", str(out), "--store", str(store_path), "--quiet", flag, value]) == EXIT_USAGE
+    assert message in capsys.readouterr().err
+    assert not store_path.exists() and not out.exists()  # no failed analysis row, no half output
 
 
 def test_missing_model_is_a_usage_error(videos, tmp_path, capsys):
