@@ -284,9 +284,14 @@ st.caption(
 )
 for warning in record.warnings:
     st.warning(warning)
-video_on_disk = Path(record.path).is_file()
+video_problem = actions.video_problem(db, record)  # missing, or not the analysed file: nothing is cut from it
+video_on_disk = video_problem is None
 if not video_on_disk:
-    st.error(f"{record.path} is no longer there: the timeline and review still work; upload the file again to play and export it.")
+    st.error(f"{video_problem}. The timeline and review still work.")
+    found = st.columns([3, 1], vertical_alignment="bottom")
+    found[0].text_input("Folder that holds the analysed video now", key="relink_folder")
+    found[1].button("Find it there", key="relink", width="stretch",
+                    on_click=lambda: run_op(actions.relink_folder, conn(), state.relink_folder, ok="{result}"))  # fmt: skip
 
 left, right = st.columns([2, 3])
 with left:
@@ -456,17 +461,16 @@ def export(kind: str) -> None:
     c = conn()
     try:
         if kind in ("clips", "reel"):
-            if state.blur and options.mode == "copy":
-                raise ValueError("blurring faces re-encodes anyway: choose the frame-accurate cut")
-            made = actions.clips_for(SETTINGS, record, state["items"], options) if kind == "clips" else [
-                actions.reel_for(SETTINGS, record, state["items"], options)]
-            if state.blur:
-                blurred = actions.blur_unconsented_faces(c, record, result.cache, made)
-                flash("success", f"blurred the faces of raw track(s) {', '.join(map(str, blurred))} (no clips consent)" if blurred
-                      else "every face has clips consent: nothing blurred")  # fmt: skip
+            laughs = actions.laugh_segments(state["items"])
+            blur = actions.face_blur(c, record, result.cache, options) if state.blur else None
+            made = actions.clips_for(SETTINGS.exports_dir, record, laughs, options, blur) if kind == "clips" else [
+                actions.reel_for(SETTINGS.exports_dir, record, laughs, options, blur)]
+            if blur is not None:
+                flash("success", f"blurred the faces of raw track(s) {', '.join(map(str, blur.track_ids))} (no clips consent)"
+                      if blur.track_ids else "every face has clips consent: nothing blurred")  # fmt: skip
             paths = [m.path for m in made]
         elif kind == "lists":
-            paths = list(actions.lists_for(SETTINGS, record, state["items"]).values())
+            paths = list(actions.lists_for(SETTINGS.exports_dir, record, state["items"]).values())
         else:
             done = actions.finetune_for(SETTINGS, c, record, result, state["items"], card, state.consent_ref)
             flash("success", f"fine-tune set {done.root}: {done.counts()} crops from this video" + (f", {done.removed} outdated removed" if done.removed else ""))

@@ -39,6 +39,7 @@ from laughvid.faces.tracker import Tracker, TrackerParams, fill_between
 from laughvid.segments import SmoothingParams, find_segments
 from laughvid.timeline import track_series, whole_series
 from laughvid.types import Box, Detection, FrameBatch, ScoreCache, ScoreSeries, Segment
+from laughvid.video_identity import FileStamp
 
 ProgressFn = Callable[[float, str], None]  # (fraction done 0..1, message)
 
@@ -118,9 +119,10 @@ def analyze_video(
     `classifier` defaults to the smile model in `model_dir` (None = the active model).
     """
     conn = conn if conn is not None else store.open_store()
+    path = Path(path).resolve()  # exports read this path later, from whatever folder they run in
     info = probe(path)
-    sha = store.file_sha256(path)
-    video_id = store.upsert_video(conn, sha, info)
+    stamp = FileStamp.of(path)  # before hashing: a change while hashing shows as a changed file later
+    video_id = store.upsert_video(conn, store.file_sha256(path), info, stamp.size_bytes, stamp.mtime_ns)
     if classifier is None:
         from laughvid.classifier import SmileClassifier  # lazy: onnxruntime session only when needed
 

@@ -1,17 +1,23 @@
 """Blurring the faces of people who did not consent, in frames and in exported clips.
 
-The clip exporter cuts clips and reels with ffmpeg; `blur_unconsented` is the optional second pass
-over those files: every raw face track (the tracker's, never a stitched person) not linked to a
-participant with `clips` consent (`consent.tracks_without_consent`) is blurred, so consent given for
-one face of a person that stitching joined from two people does not uncover the other. Boxes come
-from the analysis' score cache (analysed frames) and are interpolated to every frame, then grown,
-so a moving face stays covered.
+The clip exporter cuts clips and reels with ffmpeg; `unconsented_faces` gives the optional last step
+it runs on each file before putting it in place: every raw face track (the tracker's, never a
+stitched person) not linked to a participant with `clips` consent (`consent.tracks_without_consent`)
+is blurred, so consent given for one face of a person that stitching joined from two people does
+not uncover the other. Boxes come from the analysis' score cache (analysed frames) and are
+interpolated to every frame, then grown, so a moving face stays covered.
+
+Blurring checks what it did: every box the cache has for a hidden track inside the file's time
+range must have been blurred on the frame at that time, or the file is refused. A box outside the
+frame or past the file's end (boxes from another video, a clip shorter than asked for) would
+otherwise leave that face visible in a file reported as blurred.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -19,6 +25,7 @@ import cv2
 import ffmpeg
 import numpy as np
 
+from laughvid.atomic import atomic_path
 from laughvid.consent import tracks_without_consent
 from laughvid.decode import DecodeReport, VideoError, iter_batches, probe
 from laughvid.export.clips import FFMPEG
@@ -29,20 +36,28 @@ BLOCKS = 5  # a face becomes 5x5 colour blocks, then blurred: no eyes, mouth or 
 
 
 class BlurError(RuntimeError):
-    """The clip could not be read or re-encoded; the message says which and why."""
+    """The clip could not be read, re-encoded or blurred in full; the message says which and why."""
+
+
+def blur_region(box: Box, shape: tuple[int, ...], grow: float = 0.25) -> tuple[int, int, int, int] | None:
+    """The pixels (x0, y0, x1, y1) blurring `box` covers: grown by `grow` per side (hair and chin),
+    clipped to a frame of `shape`; None when none of it lies in the frame."""
+    x0, y0, x1, y1 = box
+    h, w = shape[:2]
+    gx, gy = (x1 - x0) * grow, (y1 - y0) * grow
+    a0, b0 = max(int(x0 - gx), 0), max(int(y0 - gy), 0)
+    a1, b1 = min(int(np.ceil(x1 + gx)), w), min(int(np.ceil(y1 + gy)), h)
+    return (a0, b0, a1, b1) if a1 > a0 and b1 > b0 else None
 
 
 def blur_boxes(frame_rgb: np.ndarray, boxes: Sequence[Box], grow: float = 0.25) -> np.ndarray:
-    """A copy of the frame with each face box (grown by `grow` per side, to cover hair and chin) blurred
-    beyond recognition. Pixelate-then-blur: a plain Gaussian on a large face can stay recognisable."""
+    """A copy of the frame with each face box's `blur_region` blurred beyond recognition.
+    Pixelate-then-blur: a plain Gaussian on a large face can stay recognisable."""
     out = frame_rgb.copy()
-    h, w = out.shape[:2]
-    for x0, y0, x1, y1 in boxes:
-        gx, gy = (x1 - x0) * grow, (y1 - y0) * grow
-        a0, b0 = max(int(x0 - gx), 0), max(int(y0 - gy), 0)
-        a1, b1 = min(int(np.ceil(x1 + gx)), w), min(int(np.ceil(y1 + gy)), h)
-        if a1 <= a0 or b1 <= b0:
+    for box in boxes:
+        if (region_box := blur_region(box, out.shape, grow)) is None:
             continue
+        a0, b0, a1, b1 = region_box
         region = out[b0:b1, a0:a1]
         small = cv2.resize(region, (BLOCKS, BLOCKS), interpolation=cv2.INTER_AREA)
         coarse = cv2.resize(small, (a1 - a0, b1 - b0), interpolation=cv2.INTER_NEAREST)
@@ -56,14 +71,22 @@ class TrackBoxes:
 
     def __init__(self, tracks: Sequence[FaceTrack], hold_s: float = 0.5) -> None:
         self.hold_s = hold_s
-        self._tracks = [(np.array([o.time_s for o in t.observations]), np.array([o.box for o in t.observations], float))
-                        for t in tracks if t.observations]
+        self._tracks = {t.track_id: (np.array([o.time_s for o in t.observations]), np.array([o.box for o in t.observations], float))
+                        for t in tracks if t.observations}
+
+    def by_track(self, time_s: float) -> dict[int, Box]:
+        """Each track's box at `time_s`: interpolated between its observations, held `hold_s` past its ends."""
+        return {tid: tuple(float(np.interp(time_s, times, coords[:, i])) for i in range(4))
+                for tid, (times, coords) in self._tracks.items()
+                if times[0] - self.hold_s <= time_s <= times[-1] + self.hold_s}
 
     def at(self, time_s: float) -> list[Box]:
-        """Each track's box at `time_s`: interpolated between its observations, held `hold_s` past its ends."""
-        return [tuple(float(np.interp(time_s, times, coords[:, i])) for i in range(4))
-                for times, coords in self._tracks
-                if times[0] - self.hold_s <= time_s <= times[-1] + self.hold_s]
+        return list(self.by_track(time_s).values())
+
+    def observed_in(self, windows: Sequence[tuple[float, float]]) -> dict[int, np.ndarray]:
+        """Per track, the times of its observations (the boxes the cache has) inside the windows."""
+        return {tid: times[np.any([(times >= a) & (times < b) for a, b in windows], axis=0)] if windows else times[:0]
+                for tid, (times, _) in self._tracks.items()}
 
 
 def boxes_at(tracks: Sequence[FaceTrack], time_s: float, hold_s: float = 0.5) -> list[Box]:
@@ -90,7 +113,8 @@ def blur_clip(
     source (start_s, end_s) the file is made of, in order (one for a clip, several for a reel), as
     `export.clips` writes them. Frames are read with `decode` (upright, real timestamps), so a
     stream-copied phone clip (stored sideways plus a rotation tag) gets its boxes in the right place;
-    the output holds upright pixels and no tag, so it plays upright everywhere.
+    the output holds upright pixels and no tag, so it plays upright everywhere. The output appears
+    only when every box of `tracks` inside `windows` was blurred (see `missed_boxes`).
     """
     clip_path, out_path = Path(clip_path), Path(out_path)
     if clip_path.resolve() == out_path.resolve():
@@ -99,30 +123,61 @@ def blur_clip(
         info = probe(clip_path)
     except VideoError as exc:
         raise BlurError(f"cannot blur: {exc}") from exc
-    video = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{info.width}x{info.height}", r=info.fps or 30)
-    streams = [video, ffmpeg.input(str(clip_path)).audio] if info.has_audio else [video]
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    encoder = (
-        ffmpeg.output(*streams, str(out_path), vcodec="libx264", crf=crf, preset="veryfast", pix_fmt="yuv420p",
-                      acodec="copy", movflags="+faststart")
-        .global_args("-hide_banner", "-loglevel", "error", "-nostats")  # a full stderr pipe would stall us
-        .overwrite_output()
-        .run_async(cmd=FFMPEG, pipe_stdin=True, pipe_stderr=True)
-    )
-    report = DecodeReport()
     track_boxes = TrackBoxes(tracks)
-    try:
-        for batch in iter_batches(clip_path, fps=EVERY_FRAME_FPS, batch_size=8, max_side=None, info=info, report=report):
-            for frame, t in zip(batch.frames, batch.times_s):
-                encoder.stdin.write(blur_boxes(frame, track_boxes.at(source_time(float(t), windows))).tobytes())
-    finally:
-        encoder.stdin.close()
-        err = encoder.stderr.read()
-        if encoder.wait() != 0:  # the root cause when a write to its stdin broke
-            raise BlurError(f"ffmpeg failed to write {out_path.name}: {err.decode(errors='replace').strip()[-300:]}")
-    if report.warnings:  # a shortened blurred copy must not replace the full clip
-        raise BlurError(f"{clip_path}: not blurred, the clip could not be read in full: {'; '.join(report.warnings)}")
+    blurred: dict[int, list[float]] = {t.track_id: [] for t in tracks}
+    with atomic_path(out_path) as tmp:
+        video = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{info.width}x{info.height}", r=info.fps or 30)
+        streams = [video, ffmpeg.input(str(clip_path)).audio] if info.has_audio else [video]
+        encoder = (
+            ffmpeg.output(*streams, str(tmp), vcodec="libx264", crf=crf, preset="veryfast", pix_fmt="yuv420p",
+                          acodec="copy", movflags="+faststart")
+            .global_args("-hide_banner", "-loglevel", "error", "-nostats")  # a full stderr pipe would stall us
+            .overwrite_output()
+            .run_async(cmd=FFMPEG, pipe_stdin=True, pipe_stderr=True)
+        )
+        report = DecodeReport()
+        try:
+            for batch in iter_batches(clip_path, fps=EVERY_FRAME_FPS, batch_size=8, max_side=None, info=info, report=report):
+                for frame, t in zip(batch.frames, batch.times_s):
+                    at = source_time(float(t), windows)
+                    boxes = track_boxes.by_track(at)
+                    encoder.stdin.write(blur_boxes(frame, list(boxes.values())).tobytes())
+                    for tid, box in boxes.items():
+                        if blur_region(box, frame.shape) is not None:
+                            blurred[tid].append(at)
+        finally:
+            encoder.stdin.close()
+            err = encoder.stderr.read()
+            if encoder.wait() != 0:  # the root cause when a write to its stdin broke
+                raise BlurError(f"ffmpeg failed to write {out_path.name}: {err.decode(errors='replace').strip()[-300:]}")
+        if report.warnings:  # a shortened blurred copy must not replace the full clip
+            raise BlurError(f"{clip_path}: not blurred, the clip could not be read in full: {'; '.join(report.warnings)}")
+        missed = missed_boxes(track_boxes.observed_in(windows), blurred, 1.0 / (info.fps or 30))
+        if missed:
+            counts = "; ".join(f"raw track {tid}: {n - m} of its {n} boxes" for tid, (n, m) in sorted(missed.items()))
+            raise BlurError(f"{clip_path.name}: faces left unblurred ({counts} in this file's time range were not blurred: "
+                            f"they lie outside its {info.width}x{info.height} frame or past its end, as when the video is "
+                            "not the analysed one); nothing was written")  # fmt: skip
     return out_path
+
+
+def missed_boxes(observed: dict[int, np.ndarray], blurred: dict[int, list[float]], tolerance_s: float) -> dict[int, tuple[int, int]]:
+    """Tracks with a box the blur did not cover: {track id: (boxes the cache has, boxes blurred)}.
+
+    `observed`: per track, the source times of its cached boxes inside the file; `blurred`: per
+    track, the source times of the frames where its box was blurred. A box counts as blurred when a
+    frame within `tolerance_s` (one frame) of its time blurred that track."""
+    missed = {}
+    for tid, times in observed.items():
+        done = np.sort(np.asarray(blurred.get(tid, []), float))
+        hits = 0
+        if len(done):
+            i = np.searchsorted(done, times)
+            before, after = done[np.clip(i - 1, 0, len(done) - 1)], done[np.clip(i, 0, len(done) - 1)]
+            hits = int(np.count_nonzero(np.minimum(np.abs(times - before), np.abs(after - times)) <= tolerance_s + 1e-6))
+        if hits < len(times):
+            missed[tid] = (len(times), hits)
+    return missed
 
 
 def tracks_from_cache(cache: ScoreCache, track_ids: set[int]) -> list[FaceTrack]:
@@ -135,21 +190,26 @@ def tracks_from_cache(cache: ScoreCache, track_ids: set[int]) -> list[FaceTrack]
     return tracks
 
 
-def blur_unconsented(conn: sqlite3.Connection, video_sha256: str, cache: ScoreCache,
-                     exported: Sequence[tuple[Path, Sequence[tuple[float, float]]]], on: date | None = None) -> list[int]:
-    """Blur, in place, every face without `clips` consent in exported files ((path, source windows) per
-    file, e.g. `(clip.path, [(clip.window.start_s, clip.window.end_s)])`). Decides per raw track, so a
-    stitched or a stored cache blur the same faces. Returns the blurred raw track ids."""
+@dataclass(frozen=True)
+class FaceBlur:
+    """The faces one export must hide; called on each written file (export.clips' `finish` step)."""
+
+    tracks: tuple[FaceTrack, ...]
+
+    @property
+    def track_ids(self) -> list[int]:
+        return [t.track_id for t in self.tracks]
+
+    def __call__(self, path: str | Path, windows: Sequence[tuple[float, float]]) -> None:
+        """Blur the faces in the file at `path` (made of these source windows), in place; raises
+        BlurError, leaving the file as it was, when any box of theirs was not blurred."""
+        if self.tracks:
+            with atomic_path(path) as blurred:
+                blur_clip(path, blurred, self.tracks, windows)
+
+
+def unconsented_faces(conn: sqlite3.Connection, video_sha256: str, cache: ScoreCache, on: date | None = None) -> FaceBlur:
+    """Every face of the analysis without `clips` consent. Decides per raw track, so a stitched or a
+    stored cache blur the same faces."""
     blocked = tracks_without_consent(conn, video_sha256, np.unique(cache.raw_track_ids).tolist(), "clips", on)
-    if not blocked:
-        return []
-    tracks = tracks_from_cache(cache, blocked)
-    for path, windows in exported:
-        path = Path(path)
-        tmp = path.with_name(path.stem + ".blurring" + path.suffix)
-        try:
-            blur_clip(path, tmp, tracks, windows)
-            tmp.replace(path)
-        finally:
-            tmp.unlink(missing_ok=True)
-    return sorted(blocked)
+    return FaceBlur(tuple(tracks_from_cache(cache, blocked)))

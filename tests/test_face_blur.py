@@ -13,7 +13,7 @@ from media import astronaut_video, face_box_in_frame, rotated_video
 from laughvid.consent import Participant, add_participant, link_tracks
 from laughvid.decode import iter_batches, probe
 from laughvid.export.clips import ClipOptions, export_clips
-from laughvid.face_blur import BlurError, blur_boxes, blur_clip, blur_unconsented, boxes_at, source_time
+from laughvid.face_blur import BlurError, blur_boxes, blur_clip, boxes_at, source_time, unconsented_faces
 from laughvid.faces.detector import FaceDetector
 from laughvid.faces.stitch import StitchParams, stitch
 from laughvid.types import FaceObservation, FaceTrack, ScoreCache, Segment
@@ -68,8 +68,10 @@ def test_only_faces_without_clip_consent_are_blurred(tmp_path):
     cache = ScoreCache(times, np.r_[times, times], np.r_[np.ones(5), np.full(5, 2)].astype(np.int64),
                        np.r_[boxes, boxes], np.full(10, 0.9), np.full(10, 0.5), np.ones(10, bool))
     original = clip.read_bytes()
-    assert blur_unconsented(conn, "vid", cache, [(clip, [(0.0, 1.0)])]) == [2]  # track 1 consented
-    assert clip.read_bytes() != original and not list(tmp_path.glob("*.blurring*"))
+    blur = unconsented_faces(conn, "vid", cache)
+    assert blur.track_ids == [2]  # track 1 consented
+    blur(clip, [(0.0, 1.0)])
+    assert clip.read_bytes() != original and not list(tmp_path.glob(".tmp-*"))
     with av.open(str(clip)) as c:
         frame = next(c.decode(video=0)).to_ndarray(format="rgb24")
     assert not FaceDetector().detect(frame)
@@ -121,7 +123,9 @@ def test_a_person_of_two_raw_tracks_stays_blurred_where_its_unlinked_track_is(tm
     assert set(person.track_ids.tolist()) == {0} and set(person.raw_track_ids.tolist()) == {0, 1}
     clip = turns_video(tmp_path / "clip.mp4")
     before = [(t, f) for b in iter_batches(clip, fps=100, max_side=None) for t, f in zip(b.times_s, b.frames)]
-    assert blur_unconsented(consenting_first_turn(), "vid", person, [(clip, [(0.0, seconds)])]) == [1]
+    blur = unconsented_faces(consenting_first_turn(), "vid", person)
+    assert blur.track_ids == [1]
+    blur(clip, [(0.0, seconds)])
     after = [f for b in iter_batches(clip, fps=100, max_side=None) for f in b.frames]
     assert len(after) == len(before)
     for (t, frame), blurred in zip(before, after):
@@ -139,4 +143,24 @@ def test_a_stitching_change_cannot_move_a_link_to_another_face(params, person_of
     link on raw track 0 uncovers that face alone."""
     cache = stitch(turns_cache(), params).cache
     assert set(cache.track_ids[cache.raw_track_ids == 1].tolist()) == {person_of_second}
-    assert blur_unconsented(consenting_first_turn(), "vid", cache, []) == [1]
+    assert unconsented_faces(consenting_first_turn(), "vid", cache).track_ids == [1]
+
+
+def test_boxes_the_blur_cannot_cover_fail_the_export_and_leave_no_clip(tmp_path):
+    """Issue 10: face boxes the blur cannot cover (here: after 1 s the cache holds boxes from a 1280x720
+    video, right of this 640x360 clip's frame) used to be skipped while the export reported the face
+    blurred. Now the export fails saying how many boxes were missed, and leaves no clip, not even the
+    first one, whose faces were blurred."""
+    seconds, size, face_px = 2.0, (640, 360), 60
+    video = astronaut_video(tmp_path / "talk.mp4", seconds=seconds, size=size, fps=10, face_px=face_px)
+    times = np.round(np.arange(0, seconds, 0.1), 6)
+    boxes = np.array([face_box_in_frame(t, seconds, size, face_px) if t < 1.0 else (900.0, 200.0, 1000.0, 300.0) for t in times])
+    n = len(times)
+    cache = ScoreCache(times, times, np.full(n, 4, np.int64), boxes, np.full(n, 0.9), np.full(n, 0.5), np.ones(n, bool))
+    blur = unconsented_faces(loop_db(), "vid", cache)
+    segments = [Segment(0.1, 0.4, 0.9, 0.8, (4,)), Segment(1.2, 1.6, 0.9, 0.8, (4,))]
+    with pytest.raises(BlurError, match=r"raw track 4: 4 of its 4 boxes .* outside its 640x360 frame"):
+        export_clips(video, segments, seconds, tmp_path / "clips", ClipOptions(pre_roll_s=0, post_roll_s=0), finish=blur)
+    assert list((tmp_path / "clips").iterdir()) == []
+    (first,) = export_clips(video, segments[:1], seconds, tmp_path / "clips", ClipOptions(pre_roll_s=0, post_roll_s=0), finish=blur)
+    assert [p.name for p in (tmp_path / "clips").iterdir()] == [first.path.name]  # boxes in the frame: blurred and kept

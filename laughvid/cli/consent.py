@@ -13,6 +13,7 @@ from laughvid.cli.models import fail
 from laughvid.config import Settings
 from laughvid.decode import VideoError
 from laughvid.store import file_sha256, open_store
+from laughvid.video_identity import check_video
 
 
 def _date(text: str) -> date:
@@ -115,7 +116,7 @@ def _link(args: argparse.Namespace) -> int:
     try:
         person = person_tracks.find_person(conn, sha, args.person_id)
         if args.sheet:
-            person_tracks.write_contact_sheet(args.video if is_file else person.analysis.path, person.tracks, args.sheet)
+            person_tracks.write_contact_sheet(args.video if is_file else check_video(person.analysis, conn), person.tracks, args.sheet)
         chosen = (person.select(args.tracks) if args.dry_run
                   else person_tracks.link_person(conn, person, args.participant_id, args.tracks))
     except (consent.ConsentError, person_tracks.PersonTracksError, VideoError) as exc:

@@ -8,18 +8,24 @@ start and end on the exact frame; `mode="copy"` is offered for speed when that d
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import ffmpeg
 import imageio_ffmpeg
 
+from laughvid.atomic import atomic_path
 from laughvid.decode import probe
+from laughvid.export.naming import export_stem
 from laughvid.types import Segment
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 MODES = ("reencode", "copy")
+
+# A last step on each written file before it is put in place, given the source (start_s, end_s)
+# windows the file is made of (face blurring); if it raises, no file is left.
+Finish = Callable[[Path, Sequence[tuple[float, float]]], None]
 
 
 class ExportError(RuntimeError):
@@ -111,36 +117,41 @@ def _run(stream: ffmpeg.nodes.OutputStream, what: str) -> None:
         raise ExportError(f"ffmpeg failed to write {what}: {' | '.join(tail)}") from exc
 
 
-def cut(video_path: str | Path, window: ClipWindow, out_path: str | Path, options: ClipOptions) -> ClipWindow:
+def cut(
+    video_path: str | Path, window: ClipWindow, out_path: str | Path, options: ClipOptions, finish: Finish | None = None
+) -> ClipWindow:
     """Write `window` of the video to `out_path` (mp4); return the source window actually written.
 
     A stream copy starts on the keyframe at or before `window.start_s`, so its real start is read
-    back from the file: whoever maps clip time to source time (face blurring) needs the truth."""
+    back from the file: whoever maps clip time to source time (face blurring) needs the truth.
+    The file appears at `out_path` only once written and finished: a failure leaves none."""
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    source = ffmpeg.input(str(video_path), ss=f"{window.start_s:.6f}", t=f"{window.duration_s:.6f}")
-    if options.mode == "copy":
-        output = source.output(str(out_path), c="copy", avoid_negative_ts="make_zero", movflags="+faststart")
-    else:
-        output = source.output(
-            str(out_path),
-            vcodec="libx264",
-            preset=options.preset,
-            crf=options.crf,
-            pix_fmt="yuv420p",
-            acodec="aac",
-            movflags="+faststart",
-        )
-    _run(output, out_path.name)
-    if options.mode == "copy":
-        written_s = probe(out_path).duration_s
-        return ClipWindow(max(0.0, round(window.end_s - written_s, 6)), window.end_s)
+    with atomic_path(out_path) as tmp:
+        source = ffmpeg.input(str(video_path), ss=f"{window.start_s:.6f}", t=f"{window.duration_s:.6f}")
+        if options.mode == "copy":
+            output = source.output(str(tmp), c="copy", avoid_negative_ts="make_zero", movflags="+faststart")
+        else:
+            output = source.output(
+                str(tmp),
+                vcodec="libx264",
+                preset=options.preset,
+                crf=options.crf,
+                pix_fmt="yuv420p",
+                acodec="aac",
+                movflags="+faststart",
+            )
+        _run(output, out_path.name)
+        if options.mode == "copy":
+            written_s = probe(tmp).duration_s
+            window = ClipWindow(max(0.0, round(window.end_s - written_s, 6)), window.end_s)
+        if finish is not None:
+            finish(tmp, [(window.start_s, window.end_s)])
     return window
 
 
 def clip_name(video_path: str | Path, index: int, window: ClipWindow) -> str:
-    """`<video stem>_clip03_12.40-17.80.mp4`: sortable, says where it came from."""
-    return f"{Path(video_path).stem}_clip{index:02d}_{window.start_s:.2f}-{window.end_s:.2f}.mp4"
+    """`<video stem>_clip03_12.40-17.80.mp4`: sortable, says where it came from (a long stem is shortened)."""
+    return f"{export_stem(video_path)}_clip{index:02d}_{window.start_s:.2f}-{window.end_s:.2f}.mp4"
 
 
 def export_clips(
@@ -149,13 +160,21 @@ def export_clips(
     video_duration_s: float,
     out_dir: str | Path,
     options: ClipOptions = ClipOptions(),
+    finish: Finish | None = None,
 ) -> list[Clip]:
-    """One padded clip per segment (clips of overlapping segments may share footage)."""
-    clips = []
-    for index, segment in enumerate(sorted(segments, key=lambda s: s.start_s), start=1):
-        window = clip_window(segment, video_duration_s, options)
-        path = Path(out_dir) / clip_name(video_path, index, window)
-        clips.append(Clip(path, cut(video_path, window, path, options), segment))
+    """One padded clip per segment (clips of overlapping segments may share footage), each passed
+    through `finish` before it is put in place. All or nothing: when one fails, the clips this call
+    already wrote are removed, so a failed export never looks like a finished one."""
+    clips: list[Clip] = []
+    try:
+        for index, segment in enumerate(sorted(segments, key=lambda s: s.start_s), start=1):
+            window = clip_window(segment, video_duration_s, options)
+            path = Path(out_dir) / clip_name(video_path, index, window)
+            clips.append(Clip(path, cut(video_path, window, path, options, finish), segment))
+    except BaseException:
+        for clip in clips:
+            clip.path.unlink(missing_ok=True)
+        raise
     return clips
 
 
@@ -165,11 +184,13 @@ def export_reel(
     video_duration_s: float,
     out_path: str | Path,
     options: ClipOptions = ClipOptions(),
+    finish: Finish | None = None,
 ) -> Reel:
     """All padded segments joined into one file; overlapping windows are merged first.
 
     Each merged window is cut on its own (seeking, so an hour of footage is not decoded), then the
     pieces, all encoded alike, are joined by ffmpeg's concat demuxer without re-encoding again.
+    The reel is passed through `finish`, then put in place; a failure leaves no reel.
     """
     if not segments:
         raise ExportError("no segments to put in a reel (accept or add some first)")
@@ -180,7 +201,9 @@ def export_reel(
         windows = [cut(video_path, w, piece, options) for w, piece in zip(windows, pieces)]
         listing = Path(tmp) / "pieces.txt"
         listing.write_text("".join(f"file '{p.as_posix()}'\n" for p in pieces))
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        joined = ffmpeg.input(str(listing), f="concat", safe=0).output(str(out_path), c="copy", movflags="+faststart")
-        _run(joined, out_path.name)
+        with atomic_path(out_path) as joined_path:
+            joined = ffmpeg.input(str(listing), f="concat", safe=0).output(str(joined_path), c="copy", movflags="+faststart")
+            _run(joined, out_path.name)
+            if finish is not None:
+                finish(joined_path, [(w.start_s, w.end_s) for w in windows])
     return Reel(out_path, tuple(windows))

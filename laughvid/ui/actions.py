@@ -16,14 +16,17 @@ from typing import BinaryIO
 from laughvid import consent, registry, review
 from laughvid.analysis import AnalysisResult, Scorer, analyze_video, list_videos
 from laughvid.config import Settings
-from laughvid.export.clips import Clip, ClipOptions, Reel, export_clips, export_reel
+from laughvid.export.clips import Clip, ClipOptions, Finish, Reel, export_clips, export_reel
 from laughvid.export.finetune_set import FinetuneExport, VideoSource, export_finetune_set, plan_crops
 from laughvid.export.lists import ListSource, write_lists
+from laughvid.export.naming import export_stem
+from laughvid.face_blur import FaceBlur, unconsented_faces
 from laughvid.modelcard import ModelCard
 from laughvid.person_tracks import Person, RawTrack, people
 from laughvid.store import AnalysisRecord
-from laughvid.types import ReviewedSegment, ScoreCache
+from laughvid.types import ReviewedSegment, ScoreCache, Segment
 from laughvid.ui.uploads import UploadError, save_upload
+from laughvid.video_identity import VideoFileError, check_video, relink
 
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "sample_videos"
 
@@ -142,35 +145,60 @@ def laughs(items: Sequence[ReviewedSegment]) -> list[ReviewedSegment]:
     return [i for i in items if i.state in review.LAUGH_STATES]
 
 
-def export_dir(settings: Settings, record: AnalysisRecord) -> Path:
-    """`exports/<video stem>-<hash8>/`: one folder per video, never mixing two files of one name."""
-    return settings.exports_dir / f"{Path(record.path).stem}-{record.sha256[:8]}"
+def export_dir(exports_root: Path, record: AnalysisRecord) -> Path:
+    """`<exports>/<video stem>-<hash8>/`: one folder per video, never mixing two files of one name."""
+    return exports_root / f"{export_stem(record.name)}-{record.sha256[:8]}"
 
 
-def _require_laughs(items: Sequence[ReviewedSegment]) -> list[ReviewedSegment]:
+def laugh_segments(items: Sequence[ReviewedSegment]) -> list[Segment]:
+    """What clips and reels are cut from: the accepted and added segments (refuses none)."""
     chosen = laughs(items)
     if not chosen:
         raise review.ReviewError("no accepted or added segments yet: accept some before exporting clips")
-    return chosen
+    return [i.segment for i in chosen]
 
 
-def clips_for(settings: Settings, record: AnalysisRecord, items: Sequence[ReviewedSegment], options: ClipOptions) -> list[Clip]:
-    chosen = _require_laughs(items)
-    return export_clips(record.path, [i.segment for i in chosen], record.info.duration_s, export_dir(settings, record) / "clips", options)
+def clips_for(exports_root: Path, record: AnalysisRecord, segments: Sequence[Segment], options: ClipOptions,
+              blur: Finish | None = None) -> list[Clip]:
+    """One clip per segment, cut from the analysed file only (`check_video`), faces hidden by `blur`."""
+    return export_clips(check_video(record), segments, record.info.duration_s, export_dir(exports_root, record) / "clips", options, blur)
 
 
-def reel_for(settings: Settings, record: AnalysisRecord, items: Sequence[ReviewedSegment], options: ClipOptions) -> Reel:
-    chosen = _require_laughs(items)
-    out = export_dir(settings, record) / f"{Path(record.path).stem}_highlights.mp4"
-    return export_reel(record.path, [i.segment for i in chosen], record.info.duration_s, out, options)
+def reel_for(exports_root: Path, record: AnalysisRecord, segments: Sequence[Segment], options: ClipOptions,
+             blur: Finish | None = None) -> Reel:
+    out = export_dir(exports_root, record) / f"{export_stem(record.name)}_highlights.mp4"
+    return export_reel(check_video(record), segments, record.info.duration_s, out, options, blur)
 
 
-def blur_unconsented_faces(conn: sqlite3.Connection, record: AnalysisRecord, cache: ScoreCache, exported: Sequence[Clip | Reel]) -> list[int]:
-    """Blur, in the exported files, the faces of raw tracks without `clips` consent; returns those raw track ids."""
-    from laughvid.face_blur import blur_unconsented  # lazy: only when the reviewer asks for it
+def face_blur(conn: sqlite3.Connection, record: AnalysisRecord, cache: ScoreCache, options: ClipOptions) -> FaceBlur:
+    """The faces of raw tracks without `clips` consent, as the step that blurs them in each exported
+    file (its `track_ids` say whose); refuses a stream-copy cut, since blurring re-encodes anyway."""
+    if options.mode == "copy":
+        raise ValueError("blurring faces re-encodes anyway: choose the frame-accurate cut")
+    return unconsented_faces(conn, record.sha256, cache)
 
-    files = [(e.path, [(w.start_s, w.end_s) for w in (e.windows if isinstance(e, Reel) else (e.window,))]) for e in exported]
-    return blur_unconsented(conn, record.sha256, cache, files)
+
+def video_problem(conn: sqlite3.Connection, record: AnalysisRecord) -> str | None:
+    """Why the video cannot be played or exported (its file is missing or not the analysed one), or None."""
+    try:
+        check_video(record, conn)
+    except VideoFileError as exc:
+        return str(exc)
+    return None
+
+
+def relink_folder(conn: sqlite3.Connection, folder: str) -> str:
+    """Look for moved videos in a folder (by content); says what was found and what is still missing."""
+    folder = folder.strip()
+    if not folder:
+        raise ValueError("give the folder that holds the video now")
+    report = relink(conn, [folder])
+    if report.not_found:
+        raise ValueError(f"{folder}: no such file or folder")
+    if not report.relinked:
+        raise ValueError(f"{folder}: no file there has the content of a video whose file is missing or changed")
+    found = "; ".join(f"{name} found at {path}" for name, path in report.relinked)
+    return found + (f" (still missing: {', '.join(r.name for r in report.missing)})" if report.missing else "")
 
 
 @dataclass(frozen=True)
@@ -219,10 +247,11 @@ def register_participant(
     return p
 
 
-def lists_for(settings: Settings, record: AnalysisRecord, items: Sequence[ReviewedSegment]) -> dict[str, Path]:
-    """CSV, JSON, SRT and EDL of every segment on screen (with its review state)."""
-    source = ListSource(Path(record.path).name, record.info.fps, record.sha256, record.model_version)
-    return write_lists(items, source, export_dir(settings, record))
+def lists_for(exports_root: Path, record: AnalysisRecord, items: Sequence[ReviewedSegment]) -> dict[str, Path]:
+    """CSV, JSON, SRT and EDL of every segment on screen (with its review state). They come from the
+    store alone (naming the video by its sha256), so they are written even when the file is gone."""
+    source = ListSource(record.name, record.info.fps, record.sha256, record.model_version)
+    return write_lists(items, source, export_dir(exports_root, record))
 
 
 def finetune_for(
@@ -236,5 +265,5 @@ def finetune_for(
 ) -> FinetuneExport:
     """Add this video's reviewed segments to the fine-tune set as labelled face crops."""
     plan = plan_crops(items, result.cache, review.completed(conn, record.sha256))
-    source = VideoSource(record.path, record.sha256, record.info.rotation, record.model_version, consent_ref.strip())
+    source = VideoSource(str(check_video(record, conn)), record.sha256, record.info.rotation, record.model_version, consent_ref.strip())
     return export_finetune_set(settings.finetune_dir, source, plan, card.framing, conn)
