@@ -11,9 +11,12 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO
+
+import cv2
+import numpy as np
 
 
 @contextlib.contextmanager
@@ -46,11 +49,33 @@ def atomic_open(target: str | Path, mode: str = "w", **kwargs) -> Iterator[IO]:
         os.fsync(handle.fileno())
 
 
+def write_files_atomic(files: Mapping[str | Path, str | bytes]) -> None:
+    """Write several files that belong together (text as UTF-8, byte for byte): every temp file is
+    written in full before any is renamed into place, so a failure part way (a full disk on the
+    third file) leaves all the previous files, never a folder mixing two runs' outputs."""
+    with contextlib.ExitStack() as renames:
+        for target, data in files.items():
+            with open(renames.enter_context(atomic_path(target)), "wb") as handle:
+                handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+                handle.flush()
+                os.fsync(handle.fileno())
+
+
 def write_text_atomic(target: str | Path, text: str) -> None:
-    with atomic_open(target, "w") as handle:
-        handle.write(text)
+    write_files_atomic({target: text})
 
 
 def write_bytes_atomic(target: str | Path, data: bytes) -> None:
-    with atomic_open(target, "wb") as handle:
-        handle.write(data)
+    write_files_atomic({target: data})
+
+
+def write_image_atomic(target: str | Path, image: np.ndarray) -> None:
+    """`cv2.imwrite` made atomic: the image (BGR or grey, as OpenCV takes it) encoded in the format its
+    suffix names. Raises OSError when it cannot be written, where `cv2.imwrite` only returns False."""
+    try:
+        ok, encoded = cv2.imencode(Path(target).suffix, image)
+    except cv2.error:  # no encoder for this suffix
+        ok = False
+    if not ok:
+        raise OSError(f"{target}: cannot encode an image as {Path(target).suffix or 'a file without a suffix'} (use .png or .jpg)")
+    write_bytes_atomic(target, encoded.tobytes())

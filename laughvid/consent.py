@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from laughvid.atomic import write_text_atomic
 from laughvid.manifest import read_manifest, write_manifest
 from laughvid.registry import flag_models_trained_on, models_trained_on
 
@@ -257,7 +258,7 @@ def export_person(conn: sqlite3.Connection, participant_id: str, set_dirs: list[
         "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     path = out_dir / f"{participant_id}.json"
-    path.write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_text_atomic(path, json.dumps(record, indent=2, ensure_ascii=False))
     return path
 
 

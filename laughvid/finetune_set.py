@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from laughvid.atomic import write_text_atomic
 from laughvid.consent import check_consent_ref
 from laughvid.manifest import MANIFEST, read_manifest, write_manifest
 from laughvid.training.data import ImageItem, load_smile_folders
@@ -156,7 +157,7 @@ def freeze_validation(root: str | Path, items: list[CollectedItem], fraction: fl
         groups=tuple(sorted(groups)),
         items=tuple(sorted(c.md5 for c in items if c.item.group in groups)),
     )
-    path.write_text(json.dumps(asdict(split), indent=2) + "\n", encoding="utf-8")
+    write_text_atomic(path, json.dumps(asdict(split), indent=2) + "\n")
     return split
 
 

@@ -4,9 +4,10 @@ that touches it (the review UI's export, consent export/deletion, set versioning
 from __future__ import annotations
 
 import csv
-import os
 from collections.abc import Sequence
 from pathlib import Path
+
+from laughvid.atomic import atomic_open
 
 MANIFEST = "manifest.csv"
 MANIFEST_COLUMNS = ("path", "label", "group", "video_sha256", "time_s", "track_id", "reviewer", "reviewed_at", "model_version", "consent_ref")
@@ -22,11 +23,9 @@ def read_manifest(root: str | Path) -> list[dict[str, str]]:
 
 
 def write_manifest(root: str | Path, rows: Sequence[dict], fields: Sequence[str] = MANIFEST_COLUMNS) -> None:
-    """Write to a temp file and rename: a crash never leaves a half-written manifest or loses other rows.
+    """Written atomically (laughvid.atomic): a crash never leaves a half-written manifest or loses other rows.
     Keys outside `fields` are dropped, missing ones written empty."""
-    tmp = Path(root) / (MANIFEST + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
+    with atomic_open(Path(root) / MANIFEST, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(fields), extrasaction="ignore", restval="")
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, Path(root) / MANIFEST)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from laughvid.atomic import write_files_atomic
 from laughvid.faces.crop import Framing
 
 CARD_JSON = "model_card.json"
@@ -89,9 +90,9 @@ class ModelCard:
             raise ValueError(f"{path}: invalid model card ({exc})") from exc
 
     def save(self, model_dir: str | Path) -> None:
+        """Both files or neither (laughvid.atomic): the card and its Markdown never disagree."""
         model_dir = Path(model_dir)
-        (model_dir / CARD_JSON).write_text(json.dumps(self.to_json(), indent=2) + "\n")
-        (model_dir / CARD_MD).write_text(self.to_markdown())
+        write_files_atomic({model_dir / CARD_JSON: json.dumps(self.to_json(), indent=2) + "\n", model_dir / CARD_MD: self.to_markdown()})
 
     def cite_reference(self, reference: "ModelCard") -> None:
         """Copy a sibling model's figures on data sets it never trained on (`<kind>_all`): the

@@ -10,6 +10,7 @@ faces seen too briefly to be a person, under "fragments"), warnings.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from laughvid.analysis import AnalysisResult
+from laughvid.atomic import write_files_atomic
 from laughvid.export.lists import rows as segment_rows
 from laughvid.export.lists import to_csv as segments_csv
 from laughvid.types import ScoreCache
@@ -26,13 +28,14 @@ def _num(value: float, digits: int) -> float | None:
     return None if np.isnan(value) else round(float(value), digits)
 
 
-def write_timeline_csv(result: AnalysisResult, path: Path) -> None:
+def timeline_csv(result: AnalysisResult) -> str:
     counts = np.bincount(np.searchsorted(result.series.times_s, result.cache.times_s), minlength=len(result.series.times_s))
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(["time_s", "laugh_prob", "faces"])
-        for t, p, n in zip(result.series.times_s, result.series.probs, counts):
-            writer.writerow([f"{t:.3f}", "" if np.isnan(p) else f"{p:.4f}", int(n)])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["time_s", "laugh_prob", "faces"])
+    for t, p, n in zip(result.series.times_s, result.series.probs, counts):
+        writer.writerow([f"{t:.3f}", "" if np.isnan(p) else f"{p:.4f}", int(n)])
+    return buffer.getvalue()
 
 
 def _track_document(cache: ScoreCache, tid: int) -> dict:
@@ -70,10 +73,12 @@ def analysis_document(result: AnalysisResult) -> dict:
 
 
 def write_outputs(result: AnalysisResult, out_dir: str | Path) -> Path:
-    """Write the three files into `out_dir` (created); returns it."""
+    """Write the three files into `out_dir` (created); returns it. All three or none: a failed
+    write (full disk) raises OSError and leaves the previous three files as they were."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    write_timeline_csv(result, out / "timeline.csv")
-    (out / "segments.csv").write_text(segments_csv(result.segments))
-    (out / "analysis.json").write_text(json.dumps(analysis_document(result), indent=1) + "\n")
+    write_files_atomic({
+        out / "timeline.csv": timeline_csv(result),
+        out / "segments.csv": segments_csv(result.segments),
+        out / "analysis.json": json.dumps(analysis_document(result), indent=1) + "\n",
+    })  # fmt: skip
     return out

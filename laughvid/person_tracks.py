@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from laughvid.analysis import AnalysisResult, list_videos, load_result
+from laughvid.atomic import write_image_atomic
 from laughvid.consent import link_tracks
 from laughvid.contact_sheet import tile_grid
 from laughvid.decode import probe
@@ -156,7 +157,8 @@ def write_contact_sheet(video: str | Path, tracks: Sequence[RawTrack], out: str 
     if out.suffix.lower() != ".png":
         raise PersonTracksError(f"{out}: the contact sheet is a PNG, give a file name ending in .png")
     sheet = contact_sheet(video, tracks)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(out), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
-        raise PersonTracksError(f"could not write {out} (disk full or no permission?)")
+    try:
+        write_image_atomic(out, cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    except OSError as exc:
+        raise PersonTracksError(f"could not write {out} (disk full or no permission?): {exc}") from exc
     return out

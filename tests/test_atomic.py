@@ -2,9 +2,11 @@
 
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
-from laughvid.atomic import atomic_open, atomic_path, write_text_atomic
+from laughvid.atomic import atomic_open, atomic_path, write_files_atomic, write_image_atomic, write_text_atomic
 
 
 def test_failed_write_keeps_previous_file_and_leaves_no_temp(tmp_path: Path):
@@ -33,3 +35,22 @@ def test_success_replaces_content(tmp_path: Path):
     target.write_text("old")
     write_text_atomic(target, "new")
     assert target.read_text() == "new"
+
+
+def test_files_written_together_are_all_replaced_or_none(tmp_path: Path):
+    lists = {tmp_path / "talk_segments.csv": "old csv", tmp_path / "talk_segments.json": "old json"}
+    write_files_atomic(lists)
+    (tmp_path / "blocked").write_text("a file where a folder should be")
+    with pytest.raises(OSError):  # the second of three fails after the first was written in full
+        write_files_atomic({tmp_path / "talk_segments.csv": "new csv", tmp_path / "blocked" / "x.srt": "new", tmp_path / "talk_segments.json": "new json"})
+    assert {p.name: p.read_text() for p in lists} == {"talk_segments.csv": "old csv", "talk_segments.json": "old json"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blocked", "talk_segments.csv", "talk_segments.json"]
+
+
+def test_images_are_encoded_by_suffix_and_an_unknown_one_is_an_oserror(tmp_path: Path):
+    image = np.arange(48, dtype=np.uint8).reshape(4, 4, 3)
+    write_image_atomic(tmp_path / "crop.png", image)
+    assert np.array_equal(cv2.imread(str(tmp_path / "crop.png")), image)
+    with pytest.raises(OSError, match="cannot encode an image as .xyz"):
+        write_image_atomic(tmp_path / "sheet.xyz", image)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crop.png"]

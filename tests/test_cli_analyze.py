@@ -1,5 +1,7 @@
 import csv
+import errno
 import json
+import os
 import subprocess
 import sys
 
@@ -7,6 +9,7 @@ import pytest
 from media import astronaut_video, audio_only, still_image, synthetic_video, truncated_copy, zero_length
 from pipe_helpers import BrightnessScorer
 
+from laughvid import atomic
 from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, main
 from laughvid.classifier import DEFAULT_MODEL_DIR, SmileClassifier
 
@@ -67,6 +70,46 @@ def test_rerun_is_served_from_the_store_and_smoothing_flags_apply(videos, tmp_pa
     out = capsys.readouterr().out
     assert "(cached)" in out.splitlines()[-1]
     assert _read_csv(tmp_path / "out" / "face" / "segments.csv") == []
+
+
+class _FillsUp:
+    """A file on a disk that fills up: the first 100 bytes of a write land, then ENOSPC."""
+
+    def __init__(self, handle):
+        self.handle = handle
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.handle.close()
+
+    def write(self, data):
+        self.handle.write(data[:100])
+        self.handle.flush()
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), self.handle.name)
+
+    def __getattr__(self, name):
+        return getattr(self.handle, name)
+
+
+def test_a_full_disk_keeps_the_previous_results_whole(videos, tmp_path, stand_in_model, capsys, monkeypatch):
+    args = ["analyze", str(videos["face"]), "--out", str(tmp_path / "out"), "--store", str(tmp_path / "s.sqlite"), "--quiet"]
+    assert main(args) == EXIT_OK
+    folder = tmp_path / "out" / "face"
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    changed = [*args, "--on-threshold", "0.99", "--off-threshold", "0.9"]  # no segments: segments.csv and analysis.json would change
+    real_open = open
+    with monkeypatch.context() as disk:  # the disk fills up while analysis.json is written (after both CSVs)
+        disk.setattr(atomic, "open", lambda path, *a, **k: (_FillsUp if str(path).endswith(".json") else lambda h: h)(real_open(path, *a, **k)),
+                     raising=False)  # fmt: skip
+        assert main(changed) == EXIT_FAILURES
+    err = capsys.readouterr().err
+    assert f"face.mp4: cannot write its results to {folder} (No space left on device); the files already there are unchanged" in err
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # all three as they were (segments.csv too), no temp file
+    json.loads(before["analysis.json"])
+    assert main(changed) == EXIT_OK and "(cached)" in capsys.readouterr().out  # space again: written without analysing again
+    assert _read_csv(folder / "segments.csv") == [] and sorted(p.name for p in folder.iterdir()) == sorted(before)
 
 
 def test_usage_errors_exit_2(videos, tmp_path, stand_in_model, capsys):

@@ -103,7 +103,15 @@ def run(args: argparse.Namespace) -> int:
 
         try:
             result = analyze_video(video, conn, classifier, params, smoothing, progress)
-            write_outputs(result, out_dir)
+            try:
+                write_outputs(result, out_dir)
+            except OSError as exc:  # full disk, no permission: write_outputs left the previous files whole
+                failed += 1
+                bar.close()
+                print(f"laughvid analyze: error: {video}: cannot write its results to {out_dir} ({exc.strerror or exc}); the files "
+                      "already there are unchanged and the analysis is kept in the store: free some space or choose another --out, "
+                      "then run the same command again (it will not analyse again)", file=sys.stderr)  # fmt: skip
+                continue
         except KeyboardInterrupt:
             bar.close()
             print(f"laughvid analyze: interrupted during {video}; its finished part is saved, run the same command to resume", file=sys.stderr)

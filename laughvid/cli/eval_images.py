@@ -38,9 +38,8 @@ def _json_safe(value):
 
 
 def run(args: argparse.Namespace) -> int:
+    from laughvid.atomic import atomic_open, write_image_atomic
     from laughvid.classifier import SmileClassifier
-    import cv2
-
     from laughvid.training.evaluate import (contact_sheet, disagreements, evaluate_folder, read_checked_labels,
                                             write_label_check)
 
@@ -60,19 +59,23 @@ def run(args: argparse.Namespace) -> int:
         summary["checked_labels"] = {**counts, **{k: _json_safe(v) for k, v in rechecked.summary().items()
                                                   if k not in ("model", "used_as_crop", "face_detected", "no_face", "unreadable")}}
     print(json.dumps(summary, indent=2))
-    if args.scores:
-        with args.scores.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["path", "score", "label"])
-            for row in result.rows:
-                writer.writerow([row.path, "" if row.score is None else f"{row.score:.6f}", row.label])
-    if args.disagreements:
-        worst = disagreements(result, args.top)
-        cv2.imwrite(str(args.disagreements), contact_sheet(worst))
-        check_file = args.disagreements.with_suffix(".csv")
-        write_label_check(worst, args.folder, check_file)
-        print(f"eval-images: {len(worst)} most confident disagreements -> {args.disagreements} "
-              f"(fill in {check_file}'s 'checked' column, then pass it to --checked-labels)", file=sys.stderr)
+    try:
+        if args.scores:
+            with atomic_open(args.scores, "w", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["path", "score", "label"])
+                for row in result.rows:
+                    writer.writerow([row.path, "" if row.score is None else f"{row.score:.6f}", row.label])
+        if args.disagreements:
+            worst = disagreements(result, args.top)
+            write_image_atomic(args.disagreements, contact_sheet(worst))
+            check_file = args.disagreements.with_suffix(".csv")
+            write_label_check(worst, args.folder, check_file)
+            print(f"eval-images: {len(worst)} most confident disagreements -> {args.disagreements} "
+                  f"(fill in {check_file}'s 'checked' column, then pass it to --checked-labels)", file=sys.stderr)
+    except OSError as exc:  # full disk, no permission: earlier files of this run stay whole, none is half written
+        print(f"eval-images: cannot write an output file: {exc}", file=sys.stderr)
+        return EXIT_FAILURES
     for row in result.rows:
         if row.how == "unreadable":
             print(f"eval-images: could not read {row.path}", file=sys.stderr)

@@ -23,6 +23,7 @@ import av
 import cv2
 import numpy as np
 
+from laughvid.atomic import write_image_atomic
 from laughvid.consent import track_links
 from laughvid.decode import upright
 from laughvid.faces.crop import Framing, crop_faces
@@ -185,8 +186,10 @@ def export_finetune_set(
         images = crop_faces(frame, [c.box for c in crops], framing)
         for crop, image in zip(crops, images):
             rel = f"{crop.label}/{source.sha256[:12]}_{round(t * 1000):09d}ms_t{crop.track_id}.png"
-            if not cv2.imwrite(str(root / rel), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
-                raise FinetuneExportError(f"could not write {root / rel} (disk full or no permission?)")
+            try:
+                write_image_atomic(root / rel, cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+            except OSError as exc:
+                raise FinetuneExportError(f"could not write {root / rel} (disk full or no permission?): {exc}") from exc
             participant = people.get(crop.raw_track_id)
             new_rows.append({
                 "path": rel, "label": crop.label,

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from laughvid.atomic import write_files_atomic
 from laughvid.types import ReviewedSegment, Segment
 
 COLUMNS = (
@@ -135,9 +136,8 @@ def to_edl(segments: Sequence[Segment | ReviewedSegment], source: ListSource) ->
 def write_lists(
     segments: Sequence[Segment | ReviewedSegment], source: ListSource, out_dir: str | Path
 ) -> dict[str, Path]:
-    """All four lists beside each other, named after the video; returns {format: path}."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """All four lists beside each other, named after the video; returns {format: path}. All four or
+    none: a failed write (full disk) raises OSError and leaves the previous lists as they were."""
     stem = Path(source.name).stem
     contents = {
         "csv": to_csv(segments),
@@ -145,8 +145,6 @@ def write_lists(
         "srt": to_srt(segments),
         "edl": to_edl(segments, source),
     }
-    paths = {}
-    for fmt, text in contents.items():
-        paths[fmt] = out_dir / f"{stem}_segments.{fmt}"
-        paths[fmt].write_text(text, encoding="utf-8")
+    paths = {fmt: Path(out_dir) / f"{stem}_segments.{fmt}" for fmt in contents}
+    write_files_atomic({paths[fmt]: text for fmt, text in contents.items()})
     return paths

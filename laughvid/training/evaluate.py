@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from laughvid.atomic import atomic_open
 from laughvid.classifier import SmileClassifier
 from laughvid.contact_sheet import tile_grid
 from laughvid.faces.detector import FaceDetector
@@ -84,7 +85,7 @@ class FolderEvaluation:
 def write_label_check(rows: list[ImageScore], folder: str | Path, path: str | Path) -> None:
     """The sheet's images as CSV, in tile order (row by row), with an empty `checked` column for a
     person to fill in (smile / non_smile / unsure); `eval-images --checked-labels` reads it back."""
-    with open(path, "w", newline="") as handle:
+    with atomic_open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["tile", "path", "label", "score", "checked"])
         for tile, row in enumerate(rows, 1):

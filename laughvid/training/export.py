@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from laughvid.atomic import atomic_path
 from laughvid.modelcard import ModelCard
 from laughvid.training.model import SmileNet
 from laughvid.training.train import save_weights
@@ -21,10 +22,10 @@ def export_onnx(net: SmileNet, path: str | Path, size: int) -> None:
     """Write `net` (eval mode) as ONNX with a dynamic batch dimension; the legacy TorchScript
     exporter folds BatchNorm into the convolutions."""
     net = net.eval()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), atomic_path(path) as tmp:
         warnings.simplefilter("ignore")  # the legacy exporter's deprecation notice
         torch.onnx.export(
-            net, torch.zeros(1, 1, size, size), str(path), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+            net, torch.zeros(1, 1, size, size), str(tmp), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
             dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}}, opset_version=17,
             do_constant_folding=True, dynamo=False,
         )

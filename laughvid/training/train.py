@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from laughvid.atomic import atomic_open
 from laughvid.modelcard import platt
 from laughvid.training.augment import Augment, augment_batch, jpeg_degrade
 from laughvid.training.data import EMOTIONS, ImageItem, load_arrays
@@ -123,7 +124,8 @@ def fit_platt(logits: np.ndarray, labels: np.ndarray, iterations: int = 50) -> t
 
 
 def save_weights(net: SmileNet, path: str | Path) -> None:
-    torch.save({"config": net.config, "state": net.state_dict()}, path)
+    with atomic_open(path, "wb") as handle:
+        torch.save({"config": net.config, "state": net.state_dict()}, handle)
 
 
 def load_weights(model_dir: str | Path) -> SmileNet:
