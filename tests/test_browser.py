@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import av
@@ -24,6 +25,7 @@ import pytest
 
 from laughvid import review
 from laughvid.classifier import default_model_dir
+from laughvid.decode import probe
 from laughvid.export.clips import ClipOptions
 from laughvid.export.finetune_set import read_manifest
 from laughvid.store import file_sha256, open_store
@@ -141,23 +143,30 @@ def _screenshot_dir(tmp_path: Path) -> Path:
     return folder
 
 
-def test_upload_review_export_in_a_real_browser(app, tmp_path):
+@contextmanager
+def _browser_page(home: Path, name: str):
+    """A Chromium page; on failure, a full-page screenshot `<name>.png` beside the server log."""
     from playwright.sync_api import sync_playwright
 
-    url, home = app
-    upload = astronaut_video(tmp_path / "My Clip (1).mp4", seconds=6.0, blank_spans=[(2.0, 3.5)], audio=True)
-    shots = _screenshot_dir(tmp_path)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1500, "height": 1300})
         try:
-            _walk_through(page, url, upload, shots)
+            yield page
         except Exception:
-            page.screenshot(path=home / "failure.png", full_page=True)
-            print(f"browser test failed: screenshot in {home / 'failure.png'}, server log in {home / 'streamlit.log'}")
+            page.screenshot(path=home / f"{name}.png", full_page=True)
+            print(f"browser test failed: screenshot in {home / f'{name}.png'}, server log in {home / 'streamlit.log'}")
             raise
         finally:
             browser.close()
+
+
+def test_upload_review_export_in_a_real_browser(app, tmp_path):
+    url, home = app
+    upload = astronaut_video(tmp_path / "My Clip (1).mp4", seconds=6.0, blank_spans=[(2.0, 3.5)], audio=True)
+    shots = _screenshot_dir(tmp_path)
+    with _browser_page(home, "failure") as page:
+        _walk_through(page, url, upload, shots)
     _check_files(home, upload)
 
 
@@ -227,3 +236,36 @@ def _check_files(home: Path, upload: Path) -> None:
     assert rows and {r["label"] for r in rows} == {"smile"} and {r["reviewer"] for r in rows} == {"ana"}
     assert all(accepted.start_s <= float(r["time_s"]) < accepted.end_s for r in rows)
     assert all((home / "finetune_set" / r["path"]).is_file() for r in rows)
+
+
+def test_a_laugh_running_to_the_last_frame_is_reviewed_and_exported(app, tmp_path):
+    """Issue 10: selecting a segment that ends on the video's last frame crashed the review section
+    (StreamlitValueAboveMaxError) and took the export buttons with it. 56 frames at 30 fps end at
+    1.87 s; the last analysed frame (1.8 s) stood for a 0.1 s step, so the smile ended at 1.9 s."""
+    url, home = app
+    upload = astronaut_video(tmp_path / "smile_to_the_end.mp4", seconds=1.85)
+    with _browser_page(home, "failure_last_frame") as page:
+        page.goto(url)
+        page.locator(".js-plotly-plot").first.wait_for(timeout=TIMEOUT_MS)
+        _idle(page)
+        page.get_by_label("Reviewer").fill("bo")
+        page.get_by_label("Reviewer").press("Enter")
+        _until_shown(page, lambda: page.get_by_text("Upload videos").click(), re.compile(r"^Videos \(up to"))  # open (or reopen) it
+        _until_shown(page, lambda: page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload)),
+                     "smile_to_the_end.mp4")
+        _button(page, "Analyse").click()
+        _wait_text(page, "smile_to_the_end.mp4: analysed")
+        _until_shown(page, lambda: _click_first_marker(page), re.compile(r"^Segment 1: 0\.00-1\.87 s"))
+        _idle(page)
+        _button(page, "Accept").click()
+        _wait_text(page, re.compile(r"1 accepted"))
+        _idle(page)
+        _button(page, "Export clips").click()
+        _wait_text(page, re.compile(r"wrote 1 file\(s\)"))
+        assert page.locator('[data-testid="stException"]').count() == 0
+    (accepted,) = [s for s in review.stored(open_store(home / "laughvid.sqlite"), file_sha256(upload)) if s.state == "accepted"]
+    end = probe(upload).duration_s
+    assert accepted.end_s == pytest.approx(end)
+    (clip,) = (home / "exports").glob("smile_to_the_end-*/clips/*.mp4")
+    duration, fps = _video_span(clip)
+    assert duration == pytest.approx(end - max(0.0, accepted.start_s - ClipOptions().pre_roll_s), abs=1 / fps)
