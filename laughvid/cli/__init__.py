@@ -19,6 +19,8 @@ SUBCOMMAND_MODULES = (
     "laughvid.cli.models",
     "laughvid.cli.review_next",
     "laughvid.cli.consent",
+    "laughvid.cli.export",
+    "laughvid.cli.relink",
 )
 
 # Exit codes a script can rely on.

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from laughvid.atomic import write_files_atomic
+from laughvid.export.naming import export_stem
 from laughvid.types import ReviewedSegment, Segment
 
 COLUMNS = (
@@ -29,6 +30,9 @@ COLUMNS = (
     "reviewer",
     "reviewed_at",
 )
+
+
+LIST_FORMATS = ("csv", "json", "srt", "edl")
 
 
 @dataclass(frozen=True)
@@ -134,17 +138,19 @@ def to_edl(segments: Sequence[Segment | ReviewedSegment], source: ListSource) ->
 
 
 def write_lists(
-    segments: Sequence[Segment | ReviewedSegment], source: ListSource, out_dir: str | Path
+    segments: Sequence[Segment | ReviewedSegment], source: ListSource, out_dir: str | Path, formats: Sequence[str] = LIST_FORMATS
 ) -> dict[str, Path]:
-    """All four lists beside each other, named after the video; returns {format: path}. All four or
-    none: a failed write (full disk) raises OSError and leaves the previous lists as they were."""
-    stem = Path(source.name).stem
-    contents = {
-        "csv": to_csv(segments),
-        "json": to_json(segments, source),
-        "srt": to_srt(segments),
-        "edl": to_edl(segments, source),
+    """The lists in `formats` (default all four) beside each other, named after the video; returns
+    {format: path}. All or none: a failed write (full disk) raises OSError and leaves the previous
+    lists as they were."""
+    stem = export_stem(source.name)
+    writers = {
+        "csv": lambda: to_csv(segments),
+        "json": lambda: to_json(segments, source),
+        "srt": lambda: to_srt(segments),
+        "edl": lambda: to_edl(segments, source),
     }
+    contents = {fmt: writers[fmt]() for fmt in formats}
     paths = {fmt: Path(out_dir) / f"{stem}_segments.{fmt}" for fmt in contents}
     write_files_atomic({paths[fmt]: text for fmt, text in contents.items()})
     return paths

@@ -18,7 +18,7 @@ from laughvid.analysis import AnalysisResult, Scorer, analyze_video, list_videos
 from laughvid.config import Settings
 from laughvid.export.clips import Clip, ClipOptions, Finish, Reel, export_clips, export_reel
 from laughvid.export.finetune_set import FinetuneExport, VideoSource, export_finetune_set, plan_crops
-from laughvid.export.lists import ListSource, write_lists
+from laughvid.export.lists import LIST_FORMATS, ListSource, write_lists
 from laughvid.export.naming import export_stem
 from laughvid.face_blur import FaceBlur, unconsented_faces
 from laughvid.modelcard import ModelCard
@@ -247,11 +247,12 @@ def register_participant(
     return p
 
 
-def lists_for(exports_root: Path, record: AnalysisRecord, items: Sequence[ReviewedSegment]) -> dict[str, Path]:
-    """CSV, JSON, SRT and EDL of every segment on screen (with its review state). They come from the
-    store alone (naming the video by its sha256), so they are written even when the file is gone."""
+def lists_for(exports_root: Path, record: AnalysisRecord, items: Sequence[ReviewedSegment],
+              formats: Sequence[str] = LIST_FORMATS) -> dict[str, Path]:
+    """CSV, JSON, SRT and EDL (or some of them) of every segment on screen, with its review state. They
+    come from the store alone (naming the video by its sha256), so they are written even when the file is gone."""
     source = ListSource(record.name, record.info.fps, record.sha256, record.model_version)
-    return write_lists(items, source, export_dir(exports_root, record))
+    return write_lists(items, source, export_dir(exports_root, record), formats)
 
 
 def finetune_for(

@@ -1,0 +1,144 @@
+"""Export analysed videos as the app does: highlight clips, a highlight reel and segment lists, into
+DIR/<video stem>-<sha256 prefix>/ (clips/ holds the clips).
+
+Clips and the reel are cut from the reviewed laughs (accepted and added segments), or with
+--automatic from every segment the model found (review ignored); lists hold every segment with its
+review state. A video is named by its file (matched by content), an analysis id, its sha256 (8 or
+more characters) or its file name in the library. Nothing is cut from a file that is not the
+analysed one (moved videos: `laughvid relink`), and with --blur every face without clips consent is
+blurred and checked, or no clip is written. Exit codes: 0 all exported; 1 some videos failed (each
+named on stderr, the others still exported); 2 bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import sys
+from pathlib import Path
+
+from laughvid import review, store
+from laughvid.analysis import load_result
+from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
+from laughvid.cli.analyze import add_smoothing_args, smoothing_from_args
+from laughvid.decode import VideoError
+from laughvid.export.clips import MODES, ClipOptions, ExportError
+from laughvid.export.lists import LIST_FORMATS
+from laughvid.face_blur import BlurError
+from laughvid.types import ReviewedSegment
+from laughvid.ui import actions
+from laughvid.video_identity import FileStamp
+
+
+class VideoNotFound(LookupError):
+    """No finished analysis matches what the user named; says why and what to do."""
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    chosen = tuple(f.strip().lower() for f in text.split(",") if f.strip())
+    unknown = [f for f in chosen if f not in LIST_FORMATS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"expected list formats among {','.join(LIST_FORMATS)}, got {text!r}")
+    return chosen
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("export", help="clips, reel and segment lists of analysed videos", description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p.add_argument("videos", nargs="+", metavar="ANALYSIS_OR_VIDEO", help="video file, analysis id, sha256 or file name")
+    p.add_argument("--out", required=True, type=Path, help="output folder; one sub-folder per video")
+    p.add_argument("--clips", action="store_true", help="one clip per laugh")
+    p.add_argument("--reel", action="store_true", help="all laughs joined into one highlight reel")
+    p.add_argument("--lists", type=_formats, metavar="FORMATS", help=f"segment lists, any of {','.join(LIST_FORMATS)}")
+    p.add_argument("--automatic", action="store_true", help="cut the segments the model found, not the reviewed laughs")
+    defaults = ClipOptions()
+    p.add_argument("--pre-roll", type=float, default=defaults.pre_roll_s, help=f"seconds kept before a laugh (default {defaults.pre_roll_s})")
+    p.add_argument("--post-roll", type=float, default=defaults.post_roll_s, help=f"seconds kept after it (default {defaults.post_roll_s})")
+    p.add_argument("--cut", choices=MODES, default=defaults.mode, help="reencode: frame-accurate; copy: fast, starts on a keyframe")
+    p.add_argument("--blur", action="store_true", help="blur every face without clips consent (checked: no clip is written otherwise)")
+    p.add_argument("--store", type=Path, help="SQLite store (default: $LAUGHVID_HOME/laughvid.sqlite)")
+    add_smoothing_args(p)
+    p.set_defaults(func=run)
+
+
+def find_analysis(conn: sqlite3.Connection, ref: str) -> store.AnalysisRecord:
+    """The finished analysis `ref` names: a video file (by content; a moved file is relinked to where it
+    is named), an analysis id, a sha256 (8+ characters) or a file name in the library."""
+    path = Path(ref).expanduser()
+    library = actions.library(conn)
+    if path.is_file():
+        stamp, sha = FileStamp.of(path), store.file_sha256(path)
+        record = next((r for r in library if r.sha256 == sha), None)
+        if record is None:
+            raise VideoNotFound(f"{ref}: this file has not been analysed (no finished analysis has its content): "
+                                f"run `laughvid analyze {ref}` first")  # fmt: skip
+        if actions.video_problem(conn, record):  # its stored file is gone or changed: this one is it
+            store.relink_video(conn, record.video_id, str(path.resolve()), stamp.size_bytes, stamp.mtime_ns)
+            record = store.get_analysis(conn, record.id)
+        return record
+    if ref.isdigit():
+        record = store.get_analysis(conn, int(ref))
+        if record is None or record.status != "done":
+            raise VideoNotFound(f"analysis {ref}: " + (f"not finished ({record.status})" if record else "no such analysis"))
+        return record
+    matches = [r for r in library if r.name == ref or (len(ref) >= 8 and r.sha256.startswith(ref.lower()))]
+    if not matches:
+        raise VideoNotFound(f"{ref}: no such file, and no analysed video has that name, analysis id or sha256")
+    if len(matches) > 1:
+        raise VideoNotFound(f"{ref}: {len(matches)} analysed videos match; name one by analysis id: "
+                            + ", ".join(f"{r.id} ({r.path})" for r in matches))  # fmt: skip
+    return matches[0]
+
+
+def _export_one(conn: sqlite3.Connection, ref: str, args: argparse.Namespace, options: ClipOptions) -> str:
+    """Export one video; returns what was written (raises with the reason otherwise)."""
+    record = find_analysis(conn, ref)
+    result = load_result(conn, record.id, smoothing_from_args(args))
+    if args.automatic:
+        items = [ReviewedSegment(s) for s in result.segments]
+    else:
+        items = review.review_list(result.segments, conn, record.sha256)
+    done = []
+    if args.clips or args.reel:
+        if args.automatic and not result.segments:
+            raise ExportError("the model found no laugh segments (try a lower --on-threshold)")
+        segments = [i.segment for i in items] if args.automatic else actions.laugh_segments(items)
+        blur = actions.face_blur(conn, record, result.cache, options) if args.blur else None
+        if args.clips:
+            done.append(f"{len(actions.clips_for(args.out, record, segments, options, blur))} clip(s)")
+        if args.reel:
+            done.append(f"reel {actions.reel_for(args.out, record, segments, options, blur).path.name}")
+        if blur is not None:
+            done.append(f"blurred raw track(s) {', '.join(map(str, blur.track_ids))}" if blur.track_ids else "no face to blur")
+    if args.lists:
+        actions.lists_for(args.out, record, items, args.lists)
+        done.append(f"lists {','.join(args.lists)}")
+    return f"{record.name} (analysis {record.id}): {', '.join(done)} -> {actions.export_dir(args.out, record)}"
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if not (args.clips or args.reel or args.lists):
+            raise ValueError("nothing to export: give --clips, --reel and/or --lists FORMATS")
+        if args.blur and args.cut == "copy":
+            raise ValueError("--blur re-encodes anyway: use --cut reencode")
+        options = ClipOptions(args.pre_roll, args.post_roll, args.cut)
+        smoothing_from_args(args)
+    except ValueError as exc:
+        print(f"laughvid export: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    conn = store.open_store(args.store)
+    failed = 0
+    for ref in args.videos:
+        try:
+            print(_export_one(conn, ref, args, options))
+        except review.ReviewError as exc:
+            failed += 1
+            print(f"laughvid export: error: {ref}: {exc} (in the app, or use --automatic)", file=sys.stderr)
+        except (VideoNotFound, VideoError, ExportError, BlurError, OSError) as exc:
+            failed += 1
+            print(f"laughvid export: error: {ref}: {exc}", file=sys.stderr)
+    if failed:
+        print(f"laughvid export: {failed} of {len(args.videos)} video(s) failed", file=sys.stderr)
+        return EXIT_FAILURES
+    return EXIT_OK

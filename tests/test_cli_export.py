@@ -1,0 +1,152 @@
+"""`laughvid export` and `laughvid relink`: the app's exports from a script, with its exit codes, and
+long file names (issue 10)."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import av
+import pytest
+from media import astronaut_video, synthetic_video
+from pipe_helpers import BrightnessScorer
+
+from laughvid import review, store
+from laughvid.analysis import load_result
+from laughvid.classifier import SmileClassifier
+from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, main
+
+SMOOTHING = ["--on-threshold", "0.3", "--off-threshold", "0.2"]  # the brightness stand-in scores the astronaut ~0.4
+
+
+@pytest.fixture
+def stand_in_model(monkeypatch):
+    monkeypatch.setattr(SmileClassifier, "load", classmethod(lambda cls, model_dir=None: BrightnessScorer()))
+
+
+@pytest.fixture
+def analysed(tmp_path, stand_in_model):
+    """Two analysed videos: a face with a laugh to find, and a test pattern with none."""
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    face = astronaut_video(videos / "talk.mp4", seconds=3, size=(320, 180), fps=10, face_px=50, blank_spans=[(2.0, 3.0)])
+    pattern = synthetic_video(videos / "pattern.mp4", seconds=1)
+    s = str(tmp_path / "s.sqlite")
+    assert main(["analyze", str(face), str(pattern), "--out", str(tmp_path / "analysis"), "--store", s, "--quiet", *SMOOTHING]) == EXIT_OK
+    return tmp_path, s, face
+
+
+def export(s: str, out, *args: str) -> int:
+    return main(["export", *args, "--out", str(out), "--store", s, *SMOOTHING])
+
+
+def mp4s(folder) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*.mp4")) if folder.exists() else []
+
+
+def test_automatic_segments_export_clips_reel_and_the_chosen_lists(analysed, capsys):
+    tmp_path, s, face = analysed
+    out = tmp_path / "out"
+    assert export(s, out, str(face), "--automatic", "--clips", "--reel", "--lists", "csv,json", "--pre-roll", "0.5") == EXIT_OK
+    (folder,) = out.iterdir()
+    assert folder.name.startswith("talk-")
+    clips = sorted((folder / "clips").glob("*.mp4"))
+    rows = list(csv.DictReader(open(folder / "talk_segments.csv")))
+    assert len(clips) == len(rows) >= 1 and {r["state"] for r in rows} == {"pending"}
+    assert sorted(p.name for p in folder.glob("talk_*")) == ["talk_highlights.mp4", "talk_segments.csv", "talk_segments.json"]
+    assert json.loads((folder / "talk_segments.json").read_text())["video"] == "talk.mp4"
+    with av.open(str(clips[0])) as c:
+        assert c.streams.video[0].frames > 0
+    assert f"1 clip(s), reel talk_highlights.mp4, lists csv,json -> {folder}" in capsys.readouterr().out
+
+
+def test_reviewed_laughs_are_cut_and_a_video_is_named_by_id_name_or_hash(analysed, capsys):
+    tmp_path, s, face = analysed
+    conn = store.open_store(s)
+    record = next(r for r in store.list_analyses(conn) if r.name == "talk.mp4")
+    out = tmp_path / "out"
+    assert export(s, out, "talk.mp4", "--clips") == EXIT_FAILURES  # nothing accepted yet
+    assert "no accepted or added segments yet" in capsys.readouterr().err and mp4s(out) == []
+
+    (first, *_) = load_result(conn, record.id, review_smoothing()).segments
+    review.accept(conn, record.sha256, review.review_list([first], conn, record.sha256)[0], "ana")
+    review.add(conn, record.sha256, 2.2, 2.8, "ana", record.info.duration_s)
+    for ref in (str(record.id), "talk.mp4", record.sha256[:10]):
+        assert export(s, out / ref, ref, "--clips", "--lists", "csv") == EXIT_OK
+        rows = list(csv.DictReader(open(next((out / ref).glob("*/talk_segments.csv")))))
+        assert [r["state"] for r in rows] == ["accepted", "added"]
+        assert len(mp4s(out / ref)) == 2
+
+
+def review_smoothing():
+    from laughvid.segments import SmoothingParams
+
+    return SmoothingParams(on_threshold=0.3, off_threshold=0.2)
+
+
+def test_usage_errors_exit_2_and_bad_inputs_exit_1_while_the_others_export(analysed, capsys):
+    tmp_path, s, face = analysed
+    out = tmp_path / "out"
+    assert export(s, out, str(face)) == EXIT_USAGE
+    assert "nothing to export" in capsys.readouterr().err
+    assert export(s, out, str(face), "--clips", "--blur", "--cut", "copy") == EXIT_USAGE
+    assert "--blur re-encodes anyway" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        export(s, out, str(face), "--lists", "csv,pdf")
+    assert exc.value.code == EXIT_USAGE
+    capsys.readouterr()
+
+    stranger = synthetic_video(tmp_path / "talk.mp4", seconds=1, size=(320, 180))  # same name, never analysed
+    code = export(s, out, str(stranger), "999", "nothing.mp4", "pattern.mp4", str(face), "--automatic", "--clips")
+    err = capsys.readouterr().err
+    assert code == EXIT_FAILURES
+    assert f"{stranger}: this file has not been analysed" in err and "analysis 999: no such analysis" in err
+    assert "nothing.mp4: no such file, and no analysed video" in err and "pattern.mp4: the model found no laugh segments" in err
+    assert "4 of 5 video(s) failed" in err
+    assert mp4s(out) and all(name.startswith("talk_clip") for name in mp4s(out))  # the analysed talk.mp4 was exported
+
+
+def test_a_replaced_video_is_refused_and_a_moved_one_relinked(analysed, capsys):
+    tmp_path, s, face = analysed
+    out = tmp_path / "out"
+    moved = tmp_path / "archive" / "2024" / "talk.mp4"
+    moved.parent.mkdir(parents=True)
+    face.rename(moved)
+    synthetic_video(face, seconds=3, size=(320, 180))  # another file where the analysed one was
+    assert export(s, out, "talk.mp4", "--automatic", "--clips", "--reel") == EXIT_FAILURES
+    err = capsys.readouterr().err
+    assert "is not the video that was analysed" in err and "laughvid relink" in err
+    assert mp4s(out) == []
+
+    assert main(["relink", str(tmp_path / "videos"), "--store", s]) == EXIT_FAILURES  # the impostor is not it
+    assert "still missing: talk.mp4" in capsys.readouterr().err
+    assert main(["relink", str(tmp_path / "archive"), "--store", s]) == EXIT_OK
+    assert f"relinked talk.mp4 -> {moved}" in capsys.readouterr().out
+    assert main(["relink", str(tmp_path / "archive"), "--store", s]) == EXIT_OK
+    assert "nothing to relink" in capsys.readouterr().out
+    assert export(s, out, "talk.mp4", "--automatic", "--clips") == EXIT_OK
+    assert mp4s(out)
+
+
+def test_naming_the_moved_file_relinks_it(analysed, capsys):
+    tmp_path, s, face = analysed
+    moved = face.rename(tmp_path / "talk (copy).mp4")
+    assert export(s, tmp_path / "out", str(moved), "--automatic", "--clips") == EXIT_OK
+    assert main(["relink", str(tmp_path / "nowhere"), "--store", s]) == EXIT_FAILURES  # every file in place; the PATH is not
+    assert "nowhere: no such file or folder" in capsys.readouterr().err
+
+
+def test_a_250_character_file_name_exports_with_short_unique_names(tmp_path, stand_in_model):
+    """Issue 10, row 8: `<stem>_clip01_0.00-1.50.mp4` from a 250-character name is over the 255-byte limit."""
+    stem = ("the whole family laughing at grandpa's birthday toast " * 5)[:246]
+    videos = [astronaut_video(tmp_path / f"{stem[:-1]}{c}.mp4", seconds=3, size=(320, 180), fps=10, face_px=px,
+                              blank_spans=[(2.0, 3.0)]) for c, px in (("a", 50), ("b", 54))]  # names differing in the last character
+    assert len(videos[0].name) == 250
+    s = str(tmp_path / "s.sqlite")
+    assert main(["analyze", *map(str, videos), "--out", str(tmp_path / "analysis"), "--store", s, "--quiet", *SMOOTHING]) == EXIT_OK
+    out = tmp_path / "out"
+    assert export(s, out, *map(str, videos), "--automatic", "--clips", "--reel", "--lists", "csv,json,srt,edl") == EXIT_OK
+    written = [p for p in out.rglob("*") if p.is_file()]
+    assert len(written) >= 2 * 6 and all(len(p.name.encode()) <= 255 for p in written)
+    assert all(p.name.startswith(stem[:60]) for p in written)  # still says which video
+    assert len({p.parent.parent.name for p in out.glob("*/clips/*.mp4")}) == 2  # one folder per video, not shared
