@@ -30,6 +30,7 @@ from laughvid.segments import SmoothingParams
 from laughvid.store import open_store
 from laughvid.ui import actions
 from laughvid.ui.charts import SEGMENT_TRACE, interpret_click, timeline_figure
+from laughvid.ui.text import literal
 from laughvid.ui.uploads import VIDEO_TYPES, max_upload_mb
 
 SETTINGS = Settings.from_env()
@@ -135,9 +136,9 @@ with st.sidebar:
                 state.video = done[-1].result.record.sha256
         for name, error in state.get("outcomes", []):
             if error:
-                st.error(f"{name}: {error}")
+                st.error(f"{literal(name)}: {literal(error)}")
             else:
-                st.success(f"{name}: analysed")
+                st.success(f"{literal(name)}: analysed")
 
     st.subheader("Model")
     choices = {c.version: c for c in actions.model_choices(db)}
@@ -156,9 +157,9 @@ with st.sidebar:
                           help=f"re-activate {target}" if target else "only one model has ever been active",
                           on_click=lambda: run_op(registry.rollback, conn(), ok="rolled back: the active model is {result}"))  # fmt: skip
     if os.environ.get(registry.MODEL_ENV):
-        st.caption(f"{registry.MODEL_ENV}={os.environ[registry.MODEL_ENV]} overrides the active model in this app.")
+        st.caption(f"{registry.MODEL_ENV}={literal(os.environ[registry.MODEL_ENV])} overrides the active model in this app.")
     if model_error:
-        st.error(model_error)
+        st.error(literal(model_error))
 
     videos = actions.library(db)
     if not videos:
@@ -271,11 +272,11 @@ def seconds_box(where, label: str, value: float, key: str, low: float = 0.0, hig
 
 # ---------------------------------------------------------------- main: player, timeline, review, export
 for kind, message in state.pop("flash", []):
-    st.toast(message, icon=":material/check_circle:" if kind == "success" else ":material/error:")
+    st.toast(literal(message), icon=":material/check_circle:" if kind == "success" else ":material/error:")  # messages name files
     if kind == "error":  # errors also stay on the page until the next action
-        st.error(message)
+        st.error(literal(message))
 
-st.header(record.name)
+st.header(literal(record.name))  # a file name is not Markdown
 counts = {s: sum(i.state == s for i in items) for s in ("pending", "accepted", "added", "rejected")}
 st.caption(
     f"{duration:.1f} s, {record.info.width}x{record.info.height}, {record.info.fps:.2f} fps · "
@@ -287,7 +288,7 @@ for warning in record.warnings:
 video_problem = actions.video_problem(db, record)  # missing, or not the analysed file: nothing is cut from it
 video_on_disk = video_problem is None
 if not video_on_disk:
-    st.error(f"{video_problem}. The timeline and review still work.")
+    st.error(f"{literal(video_problem)}. The timeline and review still work.")
     found = st.columns([3, 1], vertical_alignment="bottom")
     found[0].text_input("Folder that holds the analysed video now", key="relink_folder")
     found[1].button("Find it there", key="relink", width="stretch",
@@ -402,7 +403,7 @@ def people_in_video() -> None:
         try:
             faces = face_thumbnails(record.sha256, record.id, record.path, tuple(t.track for p in everyone for t in p.tracks))
         except VideoError as exc:
-            st.warning(f"faces cannot be shown: {exc}")
+            st.warning(f"faces cannot be shown: {literal(exc)}")
     participants = {p.participant_id: p for p in consent.active_participants(db)}
     if not everyone:
         st.info("No face was found in this video.")
@@ -488,4 +489,4 @@ buttons[2].button("Export lists (CSV, JSON, SRT, EDL)", key="export_lists", on_c
 buttons[3].button("Add to fine-tune set", key="export_finetune", on_click=export, args=("finetune",), width="stretch",
                   disabled=card is None)  # fmt: skip
 for n, path in enumerate(p for p in map(Path, state.get("exports", [])) if p.is_file()):
-    st.download_button(path.name, icon=":material/download:", data=path.read_bytes(), file_name=path.name, key=f"download_{n}", on_click="ignore")
+    st.download_button(literal(path.name), icon=":material/download:", data=path.read_bytes(), file_name=path.name, key=f"download_{n}", on_click="ignore")

@@ -256,6 +256,16 @@ def test_people_panel_refuses_mistakes_and_links_only_the_ticked_faces(home):
     assert track_links(conn, sha) == {first: "p01"}, "an unticked face (someone else) is not linked"
 
 
+def test_markdown_in_a_file_name_shows_as_written(home, tmp_path):
+    """A video named like Markdown: the page header gets the escaped name (bold and link markup shown as text)."""
+    from laughvid.ui.text import literal
+
+    name = "**bold** [x](www.e.com).mp4"
+    analysed(home, astronaut_video(tmp_path / name, seconds=1.0))
+    at = start()
+    assert at.header[0].value == literal(name) and at.header[0].value.startswith(r"\*\*bold\*\* \[x\]")
+
+
 def analysed(home, video):
     """`video` analysed by the shipped model into the app's store (so the app opens it, no upload)."""
     from laughvid.analysis import analyze_video

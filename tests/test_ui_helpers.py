@@ -10,6 +10,7 @@ import pytest
 
 from laughvid.types import ReviewedSegment, ScoreSeries, Segment
 from laughvid.ui.charts import MARKER_Y, SEGMENT_TRACE, downsample, interpret_click, timeline_figure
+from laughvid.ui.text import literal
 from laughvid.ui.uploads import UploadError, sanitize_name, save_upload
 
 
@@ -56,6 +57,19 @@ def test_a_dangling_symlink_name_gets_the_next_free_name_and_no_temp_file_is_lef
     assert upload.path.name == "clip-2.mp4" and upload.path.read_bytes() == b"A" * 100
     assert (tmp_path / "clip.mp4").is_symlink() and not (tmp_path / "gone.mp4").exists()  # the link is left alone, not followed
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip-2.mp4", "clip.mp4"]
+
+
+@pytest.mark.parametrize(
+    "name, shown",
+    [("**bold** [x](e.com).mp4", r"\*\*bold\*\* \[x\](e.com).mp4"), ("_x_ and snake_case.mp4", r"\_x\_ and snake_case.mp4"),
+     ("- draft.mp4", r"\- draft.mp4"), ("12. intro.mp4", r"12\. intro.mp4"), ("$x$ <b> &amp; `c` ~~s~~ # :smile:.mp4",
+     r"\$x\$ \<b\> \&amp; \`c\` \~\~s\~\~ \# \:smile\:.mp4"), ("www.e.com.mp4", "www\u2060.e.com.mp4"), ("two\nlines.mp4", "two lines.mp4"),
+     ("party_night.mp4", "party_night.mp4"), ("it's (1).mp4", "it's (1).mp4")],
+)  # fmt: skip
+def test_file_names_are_escaped_to_show_as_written_in_markdown(name, shown):
+    """What Streamlit's Markdown renders as the literal name (checked in Chromium: tests/test_browser_literal.py);
+    plain names stay as they are."""
+    assert literal(name) == shown
 
 
 ITEMS = [ReviewedSegment(Segment(1.0, 2.0, 0.9, 0.8, (1,)), "accepted"), ReviewedSegment(Segment(4.0, 6.0, 0.7, 0.6, (2,)))]
