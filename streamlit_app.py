@@ -1,6 +1,9 @@
 """laughvid review app: upload -> analyse -> scrub the laugh timeline -> review segments -> export.
 
-    make run        # or: streamlit run streamlit_app.py
+    make run        # or, from this folder: streamlit run streamlit_app.py
+
+Both serve http://127.0.0.1:8501 only (.streamlit/config.toml): the app has no authentication, so
+read README.md "Exposing the review UI" before opening it to a network.
 
 A thin layer: every action is a library call (laughvid.analysis, laughvid.review, laughvid.ui.*,
 laughvid.export.*). Buttons use callbacks, so a change is saved to the store before the page is

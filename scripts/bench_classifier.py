@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import time
+from importlib.metadata import version
 
 import numpy as np
-import onnxruntime as ort
 
 from laughvid.classifier import SmileClassifier
 
@@ -48,7 +48,7 @@ def main() -> None:
     single = timings_ms(lambda: classifier.score(one), args.repeats)
     batched = timings_ms(lambda: classifier.score(batch), max(20, args.repeats // 4))
     crop = timings_ms(lambda: classifier.crop(frame, boxes), args.repeats)
-    print(f"model {classifier.version} input {size}x{size} grey, onnxruntime {ort.__version__}, 1 thread")
+    print(f"model {classifier.version} input {size}x{size} grey, onnxruntime {version('onnxruntime')}, 1 thread")
     print(line("single face", single, "target < 2 ms"))
     print(line("batch of 64 faces", batched, "target < 30 ms"))
     print(line("crop 8 faces, 720p", crop, "framing + resize"))
