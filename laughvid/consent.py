@@ -4,8 +4,9 @@ Face crops are personal data. Every fine-tune item carries a `consent_ref`: eith
 registered here or `public:<dataset>` for public research data. Fine-tuning uses an item only while
 its consent covers the `finetune` scope; exported clips blur faces whose track is not linked to a
 participant with `clips` consent (`face_blur`). A participant can get a copy of their data (`export_person`) or
-have it deleted (`delete_person`): crops and manifest rows go, their name is scrubbed, and every
-model trained on them is flagged as needing retraining. Nothing leaves the machine.
+have it deleted (`delete_person`): crops and manifest rows go, so do the export folders (clips, reel,
+lists) of the videos they appear in, their name is scrubbed, and every model trained on them is
+flagged as needing retraining. What it does not cover is listed in docs/finetune.md. Nothing leaves the machine.
 
 Track links name the tracker's raw tracks (`ScoreCache.raw_track_ids`), never stitched person ids:
 stitching joins tracks by time, place and size only, so one person id may cover two people taking
@@ -18,12 +19,13 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 from laughvid.atomic import write_text_atomic
+from laughvid.export.naming import video_export_dirs
 from laughvid.manifest import read_manifest, write_manifest
 from laughvid.registry import flag_models_trained_on, models_trained_on
 
@@ -85,6 +87,8 @@ class DeletionReport:
     manifest_rows_deleted: int = 0
     track_links_deleted: int = 0
     models_flagged: list[str] = field(default_factory=list)
+    exports_deleted: list[str] = field(default_factory=list)  # export folders of the videos they were linked in
+    exports_kept: list[str] = field(default_factory=list)  # the same, left on disk (asked to, or could not: why)
 
 
 def _today() -> date:
@@ -262,12 +266,29 @@ def export_person(conn: sqlite3.Connection, participant_id: str, set_dirs: list[
     return path
 
 
-def delete_person(conn: sqlite3.Connection, participant_id: str, set_dirs: list[Path]) -> DeletionReport:
-    """Erase a participant's face data: crops and manifest rows in every given set, their track links,
-    their name (the id stays, withdrawn, so the deletion itself is auditable), and flag every model
-    trained on them as needing retraining. Manifests are rewritten atomically after the crops go."""
+def delete_person(
+    conn: sqlite3.Connection, participant_id: str, set_dirs: list[Path], export_roots: Sequence[Path] = (), keep_exports: bool = False
+) -> DeletionReport:
+    """Erase a participant's face data: crops and manifest rows in every given set, the export folders
+    under `export_roots` of every video one of their faces is linked in, their track links, their name
+    (the id stays, withdrawn, so the deletion itself is auditable), and flag every model trained on
+    them as needing retraining. Manifests are rewritten atomically after the crops go.
+
+    Why whole export folders: exports are not recorded per face, so any clip, the reel or a list of such a
+    video may show them (unblurred where they had clips consent); all of it is made again from the store.
+    Found only while their links exist, so with `keep_exports` the folders are listed, never found again."""
     _require(conn, participant_id)
     report = DeletionReport(participant_id)
+    videos = [v for (v,) in conn.execute("SELECT DISTINCT video_sha256 FROM track_participants WHERE participant_id = ?", (participant_id,))]
+    for folder in sorted({d for root in export_roots for v in videos for d in video_export_dirs(root, v)}):
+        if keep_exports:
+            report.exports_kept.append(str(folder))
+            continue
+        try:
+            shutil.rmtree(folder)
+            report.exports_deleted.append(str(folder))
+        except OSError as exc:
+            report.exports_kept.append(f"{folder} (could not delete: {exc.strerror or exc})")
     for set_dir, rows, mine in _person_rows([Path(d) for d in set_dirs], participant_id):
         for row in mine:
             crop = set_dir / row["path"]

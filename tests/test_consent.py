@@ -6,7 +6,9 @@ from __future__ import annotations
 import csv
 import json
 import re
+from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import cv2
 import pytest
@@ -15,6 +17,7 @@ from loop_helpers import loop_db, store_analysis, turns_cache, turns_video, writ
 from laughvid import registry
 from laughvid.analysis import load_result
 from laughvid.cli import EXIT_OK, EXIT_USAGE, main
+from laughvid.config import Settings
 from laughvid.consent import (
     ConsentError,
     Participant,
@@ -35,7 +38,7 @@ from laughvid.manifest import MANIFEST_COLUMNS, read_manifest, write_manifest
 from laughvid.contact_sheet import caption_height
 from laughvid.person_tracks import THUMB, PersonTracksError, find_person, link_person
 from laughvid.store import file_sha256, open_store
-from laughvid.ui.actions import people_links
+from laughvid.ui.actions import export_dir, people_links
 
 DAY = date(2026, 6, 1)
 
@@ -193,6 +196,37 @@ def test_contact_sheet_shows_one_face_per_raw_track_and_a_dry_run_links_nothing(
         assert detector.detect(image[:THUMB, x : x + THUMB])  # each tile shows its track's face
     assert main(["consent", "link", str(video), "0", "p01", "--sheet", str(tmp_path / "sheet.jpg")]) == EXIT_USAGE
     assert "give a file name ending in .png" in capsys.readouterr().err and links(conn) == []
+
+
+def _exports_of(root, record, name=None):
+    """An export folder as the app or `laughvid export --out root` writes it: clips, reel, lists."""
+    folder = export_dir(root, replace(record, path=str(Path(record.path).with_name(name))) if name else record)
+    (folder / "clips").mkdir(parents=True)
+    for part in ("clips/turns_clip01_0.00-2.00.mp4", "turns_highlights.mp4", "turns_segments.csv"):
+        (folder / part).write_bytes(b"media")
+    return folder
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_deleting_a_person_deletes_or_lists_the_exports_of_their_videos(turns, tmp_path, capsys, keep):
+    conn, video = turns
+    assert main(["consent", "link", str(video), "0", "p01", "--sheet", str(tmp_path / "p01.png")]) == EXIT_OK
+    record = find_person(conn, file_sha256(video), 0).analysis
+    app_exports, cli_exports = Settings.from_env().exports_dir, tmp_path / "cli_out"
+    theirs = [_exports_of(app_exports, record), _exports_of(app_exports, record, "renamed since.mp4"), _exports_of(cli_exports, record)]
+    others = _exports_of(app_exports, replace(record, sha256="f" * 64))  # a video they are not linked in
+    capsys.readouterr()
+
+    assert main(["consent", "delete", "p01", "--yes", "--exports", str(cli_exports), *(["--keep-exports"] if keep else [])]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert out.startswith(f"deleted p01: 0 crops, 0 manifest rows, 2 track links, {0 if keep else 3} export folder(s)")
+    for folder in theirs:
+        assert folder.exists() == keep
+        assert (f"KEPT export folder of a video they appear in (may show their face unblurred): {folder}" if keep
+                else f"deleted export folder (clips, reel, lists of a video they appear in; export again to remake it): {folder}") in out
+    assert others.exists() and str(others) not in out  # other videos' exports stay
+    assert (tmp_path / "p01.png").exists() and "contact sheets written with `consent link --sheet`" in out  # said, not guessed
+    assert links(conn) == []
 
 
 def test_link_person_refuses_a_slip_and_links_nothing(turns):

@@ -70,6 +70,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             p.set_defaults(func=_export)
         else:
             p.add_argument("--yes", action="store_true", help="confirm: deletion cannot be undone")
+            p.add_argument("--exports", action="append", type=Path, default=[], metavar="DIR",
+                           help="a `laughvid export --out` folder (repeatable): its folders of videos they appear in are "
+                                "deleted, as are those in the app's exports folder")
+            p.add_argument("--keep-exports", action="store_true",
+                           help="only list those export folders (they cannot be found again once the links are gone)")
             p.set_defaults(func=_delete)
 
 
@@ -147,11 +152,19 @@ def _delete(args: argparse.Namespace) -> int:
         return fail(ValueError("deletion cannot be undone: run again with --yes (export first if they asked for a copy)"))
     conn = open_store()
     try:
-        report = consent.delete_person(conn, args.participant_id, _set_dirs(conn, args.sets))
+        report = consent.delete_person(conn, args.participant_id, _set_dirs(conn, args.sets),
+                                       [Settings.from_env().exports_dir, *args.exports], args.keep_exports)  # fmt: skip
     except consent.ConsentError as exc:
         return fail(exc)
     print(f"deleted {args.participant_id}: {len(report.crops_deleted)} crops, {report.manifest_rows_deleted} manifest rows, "
-          f"{report.track_links_deleted} track links")
+          f"{report.track_links_deleted} track links, {len(report.exports_deleted)} export folder(s)")
+    for folder in report.exports_deleted:
+        print(f"  deleted export folder (clips, reel, lists of a video they appear in; export again to remake it): {folder}")
+    for folder in report.exports_kept:
+        print(f"  KEPT export folder of a video they appear in (may show their face unblurred): {folder}")
     for v in report.models_flagged:
         print(f"  model {v} was trained on their data: flagged NEEDS RETRAINING")
+    print("not covered, laughvid does not record them: contact sheets written with `consent link --sheet`, exports under "
+          "folders not given with --exports, `analyze --out` folders (face boxes and scores, no images), copies made elsewhere; "
+          "the videos and their analyses are kept (delete a video file yourself if their consent requires it)")
     return EXIT_OK

@@ -13,6 +13,7 @@ from pathlib import Path
 
 MAX_STEM_BYTES = 120  # leaves room for every suffix laughvid adds (the longest: a clip's, ~35 bytes)
 HASH_CHARS = 8
+VIDEO_HASH_CHARS = 8  # of the video's sha256 in its export folder's name
 
 
 def export_stem(video_name: str | Path) -> str:
@@ -24,3 +25,18 @@ def export_stem(video_name: str | Path) -> str:
     digest = hashlib.sha256(encoded).hexdigest()[:HASH_CHARS]
     head = encoded[: MAX_STEM_BYTES - HASH_CHARS - 1].decode("utf-8", errors="ignore")  # drops a split character
     return f"{head}~{digest}"
+
+
+def video_export_dir(exports_root: str | Path, video_name: str, sha256: str) -> Path:
+    """`<exports>/<video stem>-<sha256 prefix>/`, where the app and `laughvid export` put a video's clips,
+    reel and lists: one folder per video, never mixing two files of one name."""
+    return Path(exports_root) / f"{export_stem(video_name)}-{sha256[:VIDEO_HASH_CHARS]}"
+
+
+def video_export_dirs(exports_root: str | Path, sha256: str) -> list[Path]:
+    """Every export folder of a video under `exports_root`, whatever the video was called when it was
+    exported (the folder name ends with its content hash); real folders only, never a symlink's target."""
+    root = Path(exports_root)
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.glob(f"*-{sha256[:VIDEO_HASH_CHARS]}") if p.is_dir() and not p.is_symlink())

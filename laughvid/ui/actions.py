@@ -19,7 +19,7 @@ from laughvid.config import Settings
 from laughvid.export.clips import Clip, ClipOptions, Finish, Reel, export_clips, export_reel
 from laughvid.export.finetune_set import FinetuneExport, VideoSource, export_finetune_set, plan_crops
 from laughvid.export.lists import LIST_FORMATS, ListSource, write_lists
-from laughvid.export.naming import export_stem
+from laughvid.export.naming import export_stem, video_export_dir
 from laughvid.face_blur import FaceBlur, unconsented_faces
 from laughvid.modelcard import ModelCard
 from laughvid.person_tracks import Person, RawTrack, people
@@ -146,8 +146,7 @@ def laughs(items: Sequence[ReviewedSegment]) -> list[ReviewedSegment]:
 
 
 def export_dir(exports_root: Path, record: AnalysisRecord) -> Path:
-    """`<exports>/<video stem>-<hash8>/`: one folder per video, never mixing two files of one name."""
-    return exports_root / f"{export_stem(record.name)}-{record.sha256[:8]}"
+    return video_export_dir(exports_root, record.name, record.sha256)
 
 
 def laugh_segments(items: Sequence[ReviewedSegment]) -> list[Segment]:
