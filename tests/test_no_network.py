@@ -63,20 +63,16 @@ def _strace_unusable() -> str | None:
 
 
 def _traced(cmd: list[str], trace: Path) -> list[str]:
-    """`cmd` under strace, following threads and children. strace started this way ignores SIGTERM
-    (fatal signals stay blocked with -o FILE PROG): stop what it traces, and it exits."""
+    """`cmd` under strace, following threads and children."""
     assert STRACE is not None
     return [STRACE, "-f", "-qq", "-e", TRACED, "-e", "signal=none", "-o", str(trace), *cmd]
 
 
-def _stop(proc: subprocess.Popen, traced: bool) -> None:
-    """SIGTERM the program (strace's child when traced: strace itself ignores it) and wait for both."""
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM the process group started for `proc` and wait: strace started with -o FILE PROG
+    ignores SIGTERM itself, and exits once the program it traces has."""
     if proc.poll() is None:
-        pid = proc.pid
-        if traced:
-            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-            pid = int(children[0]) if children else pid
-        os.kill(pid, signal.SIGTERM)
+        os.killpg(proc.pid, signal.SIGTERM)
     proc.wait(timeout=20)
 
 
@@ -146,7 +142,7 @@ def server(tmp_path_factory):
     cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true", "--server.port", str(port),
            "--server.fileWatcherType", "none"]  # fmt: skip
     log = open(home / "streamlit.log", "wb")
-    proc = subprocess.Popen(_traced(cmd, trace) if trace else cmd, cwd=REPO, env=_env(home), stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(_traced(cmd, trace) if trace else cmd, cwd=REPO, env=_env(home), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -159,7 +155,7 @@ def server(tmp_path_factory):
                 time.sleep(0.5)
         yield url, port, trace, home
     finally:
-        _stop(proc, traced=trace is not None)
+        _stop(proc)
         log.close()
 
 
