@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -67,6 +68,12 @@ def write_text_atomic(target: str | Path, text: str) -> None:
 
 def write_bytes_atomic(target: str | Path, data: bytes) -> None:
     write_files_atomic({target: data})
+
+
+def copy_atomic(source: str | Path, target: str | Path) -> None:
+    """`shutil.copy2` (content and times) whose copy appears at `target` only when complete."""
+    with atomic_path(target) as tmp:
+        shutil.copy2(source, tmp)
 
 
 def write_image_atomic(target: str | Path, image: np.ndarray) -> None:

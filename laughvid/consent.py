@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from laughvid.atomic import write_text_atomic
+from laughvid.atomic import copy_atomic, write_text_atomic
 from laughvid.export.naming import video_export_dirs
 from laughvid.manifest import read_manifest, write_manifest
 from laughvid.registry import flag_models_trained_on, models_trained_on
@@ -247,8 +247,7 @@ def export_person(conn: sqlite3.Connection, participant_id: str, set_dirs: list[
             src = set_dir / row["path"]
             dst = out_dir / "crops" / set_dir.name / row["path"]
             if src.exists():
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, dst)
+                copy_atomic(src, dst)
             crops.append({**row, "set": str(set_dir)})
     tracks = conn.execute(
         "SELECT video_sha256, track_id FROM track_participants WHERE participant_id = ?", (participant_id,)

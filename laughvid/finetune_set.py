@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from laughvid.atomic import write_text_atomic
+from laughvid.atomic import copy_atomic, write_text_atomic
 from laughvid.consent import check_consent_ref
 from laughvid.manifest import MANIFEST, read_manifest, write_manifest
 from laughvid.training.data import ImageItem, load_smile_folders
@@ -198,8 +197,7 @@ def write_items(root: str | Path, items: list[ImageItem], consent_ref: str) -> P
         rel = f"{'smile' if it.smile else 'non_smile'}/{Path(it.path).name}"
         if (root / rel).exists():
             raise FinetuneSetError(f"two images named {rel}: give them distinct file names")
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(it.path, root / rel)
+        copy_atomic(it.path, root / rel)
         rows.append({"path": rel, "label": rel.split("/")[0], "group": it.group, "consent_ref": consent_ref})
     write_manifest(root, rows, fields=["path", "label", "group", "consent_ref"])
     return root

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from laughvid.atomic import atomic_open, atomic_path, write_files_atomic, write_image_atomic, write_text_atomic
+from laughvid.atomic import atomic_open, atomic_path, copy_atomic, write_files_atomic, write_image_atomic, write_text_atomic
 
 
 def test_failed_write_keeps_previous_file_and_leaves_no_temp(tmp_path: Path):
@@ -54,3 +54,12 @@ def test_images_are_encoded_by_suffix_and_an_unknown_one_is_an_oserror(tmp_path:
     with pytest.raises(OSError, match="cannot encode an image as .xyz"):
         write_image_atomic(tmp_path / "sheet.xyz", image)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["crop.png"]
+
+
+def test_a_copy_appears_whole_or_not_at_all(tmp_path: Path):
+    (tmp_path / "crop.png").write_bytes(b"png bytes")
+    copy_atomic(tmp_path / "crop.png", tmp_path / "export" / "crop.png")
+    assert (tmp_path / "export" / "crop.png").read_bytes() == b"png bytes"
+    with pytest.raises(FileNotFoundError):
+        copy_atomic(tmp_path / "gone.png", tmp_path / "export" / "gone.png")
+    assert sorted(p.name for p in (tmp_path / "export").iterdir()) == ["crop.png"]
