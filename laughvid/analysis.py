@@ -127,23 +127,25 @@ def analyze_video(
         from laughvid.classifier import SmileClassifier  # lazy: onnxruntime session only when needed
 
         classifier = SmileClassifier.load(model_dir)
-    record = store.find_analysis(conn, video_id, classifier.version, store.params_hash(params.as_dict()))
-    if record is not None and record.status == "done":
-        if progress:
-            progress(1.0, "cached")
-        return load_result(conn, record.id, smoothing, from_cache=True)
-    record = store.start_analysis(conn, video_id, classifier.version, params.as_dict())
-    try:
-        warnings = _run(conn, record, classifier, detector or _default_detector(params), params, progress)
-    except BaseException as exc:  # KeyboardInterrupt too: committed chunks stay for resume
-        store.fail_analysis(conn, record.id, f"{type(exc).__name__}: {exc}")
-        raise
-    store.finish_analysis(conn, record.id, warnings)
-    result = load_result(conn, record.id, smoothing, from_cache=False)
-    store.save_segments(conn, record.id, smoothing.hash(), result.segments)
+    record = store.start_analysis(conn, video_id, classifier.version, params.as_dict())  # a finished one comes back untouched
+    if record.status != "done":
+        try:
+            warnings = _run(conn, record, classifier, detector or _default_detector(params), params, progress)
+        except store.AnalysisDone:  # another run of the same analysis finished first: serve its result
+            pass
+        except BaseException as exc:  # KeyboardInterrupt too: committed chunks stay for resume
+            store.fail_analysis(conn, record.id, f"{type(exc).__name__}: {exc}")  # never demotes a finished one
+            raise
+        else:
+            store.finish_analysis(conn, record.id, warnings)
+            result = load_result(conn, record.id, smoothing, from_cache=False)
+            store.save_segments(conn, record.id, smoothing.hash(), result.segments)
+            if progress:
+                progress(1.0, "done")
+            return result
     if progress:
-        progress(1.0, "done")
-    return result
+        progress(1.0, "cached")
+    return load_result(conn, record.id, smoothing, from_cache=True)
 
 
 @functools.lru_cache(maxsize=2)
