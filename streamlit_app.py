@@ -30,7 +30,7 @@ from laughvid.export.clips import ClipOptions
 from laughvid.export.finetune_set import frames_at
 from laughvid.export.lists import to_srt
 from laughvid.segments import SmoothingParams
-from laughvid.store import open_store
+from laughvid.store import StoreError, open_store
 from laughvid.ui import actions
 from laughvid.ui.charts import SEGMENT_TRACE, interpret_click, timeline_figure
 from laughvid.ui.text import literal
@@ -100,7 +100,11 @@ def run_op(fn, *args, ok: str | None = None) -> bool:
     return True
 
 
-db = conn()
+try:
+    db = conn()
+except StoreError as exc:  # damaged, read-only or locked store: what happened and what to do, as a page
+    st.error(literal(str(exc)))
+    st.stop()
 try:
     classifier, model_error = load_classifier(str(actions.active_model_dir(db)))
 except registry.RegistryError as exc:

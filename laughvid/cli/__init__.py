@@ -10,6 +10,8 @@ import argparse
 import importlib
 import sys
 
+from laughvid.store_file import StoreError
+
 # Sub-command modules, in the order `laughvid --help` lists them.
 SUBCOMMAND_MODULES = (
     "laughvid.cli.analyze",
@@ -21,6 +23,7 @@ SUBCOMMAND_MODULES = (
     "laughvid.cli.consent",
     "laughvid.cli.export",
     "laughvid.cli.relink",
+    "laughvid.cli.store",
 )
 
 # Exit codes a script can rely on.
@@ -50,7 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
-    return int(args.func(args) or EXIT_OK)
+    try:
+        return int(args.func(args) or EXIT_OK)
+    except StoreError as exc:  # every command that opens the store: what happened and what to do, no traceback
+        print(f"laughvid {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":
