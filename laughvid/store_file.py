@@ -52,13 +52,9 @@ def damaged(path: Path, what: str) -> StoreError:
 
 
 def _backups_hint(path: Path) -> str:
-    found = sorted(backups_beside(path), key=lambda p: p.stat().st_mtime)
-    return f" (newest backup beside it: {found[-1].name})" if found else ""
-
-
-def backups_beside(path: Path) -> list[Path]:
-    """Backups named by `backup_path` for this store."""
-    return [p for p in path.parent.glob(f"{path.stem}.*{path.suffix or '.sqlite'}") if p != path and p.is_file()]
+    """The newest copy named by `backup_path` for this store (not a damaged store moved aside)."""
+    found = [p for p in path.parent.glob(f"{path.stem}.*{path.suffix or '.sqlite'}") if p != path and ".damaged." not in p.name]
+    return f" (newest backup beside it: {max(found, key=lambda p: p.stat().st_mtime).name})" if found else ""
 
 
 def file_damage(path: Path) -> str | None:
@@ -158,23 +154,24 @@ def publish_new(tmp: Path, target: Path) -> bool:
 def build_new(target: Path, fill: Callable[[sqlite3.Connection], object]) -> bool:
     """Create `target` as a SQLite file filled by `fill`, complete or not at all; False if it exists.
 
-    Raises StoreError when the folder cannot be written.
+    Raises StoreError, leaving nothing behind, when it cannot be written (read-only folder, full disk).
     """
+    tmp = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".new", dir=target.parent)
-    except OSError as exc:
-        raise StoreError(f"cannot create the store {target}: {exc.strerror} ({exc.filename}). "
-                         "Point LAUGHVID_HOME / --store at a writable place.") from None  # fmt: skip
-    os.close(fd)
-    tmp = Path(name)
-    try:
+        os.close(fd)
+        tmp = Path(name)
         with contextlib.closing(sqlite3.connect(tmp)) as conn:
             fill(conn)
             conn.commit()
         return publish_new(tmp, target)
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"cannot create {target}: {exc}. Nothing was changed; is the disk full or read-only? "
+                         "Point LAUGHVID_HOME / --store at a writable place.") from None  # fmt: skip
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
 
 
 def backup_path(store_path: Path, label: str) -> Path:
@@ -202,11 +199,7 @@ def backup(conn: sqlite3.Connection, target: Path) -> Path:
         conn.backup(copy)
         copy.execute("PRAGMA journal_mode=DELETE")
 
-    try:
-        published = build_new(target, fill)
-    except (OSError, sqlite3.Error) as exc:
-        raise StoreError(f"could not write the backup {target}: {exc}. Nothing was changed.") from None
-    if not published:
+    if not build_new(target, fill):
         raise StoreError(f"{target} appeared while the backup was written; laughvid did not overwrite it. Try again.")
     return target
 
