@@ -5,7 +5,7 @@
 Both serve http://127.0.0.1:8501 only (.streamlit/config.toml): the app has no authentication, so
 read README.md "Exposing the review UI" before opening it to a network.
 
-A thin layer: every action is a library call (laughvid.analysis, laughvid.review, laughvid.ui.*,
+A thin layer: every action is a library call (laughvid.pipeline.analyze, laughvid.review, laughvid.ui.*,
 laughvid.export.*). Buttons use callbacks, so a change is saved to the store before the page is
 drawn again and the page always shows what the store holds (a refresh or crash loses nothing).
 """
@@ -22,14 +22,17 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from laughvid import consent, person_tracks, registry, review
-from laughvid.analysis import load_result
+from laughvid import review
 from laughvid.config import Settings
-from laughvid.decode import VideoError
 from laughvid.export.clips import ClipOptions
-from laughvid.export.finetune_set import frames_at
+from laughvid.export.crops import frames_at
 from laughvid.export.lists import to_srt
-from laughvid.segments import SmoothingParams
+from laughvid.governance import consent
+from laughvid.governance import people as person_tracks
+from laughvid.lifecycle import registry
+from laughvid.pipeline.analyze import load_result
+from laughvid.pipeline.decode import VideoError
+from laughvid.pipeline.segments import SmoothingParams
 from laughvid.store import StoreError, open_store
 from laughvid.ui import actions
 from laughvid.ui.charts import SEGMENT_TRACE, interpret_click, timeline_figure
@@ -52,7 +55,7 @@ def conn():
 @st.cache_resource(show_spinner="Loading the smile model...", max_entries=4)
 def load_classifier(model_dir: str):
     """Keyed by folder: activating another model (here or with `laughvid models`) loads it on the next run."""
-    from laughvid.classifier import SmileClassifier
+    from laughvid.pipeline.scoring import SmileClassifier
 
     try:
         return SmileClassifier.load(model_dir), None
@@ -359,7 +362,7 @@ if current is not None:
 
 def suggest() -> None:
     """Unreviewed moments of this video whose label would help the model most (active learning)."""
-    from laughvid.active_learning import review_queue
+    from laughvid.review.queue import review_queue
 
     picks = [r for r in review_queue(conn(), k=200, params=smoothing) if r.candidate.key[0] == record.sha256][:8]
     state.suggestions = [(record.sha256, r.candidate.time_s, r.candidate.track_id, "; ".join(r.reasons) or "mixed signals") for r in picks]

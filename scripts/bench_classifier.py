@@ -13,7 +13,7 @@ from importlib.metadata import version
 
 import numpy as np
 
-from laughvid.classifier import SmileClassifier
+from laughvid.lifecycle.registry import load_classifier
 
 
 def timings_ms(fn, repeats: int) -> tuple[float, float, float]:
@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--model", help="model directory (default: the active model)")
     parser.add_argument("--repeats", type=int, default=200)
     args = parser.parse_args()
-    classifier = SmileClassifier.load(args.model, threads=1)
+    classifier = load_classifier(args.model, threads=1)
     size = classifier.input_size
     rng = np.random.default_rng(0)
     one = rng.integers(0, 256, (1, size, size), np.uint8)

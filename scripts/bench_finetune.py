@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from laughvid.classifier import SmileClassifier
-from laughvid.finetune_set import write_items
-from laughvid.registry import resolve_model_dir
+from laughvid.lifecycle.registry import resolve_model_dir
+from laughvid.lifecycle.set_versions import write_items
+from laughvid.pipeline.scoring import SmileClassifier
 from laughvid.store import open_store
 from laughvid.training.data import deduplicate, load_smilesmiled
 from laughvid.training.finetune import FinetuneConfig, finetune, load_replay

@@ -32,12 +32,13 @@ sys.path.insert(0, str(REPO / "tests"))  # generated-media helpers
 
 from media import astronaut_frames, run_ffmpeg  # noqa: E402
 
-from laughvid.analysis import AnalysisParams, analyze_video  # noqa: E402
-from laughvid.classifier import SmileClassifier  # noqa: E402
-from laughvid.decode import iter_batches, probe  # noqa: E402
-from laughvid.faces.detector import FaceDetector  # noqa: E402
-from laughvid.faces.tracker import iou  # noqa: E402
-from laughvid.segments import SmoothingParams, find_segments  # noqa: E402
+from laughvid.lifecycle.registry import load_classifier
+from laughvid.pipeline.analyze import AnalysisParams, analyze_video  # noqa: E402
+from laughvid.pipeline.decode import iter_batches, probe  # noqa: E402
+from laughvid.pipeline.faces.detector import FaceDetector  # noqa: E402
+from laughvid.pipeline.faces.tracker import iou  # noqa: E402
+from laughvid.pipeline.scoring import SmileClassifier  # noqa: E402
+from laughvid.pipeline.segments import SmoothingParams, find_segments  # noqa: E402
 from laughvid.store import open_store  # noqa: E402
 from laughvid.types import ScoreSeries  # noqa: E402
 
@@ -166,11 +167,11 @@ def peak_rss_mb(path: Path, model: str | None) -> tuple[float, float, float, flo
     """
     code = (
         "import sys, tempfile, time; from pathlib import Path;"
-        "from laughvid.analysis import analyze_video; from laughvid.classifier import SmileClassifier; from laughvid.store import open_store;"
+        "from laughvid.pipeline.analyze import analyze_video; from laughvid.lifecycle.registry import load_classifier; from laughvid.store import open_store;"
         "status = lambda key: int(open('/proc/self/status').read().split(key + ':')[1].split()[0]) / 1024;"
         "halves = [0.0, 0.0];"
         "track = lambda frac, msg: halves.__setitem__(frac > 0.5, max(halves[frac > 0.5], status('VmRSS')));"
-        "c = SmileClassifier.load(sys.argv[2] or None); d = tempfile.mkdtemp(); t = time.perf_counter();"
+        "c = load_classifier(sys.argv[2] or None); d = tempfile.mkdtemp(); t = time.perf_counter();"
         "analyze_video(sys.argv[1], open_store(Path(d) / 's.sqlite'), c, progress=track);"
         "print(status('VmHWM'), halves[0], halves[1], time.perf_counter() - t)"
     )
@@ -187,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-memory", action="store_true", help="skip the 1 min vs 10 min memory runs")
     parser.add_argument("--interpolation", action="store_true", help="also compare detect_every settings with detecting on every frame (dev videos)")
     args = parser.parse_args(argv)
-    classifier = SmileClassifier.load(args.model)
+    classifier = load_classifier(args.model)
     params = AnalysisParams()
     print(f"model {classifier.version}; {json.dumps(params.as_dict())}")
     print("realtime factors (video seconds per wall second; higher is faster), 2 threads max per stage")

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from laughvid.export.clips import ClipOptions, export_clips, export_reel
-from laughvid.export.finetune_set import VideoSource, export_finetune_set, plan_crops
+from laughvid.export.crops import VideoSource, export_finetune_set, plan_crops
 from laughvid.export.lists import ListSource, write_lists
-from laughvid.faces.crop import Framing
+from laughvid.pipeline.faces.crop import Framing
 from laughvid.types import ReviewedSegment, ScoreCache, Segment
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.media: generated-media helpers

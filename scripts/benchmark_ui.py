@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from laughvid import review, store
-from laughvid.analysis import load_result
-from laughvid.segments import SmoothingParams
+from laughvid.pipeline.analyze import load_result
+from laughvid.pipeline.segments import SmoothingParams
 from laughvid.types import VideoInfo
 from laughvid.ui.charts import timeline_figure
 

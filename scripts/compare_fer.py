@@ -83,7 +83,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write all figures as JSON")
     args = parser.parse_args()
 
-    from laughvid.classifier import SmileClassifier
+    from laughvid.pipeline.scoring import SmileClassifier
     from laughvid.training.evaluate import score_items
     from laughvid.training.metrics import binary_metrics
 

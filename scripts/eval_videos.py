@@ -2,7 +2,7 @@
 
     python scripts/eval_videos.py ../shared/videos/dev ../shared/videos/dev/labels.json [--model DIR] [smoothing flags]
 
-Labels use the format of `../shared/videos/dev/labels.json` (see laughvid/video_eval.py). Videos are
+Labels use the format of `../shared/videos/dev/labels.json` (see laughvid/lifecycle/video_eval.py). Videos are
 analysed once and cached in the store (`--store`), so re-running with other smoothing flags is quick.
 """
 
@@ -12,11 +12,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from laughvid.analysis import AnalysisParams
-from laughvid.classifier import SmileClassifier
 from laughvid.cli.analyze import add_smoothing_args, smoothing_from_args
+from laughvid.lifecycle.registry import load_classifier
+from laughvid.lifecycle.video_eval import analyse_labelled, load_labels, score_videos
+from laughvid.pipeline.analyze import AnalysisParams
 from laughvid.store import open_store
-from laughvid.video_eval import analyse_labelled, load_labels, score_videos
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         smoothing = smoothing_from_args(args)
         labels = load_labels(args.labels)
-        classifier = SmileClassifier.load(args.model)
+        classifier = load_classifier(args.model)
         labelled = analyse_labelled(args.video_dir, labels, open_store(args.store), classifier, AnalysisParams(fps=args.fps, detect_every=args.detect_every),
                                     progress=lambda name: print(f"analysing {name}", file=sys.stderr))  # fmt: skip
     except (ValueError, FileNotFoundError) as exc:

@@ -4,7 +4,7 @@ Faces the base model never trained on play the team's "collected data": CK+ subj
 training split (default), or SMILEsmileD (`--collected smilesmiled`) when the base kept it test-only.
 They are split by group into a pool (unlabelled material a reviewer could label) and the rest (a
 frozen validation split: never labelled, never trained on). For each budget k, label k pool images
-chosen by the active-learning ranking (`laughvid.active_learning.rank`: uncertainty near the
+chosen by the active-learning ranking (`laughvid.review.queue.rank`: uncertainty near the
 threshold, rare conditions, one pick per CK+ sequence) or k random pool images, fine-tune the base
 model on them with the product's `finetune` (replay of the pretraining data, same config), and
 measure the gain on the rest and the change on the public test sets.
@@ -28,10 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from laughvid import registry
-from laughvid.active_learning import Candidate, crop_brightness, rank
-from laughvid.classifier import SmileClassifier
-from laughvid.finetune_set import freeze_validation, load_collected, write_items
+from laughvid.lifecycle import registry
+from laughvid.lifecycle.set_versions import freeze_validation, load_collected, write_items
+from laughvid.pipeline.scoring import SmileClassifier
+from laughvid.review.queue import Candidate, crop_brightness, rank
 from laughvid.store import open_store
 from laughvid.training.data import CKPLUS_NAME, ImageItem, deduplicate, load_arrays, load_ckplus, load_smilesmiled
 from laughvid.training.finetune import VALIDATION, FinetuneConfig, finetune, load_replay

@@ -5,7 +5,7 @@
 Defaults to ../shared/videos/dev. Videos are analysed once (cached in the store); each grid point
 only re-smooths cached scores. Ranked by the mean of event-level and frame-level F1 (event F1
 alone moves in big steps on a handful of events), ties broken by event F1. The defaults in
-laughvid/segments.py:SmoothingParams were set from this script's output (see docs/pipeline.md).
+laughvid/pipeline/segments.py:SmoothingParams were set from this script's output (see docs/pipeline.md).
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import itertools
 import sys
 from pathlib import Path
 
-from laughvid.analysis import AnalysisParams
-from laughvid.classifier import SmileClassifier
-from laughvid.segments import SmoothingParams
+from laughvid.lifecycle.registry import load_classifier
+from laughvid.lifecycle.video_eval import analyse_labelled, load_labels, score_videos
+from laughvid.pipeline.analyze import AnalysisParams
+from laughvid.pipeline.segments import SmoothingParams
 from laughvid.store import open_store
-from laughvid.video_eval import analyse_labelled, load_labels, score_videos
 
 DEV = Path(__file__).resolve().parents[1].parent / "shared" / "videos" / "dev"
 
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args(argv)
     labels = load_labels(args.labels or args.video_dir / "labels.json")
-    classifier = SmileClassifier.load(args.model)
+    classifier = load_classifier(args.model)
     labelled = analyse_labelled(args.video_dir, labels, open_store(args.store), classifier, AnalysisParams(),
                                 progress=lambda name: print(f"analysing {name}", file=sys.stderr))  # fmt: skip
     results = []

@@ -12,10 +12,10 @@ import numpy as np
 from media import astronaut_video, face_box_in_frame
 
 from laughvid import store
-from laughvid.consent import Participant, add_participant
-from laughvid.decode import probe
-from laughvid.faces.tracker import Tracker
-from laughvid.manifest import write_manifest
+from laughvid.governance.consent import Participant, add_participant
+from laughvid.lifecycle.manifest import write_manifest
+from laughvid.pipeline.decode import probe
+from laughvid.pipeline.faces.tracker import Tracker
 from laughvid.store import open_store
 from laughvid.types import Detection, ScoreCache
 

@@ -2,8 +2,8 @@
 
 import time
 
-from laughvid.faces.crop import Framing, crop_faces
-from laughvid.faces.detector import FaceDetector
+from laughvid.pipeline.faces.crop import Framing, crop_faces
+from laughvid.pipeline.faces.detector import FaceDetector
 
 
 class BrightnessScorer:

@@ -6,8 +6,8 @@ import numpy as np
 from loop_helpers import loop_db
 
 from laughvid import review, store
-from laughvid.active_learning import Candidate, rank, review_queue, score_candidate
-from laughvid.segments import SmoothingParams
+from laughvid.pipeline.segments import SmoothingParams
+from laughvid.review.queue import Candidate, rank, review_queue, score_candidate
 from laughvid.types import VideoInfo
 
 

@@ -15,12 +15,12 @@ import pytest
 from media import astronaut_video, face_box_in_frame, rotated_video, synthetic_video, vfr_video, zero_length
 from pipe_helpers import BrightnessScorer, CountingDetector
 
-from laughvid import analysis, store
-from laughvid.analysis import AnalysisParams, analyze_video, compute_segments, list_videos, load_result
-from laughvid.decode import VideoError
-from laughvid.outputs import analysis_document
-from laughvid.segments import SmoothingParams
-
+from laughvid import store
+from laughvid.export.results import analysis_document
+from laughvid.pipeline import analyze as analysis
+from laughvid.pipeline.analyze import AnalysisParams, analyze_video, compute_segments, list_videos, load_result
+from laughvid.pipeline.decode import VideoError
+from laughvid.pipeline.segments import SmoothingParams
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_videos" / "two_people_astronaut.mp4"
 
@@ -103,7 +103,7 @@ def test_killed_process_resumes_from_its_last_chunk(clip, tmp_path):
     db = tmp_path / "killed.sqlite"
     code = (
         "import sys; sys.path.insert(0, sys.argv[3]);"
-        "from pipe_helpers import BrightnessScorer; from laughvid.analysis import AnalysisParams, analyze_video;"
+        "from pipe_helpers import BrightnessScorer; from laughvid.pipeline.analyze import AnalysisParams, analyze_video;"
         "from laughvid.store import open_store;"
         "analyze_video(sys.argv[1], open_store(sys.argv[2]), BrightnessScorer(delay_s=0.3), AnalysisParams(batch_size=5))"
     )

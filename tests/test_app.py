@@ -12,11 +12,12 @@ from datetime import date
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from laughvid import registry, review
-from laughvid.classifier import default_model_dir
-from laughvid.consent import Participant, add_participant, get_participant, track_links, tracks_without_consent
-from laughvid.modelcard import ModelCard
-from laughvid.person_tracks import find_person
+from laughvid import review
+from laughvid.config import SHIPPED_MODEL_DIR
+from laughvid.governance.consent import Participant, add_participant, get_participant, track_links, tracks_without_consent
+from laughvid.governance.people import find_person
+from laughvid.lifecycle import registry
+from laughvid.lifecycle.modelcard import ModelCard
 from laughvid.store import open_store
 from tests.media import astronaut_video, not_a_video
 
@@ -25,8 +26,8 @@ TIMEOUT = 120
 
 @pytest.fixture
 def home(tmp_path, monkeypatch):
-    if not (default_model_dir() / "model.onnx").is_file():
-        pytest.skip(f"needs the smile model in {default_model_dir()}")
+    if not (SHIPPED_MODEL_DIR / "model.onnx").is_file():
+        pytest.skip(f"needs the smile model in {SHIPPED_MODEL_DIR}")
     monkeypatch.setenv("LAUGHVID_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("LAUGHVID_STORE", raising=False)
     return tmp_path / "home"
@@ -138,7 +139,7 @@ def test_unsure_moments_are_suggested_and_clicking_one_seeks_there(home):
 
 def copy_of_shipped_model(folder, version: str):
     """A second registered model version: the shipped model under another name (same weights)."""
-    shutil.copytree(default_model_dir(), folder, ignore=shutil.ignore_patterns("weights.pt"))
+    shutil.copytree(SHIPPED_MODEL_DIR, folder, ignore=shutil.ignore_patterns("weights.pt"))
     card = json.loads((folder / "model_card.json").read_text())
     card.update(version=version, parent_version=card["version"])
     (folder / "model_card.json").write_text(json.dumps(card))
@@ -268,10 +269,10 @@ def test_markdown_in_a_file_name_shows_as_written(home, tmp_path):
 
 def analysed(home, video):
     """`video` analysed by the shipped model into the app's store (so the app opens it, no upload)."""
-    from laughvid.analysis import analyze_video
-    from laughvid.classifier import SmileClassifier
+    from laughvid.pipeline.analyze import analyze_video
+    from laughvid.pipeline.scoring import SmileClassifier
 
-    return analyze_video(video, open_store(home / "laughvid.sqlite"), SmileClassifier.load(default_model_dir()))
+    return analyze_video(video, open_store(home / "laughvid.sqlite"), SmileClassifier.load(SHIPPED_MODEL_DIR))
 
 
 def open_last_segment(end_s: float) -> AppTest:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 
 from tests.media import astronaut_video, synthetic_video
-from tests.test_app import analysed, click, home, start  # noqa: F401 (home is a fixture)
+from tests.test_app import analysed, click, home, start  # noqa: F401,F811 (home is a fixture)
 
 
 def test_a_moved_video_is_relinked_from_a_folder_and_a_replaced_one_refused(home, tmp_path):

@@ -24,10 +24,10 @@ import av
 import pytest
 
 from laughvid import review
-from laughvid.classifier import default_model_dir
-from laughvid.decode import probe
+from laughvid.config import SHIPPED_MODEL_DIR
 from laughvid.export.clips import ClipOptions
-from laughvid.export.finetune_set import read_manifest
+from laughvid.export.crops import read_manifest
+from laughvid.pipeline.decode import probe
 from laughvid.store import file_sha256, open_store
 from tests.media import astronaut_video
 
@@ -53,8 +53,8 @@ def app(tmp_path_factory):
     if not CHROMIUM.exists():
         pytest.skip("needs Debian chromium at /usr/bin/chromium (`make test` installs it when run as root: apt-get install chromium)")
     pytest.importorskip("playwright.sync_api", reason="needs the playwright package (dev dependency)")
-    if not (default_model_dir() / "model.onnx").is_file():
-        pytest.skip(f"needs the smile model in {default_model_dir()}")
+    if not (SHIPPED_MODEL_DIR / "model.onnx").is_file():
+        pytest.skip(f"needs the smile model in {SHIPPED_MODEL_DIR}")
     home = tmp_path_factory.mktemp("laughvid_home")
     port = _free_port()
     env = dict(os.environ, LAUGHVID_HOME=str(home))

@@ -11,7 +11,8 @@ from pipe_helpers import BrightnessScorer
 
 from laughvid import atomic
 from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, main
-from laughvid.classifier import DEFAULT_MODEL_DIR, SmileClassifier
+from laughvid.config import SHIPPED_MODEL_DIR as DEFAULT_MODEL_DIR
+from laughvid.pipeline.scoring import SmileClassifier
 
 HAS_MODEL = (DEFAULT_MODEL_DIR / "model.onnx").is_file()
 needs_model = pytest.mark.skipif(not HAS_MODEL, reason=f"needs the trained smile model at {DEFAULT_MODEL_DIR}/model.onnx")
@@ -32,7 +33,7 @@ def videos(tmp_path_factory):
 
 @pytest.fixture
 def stand_in_model(monkeypatch):
-    monkeypatch.setattr(SmileClassifier, "load", classmethod(lambda cls, model_dir=None: BrightnessScorer()))
+    monkeypatch.setattr(SmileClassifier, "load", classmethod(lambda cls, model_dir=None, **_: BrightnessScorer()))
 
 
 def _read_csv(path):
@@ -153,7 +154,7 @@ def test_real_model_finds_the_smiling_astronaut(videos, tmp_path):
 @needs_model
 def test_real_model_on_dev_clips_smiling_vs_talking(dev_videos, tmp_path):
     """A clip labelled smiling throughout gets mostly laugh segments; a talking clip gets (almost) none."""
-    from laughvid.analysis import analyze_video
+    from laughvid.pipeline.analyze import analyze_video
     from laughvid.store import open_store
 
     conn = open_store(tmp_path / "s.sqlite")

@@ -12,16 +12,16 @@ from media import astronaut_video, synthetic_video
 from pipe_helpers import BrightnessScorer
 
 from laughvid import review, store
-from laughvid.analysis import load_result
-from laughvid.classifier import SmileClassifier
 from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, main
+from laughvid.pipeline.analyze import load_result
+from laughvid.pipeline.scoring import SmileClassifier
 
 SMOOTHING = ["--on-threshold", "0.3", "--off-threshold", "0.2"]  # the brightness stand-in scores the astronaut ~0.4
 
 
 @pytest.fixture
 def stand_in_model(monkeypatch):
-    monkeypatch.setattr(SmileClassifier, "load", classmethod(lambda cls, model_dir=None: BrightnessScorer()))
+    monkeypatch.setattr(SmileClassifier, "load", classmethod(lambda cls, model_dir=None, **_: BrightnessScorer()))
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_reviewed_laughs_are_cut_and_a_video_is_named_by_id_name_or_hash(analyse
 
 
 def review_smoothing():
-    from laughvid.segments import SmoothingParams
+    from laughvid.pipeline.segments import SmoothingParams
 
     return SmoothingParams(on_threshold=0.3, off_threshold=0.2)
 

@@ -14,11 +14,10 @@ import cv2
 import pytest
 from loop_helpers import loop_db, store_analysis, turns_cache, turns_video, write_set
 
-from laughvid import registry
-from laughvid.analysis import load_result
 from laughvid.cli import EXIT_OK, EXIT_USAGE, main
 from laughvid.config import Settings
-from laughvid.consent import (
+from laughvid.export.contact_sheet import caption_height
+from laughvid.governance.consent import (
     ConsentError,
     Participant,
     active_participants,
@@ -33,10 +32,11 @@ from laughvid.consent import (
     unlink_tracks,
     withdraw,
 )
-from laughvid.faces.detector import FaceDetector
-from laughvid.manifest import MANIFEST_COLUMNS, read_manifest, write_manifest
-from laughvid.contact_sheet import caption_height
-from laughvid.person_tracks import THUMB, PersonTracksError, find_person, link_person
+from laughvid.governance.people import THUMB, find_person, link_person
+from laughvid.lifecycle import registry
+from laughvid.lifecycle.manifest import MANIFEST_COLUMNS, read_manifest, write_manifest
+from laughvid.pipeline.analyze import load_result
+from laughvid.pipeline.faces.detector import FaceDetector
 from laughvid.store import file_sha256, open_store
 from laughvid.ui.actions import export_dir, people_links
 

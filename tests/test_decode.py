@@ -1,8 +1,5 @@
 import numpy as np
 import pytest
-
-from laughvid.decode import DecodeReport, VideoError, iter_batches, probe
-from laughvid.faces.detector import FaceDetector
 from media import (
     astronaut_video,
     audio_only,
@@ -20,6 +17,9 @@ from media import (
     vfr_video,
     zero_length,
 )
+
+from laughvid.pipeline.decode import DecodeReport, VideoError, iter_batches, probe
+from laughvid.pipeline.faces.detector import FaceDetector
 
 
 def _decode(path, **kwargs):

@@ -10,8 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from laughvid.classifier import DEFAULT_MODEL_DIR, SmileClassifier
 from laughvid.cli import main
+from laughvid.config import SHIPPED_MODEL_DIR as DEFAULT_MODEL_DIR
+from laughvid.pipeline.scoring import SmileClassifier
 
 skimage_data = pytest.importorskip("skimage.data", reason="scikit-image (dev extra) supplies the test face")
 
@@ -36,7 +37,7 @@ def photo_folder(tmp_path, astronaut_bgr):
 
 
 def _largest_face(bgr: np.ndarray):
-    from laughvid.faces.detector import FaceDetector
+    from laughvid.pipeline.faces.detector import FaceDetector
 
     faces = FaceDetector().detect(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
     assert faces, "the detector should find the astronaut's face"

@@ -146,7 +146,7 @@ def test_plain_segments_export_as_pending(tmp_path):
 
 
 def test_clips_of_phone_videos_play_upright(tmp_path):
-    from laughvid.decode import probe
+    from laughvid.pipeline.decode import probe
     from tests.media import rotated_video
 
     video = rotated_video(tmp_path / "phone.mp4", rotation=90, seconds=3.0)

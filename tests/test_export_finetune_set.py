@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 from loop_helpers import loop_db
 
-from laughvid.consent import link_tracks
-from laughvid.export.finetune_set import (
+from laughvid.export.crops import (
     MANIFEST_COLUMNS,
     FinetuneExportError,
     VideoSource,
@@ -20,7 +19,8 @@ from laughvid.export.finetune_set import (
     read_manifest,
     write_manifest,
 )
-from laughvid.faces.crop import Framing
+from laughvid.governance.consent import link_tracks
+from laughvid.pipeline.faces.crop import Framing
 from laughvid.types import ReviewedSegment, ScoreCache, Segment
 from tests.media import astronaut_video, face_box_in_frame
 
@@ -103,7 +103,7 @@ def test_set_loads_with_the_training_loader(video, cache, tmp_path):
 def test_frames_are_found_across_long_keyframe_gaps(tmp_path):
     """x264's default GOP is 250 frames (8.3 s at 30 fps): seeking to 11 s lands near 8.3 s, far
     before the target; the reader must decode forward to it instead of seeking again."""
-    from laughvid.export.finetune_set import frames_at
+    from laughvid.export.crops import frames_at
     from tests.media import synthetic_video
 
     video = synthetic_video(tmp_path / "long_gop.mp4", seconds=12.0, size=(160, 120), fps=30)

@@ -10,12 +10,12 @@ import pytest
 from loop_helpers import AWAY_S, TURNS, loop_db, turns_cache, turns_video
 from media import astronaut_video, face_box_in_frame, rotated_video
 
-from laughvid.consent import Participant, add_participant, link_tracks
-from laughvid.decode import iter_batches, probe
 from laughvid.export.clips import ClipOptions, export_clips
-from laughvid.face_blur import BlurError, blur_boxes, blur_clip, boxes_at, source_time, unconsented_faces
-from laughvid.faces.detector import FaceDetector
-from laughvid.faces.stitch import StitchParams, stitch
+from laughvid.governance.consent import Participant, add_participant, link_tracks
+from laughvid.governance.face_blur import BlurError, blur_boxes, blur_clip, boxes_at, source_time, unconsented_faces
+from laughvid.pipeline.decode import iter_batches, probe
+from laughvid.pipeline.faces.detector import FaceDetector
+from laughvid.pipeline.faces.stitch import StitchParams, stitch
 from laughvid.types import FaceObservation, FaceTrack, ScoreCache, Segment
 
 

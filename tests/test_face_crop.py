@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from laughvid.faces.crop import Framing, crop_faces
+from laughvid.pipeline.faces.crop import Framing, crop_faces
 
 
 def test_crop_frames_the_box_with_margin():

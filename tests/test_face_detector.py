@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from laughvid.faces.detector import FULL_RANGE, FaceDetector, _anchor_centres
+from laughvid.pipeline.faces.detector import FULL_RANGE, FaceDetector, _anchor_centres
 
 
 def test_anchor_layout_matches_model_outputs():

@@ -10,12 +10,12 @@ pytest.importorskip("torch")
 
 from loop_helpers import loop_db, write_set  # noqa: E402
 
-from laughvid import registry  # noqa: E402
-from laughvid.faces.crop import Framing  # noqa: E402
-from laughvid.modelcard import ModelCard  # noqa: E402
+from laughvid.lifecycle import registry  # noqa: E402
+from laughvid.lifecycle.modelcard import ModelCard  # noqa: E402
+from laughvid.pipeline.faces.crop import Framing  # noqa: E402
 from laughvid.training.data import load_smile_folders  # noqa: E402
-from laughvid.training.export import write_model_dir  # noqa: E402
 from laughvid.training.finetune import VALIDATION, FinetuneConfig, FinetuneError, finetune, load_replay  # noqa: E402
+from laughvid.training.onnx_export import write_model_dir  # noqa: E402
 from laughvid.training.pipeline import DataSource  # noqa: E402
 from laughvid.training.train import TrainConfig, train  # noqa: E402
 
@@ -85,15 +85,14 @@ def test_active_and_named_models_are_what_the_classifier_loads(world, tmp_path, 
     monkeypatch.setenv("LAUGHVID_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("LAUGHVID_STORE", raising=False)
     monkeypatch.delenv(registry.MODEL_ENV, raising=False)
-    from laughvid.classifier import SmileClassifier
     from laughvid.store import open_store
 
     conn = open_store()
     record = registry.ensure_registered(conn, world / "parent")
-    assert SmileClassifier.load(record.version).model_dir == world / "parent"  # --model VERSION
+    assert registry.load_classifier(record.version).model_dir == world / "parent"  # --model VERSION
     assert registry.resolve_model_dir(None) == registry.DEFAULT_MODEL_DIR  # nothing active yet: the shipped model
     registry.activate(conn, record.version, "test")
-    assert SmileClassifier.load(None).version == record.version
+    assert registry.load_classifier(None).version == record.version
 
 
 def test_one_class_without_replay_is_refused(world, conn, tmp_path):

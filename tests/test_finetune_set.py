@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from loop_helpers import loop_db, write_set
 
-from laughvid.consent import Participant, add_participant
-from laughvid.finetune_set import VALIDATION_FILE, FinetuneSetError, load_collected, prepare, set_version, write_items
+from laughvid.governance.consent import Participant, add_participant
+from laughvid.lifecycle.set_versions import VALIDATION_FILE, FinetuneSetError, load_collected, prepare, set_version, write_items
 
 PEOPLE = {f"p{i:02d}": (3, 3) for i in range(1, 7)}
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from loop_helpers import write_set
 
-from laughvid import registry
 from laughvid.cli import EXIT_OK, EXIT_USAGE, main
+from laughvid.lifecycle import registry
 from laughvid.store import open_store
 
 

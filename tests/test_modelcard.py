@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from laughvid.faces.crop import Framing
-from laughvid.modelcard import ModelCard
+from laughvid.lifecycle.modelcard import ModelCard
+from laughvid.pipeline.faces.crop import Framing
 
 METRICS = {"n": 10, "roc_auc": 0.97, "pr_auc": 0.9, "f1": 0.88, "balanced_accuracy": 0.9, "accuracy": 0.91}
 

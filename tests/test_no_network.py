@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from laughvid.classifier import default_model_dir
+from laughvid.config import SHIPPED_MODEL_DIR
 from tests.media import astronaut_video, run_ffmpeg
 
 pytestmark = pytest.mark.slow
@@ -110,11 +110,10 @@ def _listening_addresses(port: int) -> set[str]:
 
 def _run_app_script(url: str) -> None:
     """Open a session over the websocket the page uses and run the app once, as a browser would."""
-    from websockets.sync.client import connect
-
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ClientState_pb2 import ClientState
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from websockets.sync.client import connect
 
     with connect(url.replace("http", "ws", 1) + "/_stcore/stream", subprotocols=["streamlit"], max_size=None) as ws:
         ws.send(BackMsg(rerun_script=ClientState()).SerializeToString())
@@ -134,8 +133,8 @@ def server(tmp_path_factory):
 
     Yields (url, port, strace output or None, the server's HOME).
     """
-    if not (default_model_dir() / "model.onnx").is_file():
-        pytest.skip(f"needs the smile model in {default_model_dir()}")
+    if not (SHIPPED_MODEL_DIR / "model.onnx").is_file():
+        pytest.skip(f"needs the smile model in {SHIPPED_MODEL_DIR}")
     home = tmp_path_factory.mktemp("server_home")
     trace = home / "strace.txt" if _strace_unusable() is None else None
     port = _free_port()

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from loop_helpers import loop_db
 
-from laughvid import registry
-from laughvid.registry import GateRule, ModelRecord, RegistryError, promotion_gate
+from laughvid.lifecycle import registry
+from laughvid.lifecycle.registry import GateRule, ModelRecord, RegistryError, promotion_gate
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from laughvid.segments import SmoothingParams, fill_gaps, find_segments, median_filter
+from laughvid.pipeline.segments import SmoothingParams, fill_gaps, find_segments, median_filter
 from laughvid.types import ScoreSeries
 
 T = np.round(np.arange(0, 10, 0.1), 3)

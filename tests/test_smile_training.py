@@ -12,9 +12,9 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="training needs the 'train' extra")
 
-from laughvid.classifier import SmileClassifier  # noqa: E402
 from laughvid.cli import main  # noqa: E402
-from laughvid.modelcard import ModelCard  # noqa: E402
+from laughvid.lifecycle.modelcard import ModelCard  # noqa: E402
+from laughvid.pipeline.scoring import SmileClassifier  # noqa: E402
 from laughvid.training.data import load_smile_folders  # noqa: E402
 from laughvid.training.train import TrainConfig, load_weights, predict_logits, train  # noqa: E402
 

@@ -4,8 +4,8 @@ give one id per person without ever joining two faces seen at the same time."""
 import numpy as np
 import pytest
 
-from laughvid.faces.stitch import StitchParams, stitch
-from laughvid.faces.tracker import Tracker
+from laughvid.pipeline.faces.stitch import StitchParams, stitch
+from laughvid.pipeline.faces.tracker import Tracker
 from laughvid.types import Detection, ScoreCache
 
 STEP = 0.3  # detection frames at the default 10 fps, detect_every=3

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from laughvid import store
-from laughvid.timeline import track_series, whole_series
+from laughvid.pipeline.timeline import track_series, whole_series
 from laughvid.types import Segment, VideoInfo
 
 INFO = VideoInfo(path="/videos/a.mp4", width=640, height=360, fps=30.0, duration_s=2.0, frame_count=60)
@@ -17,7 +17,7 @@ def test_migrations_apply_once_and_in_order(tmp_path, monkeypatch):
     latest = max(v for v, _ in store.MIGRATIONS)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == latest
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    monkeypatch.setattr(store, "MIGRATIONS", [*store.MIGRATIONS, (latest + 1, "CREATE TABLE extra (x INTEGER)")])
+    monkeypatch.setattr(store.connection, "MIGRATIONS", [*store.MIGRATIONS, (latest + 1, "CREATE TABLE extra (x INTEGER)")])
     conn2 = store.open_store(path)  # applies only the new one (re-running the others would fail: tables exist)
     assert conn2.execute("PRAGMA user_version").fetchone()[0] == latest + 1
 

@@ -15,8 +15,8 @@ from media import astronaut_video
 from pipe_helpers import BrightnessScorer
 
 from laughvid import review, store
-from laughvid.analysis import AnalysisParams, analyze_video, list_videos
 from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, main
+from laughvid.pipeline.analyze import AnalysisParams, analyze_video, list_videos
 
 SHA = "a" * 64  # a video's hash, for reviews that need no video
 
@@ -90,7 +90,7 @@ def test_a_garbage_or_truncated_store_is_refused_and_left_as_it_was(home, capsys
 
 def test_a_damaged_page_fails_the_quick_check_on_open(tmp_path, monkeypatch):
     path = reviewed_store(tmp_path / "s.sqlite", laughs=[(i, i + 0.5) for i in range(400)])
-    monkeypatch.setattr(store, "_quick_checked", set(), raising=False)  # as in a new process: each checks a store once
+    monkeypatch.setattr(store.connection, "_quick_checked", set())  # as in a new process: each checks a store once
     with sqlite3.connect(path) as conn:
         root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'review_segments'").fetchone()[0]
     with open(path, "r+b") as f:  # scribble over the reviews' b-tree root page; the header stays intact
@@ -222,7 +222,7 @@ def test_check_reports_a_damaged_store_without_changing_it(tmp_path, capsys):
 def test_a_store_with_data_is_backed_up_before_a_migration(tmp_path, monkeypatch):
     latest = max(v for v, _ in store.MIGRATIONS)
     with monkeypatch.context() as old_laughvid:  # a store written by a laughvid that knew only migrations 1-2
-        old_laughvid.setattr(store, "MIGRATIONS", [m for m in store.MIGRATIONS if m[0] <= 2])
+        old_laughvid.setattr(store.connection, "MIGRATIONS", [m for m in store.MIGRATIONS if m[0] <= 2])
         path = reviewed_store(tmp_path / "s.sqlite")
     assert not list(tmp_path.glob("s.*.sqlite")), "a new store is not backed up"
 

@@ -1,6 +1,6 @@
 import pytest
 
-from laughvid.faces.tracker import Tracker, TrackerParams, fill_between
+from laughvid.pipeline.faces.tracker import Tracker, TrackerParams, fill_between
 from laughvid.types import Detection
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from laughvid.lifecycle.video_eval import Counts, VideoLabels, event_counts, frame_counts, load_labels
 from laughvid.types import Segment
-from laughvid.video_eval import Counts, VideoLabels, event_counts, frame_counts, load_labels
 
 REPO = Path(__file__).resolve().parents[1]
 LABELS = VideoLabels("v.mp4", smile=((2.0, 4.0), (6.0, 7.0)), ignore=((8.0, 9.0),))

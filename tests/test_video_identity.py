@@ -12,12 +12,12 @@ from media import astronaut_video, synthetic_video
 from pipe_helpers import BrightnessScorer
 
 from laughvid import store
-from laughvid.analysis import analyze_video
-from laughvid.decode import iter_batches
 from laughvid.export.clips import ClipOptions
+from laughvid.pipeline.analyze import analyze_video
+from laughvid.pipeline.decode import iter_batches
+from laughvid.store.video_identity import VideoFileError, check_video, relink
 from laughvid.types import Segment
 from laughvid.ui import actions
-from laughvid.video_identity import VideoFileError, check_video, relink
 
 SIZE, SECONDS, FPS = (320, 180), 2.0, 10
 CUT = ClipOptions(pre_roll_s=0.0, post_roll_s=0.0)

@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-from laughvid.store_file import StoreError
+from laughvid.store.sqlite_file import StoreError
 
 # Sub-command modules, in the order `laughvid --help` lists them.
 SUBCOMMAND_MODULES = (

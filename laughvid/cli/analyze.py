@@ -15,11 +15,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from laughvid.analysis import AnalysisParams, analyze_video
 from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
-from laughvid.decode import BACKENDS, VideoError
-from laughvid.outputs import write_outputs
-from laughvid.segments import SmoothingParams
+from laughvid.export.results import write_outputs
+from laughvid.pipeline.analyze import AnalysisParams, analyze_video
+from laughvid.pipeline.decode import BACKENDS, VideoError
+from laughvid.pipeline.segments import SmoothingParams
 from laughvid.store import open_store
 
 EXIT_INTERRUPTED = 130  # the shell's convention for Ctrl-C
@@ -86,9 +86,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"laughvid analyze: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        from laughvid.classifier import SmileClassifier
+        from laughvid.lifecycle.registry import load_classifier
 
-        classifier = SmileClassifier.load(args.model)
+        classifier = load_classifier(args.model)
     except (FileNotFoundError, ValueError) as exc:
         print(f"laughvid analyze: error: cannot load the smile model: {exc}", file=sys.stderr)
         return EXIT_USAGE

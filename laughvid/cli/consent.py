@@ -7,13 +7,15 @@ import argparse
 from datetime import date
 from pathlib import Path
 
-from laughvid import consent, person_tracks, registry
 from laughvid.cli import EXIT_OK
 from laughvid.cli.models import fail
 from laughvid.config import Settings
-from laughvid.decode import VideoError
+from laughvid.governance import consent
+from laughvid.governance import people as person_tracks
+from laughvid.lifecycle import registry
+from laughvid.pipeline.decode import VideoError
 from laughvid.store import file_sha256, open_store
-from laughvid.video_identity import check_video
+from laughvid.store.video_identity import check_video
 
 
 def _date(text: str) -> date:

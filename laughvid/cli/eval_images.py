@@ -39,15 +39,14 @@ def _json_safe(value):
 
 def run(args: argparse.Namespace) -> int:
     from laughvid.atomic import atomic_open, write_image_atomic
-    from laughvid.classifier import SmileClassifier
-    from laughvid.training.evaluate import (contact_sheet, disagreements, evaluate_folder, read_checked_labels,
-                                            write_label_check)
+    from laughvid.lifecycle.registry import load_classifier
+    from laughvid.training.evaluate import contact_sheet, disagreements, evaluate_folder, read_checked_labels, write_label_check
 
     if not args.folder.is_dir():
         print(f"eval-images: {args.folder} is not a folder", file=sys.stderr)
         return EXIT_USAGE
     try:
-        classifier = SmileClassifier.load(args.model)
+        classifier = load_classifier(args.model)
         checked = read_checked_labels(args.checked_labels) if args.checked_labels else None
         result = evaluate_folder(args.folder, classifier, args.faces, keep_faces=args.disagreements is not None)
     except (FileNotFoundError, ValueError) as exc:

@@ -18,16 +18,16 @@ import sys
 from pathlib import Path
 
 from laughvid import review, store
-from laughvid.analysis import load_result
 from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
 from laughvid.cli.analyze import add_smoothing_args, smoothing_from_args
-from laughvid.decode import VideoError
 from laughvid.export.clips import MODES, ClipOptions, ExportError
 from laughvid.export.lists import LIST_FORMATS
-from laughvid.face_blur import BlurError
+from laughvid.governance.face_blur import BlurError
+from laughvid.pipeline.analyze import load_result
+from laughvid.pipeline.decode import VideoError
+from laughvid.store.video_identity import FileStamp
 from laughvid.types import ReviewedSegment
 from laughvid.ui import actions
-from laughvid.video_identity import FileStamp
 
 
 class VideoNotFound(LookupError):

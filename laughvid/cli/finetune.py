@@ -40,8 +40,8 @@ def run(args: argparse.Namespace) -> int:
     except ModuleNotFoundError as exc:
         print(f"laughvid finetune needs the training extra: pip install 'laughvid[train]' ({exc})", file=sys.stderr)
         return EXIT_USAGE
-    from laughvid.finetune_set import FinetuneSetError
-    from laughvid.registry import GateRule, RegistryError
+    from laughvid.lifecycle.registry import GateRule, RegistryError
+    from laughvid.lifecycle.set_versions import FinetuneSetError
     from laughvid.store import open_store
 
     replay = [DataSource(kind, getattr(args, kind)) for kind in ("fer2013", "smilesmiled", "ckplus", "affectnet")

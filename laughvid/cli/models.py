@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from laughvid import registry
 from laughvid.cli import EXIT_OK, EXIT_USAGE
+from laughvid.lifecycle import registry
 from laughvid.store import open_store
 
 

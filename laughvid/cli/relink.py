@@ -14,7 +14,7 @@ from pathlib import Path
 
 from laughvid.cli import EXIT_FAILURES, EXIT_OK
 from laughvid.store import open_store
-from laughvid.video_identity import relink
+from laughvid.store.video_identity import relink
 
 
 def register(subparsers) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from laughvid.active_learning import review_queue
 from laughvid.cli import EXIT_OK
+from laughvid.review.queue import review_queue
 from laughvid.store import open_store
 
 

@@ -16,8 +16,8 @@ import ffmpeg
 import imageio_ffmpeg
 
 from laughvid.atomic import atomic_path
-from laughvid.decode import probe
 from laughvid.export.naming import export_stem
+from laughvid.pipeline.decode import probe
 from laughvid.types import Segment
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()

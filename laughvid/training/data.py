@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from laughvid.manifest import read_manifest
+from laughvid.lifecycle.manifest import read_manifest
 from laughvid.types import Box
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}

@@ -12,9 +12,9 @@ import cv2
 import numpy as np
 
 from laughvid.atomic import atomic_open
-from laughvid.classifier import SmileClassifier
-from laughvid.contact_sheet import tile_grid
-from laughvid.faces.detector import FaceDetector
+from laughvid.export.contact_sheet import tile_grid
+from laughvid.pipeline.faces.detector import FaceDetector
+from laughvid.pipeline.scoring import SmileClassifier
 from laughvid.training.data import ImageItem, fit_square, load_arrays, load_smile_folders
 from laughvid.training.metrics import binary_metrics
 

@@ -24,14 +24,14 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from laughvid import registry
-from laughvid.classifier import SmileClassifier
-from laughvid.faces.detector import FaceDetector
-from laughvid.finetune_set import CollectedItem, PreparedSet, prepare
-from laughvid.modelcard import ModelCard
+from laughvid.lifecycle import registry
+from laughvid.lifecycle.modelcard import ModelCard
+from laughvid.lifecycle.set_versions import CollectedItem, PreparedSet, prepare
+from laughvid.pipeline.faces.detector import FaceDetector
+from laughvid.pipeline.scoring import SmileClassifier
 from laughvid.training import data
 from laughvid.training.evaluate import evaluate, face_input
-from laughvid.training.export import write_model_dir
+from laughvid.training.onnx_export import write_model_dir
 from laughvid.training.pipeline import DataSource, load_sources
 from laughvid.training.train import TrainConfig, load_weights, train
 

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from laughvid.classifier import SmileClassifier
-from laughvid.faces.crop import Framing
-from laughvid.modelcard import ModelCard
+from laughvid.lifecycle.modelcard import ModelCard
+from laughvid.pipeline.faces.crop import Framing
+from laughvid.pipeline.scoring import SmileClassifier
 from laughvid.training import data
 from laughvid.training.evaluate import evaluate
-from laughvid.training.export import write_model_dir
+from laughvid.training.onnx_export import write_model_dir
 from laughvid.training.train import TrainConfig, load_weights, train
 
 SOURCE_KINDS = ("fer2013", "smilesmiled", "ckplus", "affectnet", "custom")

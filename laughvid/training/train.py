@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from laughvid.atomic import atomic_open
-from laughvid.modelcard import platt
+from laughvid.lifecycle.modelcard import platt
 from laughvid.training.augment import Augment, augment_batch, jpeg_degrade
 from laughvid.training.data import EMOTIONS, ImageItem, load_arrays
 from laughvid.training.metrics import best_f1_threshold, binary_metrics

@@ -13,22 +13,22 @@ from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
-from laughvid import consent, registry, review
-from laughvid.analysis import AnalysisResult, Scorer, analyze_video, list_videos
-from laughvid.config import Settings
+from laughvid import review
+from laughvid.config import SAMPLES_DIR, Settings
 from laughvid.export.clips import Clip, ClipOptions, Finish, Reel, export_clips, export_reel
-from laughvid.export.finetune_set import FinetuneExport, VideoSource, export_finetune_set, plan_crops
+from laughvid.export.crops import FinetuneExport, VideoSource, export_finetune_set, plan_crops
 from laughvid.export.lists import LIST_FORMATS, ListSource, write_lists
 from laughvid.export.naming import export_stem, video_export_dir
-from laughvid.face_blur import FaceBlur, unconsented_faces
-from laughvid.modelcard import ModelCard
-from laughvid.person_tracks import Person, RawTrack, people
+from laughvid.governance import consent
+from laughvid.governance.face_blur import FaceBlur, unconsented_faces
+from laughvid.governance.people import Person, RawTrack, people
+from laughvid.lifecycle import registry
+from laughvid.lifecycle.modelcard import ModelCard
+from laughvid.pipeline.analyze import AnalysisResult, Scorer, analyze_video, list_videos
 from laughvid.store import AnalysisRecord
+from laughvid.store.video_identity import VideoFileError, check_video, relink
 from laughvid.types import ReviewedSegment, ScoreCache, Segment
 from laughvid.ui.uploads import UploadError, save_upload
-from laughvid.video_identity import VideoFileError, check_video, relink
-
-SAMPLES_DIR = Path(__file__).resolve().parents[2] / "sample_videos"
 
 
 @dataclass

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from laughvid.config import DEFAULT_MAX_UPLOAD_MB, MAX_UPLOAD_ENV, max_upload_raw
 from laughvid.store import file_sha256
 
-MAX_UPLOAD_ENV = "LAUGHVID_MAX_UPLOAD_MB"
-DEFAULT_MAX_UPLOAD_MB = 4096  # keep in step with .streamlit/config.toml server.maxUploadSize
 VIDEO_TYPES = ("mp4", "mov", "m4v", "mkv", "webm", "avi", "mpg", "mpeg", "ts", "mts", "3gp", "wmv", "flv")
 _CHUNK = 1 << 20
 
@@ -39,7 +38,7 @@ class SavedUpload:
 
 
 def max_upload_mb() -> int:
-    raw = os.environ.get(MAX_UPLOAD_ENV, "")
+    raw = max_upload_raw()
     try:
         return int(raw) if raw else DEFAULT_MAX_UPLOAD_MB
     except ValueError:

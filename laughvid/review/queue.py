@@ -19,10 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from laughvid import registry, review, store, timeline
-from laughvid.faces.stitch import stitch
-from laughvid.modelcard import ModelCard
-from laughvid.segments import SmoothingParams, smooth
+from laughvid import review, store
+from laughvid.lifecycle import registry
+from laughvid.lifecycle.modelcard import ModelCard
+from laughvid.pipeline import timeline
+from laughvid.pipeline.faces.stitch import stitch
+from laughvid.pipeline.segments import SmoothingParams, smooth
 from laughvid.store import AnalysisRecord
 
 

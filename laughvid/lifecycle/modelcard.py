@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from laughvid.atomic import write_files_atomic
-from laughvid.faces.crop import Framing
+from laughvid.pipeline.faces.crop import Framing
 
 CARD_JSON = "model_card.json"
 CARD_MD = "MODEL_CARD.md"
@@ -125,7 +125,7 @@ class ModelCard:
             f"- Input: {self.input}.",
             f"- Face framing (from a BlazeFace box): square of side {f.scale} x max(box w, h), centre shifted by "
             f"{f.offset_y} x box height, resized to {f.size}x{f.size}, {'grey' if f.grey else 'RGB'} "
-            "(`laughvid.faces.crop.crop_faces`).",
+            "(`laughvid.pipeline.faces.crop.crop_faces`).",
             f"- Output: {self.output}.",
             f"- Calibration (Platt, fitted on validation): p = sigmoid({self.calibration[0]:.4f} * logit + {self.calibration[1]:.4f}).",
             f"- Operating threshold (max F1 on validation): p >= {self.threshold:.4f}.",

@@ -7,7 +7,7 @@ motion, and keeps a lost track alive for `max_gap_s` so a face that is missed fo
 within `relink_gap_s` (someone looking down for a few seconds in a static shot) keeps it too. Because analysis is offline, frames
 between two detection frames get boxes interpolated from both sides (`fill_between`), and tracks
 of one person that the tracker could not link (longer absences, a face back elsewhere) are joined
-after tracking (`laughvid.faces.stitch`).
+after tracking (`laughvid.pipeline.faces.stitch`).
 
 The state is a small dict (`state()` / `from_state()`) so that an interrupted analysis resumes
 with exactly the ids it would have had.

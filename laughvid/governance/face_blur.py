@@ -26,9 +26,9 @@ import ffmpeg
 import numpy as np
 
 from laughvid.atomic import atomic_path
-from laughvid.consent import tracks_without_consent
-from laughvid.decode import DecodeReport, VideoError, iter_batches, probe
 from laughvid.export.clips import FFMPEG
+from laughvid.governance.consent import tracks_without_consent
+from laughvid.pipeline.decode import DecodeReport, VideoError, iter_batches, probe
 from laughvid.types import Box, FaceObservation, FaceTrack, ScoreCache
 
 EVERY_FRAME_FPS = 1000.0  # a sampling grid finer than any real frame rate: `iter_batches` keeps every frame

@@ -21,13 +21,14 @@ import shutil
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 
 from laughvid.atomic import copy_atomic, write_text_atomic
+from laughvid.clock import now_iso, today_utc
 from laughvid.export.naming import video_export_dirs
-from laughvid.manifest import read_manifest, write_manifest
-from laughvid.registry import flag_models_trained_on, models_trained_on
+from laughvid.lifecycle.manifest import read_manifest, write_manifest
+from laughvid.lifecycle.registry import flag_models_trained_on, models_trained_on
 
 SCOPES = ("finetune", "clips")  # finetune: crops may train models; clips: face may appear unblurred
 PUBLIC_PREFIX = "public:"  # consent_ref of items from a public data set, e.g. "public:CK+"
@@ -92,7 +93,7 @@ class DeletionReport:
 
 
 def _today() -> date:
-    return datetime.now(timezone.utc).date()
+    return today_utc()
 
 
 def _row_to_participant(row: sqlite3.Row | tuple) -> Participant:
@@ -258,7 +259,7 @@ def export_person(conn: sqlite3.Connection, participant_id: str, set_dirs: list[
         "fine_tune_items": crops,
         "video_tracks": [{"video_sha256": v, "track_id": t} for v, t in tracks],
         "models_trained_on_this_data": models_trained_on(conn, participant_id),
-        "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "exported_at": now_iso(),
     }
     path = out_dir / f"{participant_id}.json"
     write_text_atomic(path, json.dumps(record, indent=2, ensure_ascii=False))

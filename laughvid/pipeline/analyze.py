@@ -10,7 +10,7 @@ Per batch of analysed frames: detect faces on every `detect_every`-th analysed f
 batch's last frame, link them into tracks, interpolate boxes for the frames in between (offline,
 so both sides are known), crop and score every face of every analysed frame in one ONNX call,
 then commit the batch to the store with the state needed to resume after it. Reading a result
-back stitches the tracker's tracks into one id per person (laughvid.faces.stitch): a pure function
+back stitches the tracker's tracks into one id per person (laughvid.pipeline.faces.stitch): a pure function
 of the stored observations, so a cached or resumed analysis shows the same persons as a fresh one.
 
 Why detect on a subset: on the 2-core target, BlazeFace costs 3-6 ms per frame while decoding a
@@ -33,19 +33,19 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from laughvid import store
-from laughvid.decode import DecodeReport, iter_batches, probe
-from laughvid.faces.stitch import stitch
-from laughvid.faces.tracker import Tracker, TrackerParams, fill_between
-from laughvid.segments import SmoothingParams, find_segments
-from laughvid.timeline import track_series, whole_series
+from laughvid.pipeline.decode import DecodeReport, iter_batches, probe
+from laughvid.pipeline.faces.stitch import stitch
+from laughvid.pipeline.faces.tracker import Tracker, TrackerParams, fill_between
+from laughvid.pipeline.segments import SmoothingParams, find_segments
+from laughvid.pipeline.timeline import track_series, whole_series
+from laughvid.store.video_identity import FileStamp
 from laughvid.types import Box, Detection, FrameBatch, ScoreCache, ScoreSeries, Segment
-from laughvid.video_identity import FileStamp
 
 ProgressFn = Callable[[float, str], None]  # (fraction done 0..1, message)
 
 
 class Scorer(Protocol):
-    """What analysis needs from the smile classifier (laughvid.classifier.SmileClassifier)."""
+    """What analysis needs from the smile classifier (laughvid.pipeline.scoring.SmileClassifier)."""
 
     version: str
 
@@ -115,7 +115,7 @@ def analyze_video(
 ) -> AnalysisResult:
     """Analyse one video (or return the cached analysis; or resume an interrupted one).
 
-    Raises `laughvid.decode.VideoError` with a readable message for files that cannot be analysed.
+    Raises `laughvid.pipeline.decode.VideoError` with a readable message for files that cannot be analysed.
     `classifier` defaults to the smile model in `model_dir` (None = the active model).
     """
     conn = conn if conn is not None else store.open_store()
@@ -124,9 +124,9 @@ def analyze_video(
     stamp = FileStamp.of(path)  # before hashing: a change while hashing shows as a changed file later
     video_id = store.upsert_video(conn, store.file_sha256(path), info, stamp.size_bytes, stamp.mtime_ns)
     if classifier is None:
-        from laughvid.classifier import SmileClassifier  # lazy: onnxruntime session only when needed
+        from laughvid.lifecycle.registry import load_classifier  # lazy: onnxruntime session only when needed
 
-        classifier = SmileClassifier.load(model_dir)
+        classifier = load_classifier(model_dir, conn)
     record = store.start_analysis(conn, video_id, classifier.version, params.as_dict())  # a finished one comes back untouched
     if record.status != "done":
         try:
@@ -151,7 +151,7 @@ def analyze_video(
 @functools.lru_cache(maxsize=2)
 def _shared_detector(min_confidence: float) -> _Detector:
     """One ONNX session per process (creating one costs 15-50 ms; `run` is thread-safe)."""
-    from laughvid.faces.detector import FaceDetector
+    from laughvid.pipeline.faces.detector import FaceDetector
 
     return FaceDetector(min_confidence=min_confidence)
 

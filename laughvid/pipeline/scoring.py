@@ -13,16 +13,9 @@ from typing import Sequence
 import numpy as np
 import onnxruntime as ort
 
-from laughvid.faces.crop import crop_faces
-from laughvid.modelcard import ModelCard, platt
-from laughvid.registry import DEFAULT_MODEL_DIR, MODEL_ENV, resolve_model_dir  # noqa: F401 (re-exported)
+from laughvid.lifecycle.modelcard import ModelCard, platt
+from laughvid.pipeline.faces.crop import crop_faces
 from laughvid.types import Box
-
-
-
-def default_model_dir() -> Path:
-    """The active model: `$LAUGHVID_MODEL` if set, else the registry's active model, else `models/smile/`."""
-    return resolve_model_dir(None)
 
 
 class SmileClassifier:
@@ -38,9 +31,14 @@ class SmileClassifier:
         self._input = session.get_inputs()[0].name
 
     @classmethod
-    def load(cls, model_dir: str | Path | None = None, threads: int = 1) -> "SmileClassifier":
-        """Load a model directory or registered version (None = the active model)."""
-        model_dir = resolve_model_dir(model_dir)
+    def load(cls, model_dir: str | Path, threads: int = 1) -> SmileClassifier:
+        """Load a model directory (`laughvid.lifecycle.registry.load_classifier` resolves versions and the active model).
+
+        Raises:
+            FileNotFoundError: the directory holds no model.onnx.
+            ValueError: its model card is unreadable.
+        """
+        model_dir = Path(model_dir)
         onnx_path = model_dir / "model.onnx"
         if not onnx_path.is_file():
             raise FileNotFoundError(f"{onnx_path}: no model (a model directory holds model.onnx and model_card.json)")

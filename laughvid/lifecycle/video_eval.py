@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from laughvid.analysis import AnalysisResult, analyze_video
-from laughvid.segments import SmoothingParams, find_segments
+from laughvid.pipeline.analyze import AnalysisResult, analyze_video
+from laughvid.pipeline.segments import SmoothingParams, find_segments
 from laughvid.types import Segment
 
 Span = tuple[float, float]

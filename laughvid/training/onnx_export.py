@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from laughvid.atomic import atomic_path
-from laughvid.modelcard import ModelCard
+from laughvid.lifecycle.modelcard import ModelCard
 from laughvid.training.model import SmileNet
 from laughvid.training.train import save_weights
 

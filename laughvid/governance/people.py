@@ -1,6 +1,6 @@
 """A person of the timeline as the raw tracks it was stitched from, so consent is linked face by face.
 
-The timeline and analysis.json show persons (`laughvid.faces.stitch`), but stitching sees only time,
+The timeline and analysis.json show persons (`laughvid.pipeline.faces.stitch`), but stitching sees only time,
 place and size: two people taking turns at one spot can become one person. Consent links therefore
 name the tracker's raw tracks. Before linking a person, the operator sees each of its raw tracks
 (span, detections) and, on a contact sheet, its clearest face, and can leave out the tracks that show
@@ -18,13 +18,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from laughvid.analysis import AnalysisResult, list_videos, load_result
 from laughvid.atomic import write_image_atomic
-from laughvid.consent import link_tracks
-from laughvid.contact_sheet import tile_grid
-from laughvid.decode import probe
-from laughvid.export.finetune_set import frames_at
-from laughvid.faces.crop import Framing, crop_faces
+from laughvid.export.contact_sheet import tile_grid
+from laughvid.export.crops import frames_at
+from laughvid.governance.consent import link_tracks
+from laughvid.pipeline.analyze import AnalysisResult, list_videos, load_result
+from laughvid.pipeline.decode import probe
+from laughvid.pipeline.faces.crop import Framing, crop_faces
 from laughvid.store import AnalysisRecord
 from laughvid.types import Box, ScoreCache
 

@@ -11,51 +11,15 @@ more activation and the history stays auditable.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "smile"
-MODEL_ENV = "LAUGHVID_MODEL"  # a model directory or a registered version; overrides the active model
+from laughvid.clock import now_iso
+from laughvid.config import MODEL_ENV, SHIPPED_MODEL_DIR, Settings, model_override  # noqa: F401 (MODEL_ENV re-exported)
 
+DEFAULT_MODEL_DIR = SHIPPED_MODEL_DIR
 
-# LOOP's tables (models, activations, consent). Applied by the store's ordered migration list.
-SCHEMA_SQL = """
-CREATE TABLE IF NOT EXISTS models (
-    version TEXT PRIMARY KEY,
-    path TEXT NOT NULL,
-    parent TEXT,
-    created_at TEXT NOT NULL,
-    metrics_json TEXT NOT NULL DEFAULT '{}',
-    data_versions_json TEXT NOT NULL DEFAULT '[]',
-    participants_json TEXT NOT NULL DEFAULT '[]',
-    gate_json TEXT NOT NULL DEFAULT '[]',
-    needs_retraining TEXT
-);
-CREATE TABLE IF NOT EXISTS model_activations (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    version TEXT NOT NULL REFERENCES models(version),
-    activated_at TEXT NOT NULL,
-    reason TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS participants (
-    participant_id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    scopes TEXT NOT NULL,
-    consented_on TEXT NOT NULL,
-    expires_on TEXT,
-    withdrawn_on TEXT,
-    note TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS track_participants (
-    video_sha256 TEXT NOT NULL,
-    track_id INTEGER NOT NULL,
-    participant_id TEXT NOT NULL REFERENCES participants(participant_id),
-    PRIMARY KEY (video_sha256, track_id)
-);
-"""
 
 
 class RegistryError(ValueError):
@@ -96,10 +60,6 @@ class GateDecision:
         return "\n".join(self.lines)
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 _COLUMNS = "version, path, parent, created_at, metrics_json, data_versions_json, participants_json, gate_json, needs_retraining"
 
 
@@ -116,7 +76,7 @@ def register(conn: sqlite3.Connection, record: ModelRecord) -> ModelRecord:
         raise RegistryError(f"version {record.version} is already registered at {existing.path}")
     if existing:
         record.metrics = {**existing.metrics, **record.metrics}
-    record.created_at = record.created_at or (existing.created_at if existing else _now())
+    record.created_at = record.created_at or (existing.created_at if existing else now_iso())
     with conn:
         conn.execute(
             f"INSERT OR REPLACE INTO models ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -141,7 +101,7 @@ def activate(conn: sqlite3.Connection, version: str, reason: str) -> None:
     if get(conn, version) is None:
         raise RegistryError(f"no model version {version!r} in the registry (see `laughvid models list`)")
     with conn:
-        conn.execute("INSERT INTO model_activations (version, activated_at, reason) VALUES (?, ?, ?)", (version, _now(), reason))
+        conn.execute("INSERT INTO model_activations (version, activated_at, reason) VALUES (?, ?, ?)", (version, now_iso(), reason))
 
 
 def active_version(conn: sqlite3.Connection) -> str | None:
@@ -216,12 +176,11 @@ def promotion_gate(
 def resolve_model_dir(model: str | Path | None, conn: sqlite3.Connection | None = None) -> Path:
     """Which model directory to load: an explicit dir or registered version, else env LAUGHVID_MODEL,
     else the registry's active model, else the shipped default."""
-    choice = model if model is not None else os.environ.get(MODEL_ENV) or None
+    choice = model if model is not None else model_override()
     if choice is not None and Path(choice).is_dir():
         return Path(choice)
     if conn is None:
-        from laughvid.config import Settings
-        from laughvid.store import open_store  # lazy: store imports this module
+        from laughvid.store import open_store  # lazy: only when no connection was given
 
         store_path = Settings.from_env().store_path
         if not store_path.exists():  # no store yet: nothing registered, and loading a model must not create one
@@ -242,7 +201,7 @@ def resolve_model_dir(model: str | Path | None, conn: sqlite3.Connection | None 
 
 def record_from_dir(model_dir: str | Path) -> ModelRecord:
     """A registry record from a model directory's card (version, parent, metrics, lineage)."""
-    from laughvid.modelcard import ModelCard
+    from laughvid.lifecycle.modelcard import ModelCard
 
     try:
         card = ModelCard.load(model_dir)
@@ -278,3 +237,12 @@ def adopt_shipped_model(conn: sqlite3.Connection, model_dir: str | Path = DEFAUL
 def set_dirs_used(conn: sqlite3.Connection) -> list[Path]:
     """Fine-tune set folders that registered models were trained on (data versions read `ft-...@/abs/root`)."""
     return sorted({Path(v.split("@", 1)[1]) for m in list_models(conn) for v in m.data_versions if "@" in v})
+
+
+def load_classifier(model: str | Path | None = None, conn: sqlite3.Connection | None = None, threads: int = 1):
+    """The classifier for a model directory or registered version (None = `$LAUGHVID_MODEL`, else the
+    active model, else the shipped one). Resolving a version is the registry's job; the classifier
+    itself only ever loads a directory, so inference never depends on the store."""
+    from laughvid.pipeline.scoring import SmileClassifier  # lazy: onnxruntime only when a model is loaded
+
+    return SmileClassifier.load(resolve_model_dir(model, conn), threads=threads)

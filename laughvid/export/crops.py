@@ -24,10 +24,10 @@ import cv2
 import numpy as np
 
 from laughvid.atomic import write_image_atomic
-from laughvid.consent import track_links
-from laughvid.decode import upright
-from laughvid.faces.crop import Framing, crop_faces
-from laughvid.manifest import MANIFEST_COLUMNS, read_manifest, write_manifest  # noqa: F401 (re-exported for the set's readers)
+from laughvid.governance.consent import track_links
+from laughvid.lifecycle.manifest import MANIFEST_COLUMNS, read_manifest, write_manifest  # noqa: F401 (re-exported for the set's readers)
+from laughvid.pipeline.decode import upright
+from laughvid.pipeline.faces.crop import Framing, crop_faces
 from laughvid.review import LAUGH_STATES
 from laughvid.types import Box, ReviewedSegment, ScoreCache
 

@@ -13,12 +13,13 @@ import hashlib
 import json
 import sqlite3
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 
 from laughvid.atomic import copy_atomic, write_text_atomic
-from laughvid.consent import check_consent_ref
-from laughvid.manifest import MANIFEST, read_manifest, write_manifest
+from laughvid.clock import now_iso
+from laughvid.governance.consent import check_consent_ref
+from laughvid.lifecycle.manifest import MANIFEST, read_manifest, write_manifest
 from laughvid.training.data import ImageItem, load_smile_folders
 
 VALIDATION_FILE = "validation_split.json"
@@ -152,7 +153,7 @@ def freeze_validation(root: str | Path, items: list[CollectedItem], fraction: fl
     groups = groups if groups is not None else choose_validation_groups(items, fraction)
     split = ValidationSplit(
         frozen_at_version=set_version(items),
-        frozen_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        frozen_at=now_iso(),
         groups=tuple(sorted(groups)),
         items=tuple(sorted(c.md5 for c in items if c.item.group in groups)),
     )

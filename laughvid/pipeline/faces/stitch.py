@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from laughvid.faces.tracker import centre_distance
+from laughvid.pipeline.faces.tracker import centre_distance
 from laughvid.types import Box, ScoreCache
 
 

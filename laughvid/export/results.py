@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from laughvid.analysis import AnalysisResult
 from laughvid.atomic import write_files_atomic
 from laughvid.export.lists import rows as segment_rows
 from laughvid.export.lists import to_csv as segments_csv
+from laughvid.pipeline.analyze import AnalysisResult
 from laughvid.types import ScoreCache
 
 

@@ -13,42 +13,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime, timezone
 
+from laughvid.clock import now_iso
 from laughvid.types import ReviewedSegment, Segment
-
-# UI's tables. Applied by the store's ordered migration list.
-SCHEMA_SQL = """
-CREATE TABLE IF NOT EXISTS review_segments (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    video_sha256 TEXT NOT NULL,
-    start_s REAL NOT NULL,
-    end_s REAL NOT NULL,
-    state TEXT NOT NULL,
-    origin TEXT NOT NULL,
-    peak_prob REAL NOT NULL DEFAULT 0,
-    mean_prob REAL NOT NULL DEFAULT 0,
-    track_ids TEXT NOT NULL DEFAULT '',
-    reviewer TEXT NOT NULL,
-    reviewed_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS review_segments_video ON review_segments(video_sha256);
-CREATE TABLE IF NOT EXISTS review_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    video_sha256 TEXT NOT NULL,
-    action TEXT NOT NULL,
-    reviewer TEXT NOT NULL,
-    at TEXT NOT NULL,
-    before_json TEXT NOT NULL,
-    created_ids TEXT NOT NULL,
-    undone INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS review_videos (
-    video_sha256 TEXT PRIMARY KEY,
-    completed_by TEXT,
-    completed_at TEXT
-);
-"""
 
 STATES = ("pending", "accepted", "rejected", "added", "deleted")
 LAUGH_STATES = ("accepted", "added")  # what counts as laughter for clips and fine-tuning
@@ -57,10 +24,6 @@ _COLUMNS = ("id", "video_sha256", "start_s", "end_s", "state", "origin", "peak_p
 
 class ReviewError(ValueError):
     """The change makes no sense (bad bounds, overlap, nothing to undo...); nothing was written."""
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _to_item(row: sqlite3.Row | tuple) -> ReviewedSegment:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from laughvid import store
-from laughvid.decode import VideoError
+from laughvid.pipeline.decode import VideoError
 
 RELINK_HINT = "run `laughvid relink VIDEO_OR_FOLDER` (or, in the app, give the folder that holds it) to find it by its content"
 

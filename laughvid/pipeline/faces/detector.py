@@ -10,15 +10,13 @@ classifier, finds faces from selfie distance down to ~5 m, and adds no dependenc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
 import onnxruntime as ort
 
+from laughvid.config import DETECTOR_DIR
 from laughvid.types import Detection
-
-DETECTOR_DIR = Path(__file__).resolve().parents[2] / "models" / "face_detector"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,13 @@
+"""One clock for every stored timestamp: UTC, ISO 8601, to the second (sortable as text)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def today_utc() -> date:
+    return datetime.now(timezone.utc).date()
