@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test screenshots bench clean browser strace
+.PHONY: setup run test lint format screenshots bench clean browser strace
 
 setup: $(STAMP)
 
@@ -21,6 +21,15 @@ run: setup
 
 test: setup browser strace
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# Formatter and linter (ruff, configured in pyproject.toml); CI runs `make lint` before the tests.
+lint: setup
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 # Regenerate docs/screenshots/*.png with the browser test (plain test runs write them to a temp dir).
 screenshots: setup browser
