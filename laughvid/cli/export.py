@@ -20,6 +20,7 @@ from pathlib import Path
 from laughvid import review, store
 from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
 from laughvid.cli.analyze import add_smoothing_args, smoothing_from_args
+from laughvid.errors import VideoNotFound
 from laughvid.export.clips import MODES, ClipOptions, ExportError
 from laughvid.export.lists import LIST_FORMATS
 from laughvid.governance.face_blur import BlurError
@@ -28,10 +29,6 @@ from laughvid.pipeline.decode import VideoError
 from laughvid.store.video_identity import FileStamp
 from laughvid.types import ReviewedSegment
 from laughvid.ui import actions
-
-
-class VideoNotFound(LookupError):
-    """No finished analysis matches what the user named; says why and what to do."""
 
 
 def _formats(text: str) -> tuple[str, ...]:
@@ -43,8 +40,12 @@ def _formats(text: str) -> tuple[str, ...]:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("export", help="clips, reel and segment lists of analysed videos", description=__doc__,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p = subparsers.add_parser(
+        "export",
+        help="clips, reel and segment lists of analysed videos",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("videos", nargs="+", metavar="ANALYSIS_OR_VIDEO", help="video file, analysis id, sha256 or file name")
     p.add_argument("--out", required=True, type=Path, help="output folder; one sub-folder per video")
     p.add_argument("--clips", action="store_true", help="one clip per laugh")
@@ -52,7 +53,9 @@ def register(subparsers) -> None:
     p.add_argument("--lists", type=_formats, metavar="FORMATS", help=f"segment lists, any of {','.join(LIST_FORMATS)}")
     p.add_argument("--automatic", action="store_true", help="cut the segments the model found, not the reviewed laughs")
     defaults = ClipOptions()
-    p.add_argument("--pre-roll", type=float, default=defaults.pre_roll_s, help=f"seconds kept before a laugh (default {defaults.pre_roll_s})")
+    p.add_argument(
+        "--pre-roll", type=float, default=defaults.pre_roll_s, help=f"seconds kept before a laugh (default {defaults.pre_roll_s})"
+    )
     p.add_argument("--post-roll", type=float, default=defaults.post_roll_s, help=f"seconds kept after it (default {defaults.post_roll_s})")
     p.add_argument("--cut", choices=MODES, default=defaults.mode, help="reencode: frame-accurate; copy: fast, starts on a keyframe")
     p.add_argument("--blur", action="store_true", help="blur every face without clips consent (checked: no clip is written otherwise)")
@@ -70,8 +73,9 @@ def find_analysis(conn: sqlite3.Connection, ref: str) -> store.AnalysisRecord:
         stamp, sha = FileStamp.of(path), store.file_sha256(path)
         record = next((r for r in library if r.sha256 == sha), None)
         if record is None:
-            raise VideoNotFound(f"{ref}: this file has not been analysed (no finished analysis has its content): "
-                                f"run `laughvid analyze {ref}` first")  # fmt: skip
+            raise VideoNotFound(
+                f"{ref}: this file has not been analysed (no finished analysis has its content): run `laughvid analyze {ref}` first"
+            )
         if actions.video_problem(conn, record):  # its stored file is gone or changed: this one is it
             store.relink_video(conn, record.video_id, str(path.resolve()), stamp.size_bytes, stamp.mtime_ns)
             record = store.get_analysis(conn, record.id)
@@ -85,8 +89,9 @@ def find_analysis(conn: sqlite3.Connection, ref: str) -> store.AnalysisRecord:
     if not matches:
         raise VideoNotFound(f"{ref}: no such file, and no analysed video has that name, analysis id or sha256")
     if len(matches) > 1:
-        raise VideoNotFound(f"{ref}: {len(matches)} analysed videos match; name one by analysis id: "
-                            + ", ".join(f"{r.id} ({r.path})" for r in matches))  # fmt: skip
+        raise VideoNotFound(
+            f"{ref}: {len(matches)} analysed videos match; name one by analysis id: " + ", ".join(f"{r.id} ({r.path})" for r in matches)
+        )
     return matches[0]
 
 

@@ -16,6 +16,7 @@ import ffmpeg
 import imageio_ffmpeg
 
 from laughvid.atomic import atomic_path
+from laughvid.errors import ExportError
 from laughvid.export.naming import export_stem
 from laughvid.pipeline.decode import probe
 from laughvid.types import Segment
@@ -26,10 +27,6 @@ MODES = ("reencode", "copy")
 # A last step on each written file before it is put in place, given the source (start_s, end_s)
 # windows the file is made of (face blurring); if it raises, no file is left.
 Finish = Callable[[Path, Sequence[tuple[float, float]]], None]
-
-
-class ExportError(RuntimeError):
-    """ffmpeg failed or the request made no sense; the message says which and why."""
 
 
 @dataclass(frozen=True)
@@ -90,9 +87,7 @@ def clip_window(segment: Segment, video_duration_s: float, options: ClipOptions)
     if segment.end_s <= segment.start_s:
         raise ExportError(f"segment {segment.start_s:.2f}-{segment.end_s:.2f} s is empty")
     if segment.start_s >= video_duration_s or segment.end_s <= 0:
-        raise ExportError(
-            f"segment {segment.start_s:.2f}-{segment.end_s:.2f} s lies outside the video (0-{video_duration_s:.2f} s)"
-        )
+        raise ExportError(f"segment {segment.start_s:.2f}-{segment.end_s:.2f} s lies outside the video (0-{video_duration_s:.2f} s)")
     start = max(0.0, segment.start_s - options.pre_roll_s)
     end = min(video_duration_s, segment.end_s + options.post_roll_s)
     return ClipWindow(start, end)
@@ -117,9 +112,7 @@ def _run(stream: ffmpeg.nodes.OutputStream, what: str) -> None:
         raise ExportError(f"ffmpeg failed to write {what}: {' | '.join(tail)}") from exc
 
 
-def cut(
-    video_path: str | Path, window: ClipWindow, out_path: str | Path, options: ClipOptions, finish: Finish | None = None
-) -> ClipWindow:
+def cut(video_path: str | Path, window: ClipWindow, out_path: str | Path, options: ClipOptions, finish: Finish | None = None) -> ClipWindow:
     """Write `window` of the video to `out_path` (mp4); return the source window actually written.
 
     A stream copy starts on the keyframe at or before `window.start_s`, so its real start is read
@@ -198,7 +191,7 @@ def export_reel(
     out_path = Path(out_path)
     with tempfile.TemporaryDirectory(prefix="laughvid_reel_") as tmp:
         pieces = [Path(tmp) / f"piece{i:04d}.mp4" for i in range(len(windows))]
-        windows = [cut(video_path, w, piece, options) for w, piece in zip(windows, pieces)]
+        windows = [cut(video_path, w, piece, options) for w, piece in zip(windows, pieces, strict=False)]
         listing = Path(tmp) / "pieces.txt"
         listing.write_text("".join(f"file '{p.as_posix()}'\n" for p in pieces))
         with atomic_path(out_path) as joined_path:

@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from laughvid.atomic import write_image_atomic
+from laughvid.errors import FinetuneExportError
 from laughvid.governance.consent import track_links
 from laughvid.lifecycle.manifest import MANIFEST_COLUMNS, read_manifest, write_manifest  # noqa: F401 (re-exported for the set's readers)
 from laughvid.pipeline.decode import upright
@@ -34,10 +35,6 @@ from laughvid.types import Box, ReviewedSegment, ScoreCache
 LABELS = ("smile", "non_smile")
 CROP_SIZE = 96
 _SAME_TIME_S = 1e-4  # cache times are decoded frame times; this only absorbs float noise
-
-
-class FinetuneExportError(ValueError):
-    """Nothing usable to export, or the set folder is not writable; says what to do."""
 
 
 @dataclass(frozen=True)
@@ -110,8 +107,11 @@ def plan_crops(
             if tracks:
                 mine &= np.isin(cache.track_ids, tracks)
             for i in np.flatnonzero(mine):
-                plan.append(PlannedCrop(t, int(cache.track_ids[i]), int(cache.raw_track_ids[i]), tuple(map(float, cache.boxes[i])),
-                                        label, reviewer, when))
+                plan.append(
+                    PlannedCrop(
+                        t, int(cache.track_ids[i]), int(cache.raw_track_ids[i]), tuple(map(float, cache.boxes[i])), label, reviewer, when
+                    )
+                )
 
     for item in items:
         if item.state in LAUGH_STATES or item.state == "rejected":
@@ -168,9 +168,7 @@ def export_finetune_set(
 ) -> FinetuneExport:
     """Cut the planned crops into the set at `root`, replacing this video's earlier crops."""
     if not plan:
-        raise FinetuneExportError(
-            "nothing to export: accept, add or reject segments (or mark the whole video reviewed) first"
-        )
+        raise FinetuneExportError("nothing to export: accept, add or reject segments (or mark the whole video reviewed) first")
     root = Path(root)
     for label in LABELS:
         (root / label).mkdir(parents=True, exist_ok=True)
@@ -184,20 +182,27 @@ def export_finetune_set(
     for t, frame in frames_at(source.path, source.rotation, list(by_time)):
         crops = by_time[t]
         images = crop_faces(frame, [c.box for c in crops], framing)
-        for crop, image in zip(crops, images):
+        for crop, image in zip(crops, images, strict=False):
             rel = f"{crop.label}/{source.sha256[:12]}_{round(t * 1000):09d}ms_t{crop.track_id}.png"
             try:
                 write_image_atomic(root / rel, cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
             except OSError as exc:
                 raise FinetuneExportError(f"could not write {root / rel} (disk full or no permission?): {exc}") from exc
             participant = people.get(crop.raw_track_id)
-            new_rows.append({
-                "path": rel, "label": crop.label,
-                "group": participant or f"video-{source.sha256[:12]}",
-                "video_sha256": source.sha256, "time_s": f"{t:.3f}", "track_id": str(crop.track_id),
-                "reviewer": crop.reviewer, "reviewed_at": crop.reviewed_at, "model_version": source.model_version,
-                "consent_ref": participant or source.default_consent_ref,
-            })  # fmt: skip
+            new_rows.append(
+                {
+                    "path": rel,
+                    "label": crop.label,
+                    "group": participant or f"video-{source.sha256[:12]}",
+                    "video_sha256": source.sha256,
+                    "time_s": f"{t:.3f}",
+                    "track_id": str(crop.track_id),
+                    "reviewer": crop.reviewer,
+                    "reviewed_at": crop.reviewed_at,
+                    "model_version": source.model_version,
+                    "consent_ref": participant or source.default_consent_ref,
+                }
+            )
     previous = read_manifest(root)
     kept = [r for r in previous if r.get("video_sha256") != source.sha256]
     written = {r["path"] for r in new_rows}

@@ -26,16 +26,13 @@ from pathlib import Path
 
 from laughvid.atomic import copy_atomic, write_text_atomic
 from laughvid.clock import now_iso, today_utc
+from laughvid.errors import ConsentError
 from laughvid.export.naming import video_export_dirs
 from laughvid.lifecycle.manifest import read_manifest, write_manifest
 from laughvid.lifecycle.registry import flag_models_trained_on, models_trained_on
 
 SCOPES = ("finetune", "clips")  # finetune: crops may train models; clips: face may appear unblurred
 PUBLIC_PREFIX = "public:"  # consent_ref of items from a public data set, e.g. "public:CK+"
-
-
-class ConsentError(ValueError):
-    """A consent record or reference is missing, malformed or does not allow the requested use."""
 
 
 @dataclass(frozen=True)
@@ -154,9 +151,7 @@ def withdraw(conn: sqlite3.Connection, participant_id: str, on: date | None = No
     """Withdraw consent from `on` (default today): the data stays until deleted but is no longer used."""
     _require(conn, participant_id)
     with conn:
-        conn.execute(
-            "UPDATE participants SET withdrawn_on = ? WHERE participant_id = ?", ((on or _today()).isoformat(), participant_id)
-        )
+        conn.execute("UPDATE participants SET withdrawn_on = ? WHERE participant_id = ?", ((on or _today()).isoformat(), participant_id))
 
 
 def _require(conn: sqlite3.Connection, participant_id: str) -> Participant:
@@ -175,7 +170,7 @@ def check_consent_ref(conn: sqlite3.Connection, ref: str, scope: str, on: date |
     if ref.startswith(PUBLIC_PREFIX):
         if len(ref) == len(PUBLIC_PREFIX):
             return ConsentCheck(False, f"{ref!r} names no dataset")
-        return ConsentCheck(True, f"public dataset {ref[len(PUBLIC_PREFIX):]}")
+        return ConsentCheck(True, f"public dataset {ref[len(PUBLIC_PREFIX) :]}")
     p = get_participant(conn, ref)
     if p is None:
         return ConsentCheck(False, f"participant {ref!r} is not in the consent registry")
@@ -223,8 +218,7 @@ def tracks_without_consent(
     """Raw tracks of a video whose face must be blurred: not linked to anyone, or consent not covering
     `scope` (`check_consent_ref`, the check the app's People panel shows)."""
     linked = track_links(conn, video_sha256)
-    return {int(tid) for tid in track_ids
-            if int(tid) not in linked or not check_consent_ref(conn, linked[int(tid)], scope, on).ok}
+    return {int(tid) for tid in track_ids if int(tid) not in linked or not check_consent_ref(conn, linked[int(tid)], scope, on).ok}
 
 
 # --- a person's data in fine-tune sets ---------------------------------------------------------
@@ -250,12 +244,14 @@ def export_person(conn: sqlite3.Connection, participant_id: str, set_dirs: list[
             if src.exists():
                 copy_atomic(src, dst)
             crops.append({**row, "set": str(set_dir)})
-    tracks = conn.execute(
-        "SELECT video_sha256, track_id FROM track_participants WHERE participant_id = ?", (participant_id,)
-    ).fetchall()
+    tracks = conn.execute("SELECT video_sha256, track_id FROM track_participants WHERE participant_id = ?", (participant_id,)).fetchall()
     record = {
-        "participant": {**asdict(p), "consented_on": str(p.consented_on), "expires_on": str(p.expires_on or ""),
-                        "withdrawn_on": str(p.withdrawn_on or "")},
+        "participant": {
+            **asdict(p),
+            "consented_on": str(p.consented_on),
+            "expires_on": str(p.expires_on or ""),
+            "withdrawn_on": str(p.withdrawn_on or ""),
+        },
         "fine_tune_items": crops,
         "video_tracks": [{"video_sha256": v, "track_id": t} for v, t in tracks],
         "models_trained_on_this_data": models_trained_on(conn, participant_id),
@@ -279,7 +275,9 @@ def delete_person(
     Found only while their links exist, so with `keep_exports` the folders are listed, never found again."""
     _require(conn, participant_id)
     report = DeletionReport(participant_id)
-    videos = [v for (v,) in conn.execute("SELECT DISTINCT video_sha256 FROM track_participants WHERE participant_id = ?", (participant_id,))]
+    videos = [
+        v for (v,) in conn.execute("SELECT DISTINCT video_sha256 FROM track_participants WHERE participant_id = ?", (participant_id,))
+    ]
     for folder in sorted({d for root in export_roots for v in videos for d in video_export_dirs(root, v)}):
         if keep_exports:
             report.exports_kept.append(str(folder))
@@ -299,12 +297,9 @@ def delete_person(
             write_manifest(set_dir, [r for r in rows if r not in mine], fields=[k for k in rows[0] if k is not None])
             report.manifest_rows_deleted += len(mine)
     with conn:
-        report.track_links_deleted = conn.execute(
-            "DELETE FROM track_participants WHERE participant_id = ?", (participant_id,)
-        ).rowcount
+        report.track_links_deleted = conn.execute("DELETE FROM track_participants WHERE participant_id = ?", (participant_id,)).rowcount
         conn.execute(
-            "UPDATE participants SET name = '', note = 'data deleted', withdrawn_on = COALESCE(withdrawn_on, ?) "
-            "WHERE participant_id = ?",
+            "UPDATE participants SET name = '', note = 'data deleted', withdrawn_on = COALESCE(withdrawn_on, ?) WHERE participant_id = ?",
             (_today().isoformat(), participant_id),
         )
     report.models_flagged = flag_models_trained_on(conn, participant_id, reason=f"data of {participant_id} deleted")

@@ -26,17 +26,14 @@ import ffmpeg
 import numpy as np
 
 from laughvid.atomic import atomic_path
+from laughvid.errors import BlurError, VideoError
 from laughvid.export.clips import FFMPEG
 from laughvid.governance.consent import tracks_without_consent
-from laughvid.pipeline.decode import DecodeReport, VideoError, iter_batches, probe
+from laughvid.pipeline.decode import DecodeReport, iter_batches, probe
 from laughvid.types import Box, FaceObservation, FaceTrack, ScoreCache
 
 EVERY_FRAME_FPS = 1000.0  # a sampling grid finer than any real frame rate: `iter_batches` keeps every frame
 BLOCKS = 5  # a face becomes 5x5 colour blocks, then blurred: no eyes, mouth or outline left to detect
-
-
-class BlurError(RuntimeError):
-    """The clip could not be read, re-encoded or blurred in full; the message says which and why."""
 
 
 def blur_region(box: Box, shape: tuple[int, ...], grow: float = 0.25) -> tuple[int, int, int, int] | None:
@@ -71,22 +68,29 @@ class TrackBoxes:
 
     def __init__(self, tracks: Sequence[FaceTrack], hold_s: float = 0.5) -> None:
         self.hold_s = hold_s
-        self._tracks = {t.track_id: (np.array([o.time_s for o in t.observations]), np.array([o.box for o in t.observations], float))
-                        for t in tracks if t.observations}
+        self._tracks = {
+            t.track_id: (np.array([o.time_s for o in t.observations]), np.array([o.box for o in t.observations], float))
+            for t in tracks
+            if t.observations
+        }
 
     def by_track(self, time_s: float) -> dict[int, Box]:
         """Each track's box at `time_s`: interpolated between its observations, held `hold_s` past its ends."""
-        return {tid: tuple(float(np.interp(time_s, times, coords[:, i])) for i in range(4))
-                for tid, (times, coords) in self._tracks.items()
-                if times[0] - self.hold_s <= time_s <= times[-1] + self.hold_s}
+        return {
+            tid: tuple(float(np.interp(time_s, times, coords[:, i])) for i in range(4))
+            for tid, (times, coords) in self._tracks.items()
+            if times[0] - self.hold_s <= time_s <= times[-1] + self.hold_s
+        }
 
     def at(self, time_s: float) -> list[Box]:
         return list(self.by_track(time_s).values())
 
     def observed_in(self, windows: Sequence[tuple[float, float]]) -> dict[int, np.ndarray]:
         """Per track, the times of its observations (the boxes the cache has) inside the windows."""
-        return {tid: times[np.any([(times >= a) & (times < b) for a, b in windows], axis=0)] if windows else times[:0]
-                for tid, (times, _) in self._tracks.items()}
+        return {
+            tid: times[np.any([(times >= a) & (times < b) for a, b in windows], axis=0)] if windows else times[:0]
+            for tid, (times, _) in self._tracks.items()
+        }
 
 
 def boxes_at(tracks: Sequence[FaceTrack], time_s: float, hold_s: float = 0.5) -> list[Box]:
@@ -104,7 +108,10 @@ def source_time(t: float, windows: Sequence[tuple[float, float]]) -> float:
 
 
 def blur_clip(
-    clip_path: str | Path, out_path: str | Path, tracks: Sequence[FaceTrack], windows: Sequence[tuple[float, float]],
+    clip_path: str | Path,
+    out_path: str | Path,
+    tracks: Sequence[FaceTrack],
+    windows: Sequence[tuple[float, float]],
     crf: int = 20,
 ) -> Path:
     """Re-encode a clip (or reel) with the faces of `tracks` blurred in every frame; audio is copied.
@@ -129,8 +136,9 @@ def blur_clip(
         video = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{info.width}x{info.height}", r=info.fps or 30)
         streams = [video, ffmpeg.input(str(clip_path)).audio] if info.has_audio else [video]
         encoder = (
-            ffmpeg.output(*streams, str(tmp), vcodec="libx264", crf=crf, preset="veryfast", pix_fmt="yuv420p",
-                          acodec="copy", movflags="+faststart")
+            ffmpeg.output(
+                *streams, str(tmp), vcodec="libx264", crf=crf, preset="veryfast", pix_fmt="yuv420p", acodec="copy", movflags="+faststart"
+            )
             .global_args("-hide_banner", "-loglevel", "error", "-nostats")  # a full stderr pipe would stall us
             .overwrite_output()
             .run_async(cmd=FFMPEG, pipe_stdin=True, pipe_stderr=True)
@@ -138,7 +146,7 @@ def blur_clip(
         report = DecodeReport()
         try:
             for batch in iter_batches(clip_path, fps=EVERY_FRAME_FPS, batch_size=8, max_side=None, info=info, report=report):
-                for frame, t in zip(batch.frames, batch.times_s):
+                for frame, t in zip(batch.frames, batch.times_s, strict=False):
                     at = source_time(float(t), windows)
                     boxes = track_boxes.by_track(at)
                     encoder.stdin.write(blur_boxes(frame, list(boxes.values())).tobytes())
@@ -155,9 +163,11 @@ def blur_clip(
         missed = missed_boxes(track_boxes.observed_in(windows), blurred, 1.0 / (info.fps or 30))
         if missed:
             counts = "; ".join(f"raw track {tid}: {n - m} of its {n} boxes" for tid, (n, m) in sorted(missed.items()))
-            raise BlurError(f"{clip_path.name}: faces left unblurred ({counts} in this file's time range were not blurred: "
-                            f"they lie outside its {info.width}x{info.height} frame or past its end, as when the video is "
-                            "not the analysed one); nothing was written")  # fmt: skip
+            raise BlurError(
+                f"{clip_path.name}: faces left unblurred ({counts} in this file's time range were not blurred: "
+                f"they lie outside its {info.width}x{info.height} frame or past its end, as when the video is "
+                "not the analysed one); nothing was written"
+            )
     return out_path
 
 
@@ -185,8 +195,17 @@ def tracks_from_cache(cache: ScoreCache, track_ids: set[int]) -> list[FaceTrack]
     tracks = []
     for tid in sorted(track_ids):
         rows = np.flatnonzero(cache.raw_track_ids == tid)
-        tracks.append(FaceTrack(tid, [FaceObservation(float(cache.times_s[i]), tid, tuple(map(float, cache.boxes[i])),
-                                                      float(cache.confidences[i]), float(cache.probs[i])) for i in rows]))
+        tracks.append(
+            FaceTrack(
+                tid,
+                [
+                    FaceObservation(
+                        float(cache.times_s[i]), tid, tuple(map(float, cache.boxes[i])), float(cache.confidences[i]), float(cache.probs[i])
+                    )
+                    for i in rows
+                ],
+            )
+        )
     return tracks
 
 

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from laughvid.atomic import write_image_atomic
+from laughvid.errors import PersonTracksError
 from laughvid.export.contact_sheet import tile_grid
 from laughvid.export.crops import frames_at
 from laughvid.governance.consent import link_tracks
@@ -31,10 +32,6 @@ from laughvid.types import Box, ScoreCache
 THUMB = 128  # contact sheet tile, pixels
 COLUMNS = 6
 SHEET_FRAMING = Framing(scale=1.8, size=THUMB, grey=False)  # wider than the model's: hair and outline help a person tell faces apart
-
-
-class PersonTracksError(ValueError):
-    """No analysis of the video, no such person in it, or a raw track that is not part of that person."""
 
 
 @dataclass(frozen=True)
@@ -90,8 +87,16 @@ def raw_tracks(cache: ScoreCache, person_id: int) -> tuple[RawTrack, ...]:
         rows = np.flatnonzero(mine & (cache.raw_track_ids == tid))
         seen = rows[cache.detected[rows]]  # a track starts at a detection, so never empty
         best = seen[np.lexsort((area[seen], cache.confidences[seen]))[-1]]
-        tracks.append(RawTrack(tid, float(cache.times_s[rows].min()), float(cache.times_s[rows].max()), len(seen),
-                               float(cache.times_s[best]), tuple(map(float, cache.boxes[best]))))
+        tracks.append(
+            RawTrack(
+                tid,
+                float(cache.times_s[rows].min()),
+                float(cache.times_s[rows].max()),
+                len(seen),
+                float(cache.times_s[best]),
+                tuple(map(float, cache.boxes[best])),
+            )
+        )
     return tuple(sorted(tracks, key=lambda t: t.start_s))
 
 
@@ -119,8 +124,9 @@ def people(result: AnalysisResult) -> list[Person]:
     return [Person(result.record, pid, raw_tracks(result.cache, pid), pid in result.fragments) for pid in ids]
 
 
-def link_person(conn: sqlite3.Connection, person: Person, participant_id: str | None,
-                track_ids: Iterable[int] | None = None) -> tuple[RawTrack, ...]:
+def link_person(
+    conn: sqlite3.Connection, person: Person, participant_id: str | None, track_ids: Iterable[int] | None = None
+) -> tuple[RawTrack, ...]:
     """Link the person's raw tracks (all, or those among `track_ids`) to a registered participant; returns
     the linked tracks. Refuses, linking nothing, a track that is not the person's, an empty choice, no
     participant or an unknown one."""
@@ -140,7 +146,7 @@ def track_faces(video: str | Path, tracks: Sequence[RawTrack]) -> list[np.ndarra
         at_time.setdefault(track.best_time_s, []).append(i)
     faces = [np.full((THUMB, THUMB, 3), 255, np.uint8) for _ in tracks]  # stays white if its frame cannot be read
     for t, frame in frames_at(video, rotation, list(at_time)):
-        for i, face in zip(at_time[t], crop_faces(frame, [tracks[i].best_box for i in at_time[t]], SHEET_FRAMING)):
+        for i, face in zip(at_time[t], crop_faces(frame, [tracks[i].best_box for i in at_time[t]], SHEET_FRAMING), strict=False):
             faces[i] = face
     return faces
 

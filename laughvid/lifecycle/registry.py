@@ -17,13 +17,9 @@ from pathlib import Path
 
 from laughvid.clock import now_iso
 from laughvid.config import MODEL_ENV, SHIPPED_MODEL_DIR, Settings, model_override  # noqa: F401 (MODEL_ENV re-exported)
+from laughvid.errors import RegistryError
 
 DEFAULT_MODEL_DIR = SHIPPED_MODEL_DIR
-
-
-
-class RegistryError(ValueError):
-    """Unknown version, or a model directory that cannot be registered."""
 
 
 @dataclass
@@ -65,8 +61,7 @@ _COLUMNS = "version, path, parent, created_at, metrics_json, data_versions_json,
 
 def _record(row: tuple) -> ModelRecord:
     version, path, parent, created, metrics, data, people, gate, retrain = row
-    return ModelRecord(version, path, parent, created, json.loads(metrics), json.loads(data), json.loads(people),
-                       json.loads(gate), retrain)
+    return ModelRecord(version, path, parent, created, json.loads(metrics), json.loads(data), json.loads(people), json.loads(gate), retrain)
 
 
 def register(conn: sqlite3.Connection, record: ModelRecord) -> ModelRecord:
@@ -80,9 +75,17 @@ def register(conn: sqlite3.Connection, record: ModelRecord) -> ModelRecord:
     with conn:
         conn.execute(
             f"INSERT OR REPLACE INTO models ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (record.version, str(record.path), record.parent, record.created_at, json.dumps(record.metrics),
-             json.dumps(record.data_versions), json.dumps(sorted(set(record.participants))), json.dumps(list(record.gate)),
-             record.needs_retraining),
+            (
+                record.version,
+                str(record.path),
+                record.parent,
+                record.created_at,
+                json.dumps(record.metrics),
+                json.dumps(record.data_versions),
+                json.dumps(sorted(set(record.participants))),
+                json.dumps(list(record.gate)),
+                record.needs_retraining,
+            ),
         )
     return record
 
@@ -153,8 +156,10 @@ def promotion_gate(
     """Compare two models evaluated on the same sets NOW (never against stale stored figures)."""
     if not validation:
         return GateDecision(False, ("Promotion gate: no frozen validation split to compare on -> KEEP " + names[1],))
-    lines = [f"Promotion gate: {names[0]} vs {names[1]}",
-             f"  {'set':<28} {'metric':<8} {names[1][:9]:>9} {names[0][:9]:>9} {'change':>8}  rule"]
+    lines = [
+        f"Promotion gate: {names[0]} vs {names[1]}",
+        f"  {'set':<28} {'metric':<8} {names[1][:9]:>9} {names[0][:9]:>9} {'change':>8}  rule",
+    ]
     ok = True
 
     def row(name: str, metric: str, passed: bool, rule_text: str) -> None:
@@ -194,8 +199,10 @@ def resolve_model_dir(model: str | Path | None, conn: sqlite3.Connection | None 
         return DEFAULT_MODEL_DIR
     path = Path(get(conn, version).path)
     if not path.is_dir():
-        raise RegistryError(f"the active model {version} is missing from {path}: restore it, or "
-                            "`laughvid models rollback` / `laughvid models activate VERSION`")
+        raise RegistryError(
+            f"the active model {version} is missing from {path}: restore it, or "
+            "`laughvid models rollback` / `laughvid models activate VERSION`"
+        )
     return path
 
 
@@ -211,8 +218,11 @@ def record_from_dir(model_dir: str | Path) -> ModelRecord:
         raise RegistryError(f"{model_dir}: no model.onnx")
     lineage = card.training.get("lineage", {})
     return ModelRecord(
-        version=card.version, path=str(Path(model_dir).resolve()), parent=card.parent_version,
-        metrics=dict(card.metrics), data_versions=list(lineage.get("data_versions", [])),
+        version=card.version,
+        path=str(Path(model_dir).resolve()),
+        parent=card.parent_version,
+        metrics=dict(card.metrics),
+        data_versions=list(lineage.get("data_versions", [])),
         participants=list(lineage.get("participants", [])),
     )
 

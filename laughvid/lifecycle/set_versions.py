@@ -18,16 +18,13 @@ from pathlib import Path
 
 from laughvid.atomic import copy_atomic, write_text_atomic
 from laughvid.clock import now_iso
+from laughvid.errors import FinetuneSetError
 from laughvid.governance.consent import check_consent_ref
 from laughvid.lifecycle.manifest import MANIFEST, read_manifest, write_manifest
 from laughvid.training.data import ImageItem, load_smile_folders
 
 VALIDATION_FILE = "validation_split.json"
 DEFAULT_VALIDATION_FRACTION = 0.25
-
-
-class FinetuneSetError(ValueError):
-    """The folder is not a usable fine-tune set; the message says what to fix."""
 
 
 @dataclass
@@ -99,10 +96,7 @@ def load_collected(root: str | Path, default_consent_ref: str = "") -> list[Coll
     if not items:
         raise FinetuneSetError(f"{root}: smile/ and non_smile/ hold no images")
     refs = _consent_refs(root)
-    return [
-        CollectedItem(it, it.content_hash(), refs.get(str(Path(it.path).relative_to(root))) or default_consent_ref)
-        for it in items
-    ]
+    return [CollectedItem(it, it.content_hash(), refs.get(str(Path(it.path).relative_to(root))) or default_consent_ref) for it in items]
 
 
 def set_version(items: list[CollectedItem]) -> str:
@@ -125,9 +119,7 @@ def choose_validation_groups(items: list[CollectedItem], fraction: float = DEFAU
     for c in items:
         by_group.setdefault(c.item.group, []).append(c)
     if len(by_group) < 2:
-        raise FinetuneSetError(
-            f"need crops of at least 2 groups (persons/videos) to hold out validation by group; found {len(by_group)}"
-        )
+        raise FinetuneSetError(f"need crops of at least 2 groups (persons/videos) to hold out validation by group; found {len(by_group)}")
     chosen: list[str] = []
     n_val, classes = 0, set()
     for group in sorted(by_group, key=_group_order):
@@ -139,8 +131,9 @@ def choose_validation_groups(items: list[CollectedItem], fraction: float = DEFAU
     return chosen
 
 
-def freeze_validation(root: str | Path, items: list[CollectedItem], fraction: float = DEFAULT_VALIDATION_FRACTION,
-                      groups: list[str] | None = None) -> ValidationSplit:
+def freeze_validation(
+    root: str | Path, items: list[CollectedItem], fraction: float = DEFAULT_VALIDATION_FRACTION, groups: list[str] | None = None
+) -> ValidationSplit:
     """Load the set's frozen split, or freeze one now (only the first time: the file is never rewritten).
     `groups` picks the held-out groups explicitly (e.g. the people an experiment holds out)."""
     path = Path(root) / VALIDATION_FILE

@@ -25,10 +25,10 @@ import functools
 import math
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -115,7 +115,7 @@ def analyze_video(
 ) -> AnalysisResult:
     """Analyse one video (or return the cached analysis; or resume an interrupted one).
 
-    Raises `laughvid.pipeline.decode.VideoError` with a readable message for files that cannot be analysed.
+    Raises `laughvid.errors.VideoError` with a readable message for files that cannot be analysed.
     `classifier` defaults to the smile model in `model_dir` (None = the active model).
     """
     conn = conn if conn is not None else store.open_store()
@@ -221,7 +221,9 @@ def _prefetch(batches: Iterator[FrameBatch], depth: int) -> Iterator[FrameBatch]
                 worker.join(0.05)
 
 
-def _run(conn, record: store.AnalysisRecord, classifier: Scorer, detector: _Detector, params: AnalysisParams, progress: ProgressFn | None) -> list[str]:
+def _run(
+    conn, record: store.AnalysisRecord, classifier: Scorer, detector: _Detector, params: AnalysisParams, progress: ProgressFn | None
+) -> list[str]:
     info = record.info
     resume = record.resume or {}
     tracker = Tracker.from_state(resume["tracker"], params.tracker) if resume else Tracker(params.tracker)
@@ -303,7 +305,7 @@ def _score_rows(batch: FrameBatch, faces: list[_Faces], is_key: list[bool], clas
         return []
     probs = classifier.score(np.concatenate(crops))
     rows = []
-    for (i, tid), prob in zip(keys, probs):
+    for (i, tid), prob in zip(keys, probs, strict=False):
         det = faces[i][tid]
         box = [float(v) * scale for v in det.box]
         rows.append((float(batch.times_s[i]), tid, *box, float(det.confidence), float(prob), bool(is_key[i])))

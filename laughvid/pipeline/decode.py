@@ -27,14 +27,11 @@ import av
 import cv2
 import numpy as np
 
+from laughvid.errors import VideoError
 from laughvid.types import FrameBatch, VideoInfo
 
 BACKENDS = ("auto", "pyav", "decord")
 _SLOT_EPS = 1e-6  # timestamps like 0.1 stored as 0.09999999 must land in slot 1
-
-
-class VideoError(ValueError):
-    """A file we cannot analyse; the message says why in words a user can act on."""
 
 
 def probe(path: str | Path) -> VideoInfo:
@@ -69,7 +66,9 @@ def probe(path: str | Path) -> VideoInfo:
         else:
             duration = float(container.duration or 0) / av.time_base
         if not more_frames and duration <= 0:
-            raise VideoError(f"{path}: a single {stream.codec_context.name} image with no duration, not a video; laughvid analyses video files")
+            raise VideoError(
+                f"{path}: a single {stream.codec_context.name} image with no duration, not a video; laughvid analyses video files"
+            )
         frame_count = stream.frames or (round(duration * fps) if fps else 0)
         return VideoInfo(
             path=str(path),
@@ -225,7 +224,7 @@ def _pyav_frames(path, info: VideoInfo, fps: float, max_side: int | None, start_
                     report.frames_analysed += 1
                     report.last_time_s = frame.time
                     size = (out_w, out_h) if resize else None
-                    yield frame.time, index, lambda dst, frame=frame: _convert_into(frame, dst, size, info.rotation)
+                    yield frame.time, index, lambda dst, frame=frame, size=size: _convert_into(frame, dst, size, info.rotation)
         except av.error.FFmpegError as exc:
             _warn_cut(report, info, exc)
             return
@@ -284,7 +283,7 @@ def _decord_frames(path, info: VideoInfo, fps: float, max_side: int | None, star
     for start in range(0, len(chosen), 32):
         idx = chosen[start : start + 32]
         frames = reader.get_batch(idx.tolist()).asnumpy()
-        for i, frame in zip(idx, frames):
+        for i, frame in zip(idx, frames, strict=False):
             report.frames_analysed += 1
             report.last_time_s = float(times[i])
             yield float(times[i]), int(i), lambda dst, frame=frame: np.copyto(dst, frame)
@@ -293,11 +292,11 @@ def _decord_frames(path, info: VideoInfo, fps: float, max_side: int | None, star
 
 def _warn_cut(report: DecodeReport, info: VideoInfo, exc: Exception) -> None:
     at = f"{report.last_time_s:.2f}" if report.last_time_s is not None else "0"
-    report.warnings.append(f"decoding stopped at {at} s of {info.duration_s:.2f} s (file truncated or corrupt: {exc}); analysed the readable part")
+    report.warnings.append(
+        f"decoding stopped at {at} s of {info.duration_s:.2f} s (file truncated or corrupt: {exc}); analysed the readable part"
+    )
 
 
 def _check_complete(report: DecodeReport, info: VideoInfo, fps: float) -> None:
     if report.last_time_s is not None and info.duration_s - report.last_time_s > max(1.0, 2.0 / fps):
-        report.warnings.append(
-            f"video ended at {report.last_time_s:.2f} s but its header says {info.duration_s:.2f} s (truncated file?)"
-        )
+        report.warnings.append(f"video ended at {report.last_time_s:.2f} s but its header says {info.duration_s:.2f} s (truncated file?)")

@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from laughvid.clock import now_iso
+from laughvid.errors import ReviewError
 from laughvid.types import ReviewedSegment, Segment
 
 STATES = ("pending", "accepted", "rejected", "added", "deleted")
@@ -22,14 +23,12 @@ LAUGH_STATES = ("accepted", "added")  # what counts as laughter for clips and fi
 _COLUMNS = ("id", "video_sha256", "start_s", "end_s", "state", "origin", "peak_prob", "mean_prob", "track_ids", "reviewer", "reviewed_at")
 
 
-class ReviewError(ValueError):
-    """The change makes no sense (bad bounds, overlap, nothing to undo...); nothing was written."""
-
-
 def _to_item(row: sqlite3.Row | tuple) -> ReviewedSegment:
-    r = dict(zip(_COLUMNS, row))
+    r = dict(zip(_COLUMNS, row, strict=False))
     tracks = tuple(int(t) for t in r["track_ids"].split()) if r["track_ids"] else ()
-    segment = Segment(r["start_s"], r["end_s"], r["peak_prob"], r["mean_prob"], tracks, "not_laugh" if r["state"] == "rejected" else "laugh")
+    segment = Segment(
+        r["start_s"], r["end_s"], r["peak_prob"], r["mean_prob"], tracks, "not_laugh" if r["state"] == "rejected" else "laugh"
+    )
     return ReviewedSegment(segment, r["state"], r["origin"], r["reviewer"], r["reviewed_at"], r["id"])
 
 
@@ -109,7 +108,9 @@ class _Change:
         if row_id not in self.before:
             self.before[row_id] = list(_stored_row(self.conn, row_id))
 
-    def write(self, item: ReviewedSegment, state: str, start_s: float | None = None, end_s: float | None = None, origin: str | None = None) -> int:
+    def write(
+        self, item: ReviewedSegment, state: str, start_s: float | None = None, end_s: float | None = None, origin: str | None = None
+    ) -> int:
         """Insert or update the row for `item` with a new state/bounds; returns its id."""
         seg = item.segment
         values = (
@@ -181,7 +182,13 @@ def reject(conn: sqlite3.Connection, video_sha256: str, item: ReviewedSegment, r
 
 
 def edit_bounds(
-    conn: sqlite3.Connection, video_sha256: str, item: ReviewedSegment, start_s: float, end_s: float, reviewer: str, duration_s: float | None = None
+    conn: sqlite3.Connection,
+    video_sha256: str,
+    item: ReviewedSegment,
+    start_s: float,
+    end_s: float,
+    reviewer: str,
+    duration_s: float | None = None,
 ) -> int:
     """New start/end; a pending segment whose bounds the reviewer fixed counts as accepted."""
     _check_bounds(start_s, end_s, duration_s)
@@ -219,8 +226,13 @@ def merge(conn: sqlite3.Connection, video_sha256: str, items: Sequence[ReviewedS
         state = "accepted" if states & set(LAUGH_STATES) else "pending"
     origin = "manual" if any(i.origin == "manual" for i in items) else "auto"
     tracks = tuple(sorted({t for i in items for t in i.segment.track_ids}))
-    combined = Segment(start, end, max(i.segment.peak_prob for i in items),
-                       sum(i.segment.mean_prob * i.segment.duration_s for i in items) / sum(i.segment.duration_s for i in items), tracks)
+    combined = Segment(
+        start,
+        end,
+        max(i.segment.peak_prob for i in items),
+        sum(i.segment.mean_prob * i.segment.duration_s for i in items) / sum(i.segment.duration_s for i in items),
+        tracks,
+    )
 
     def body(c: _Change) -> list[int]:
         keeper = next((i for i in items if i.id is not None), None)

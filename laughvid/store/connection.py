@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from laughvid.config import Settings
+from laughvid.errors import StoreError
 from laughvid.store import sqlite_file as store_file
 from laughvid.store.migrations import MIGRATIONS
-from laughvid.store.sqlite_file import StoreError
 
 LOCK_TIMEOUT_S = 30.0  # how long opening waits for another process's write transaction
 
@@ -111,11 +111,15 @@ def migrate(conn: sqlite3.Connection) -> int:
             current = conn.execute("PRAGMA user_version").fetchone()[0]
             path = _file_of(conn)
             if current > known:
-                raise StoreError(f"the store {path or ''} was written by a newer laughvid (schema version {current}; this one "
-                                 f"knows up to {known}). Upgrade laughvid, or point LAUGHVID_HOME / --store elsewhere.")  # fmt: skip
+                raise StoreError(
+                    f"the store {path or ''} was written by a newer laughvid (schema version {current}; this one "
+                    f"knows up to {known}). Upgrade laughvid, or point LAUGHVID_HOME / --store elsewhere."
+                )
             if current == 0 and (tables := _table_names(conn)):
-                raise StoreError(f"{path} is a SQLite database but not a laughvid store (it holds {', '.join(tables[:5])}). "
-                                 "Point LAUGHVID_HOME / --store at another file.")  # fmt: skip
+                raise StoreError(
+                    f"{path} is a SQLite database but not a laughvid store (it holds {', '.join(tables[:5])}). "
+                    "Point LAUGHVID_HOME / --store at another file."
+                )
             if 0 < current < known and path:  # read by a second connection: SQLite cannot back up from one that holds a write lock
                 with contextlib.closing(sqlite3.connect(path)) as reader:
                     store_file.backup(reader, store_file.backup_path(path, f"v{current}-to-v{known}"))
@@ -209,8 +213,10 @@ def restore(backup_file: str | Path, path: str | Path | None = None) -> Path | N
     path = Path(path) if path is not None else Settings.from_env().store_path
     report = check(backup_file)
     if not report.healthy:
-        raise StoreError(f"the backup {backup_file} is not a healthy laughvid store ({'; '.join(report.problems)}); "
-                         "the store was not changed. Choose another backup (`laughvid store check FILE` checks one).")  # fmt: skip
+        raise StoreError(
+            f"the backup {backup_file} is not a healthy laughvid store ({'; '.join(report.problems)}); "
+            "the store was not changed. Choose another backup (`laughvid store check FILE` checks one)."
+        )
     kept = None
     try:
         with contextlib.closing(sqlite3.connect(f"{backup_file.resolve().as_uri()}?mode=ro", uri=True)) as source:

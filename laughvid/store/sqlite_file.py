@@ -23,22 +23,12 @@ import os
 import sqlite3
 import tempfile
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
+from laughvid.errors import StoreError
+
 SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
-class StoreError(RuntimeError):
-    """The store cannot be used; the message says what happened, where, and what to do.
-
-    `damaged`: the file is not a healthy store (empty, garbage, truncated, failing its check), as
-    opposed to one laughvid may not use now (read-only, locked, newer schema).
-    """
-
-    def __init__(self, message: str, damaged: bool = False):
-        super().__init__(message)
-        self.damaged = damaged
 
 
 def damaged(path: Path, what: str) -> StoreError:
@@ -97,13 +87,17 @@ def refuse_read_only(path: Path) -> None:
     """
     folder = path.parent
     if not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222:
-        raise StoreError(f"the store {path} is read-only (its permissions forbid writing), and laughvid writes analyses, "
-                          f"reviews and consent records to it. Make it writable (chmod u+w {path}), or point "
-                          "LAUGHVID_HOME / --store at a writable copy.")  # fmt: skip
+        raise StoreError(
+            f"the store {path} is read-only (its permissions forbid writing), and laughvid writes analyses, "
+            f"reviews and consent records to it. Make it writable (chmod u+w {path}), or point "
+            "LAUGHVID_HOME / --store at a writable copy."
+        )
     if not os.access(folder, os.W_OK | os.X_OK) or not folder.stat().st_mode & 0o222:
-        raise StoreError(f"the folder {folder} is read-only, and SQLite must create {path.name}-wal and {path.name}-shm "
-                          f"beside the store. Make the folder writable (chmod u+w {folder}), or point LAUGHVID_HOME / "
-                          "--store at a writable place.")  # fmt: skip
+        raise StoreError(
+            f"the folder {folder} is read-only, and SQLite must create {path.name}-wal and {path.name}-shm "
+            f"beside the store. Make the folder writable (chmod u+w {folder}), or point LAUGHVID_HOME / "
+            "--store at a writable place."
+        )
 
 
 def refuse_orphan_wal(path: Path) -> None:
@@ -111,24 +105,31 @@ def refuse_orphan_wal(path: Path) -> None:
     replay that log into the new file."""
     wal = Path(f"{path}-wal")
     if os.path.lexists(wal):
-        raise StoreError(f"there is no store {path}, but its write-ahead log {wal.name} is still beside it (was the store "
-                         f"moved without it?). Move {wal.name} (and {path.name}-shm) to where the store went, or away, "
-                         "then try again.")  # fmt: skip
+        raise StoreError(
+            f"there is no store {path}, but its write-ahead log {wal.name} is still beside it (was the store "
+            f"moved without it?). Move {wal.name} (and {path.name}-shm) to where the store went, or away, "
+            "then try again."
+        )
 
 
 def explain(path: Path, exc: sqlite3.Error, timeout_s: float) -> StoreError:
     """A SQLite error met while opening the store, as a message a person can act on."""
     text = str(exc).lower()
     if "locked" in text or "busy" in text:
-        return StoreError(f"the store {path} is locked by another program (waited {timeout_s:g} s): another laughvid "
-                          "(UI or CLI) is writing to it, or a tool holds it open. Close that, or wait, and try again.")  # fmt: skip
+        return StoreError(
+            f"the store {path} is locked by another program (waited {timeout_s:g} s): another laughvid "
+            "(UI or CLI) is writing to it, or a tool holds it open. Close that, or wait, and try again."
+        )
     if "readonly" in text or "read-only" in text:
-        return StoreError(f"the store {path} cannot be written ({exc}): is its disk read-only or full? "
-                          "Point LAUGHVID_HOME / --store at a writable place.")  # fmt: skip
+        return StoreError(
+            f"the store {path} cannot be written ({exc}): is its disk read-only or full? Point LAUGHVID_HOME / --store at a writable place."
+        )
     if isinstance(exc, sqlite3.DatabaseError) and any(w in text for w in ("malformed", "not a database", "corrupt")):
         return damaged(path, f"is damaged (SQLite: {exc})")
-    return StoreError(f"the store {path} cannot be opened (SQLite: {exc}). Check the file and its folder; "
-                      f"`laughvid store check --store {path}` says more.")  # fmt: skip
+    return StoreError(
+        f"the store {path} cannot be opened (SQLite: {exc}). Check the file and its folder; "
+        f"`laughvid store check --store {path}` says more."
+    )
 
 
 def publish_new(tmp: Path, target: Path) -> bool:
@@ -167,8 +168,10 @@ def build_new(target: Path, fill: Callable[[sqlite3.Connection], object]) -> boo
             conn.commit()
         return publish_new(tmp, target)
     except (OSError, sqlite3.Error) as exc:
-        raise StoreError(f"cannot create {target}: {exc}. Nothing was changed; is the disk full or read-only? "
-                         "Point LAUGHVID_HOME / --store at a writable place.") from None  # fmt: skip
+        raise StoreError(
+            f"cannot create {target}: {exc}. Nothing was changed; is the disk full or read-only? "
+            "Point LAUGHVID_HOME / --store at a writable place."
+        ) from None
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
@@ -176,7 +179,7 @@ def build_new(target: Path, fill: Callable[[sqlite3.Connection], object]) -> boo
 
 def backup_path(store_path: Path, label: str) -> Path:
     """A free name beside the store: laughvid.<label>.<UTC time>.sqlite (e.g. label v2-to-v3)."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     suffix = store_path.suffix or ".sqlite"
     candidate = store_path.with_name(f"{store_path.stem}.{label}.{stamp}{suffix}")
     n = 1

@@ -21,13 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from laughvid import store
-from laughvid.pipeline.decode import VideoError
+from laughvid.errors import VideoFileError
 
 RELINK_HINT = "run `laughvid relink VIDEO_OR_FOLDER` (or, in the app, give the folder that holds it) to find it by its content"
-
-
-class VideoFileError(VideoError):
-    """The analysed video's file is missing or is not the analysed one; says which and what to do."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +34,7 @@ class FileStamp:
     mtime_ns: int
 
     @classmethod
-    def of(cls, path: str | Path) -> "FileStamp":
+    def of(cls, path: str | Path) -> FileStamp:
         st = os.stat(path)
         return cls(st.st_size, st.st_mtime_ns)
 
@@ -50,16 +46,19 @@ def check_video(record: store.AnalysisRecord, conn: sqlite3.Connection | None = 
     content matches but whose stat changed (a copy, a `touch`) gets its new stat recorded."""
     path = Path(record.path)
     if not path.is_file():
-        raise VideoFileError(f"{record.path} is no longer there: {record.name} was analysed from that file; {RELINK_HINT}, "
-                             "or analyse (upload) it again")  # fmt: skip
+        raise VideoFileError(
+            f"{record.path} is no longer there: {record.name} was analysed from that file; {RELINK_HINT}, or analyse (upload) it again"
+        )
     stamp = FileStamp.of(path)
     if (stamp.size_bytes, stamp.mtime_ns) == (record.size_bytes, record.mtime_ns):
         return path
     sha = store.file_sha256(path)
     if sha != record.sha256:
-        raise VideoFileError(f"{record.path} is not the video that was analysed: its content changed (sha256 {sha[:12]}, "
-                             f"analysed {record.sha256[:12]}), so its clips and blurred faces would not match the "
-                             f"analysis; put the analysed file back, or {RELINK_HINT}")  # fmt: skip
+        raise VideoFileError(
+            f"{record.path} is not the video that was analysed: its content changed (sha256 {sha[:12]}, "
+            f"analysed {record.sha256[:12]}), so its clips and blurred faces would not match the "
+            f"analysis; put the analysed file back, or {RELINK_HINT}"
+        )
     if conn is not None:
         store.relink_video(conn, record.video_id, str(path.resolve()), stamp.size_bytes, stamp.mtime_ns)
     return path

@@ -17,13 +17,14 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
 
+from laughvid.errors import FinetuneError
 from laughvid.lifecycle import registry
 from laughvid.lifecycle.modelcard import ModelCard
 from laughvid.lifecycle.set_versions import CollectedItem, PreparedSet, prepare
@@ -36,10 +37,6 @@ from laughvid.training.pipeline import DataSource, load_sources
 from laughvid.training.train import TrainConfig, load_weights, train
 
 VALIDATION = "frozen_validation"
-
-
-class FinetuneError(ValueError):
-    """Nothing usable to fine-tune on, or inputs that do not fit together; the message says what to fix."""
 
 
 @dataclass(frozen=True)
@@ -71,12 +68,15 @@ class FinetuneResult:
 
     def report(self) -> str:
         """Before/after table for every evaluation set, then the gate."""
-        lines = [f"{'set':<28} {'n':>6}  {'F1 before':>9} {'after':>6}  {'ROC-AUC before':>14} {'after':>6}  "
-                 f"{'PR-AUC before':>13} {'after':>6}"]
+        lines = [
+            f"{'set':<28} {'n':>6}  {'F1 before':>9} {'after':>6}  {'ROC-AUC before':>14} {'after':>6}  {'PR-AUC before':>13} {'after':>6}"
+        ]
         for name, b in self.before.items():
             a = self.after[name]
-            lines.append(f"{name:<28} {b['n']:>6}  {b['f1']:>9.3f} {a['f1']:>6.3f}  {b['roc_auc']:>14.3f} "
-                         f"{a['roc_auc']:>6.3f}  {b['pr_auc']:>13.3f} {a['pr_auc']:>6.3f}")
+            lines.append(
+                f"{name:<28} {b['n']:>6}  {b['f1']:>9.3f} {a['f1']:>6.3f}  {b['roc_auc']:>14.3f} "
+                f"{a['roc_auc']:>6.3f}  {b['pr_auc']:>13.3f} {a['pr_auc']:>6.3f}"
+            )
         return "\n".join(lines + ["", str(self.gate)])
 
 
@@ -124,8 +124,9 @@ def _tuning_split(items: list[data.ImageItem], share: float) -> tuple[list[data.
     return [it for it in items if it.group not in tune], [it for it in items if it.group in tune]
 
 
-def evaluation_sets(validation: list[data.ImageItem], replay: dict[str, list[data.ImageItem]], max_items: int,
-                    rng: np.random.Generator) -> dict[str, list[data.ImageItem]]:
+def evaluation_sets(
+    validation: list[data.ImageItem], replay: dict[str, list[data.ImageItem]], max_items: int, rng: np.random.Generator
+) -> dict[str, list[data.ImageItem]]:
     """The frozen validation split plus each public source's test split (sampled to `max_items`)."""
     sets = {VALIDATION: validation}
     for kind in sorted({it.source for it in replay.get("test", [])}):
@@ -166,8 +167,9 @@ def finetune(
     for p in problems + val_problems:
         log(f"  {p}")
     if not new_train:
-        raise FinetuneError("the fine-tune sets leave no training crops after the frozen validation split and "
-                            "consent checks (see the summaries above)")
+        raise FinetuneError(
+            "the fine-tune sets leave no training crops after the frozen validation split and consent checks (see the summaries above)"
+        )
     if not validation:
         raise FinetuneError("the frozen validation split is empty: nothing to judge the new model on")
     new_train, tuning = _tuning_split(new_train, config.tuning_groups)
@@ -177,32 +179,46 @@ def finetune(
     replayed = _stratified_sample(replay["train"], n_replay, rng)
     tuning += _stratified_sample(replay["validation"], config.public_validation, rng)
     if len({it.smile for it in new_train + replayed}) < 2 or len({it.smile for it in tuning}) < 2:
-        raise FinetuneError("training and calibration need both smiling and non-smiling faces: give replay data "
-                            "(--fer2013 ...) or collected crops of both classes")
+        raise FinetuneError(
+            "training and calibration need both smiling and non-smiling faces: give replay data "
+            "(--fer2013 ...) or collected crops of both classes"
+        )
     # A few labelled crops would drown in the replay: repeat them (augmentation varies every copy).
     repeats = max(1, round(len(replayed) / (config.replay_ratio * len(new_train)))) if replayed else 1
-    log(f"fine-tune: {len(new_train)} collected (x{repeats}) + {len(replayed)} replayed training items; "
-        f"{len(tuning)} calibration items; frozen validation {len(validation)}")
+    log(
+        f"fine-tune: {len(new_train)} collected (x{repeats}) + {len(replayed)} replayed training items; "
+        f"{len(tuning)} calibration items; frozen validation {len(validation)}"
+    )
 
-    train_config = TrainConfig(size=size, epochs=config.epochs, lr=config.lr, warmup_epochs=0.5, seed=config.seed,
-                               threads=config.threads, batch_size=64)
+    train_config = TrainConfig(
+        size=size, epochs=config.epochs, lr=config.lr, warmup_epochs=0.5, seed=config.seed, threads=config.threads, batch_size=64
+    )
     result = train(new_train * repeats + replayed, tuning, train_config, init=load_weights(parent_dir), log=log)
 
     # Whose faces shaped this model: this set's people (training and calibration groups) and the parent's.
-    participants = sorted({c.consent_ref for s in sets for c in s.train if not c.consent_ref.startswith("public:")}
-                          | set(parent_record.participants))
+    participants = sorted(
+        {c.consent_ref for s in sets for c in s.train if not c.consent_ref.startswith("public:")} | set(parent_record.participants)
+    )
     data_versions = [f"{s.version}@{s.root.resolve()}" for s in sets]
     card = ModelCard(
-        version="", framing=parent_model.card.framing, calibration=result.calibration, threshold=result.threshold,
-        created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), parent_version=parent_model.version,
+        version="",
+        framing=parent_model.card.framing,
+        calibration=result.calibration,
+        threshold=result.threshold,
+        created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        parent_version=parent_model.version,
         training_sources=sorted(set(parent_model.card.training_sources) | {"custom"}),
         training={
             "command": command,
             "kind": "fine-tune",
             "config": {**train_config.as_dict(), "replay_ratio": config.replay_ratio, "tuning_groups": config.tuning_groups},
-            "items": {"collected_train": len(new_train), "collected_repeats": repeats, "replayed": len(replayed),
-                      "calibration": len(tuning),
-                      "frozen_validation": len(validation)},
+            "items": {
+                "collected_train": len(new_train),
+                "collected_repeats": repeats,
+                "replayed": len(replayed),
+                "calibration": len(tuning),
+                "frozen_validation": len(validation),
+            },
             "seconds": round(result.seconds, 1),
             "lineage": {
                 "parent": parent_model.version,
@@ -212,8 +228,10 @@ def finetune(
                 "replay_sources": sorted({it.source for it in replayed}),
             },
         },
-        notes=[f"Fine-tuned from {parent_model.version} on consented collected data ({', '.join(data_versions)}) "
-               "with replay of its pretraining data."],
+        notes=[
+            f"Fine-tuned from {parent_model.version} on consented collected data ({', '.join(data_versions)}) "
+            "with replay of its pretraining data."
+        ],
     )
     card = write_model_dir(result.net, card, out_dir, version_prefix="smile-ft")
     candidate = SmileClassifier.load(out_dir)
@@ -226,12 +244,20 @@ def finetune(
 
     public = [name for name in eval_sets if name != VALIDATION]
     gate = registry.promotion_gate(after, before, [VALIDATION], public, config.gate, names=(card.version, parent_model.version))
-    registry.register(conn, registry.ModelRecord(
-        card.version, str(Path(out_dir).resolve()), parent=parent_model.version, metrics=after,
-        data_versions=data_versions, participants=participants, gate=list(gate.lines)))
+    registry.register(
+        conn,
+        registry.ModelRecord(
+            card.version,
+            str(Path(out_dir).resolve()),
+            parent=parent_model.version,
+            metrics=after,
+            data_versions=data_versions,
+            participants=participants,
+            gate=list(gate.lines),
+        ),
+    )
     registry.register(conn, replace(parent_record, metrics=before))
     promoted = gate.promote and promote
     if promoted:
         registry.activate(conn, card.version, reason="promoted by gate")
-    return FinetuneResult(Path(out_dir), card.version, parent_model.version, sets, before, after, gate, promoted,
-                          time.time() - started)
+    return FinetuneResult(Path(out_dir), card.version, parent_model.version, sets, before, after, gate, promoted, time.time() - started)

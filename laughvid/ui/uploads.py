@@ -19,14 +19,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from laughvid.config import DEFAULT_MAX_UPLOAD_MB, MAX_UPLOAD_ENV, max_upload_raw
+from laughvid.errors import UploadError
 from laughvid.store import file_sha256
 
 VIDEO_TYPES = ("mp4", "mov", "m4v", "mkv", "webm", "avi", "mpg", "mpeg", "ts", "mts", "3gp", "wmv", "flv")
 _CHUNK = 1 << 20
-
-
-class UploadError(ValueError):
-    """The upload was refused; nothing was kept."""
 
 
 @dataclass(frozen=True)
