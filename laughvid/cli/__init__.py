@@ -1,7 +1,10 @@
 """`laughvid` command line: a thin layer over the library API.
 
 Each sub-command lives in its own module exposing `register(subparsers)`; the module adds its
-parser and sets `func` to a callable taking the parsed args and returning an exit code.
+parser and sets `func` to a callable taking the parsed args and returning an exit code. A
+`LaughvidError` that leaves a command (unknown model version, refused consent, unusable store) is
+caught in `main` alone: its message on stderr, exit 2. Batch commands (analyze, export) catch
+per-file errors themselves, report each and go on (exit 1).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import argparse
 import importlib
 import sys
 
-from laughvid.store.sqlite_file import StoreError
+from laughvid.errors import LaughvidError
 
 # Sub-command modules, in the order `laughvid --help` lists them.
 SUBCOMMAND_MODULES = (
@@ -55,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(args.func(args) or EXIT_OK)
-    except StoreError as exc:  # every command that opens the store: what happened and what to do, no traceback
+    except LaughvidError as exc:  # the one place: a refused request or an unusable store, said without a traceback
         print(f"laughvid {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
 

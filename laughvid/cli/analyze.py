@@ -16,9 +16,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
+from laughvid.errors import VideoError
 from laughvid.export.results import write_outputs
 from laughvid.pipeline.analyze import AnalysisParams, analyze_video
-from laughvid.pipeline.decode import BACKENDS, VideoError
+from laughvid.pipeline.decode import BACKENDS
 from laughvid.pipeline.segments import SmoothingParams
 from laughvid.store import open_store
 
@@ -37,15 +38,21 @@ _SMOOTHING_HELP = {
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("analyze", help="find laugh segments in videos", description=__doc__,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p = subparsers.add_parser(
+        "analyze", help="find laugh segments in videos", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("videos", nargs="+", metavar="VIDEO", type=Path)
     p.add_argument("--out", required=True, type=Path, help="output folder; one sub-folder per video")
     p.add_argument("--model", type=Path, help="smile model directory (default: the active model)")
     p.add_argument("--store", type=Path, help="SQLite store (default: $LAUGHVID_HOME/laughvid.sqlite)")
     defaults = AnalysisParams()
     p.add_argument("--fps", type=float, default=defaults.fps, help=f"analysed frames per second (default {defaults.fps})")
-    p.add_argument("--detect-every", type=int, default=defaults.detect_every, help=f"detect faces on every n-th analysed frame (default {defaults.detect_every})")
+    p.add_argument(
+        "--detect-every",
+        type=int,
+        default=defaults.detect_every,
+        help=f"detect faces on every n-th analysed frame (default {defaults.detect_every})",
+    )
     p.add_argument("--backend", choices=BACKENDS, default=defaults.backend, help="video decoder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_smoothing_args(p)
@@ -94,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     conn = open_store(args.store)
     failed = 0
-    for video, out_dir in zip(args.videos, _output_dirs(args.videos, args.out)):
+    for video, out_dir in zip(args.videos, _output_dirs(args.videos, args.out), strict=False):
         bar = tqdm(total=100, desc=video.name, unit="%", disable=args.quiet, leave=True, file=sys.stderr)
 
         def progress(fraction: float, message: str, bar=bar) -> None:
@@ -108,13 +115,18 @@ def run(args: argparse.Namespace) -> int:
             except OSError as exc:  # full disk, no permission: write_outputs left the previous files whole
                 failed += 1
                 bar.close()
-                print(f"laughvid analyze: error: {video}: cannot write its results to {out_dir} ({exc.strerror or exc}); the files "
-                      "already there are unchanged and the analysis is kept in the store: free some space or choose another --out, "
-                      "then run the same command again (it will not analyse again)", file=sys.stderr)  # fmt: skip
+                print(
+                    f"laughvid analyze: error: {video}: cannot write its results to {out_dir} ({exc.strerror or exc}); the files "
+                    "already there are unchanged and the analysis is kept in the store: free some space or choose another --out, "
+                    "then run the same command again (it will not analyse again)",
+                    file=sys.stderr,
+                )
                 continue
         except KeyboardInterrupt:
             bar.close()
-            print(f"laughvid analyze: interrupted during {video}; its finished part is saved, run the same command to resume", file=sys.stderr)
+            print(
+                f"laughvid analyze: interrupted during {video}; its finished part is saved, run the same command to resume", file=sys.stderr
+            )
             return EXIT_INTERRUPTED
         except VideoError as exc:
             failed += 1

@@ -8,12 +8,10 @@ from datetime import date
 from pathlib import Path
 
 from laughvid.cli import EXIT_OK
-from laughvid.cli.models import fail
 from laughvid.config import Settings
 from laughvid.governance import consent
 from laughvid.governance import people as person_tracks
 from laughvid.lifecycle import registry
-from laughvid.pipeline.decode import VideoError
 from laughvid.store import file_sha256, open_store
 from laughvid.store.video_identity import check_video
 
@@ -38,8 +36,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add = actions.add_parser("add", help="register a participant's consent")
     add.add_argument("participant_id")
     add.add_argument("--name", required=True)
-    add.add_argument("--scope", action="append", choices=consent.SCOPES, required=True,
-                     help="finetune: crops may train models; clips: face may appear unblurred in exported clips (repeatable)")
+    add.add_argument(
+        "--scope",
+        action="append",
+        choices=consent.SCOPES,
+        required=True,
+        help="finetune: crops may train models; clips: face may appear unblurred in exported clips (repeatable)",
+    )
     add.add_argument("--date", type=_date, default=date.today(), help="consent given on (default today)")
     add.add_argument("--expires", type=_date, help="consent ends after this day")
     add.add_argument("--note", default="")
@@ -50,10 +53,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     wd.add_argument("--date", type=_date)
     wd.set_defaults(func=_withdraw)
     link = actions.add_parser(
-        "link", aliases=["link-track"], help="say which participant a person of a video is: links each of its raw face tracks",
+        "link",
+        aliases=["link-track"],
+        help="say which participant a person of a video is: links each of its raw face tracks",
         description="Link a person (an id the timeline / analysis.json shows) to a participant. Links name the tracker's "
-                    "raw tracks, which stitching may have joined into one person: check each one (--sheet) and link "
-                    "only those that show the participant (--tracks).")
+        "raw tracks, which stitching may have joined into one person: check each one (--sheet) and link "
+        "only those that show the participant (--tracks).",
+    )
     link.add_argument("video", help="the video file (or its sha256)")
     link.add_argument("person_id", type=int, help="person (or fragment) id, as the timeline / analysis.json shows it")
     link.add_argument("participant_id")
@@ -61,22 +67,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     link.add_argument("--sheet", type=Path, metavar="PNG", help="write a contact sheet: one face per raw track of the person")
     link.add_argument("--dry-run", action="store_true", help="only print the raw tracks (and write --sheet); link nothing")
     link.set_defaults(func=_link)
-    for name, helptext in (("export", "copy everything held about a participant into a local folder"),
-                           ("delete", "delete a participant's crops and manifest rows; flag models trained on them")):
+    for name, helptext in (
+        ("export", "copy everything held about a participant into a local folder"),
+        ("delete", "delete a participant's crops and manifest rows; flag models trained on them"),
+    ):
         p = actions.add_parser(name, help=helptext)
         p.add_argument("participant_id")
-        p.add_argument("--set", dest="sets", action="append", type=Path, default=[],
-                       help="fine-tune set folder (repeatable; default: the UI's set and every set a registered model used)")
+        p.add_argument(
+            "--set",
+            dest="sets",
+            action="append",
+            type=Path,
+            default=[],
+            help="fine-tune set folder (repeatable; default: the UI's set and every set a registered model used)",
+        )
         if name == "export":
             p.add_argument("--out", type=Path, required=True)
             p.set_defaults(func=_export)
         else:
             p.add_argument("--yes", action="store_true", help="confirm: deletion cannot be undone")
-            p.add_argument("--exports", action="append", type=Path, default=[], metavar="DIR",
-                           help="a `laughvid export --out` folder (repeatable): its folders of videos they appear in are "
-                                "deleted, as are those in the app's exports folder")
-            p.add_argument("--keep-exports", action="store_true",
-                           help="only list those export folders (they cannot be found again once the links are gone)")
+            p.add_argument(
+                "--exports",
+                action="append",
+                type=Path,
+                default=[],
+                metavar="DIR",
+                help="a `laughvid export --out` folder (repeatable): its folders of videos they appear in are "
+                "deleted, as are those in the app's exports folder",
+            )
+            p.add_argument(
+                "--keep-exports",
+                action="store_true",
+                help="only list those export folders (they cannot be found again once the links are gone)",
+            )
             p.set_defaults(func=_delete)
 
 
@@ -87,13 +110,11 @@ def _set_dirs(conn, given: list[Path]) -> list[Path]:
 
 
 def _add(args: argparse.Namespace) -> int:
-    try:
-        p = consent.Participant(args.participant_id, args.name, tuple(args.scope), args.date, args.expires, note=args.note)
-        consent.add_participant(open_store(), p)
-    except consent.ConsentError as exc:
-        return fail(exc)
-    print(f"registered {p.participant_id}: {', '.join(p.scopes)} from {p.consented_on}"
-          f"{' until ' + str(p.expires_on) if p.expires_on else ''}")
+    p = consent.Participant(args.participant_id, args.name, tuple(args.scope), args.date, args.expires, note=args.note)
+    consent.add_participant(open_store(), p)
+    print(
+        f"registered {p.participant_id}: {', '.join(p.scopes)} from {p.consented_on}{' until ' + str(p.expires_on) if p.expires_on else ''}"
+    )
     return EXIT_OK
 
 
@@ -102,16 +123,15 @@ def _list(args: argparse.Namespace) -> int:
     print(f"{'id':<12} {'name':<24} {'scopes':<16} {'given':<11} {'expires':<11} status")
     for p in consent.list_participants(open_store()):
         status = "withdrawn" if p.withdrawn_on and p.withdrawn_on <= today else ("active" if p.active(today) else "expired/not started")
-        print(f"{p.participant_id:<12} {p.name[:24]:<24} {','.join(p.scopes):<16} {p.consented_on!s:<11} "
-              f"{str(p.expires_on or '-'):<11} {status}")
+        print(
+            f"{p.participant_id:<12} {p.name[:24]:<24} {','.join(p.scopes):<16} {p.consented_on!s:<11} "
+            f"{str(p.expires_on or '-'):<11} {status}"
+        )
     return EXIT_OK
 
 
 def _withdraw(args: argparse.Namespace) -> int:
-    try:
-        consent.withdraw(open_store(), args.participant_id, args.date)
-    except consent.ConsentError as exc:
-        return fail(exc)
+    consent.withdraw(open_store(), args.participant_id, args.date)
     print(f"{args.participant_id}: consent withdrawn; their crops are no longer used (delete them with `consent delete`)")
     return EXIT_OK
 
@@ -120,14 +140,10 @@ def _link(args: argparse.Namespace) -> int:
     conn = open_store()
     is_file = Path(args.video).is_file()
     sha = file_sha256(args.video) if is_file else args.video
-    try:
-        person = person_tracks.find_person(conn, sha, args.person_id)
-        if args.sheet:
-            person_tracks.write_contact_sheet(args.video if is_file else check_video(person.analysis, conn), person.tracks, args.sheet)
-        chosen = (person.select(args.tracks) if args.dry_run
-                  else person_tracks.link_person(conn, person, args.participant_id, args.tracks))
-    except (consent.ConsentError, person_tracks.PersonTracksError, VideoError) as exc:
-        return fail(exc)
+    person = person_tracks.find_person(conn, sha, args.person_id)
+    if args.sheet:
+        person_tracks.write_contact_sheet(args.video if is_file else check_video(person.analysis, conn), person.tracks, args.sheet)
+    chosen = person.select(args.tracks) if args.dry_run else person_tracks.link_person(conn, person, args.participant_id, args.tracks)
     a = person.analysis
     print(f"person {person.person_id} of {a.name} (analysis {a.id}, {a.model_version}): {len(person.tracks)} raw track(s)")
     done = f"would link to {args.participant_id} (dry run)" if args.dry_run else f"linked to {args.participant_id}"
@@ -141,32 +157,30 @@ def _link(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     conn = open_store()
-    try:
-        path = consent.export_person(conn, args.participant_id, _set_dirs(conn, args.sets), args.out)
-    except consent.ConsentError as exc:
-        return fail(exc)
+    path = consent.export_person(conn, args.participant_id, _set_dirs(conn, args.sets), args.out)
     print(f"exported {args.participant_id} to {path.parent} (record: {path.name})")
     return EXIT_OK
 
 
 def _delete(args: argparse.Namespace) -> int:
     if not args.yes:
-        return fail(ValueError("deletion cannot be undone: run again with --yes (export first if they asked for a copy)"))
+        raise consent.ConsentError("deletion cannot be undone: run again with --yes (export first if they asked for a copy)")
     conn = open_store()
-    try:
-        report = consent.delete_person(conn, args.participant_id, _set_dirs(conn, args.sets),
-                                       [Settings.from_env().exports_dir, *args.exports], args.keep_exports)  # fmt: skip
-    except consent.ConsentError as exc:
-        return fail(exc)
-    print(f"deleted {args.participant_id}: {len(report.crops_deleted)} crops, {report.manifest_rows_deleted} manifest rows, "
-          f"{report.track_links_deleted} track links, {len(report.exports_deleted)} export folder(s)")
+    exports = [Settings.from_env().exports_dir, *args.exports]
+    report = consent.delete_person(conn, args.participant_id, _set_dirs(conn, args.sets), exports, args.keep_exports)
+    print(
+        f"deleted {args.participant_id}: {len(report.crops_deleted)} crops, {report.manifest_rows_deleted} manifest rows, "
+        f"{report.track_links_deleted} track links, {len(report.exports_deleted)} export folder(s)"
+    )
     for folder in report.exports_deleted:
         print(f"  deleted export folder (clips, reel, lists of a video they appear in; export again to remake it): {folder}")
     for folder in report.exports_kept:
         print(f"  KEPT export folder of a video they appear in (may show their face unblurred): {folder}")
     for v in report.models_flagged:
         print(f"  model {v} was trained on their data: flagged NEEDS RETRAINING")
-    print("not covered, laughvid does not record them: contact sheets written with `consent link --sheet`, exports under "
-          "folders not given with --exports, `analyze --out` folders (face boxes and scores, no images), copies made elsewhere; "
-          "the videos and their analyses are kept (delete a video file yourself if their consent requires it)")
+    print(
+        "not covered, laughvid does not record them: contact sheets written with `consent link --sheet`, exports under "
+        "folders not given with --exports, `analyze --out` folders (face boxes and scores, no images), copies made elsewhere; "
+        "the videos and their analyses are kept (delete a video file yourself if their consent requires it)"
+    )
     return EXIT_OK

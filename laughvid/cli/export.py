@@ -20,12 +20,10 @@ from pathlib import Path
 from laughvid import review, store
 from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
 from laughvid.cli.analyze import add_smoothing_args, smoothing_from_args
-from laughvid.errors import VideoNotFound
-from laughvid.export.clips import MODES, ClipOptions, ExportError
+from laughvid.errors import BlurError, ExportError, ReviewError, VideoError, VideoNotFound
+from laughvid.export.clips import MODES, ClipOptions
 from laughvid.export.lists import LIST_FORMATS
-from laughvid.governance.face_blur import BlurError
 from laughvid.pipeline.analyze import load_result
-from laughvid.pipeline.decode import VideoError
 from laughvid.store.video_identity import FileStamp
 from laughvid.types import ReviewedSegment
 from laughvid.ui import actions
@@ -137,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     for ref in args.videos:
         try:
             print(_export_one(conn, ref, args, options))
-        except review.ReviewError as exc:
+        except ReviewError as exc:
             failed += 1
             print(f"laughvid export: error: {ref}: {exc} (in the app, or use --automatic)", file=sys.stderr)
         except (VideoNotFound, VideoError, ExportError, BlurError, OSError) as exc:

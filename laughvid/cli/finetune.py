@@ -12,19 +12,22 @@ from laughvid.cli import EXIT_OK, EXIT_USAGE
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "finetune", help="fine-tune the smile model on collected smile/ non_smile/ data, gate and promote",
+        "finetune",
+        help="fine-tune the smile model on collected smile/ non_smile/ data, gate and promote",
         description="Start from the active model (or --model), train on the consented crops of each DATA folder "
-                    "(smile/ + non_smile/, optional manifest.csv) except its frozen validation split, replay "
-                    "pretraining data against forgetting, print before/after metrics and the promotion gate, "
-                    "register the new model and promote it if it passes. Needs the 'train' extra (torch).")
+        "(smile/ + non_smile/, optional manifest.csv) except its frozen validation split, replay "
+        "pretraining data against forgetting, print before/after metrics and the promotion gate, "
+        "register the new model and promote it if it passes. Needs the 'train' extra (torch).",
+    )
     p.add_argument("data", type=Path, nargs="+", metavar="DATA")
     p.add_argument("--out", type=Path, required=True, metavar="MODEL_DIR")
     p.add_argument("--model", help="model directory or registered version to start from (default: the active model)")
     for kind in ("fer2013", "smilesmiled", "ckplus", "affectnet"):
         p.add_argument(f"--{kind}", type=Path, help=f"{kind} data to replay (its test split is a public gate set)")
     p.add_argument("--no-replay", action="store_true", help="allow fine-tuning without replay data (risks forgetting)")
-    p.add_argument("--consent-ref", default="",
-                   help="consent reference for images without one in the manifest: a participant id or public:<dataset>")
+    p.add_argument(
+        "--consent-ref", default="", help="consent reference for images without one in the manifest: a participant id or public:<dataset>"
+    )
     p.add_argument("--faces", choices=("auto", "crops", "detect"), default="auto", help="as in eval-images")
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--margin", type=float, default=0.02, help="largest ROC-AUC drop allowed on a public test set")
@@ -35,30 +38,45 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        from laughvid.training.finetune import FinetuneConfig, FinetuneError, finetune, load_replay
+        from laughvid.training.finetune import FinetuneConfig, finetune, load_replay
         from laughvid.training.pipeline import DataSource
     except ModuleNotFoundError as exc:
         print(f"laughvid finetune needs the training extra: pip install 'laughvid[train]' ({exc})", file=sys.stderr)
         return EXIT_USAGE
-    from laughvid.lifecycle.registry import GateRule, RegistryError
-    from laughvid.lifecycle.set_versions import FinetuneSetError
+    from laughvid.lifecycle.registry import GateRule
     from laughvid.store import open_store
 
-    replay = [DataSource(kind, getattr(args, kind)) for kind in ("fer2013", "smilesmiled", "ckplus", "affectnet")
-              if getattr(args, kind) is not None]
+    replay = [
+        DataSource(kind, getattr(args, kind))
+        for kind in ("fer2013", "smilesmiled", "ckplus", "affectnet")
+        if getattr(args, kind) is not None
+    ]
     if not replay and not args.no_replay:
-        print("laughvid finetune: give the pretraining data to replay (--fer2013/--smilesmiled/--ckplus/--affectnet) "
-              "so the model does not forget it, or --no-replay", file=sys.stderr)
+        print(
+            "laughvid finetune: give the pretraining data to replay (--fer2013/--smilesmiled/--ckplus/--affectnet) "
+            "so the model does not forget it, or --no-replay",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     config = FinetuneConfig(epochs=args.epochs, seed=args.seed, faces=args.faces, gate=GateRule(margin=args.margin))
     try:
-        result = finetune(args.data, args.out, open_store(), load_replay(replay), parent=args.model, config=config,
-                          default_consent_ref=args.consent_ref, promote=not args.no_promote,
-                          command="laughvid " + shlex.join(sys.argv[1:]))
-    except (FinetuneError, FinetuneSetError, RegistryError, FileNotFoundError, ValueError) as exc:
-        print(f"laughvid finetune: {exc}", file=sys.stderr)
+        result = finetune(
+            args.data,
+            args.out,
+            open_store(),
+            load_replay(replay),
+            parent=args.model,
+            config=config,
+            default_consent_ref=args.consent_ref,
+            promote=not args.no_promote,
+            command="laughvid " + shlex.join(sys.argv[1:]),
+        )
+    except (FileNotFoundError, ValueError) as exc:  # the training data's own checks; a LaughvidError is a ValueError too
+        print(f"laughvid finetune: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(result.report())
-    print(f"wrote {result.model_dir} ({result.version}) in {result.seconds:.0f} s: "
-          f"{'PROMOTED, now the active model' if result.promoted else 'registered, not promoted'}")
+    print(
+        f"wrote {result.model_dir} ({result.version}) in {result.seconds:.0f} s: "
+        f"{'PROMOTED, now the active model' if result.promoted else 'registered, not promoted'}"
+    )
     return EXIT_OK

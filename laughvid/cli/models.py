@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from laughvid.cli import EXIT_OK, EXIT_USAGE
+from laughvid.cli import EXIT_OK
 from laughvid.lifecycle import registry
 from laughvid.store import open_store
 
@@ -29,12 +28,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.set_defaults(func=_register)
 
 
-def fail(exc: Exception) -> int:
-    """Report a refused request (unknown version, bad consent record...) and exit as a usage error."""
-    print(f"error: {exc}", file=sys.stderr)
-    return EXIT_USAGE
-
-
 def format_table(conn) -> str:
     """The `models list` table (also what the UI shows)."""
     active = registry.active_version(conn)
@@ -43,8 +36,9 @@ def format_table(conn) -> str:
         first = next(iter(m.metrics.items()), None)
         figures = f"{first[0][:14]} {first[1].get('f1', float('nan')):.3f}/{first[1].get('roc_auc', float('nan')):.3f}" if first else "-"
         note = f"NEEDS RETRAINING: {m.needs_retraining}" if m.needs_retraining else ""
-        lines.append(f"{'*' if m.version == active else ' '} {m.version:<30} {m.parent or '-':<30} {m.created_at[:19]:<20} "
-                     f"{figures:<28} {note}")
+        lines.append(
+            f"{'*' if m.version == active else ' '} {m.version:<30} {m.parent or '-':<30} {m.created_at[:19]:<20} {figures:<28} {note}"
+        )
     if active is None:
         lines.append(f"(no active model registered: the shipped default {registry.DEFAULT_MODEL_DIR} is used)")
     return "\n".join(lines)
@@ -59,7 +53,7 @@ def _show(args: argparse.Namespace) -> int:
     conn = open_store()
     record = registry.get(conn, args.version)
     if record is None:
-        return fail(registry.RegistryError(f"no model version {args.version!r} (see `laughvid models list`)"))
+        raise registry.RegistryError(f"no model version {args.version!r} (see `laughvid models list`)")
     print(f"version {record.version}{'  (active)' if registry.active_version(conn) == record.version else ''}")
     print(f"path {record.path}\nparent {record.parent or '-'}\ncreated {record.created_at}")
     print(f"fine-tune data versions: {', '.join(record.data_versions) or '-'}")
@@ -74,30 +68,21 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _activate(args: argparse.Namespace) -> int:
-    try:
-        registry.activate(open_store(), args.version, reason="manual")
-    except registry.RegistryError as exc:
-        return fail(exc)
+    registry.activate(open_store(), args.version, reason="manual")
     print(f"active model: {args.version}")
     return EXIT_OK
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    try:
-        version = registry.rollback(open_store(), args.version)
-    except registry.RegistryError as exc:
-        return fail(exc)
+    version = registry.rollback(open_store(), args.version)
     print(f"rolled back: active model is now {version}")
     return EXIT_OK
 
 
 def _register(args: argparse.Namespace) -> int:
     conn = open_store()
-    try:
-        record = registry.ensure_registered(conn, args.model_dir)
-        if args.activate:
-            registry.activate(conn, record.version, reason="manual")
-    except registry.RegistryError as exc:
-        return fail(exc)
+    record = registry.ensure_registered(conn, args.model_dir)
+    if args.activate:
+        registry.activate(conn, record.version, reason="manual")
     print(f"registered {record.version} at {record.path}{' (active)' if args.activate else ''}")
     return EXIT_OK
