@@ -15,11 +15,10 @@ Exporting a video again replaces that video's crops, so the set always mirrors t
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 
@@ -27,14 +26,13 @@ from laughvid.atomic import write_image_atomic
 from laughvid.errors import FinetuneExportError
 from laughvid.governance.consent import track_links
 from laughvid.lifecycle.manifest import MANIFEST_COLUMNS, read_manifest, write_manifest  # noqa: F401 (re-exported for the set's readers)
-from laughvid.pipeline.decode import upright
+from laughvid.pipeline.decode import frames_at
 from laughvid.pipeline.faces.crop import Framing, crop_faces
 from laughvid.review import LAUGH_STATES
 from laughvid.types import Box, ReviewedSegment, ScoreCache
 
 LABELS = ("smile", "non_smile")
 CROP_SIZE = 96
-_SAME_TIME_S = 1e-4  # cache times are decoded frame times; this only absorbs float noise
 
 
 @dataclass(frozen=True)
@@ -124,39 +122,6 @@ def plan_crops(
             busy |= (times >= item.start_s - margin_s) & (times < item.end_s + margin_s)
         faces(_thin(times[~busy], background_every_s), (), "non_smile", *completed_by)
     return plan
-
-
-def frames_at(path: str | Path, rotation: int, times: Sequence[float], max_gap_s: float = 3.0) -> Iterator[tuple[float, np.ndarray]]:
-    """Upright RGB frames whose timestamps equal `times` (as the analysis recorded them).
-
-    Decodes forward and seeks only across gaps longer than `max_gap_s`, so a few crops from an
-    hour-long video do not decode the whole file. Times with no frame there are skipped.
-    """
-    wanted = sorted(set(times))
-    i = 0
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        while i < len(wanted):
-            target = wanted[i]
-            container.seek(int(target / stream.time_base), stream=stream, backward=True)
-            for frame in container.decode(stream):
-                if frame.time is None:
-                    continue
-                while i < len(wanted) and wanted[i] < frame.time - _SAME_TIME_S:
-                    i += 1  # no frame at that time
-                if i == len(wanted):
-                    return
-                if abs(frame.time - wanted[i]) <= _SAME_TIME_S:
-                    yield wanted[i], upright(frame.to_ndarray(format="rgb24"), rotation)
-                    i += 1
-                    if i == len(wanted):
-                        return
-                # Past the seek target (never before it: the keyframe may be far back) and far from the next one: seek.
-                if frame.time >= target and wanted[i] - frame.time > max_gap_s:
-                    break
-            else:
-                return  # end of file
 
 
 def export_finetune_set(

@@ -21,10 +21,9 @@ import numpy as np
 from laughvid.atomic import write_image_atomic
 from laughvid.errors import PersonTracksError
 from laughvid.export.contact_sheet import tile_grid
-from laughvid.export.crops import frames_at
 from laughvid.governance.consent import link_tracks
 from laughvid.pipeline.analyze import AnalysisResult, list_videos, load_result
-from laughvid.pipeline.decode import probe
+from laughvid.pipeline.decode import frames_at, probe
 from laughvid.pipeline.faces.crop import Framing, crop_faces
 from laughvid.store import AnalysisRecord
 from laughvid.types import Box, ScoreCache

@@ -19,7 +19,7 @@ them are scaled back to upright source pixels by `FrameBatch.scale` users (see a
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from laughvid.types import FrameBatch, VideoInfo
 
 BACKENDS = ("auto", "pyav", "decord")
 _SLOT_EPS = 1e-6  # timestamps like 0.1 stored as 0.09999999 must land in slot 1
+_SAME_TIME_S = 1e-4  # times asked of frames_at are decoded frame times; this only absorbs float noise
 
 
 def probe(path: str | Path) -> VideoInfo:
@@ -288,6 +289,49 @@ def _decord_frames(path, info: VideoInfo, fps: float, max_side: int | None, star
             report.last_time_s = float(times[i])
             yield float(times[i]), int(i), lambda dst, frame=frame: np.copyto(dst, frame)
     _check_complete(report, info, fps)
+
+
+def frames_at(path: str | Path, rotation: int, times: Sequence[float], max_gap_s: float = 3.0) -> Iterator[tuple[float, np.ndarray]]:
+    """Upright RGB frames whose timestamps equal `times` (as the analysis recorded them): the random
+    access that fine-tune crops, contact sheets and the app's face thumbnails need.
+
+    Decodes forward and seeks only across gaps longer than `max_gap_s`, so a few crops from an
+    hour-long video do not decode the whole file. Times with no frame there are skipped.
+
+    Args:
+        path: the video file.
+        rotation: its rotation in degrees (`VideoInfo.rotation`), undone on every frame.
+        times: frame times in seconds, as `iter_batches` reported them; any order, duplicates ignored.
+        max_gap_s: seek instead of decoding forward when the next time is further than this.
+
+    Returns:
+        An iterator of (time, upright RGB frame), in time order.
+    """
+    wanted = sorted(set(times))
+    i = 0
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        while i < len(wanted):
+            target = wanted[i]
+            container.seek(int(target / stream.time_base), stream=stream, backward=True)
+            for frame in container.decode(stream):
+                if frame.time is None:
+                    continue
+                while i < len(wanted) and wanted[i] < frame.time - _SAME_TIME_S:
+                    i += 1  # no frame at that time
+                if i == len(wanted):
+                    return
+                if abs(frame.time - wanted[i]) <= _SAME_TIME_S:
+                    yield wanted[i], upright(frame.to_ndarray(format="rgb24"), rotation)
+                    i += 1
+                    if i == len(wanted):
+                        return
+                # Past the seek target (never before it: the keyframe may be far back) and far from the next one: seek.
+                if frame.time >= target and wanted[i] - frame.time > max_gap_s:
+                    break
+            else:
+                return  # end of file
 
 
 def _warn_cut(report: DecodeReport, info: VideoInfo, exc: Exception) -> None:
