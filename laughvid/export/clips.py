@@ -13,15 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ffmpeg
-import imageio_ffmpeg
 
 from laughvid.atomic import atomic_path
 from laughvid.errors import ExportError
+from laughvid.export import ffmpeg as ffmpeg_run
 from laughvid.export.naming import export_stem
 from laughvid.pipeline.decode import probe
 from laughvid.types import Segment
 
-FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 MODES = ("reencode", "copy")
 
 # A last step on each written file before it is put in place, given the source (start_s, end_s)
@@ -104,14 +103,6 @@ def merge_windows(windows: Sequence[ClipWindow]) -> list[ClipWindow]:
     return merged
 
 
-def _run(stream: ffmpeg.nodes.OutputStream, what: str) -> None:
-    try:
-        stream.overwrite_output().run(cmd=FFMPEG, capture_stdout=True, capture_stderr=True)
-    except ffmpeg.Error as exc:
-        tail = (exc.stderr or b"").decode(errors="replace").strip().splitlines()[-3:]
-        raise ExportError(f"ffmpeg failed to write {what}: {' | '.join(tail)}") from exc
-
-
 def cut(video_path: str | Path, window: ClipWindow, out_path: str | Path, options: ClipOptions, finish: Finish | None = None) -> ClipWindow:
     """Write `window` of the video to `out_path` (mp4); return the source window actually written.
 
@@ -133,7 +124,7 @@ def cut(video_path: str | Path, window: ClipWindow, out_path: str | Path, option
                 acodec="aac",
                 movflags="+faststart",
             )
-        _run(output, out_path.name)
+        ffmpeg_run.run(output, out_path.name)
         if options.mode == "copy":
             written_s = probe(tmp).duration_s
             window = ClipWindow(max(0.0, round(window.end_s - written_s, 6)), window.end_s)
@@ -196,7 +187,7 @@ def export_reel(
         listing.write_text("".join(f"file '{p.as_posix()}'\n" for p in pieces))
         with atomic_path(out_path) as joined_path:
             joined = ffmpeg.input(str(listing), f="concat", safe=0).output(str(joined_path), c="copy", movflags="+faststart")
-            _run(joined, out_path.name)
+            ffmpeg_run.run(joined, out_path.name)
             if finish is not None:
                 finish(joined_path, [(w.start_s, w.end_s) for w in windows])
     return Reel(out_path, tuple(windows))

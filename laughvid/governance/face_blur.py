@@ -27,7 +27,7 @@ import numpy as np
 
 from laughvid.atomic import atomic_path
 from laughvid.errors import BlurError, VideoError
-from laughvid.export.clips import FFMPEG
+from laughvid.export import ffmpeg as ffmpeg_run
 from laughvid.governance.consent import tracks_without_consent
 from laughvid.pipeline.decode import DecodeReport, iter_batches, probe
 from laughvid.types import Box, FaceObservation, FaceTrack, ScoreCache
@@ -135,13 +135,10 @@ def blur_clip(
     with atomic_path(out_path) as tmp:
         video = ffmpeg.input("pipe:", format="rawvideo", pix_fmt="rgb24", s=f"{info.width}x{info.height}", r=info.fps or 30)
         streams = [video, ffmpeg.input(str(clip_path)).audio] if info.has_audio else [video]
-        encoder = (
+        encoder = ffmpeg_run.start(
             ffmpeg.output(
                 *streams, str(tmp), vcodec="libx264", crf=crf, preset="veryfast", pix_fmt="yuv420p", acodec="copy", movflags="+faststart"
             )
-            .global_args("-hide_banner", "-loglevel", "error", "-nostats")  # a full stderr pipe would stall us
-            .overwrite_output()
-            .run_async(cmd=FFMPEG, pipe_stdin=True, pipe_stderr=True)
         )
         report = DecodeReport()
         try:
@@ -157,7 +154,7 @@ def blur_clip(
             encoder.stdin.close()
             err = encoder.stderr.read()
             if encoder.wait() != 0:  # the root cause when a write to its stdin broke
-                raise BlurError(f"ffmpeg failed to write {out_path.name}: {err.decode(errors='replace').strip()[-300:]}")
+                raise BlurError(f"ffmpeg failed to write {out_path.name}: {ffmpeg_run.stderr_tail(err)}")
         if report.warnings:  # a shortened blurred copy must not replace the full clip
             raise BlurError(f"{clip_path}: not blurred, the clip could not be read in full: {'; '.join(report.warnings)}")
         missed = missed_boxes(track_boxes.observed_in(windows), blurred, 1.0 / (info.fps or 30))
