@@ -116,8 +116,11 @@ def test_loading_a_model_never_opens_the_store():
     assert done.returncode == 0, done.stderr
 
 
-def test_import_laughvid_is_cheap():
-    done = _run(f"import sys, laughvid\nprint(sorted(m for m in {HEAVY!r} if m in sys.modules))")
+def test_import_laughvid_is_cheap_and_its_public_names_load_on_use():
+    done = _run(
+        f"import sys, laughvid\nprint(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+        "missing = [n for n in laughvid.__all__ if getattr(laughvid, n, None) is None]\nassert not missing, missing\n"
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 
