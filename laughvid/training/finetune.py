@@ -1,5 +1,8 @@
 """Fine-tuning: adapt the current smile model to collected, consented data without forgetting.
 
+It is a preset of the one training path: `training.train.train`, the loop `laughvid train` runs, with
+the parent's weights as `init`, a replay mix, a lower learning rate and fewer epochs (`FinetuneConfig`).
+
 Why each step:
 - start from the current model's weights, with a lower learning rate and few epochs: the collected
   data is small, the pretrained features are good;
