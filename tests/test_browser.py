@@ -12,11 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,22 +24,16 @@ from laughvid.export.clips import ClipOptions
 from laughvid.export.crops import read_manifest
 from laughvid.pipeline.decode import probe
 from laughvid.store import file_sha256, open_store
+from tests.app_server import REPO, serving
 from tests.media import astronaut_video
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 DOC_SCREENSHOTS = REPO / "docs" / "screenshots"
 UPDATE_SCREENSHOTS_ENV = "LAUGHVID_UPDATE_SCREENSHOTS"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 120_000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -56,28 +45,10 @@ def app(tmp_path_factory):
     if not (SHIPPED_MODEL_DIR / "model.onnx").is_file():
         pytest.skip(f"needs the smile model in {SHIPPED_MODEL_DIR}")
     home = tmp_path_factory.mktemp("laughvid_home")
-    port = _free_port()
     env = dict(os.environ, LAUGHVID_HOME=str(home))
     env.pop("LAUGHVID_STORE", None)
-    cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true", "--server.address", "127.0.0.1",
-           "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]  # fmt: skip
-    log = open(home / "streamlit.log", "wb")
-    server = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                break
-            except OSError:
-                if server.poll() is not None:
-                    pytest.fail(f"streamlit exited: {(home / 'streamlit.log').read_text()[-2000:]}")
-                time.sleep(0.5)
+    with serving("streamlit_app.py", home / "streamlit.log", env) as (url, _port):
         yield url, home
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        log.close()
 
 
 def _wait_text(page, text: str | re.Pattern) -> None:

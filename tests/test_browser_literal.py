@@ -5,15 +5,12 @@ renders to, which only a browser running Streamlit's own Markdown pipeline can t
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, REPO, TIMEOUT_MS, _free_port
+from tests.app_server import serving
+from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
 
 pytestmark = [pytest.mark.browser]
 
@@ -40,21 +37,11 @@ def test_escaped_names_render_as_written(tmp_path: Path):
     sync_playwright = pytest.importorskip("playwright.sync_api", reason="needs the playwright package (dev dependency)").sync_playwright
     script = tmp_path / "names_app.py"
     script.write_text(APP.format(names=NAMES))
-    port = _free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true", "--server.address", "127.0.0.1",
-           "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]  # fmt: skip
-    server = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
+    with serving(script, tmp_path / "streamlit.log") as (url, _port):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             page = browser.new_page()
-            page.goto(f"http://127.0.0.1:{port}", timeout=TIMEOUT_MS)
+            page.goto(url, timeout=TIMEOUT_MS)
             buttons = page.locator("[data-testid=stButton] button")
             buttons.nth(len(NAMES) - 1).wait_for(timeout=TIMEOUT_MS)
 
@@ -68,6 +55,3 @@ def test_escaped_names_render_as_written(tmp_path: Path):
             assert page.locator(f"[data-testid=stHeading] :is({made}), [data-testid=stAlert] :is({made}), "
                                 f"[data-testid=stButton] :is({made})").count() == 0  # fmt: skip
             browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=20)

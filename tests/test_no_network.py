@@ -14,7 +14,6 @@ import ipaddress
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -25,11 +24,11 @@ from pathlib import Path
 import pytest
 
 from laughvid.config import SHIPPED_MODEL_DIR
+from tests.app_server import serving
 from tests.media import astronaut_video, run_ffmpeg
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
 STRACE = shutil.which("strace")
 MIN_RUN_S = 15.0
 # Every call that names a peer address: connect (TCP, and UDP as glibc's resolver uses it) and the
@@ -37,12 +36,6 @@ MIN_RUN_S = 15.0
 TRACED = "trace=connect,sendto,sendmsg,sendmmsg"
 _PEER = re.compile(r'sa_family=AF_INET6?, sin6?_port=htons\((\d+)\).*?(?:inet_addr\("([^"]+)"\)|inet_pton\(AF_INET6, "([^"]+)")')
 DNS_PORT = 53  # a local resolver (systemd-resolved's 127.0.0.53, dnsmasq) forwards the question out
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _env(home: Path) -> dict[str, str]:
@@ -66,14 +59,6 @@ def _traced(cmd: list[str], trace: Path) -> list[str]:
     """`cmd` under strace, following threads and children."""
     assert STRACE is not None
     return [STRACE, "-f", "-qq", "-e", TRACED, "-e", "signal=none", "-o", str(trace), *cmd]
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM the process group started for `proc` and wait: strace started with -o FILE PROG
-    ignores SIGTERM itself, and exits once the program it traces has."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=20)
 
 
 def _remote_contacts(trace: Path) -> list[str]:
@@ -137,25 +122,9 @@ def server(tmp_path_factory):
         pytest.skip(f"needs the smile model in {SHIPPED_MODEL_DIR}")
     home = tmp_path_factory.mktemp("server_home")
     trace = home / "strace.txt" if _strace_unusable() is None else None
-    port = _free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true", "--server.port", str(port),
-           "--server.fileWatcherType", "none"]  # fmt: skip
-    log = open(home / "streamlit.log", "wb")
-    proc = subprocess.Popen(_traced(cmd, trace) if trace else cmd, cwd=REPO, env=_env(home), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    pytest.fail(f"streamlit exited: {(home / 'streamlit.log').read_text()[-2000:]}")
-                time.sleep(0.5)
+    wrap = (lambda cmd: _traced(cmd, trace)) if trace else None
+    with serving("streamlit_app.py", home / "streamlit.log", _env(home), extra_args=(), wrap=wrap) as (url, port):
         yield url, port, trace, home
-    finally:
-        _stop(proc)
-        log.close()
 
 
 def test_review_server_listens_on_loopback_only(server):
