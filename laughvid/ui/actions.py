@@ -1,34 +1,95 @@
-"""What the app's buttons do, as plain functions over the store and the library API.
+"""What the app's buttons do, as plain functions over the store and the library API: the app's only
+door into the library.
 
 Each function takes everything it needs as arguments (no Streamlit state), so AppTest and unit
-tests exercise the same code the buttons run, and the CLI could reuse any of it.
+tests exercise the same code the buttons run, and the CLI could reuse any of it. Names imported
+`as` themselves (the review edits, `rollback`, `to_srt`...) are library calls the app makes
+unchanged; the rest decides what a panel shows or a button does. Refusals raise LaughvidError
+with a message for the reviewer; the app shows it (`laughvid.ui.messages`).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
-from laughvid import review
-from laughvid.config import SAMPLES_DIR, Settings
+import numpy as np
+
+from laughvid.config import MODEL_ENV, SAMPLES_DIR, Settings, model_override
+from laughvid.errors import (
+    BlurError,
+    ConsentError,
+    ExportError,
+    FinetuneExportError,
+    RegistryError,
+    ReviewError,
+    UploadError,
+    VideoError,
+    VideoFileError,
+)
 from laughvid.export.clips import Clip, ClipOptions, Finish, Reel, export_clips, export_reel
 from laughvid.export.crops import FinetuneExport, VideoSource, export_finetune_set, plan_crops
 from laughvid.export.lists import LIST_FORMATS, ListSource, write_lists
+from laughvid.export.lists import to_srt as to_srt
 from laughvid.export.naming import export_stem, video_export_dir
 from laughvid.governance import consent
+from laughvid.governance.consent import SCOPES as SCOPES
+from laughvid.governance.consent import active_participants as active_participants
+from laughvid.governance.consent import unlink_tracks as unlink_tracks
 from laughvid.governance.face_blur import FaceBlur, unconsented_faces
-from laughvid.governance.people import Person, RawTrack, people
+from laughvid.governance.people import COLUMNS as COLUMNS
+from laughvid.governance.people import THUMB as THUMB
+from laughvid.governance.people import Person, RawTrack, link_person, people, track_faces
 from laughvid.lifecycle import registry
 from laughvid.lifecycle.modelcard import ModelCard
-from laughvid.pipeline.analyze import AnalysisResult, Scorer, analyze_video, list_videos
-from laughvid.store import AnalysisRecord
-from laughvid.store.video_identity import VideoFileError, check_video, relink
+from laughvid.lifecycle.registry import rollback as rollback
+from laughvid.lifecycle.registry import rollback_target as rollback_target
+from laughvid.pipeline.analyze import AnalysisResult, Scorer, analyze_video, list_videos, load_result
+from laughvid.pipeline.decode import frames_at as frames_at
+from laughvid.pipeline.segments import SmoothingParams
+from laughvid.review.edits import LAUGH_STATES, completed, review_list
+from laughvid.review.edits import accept as accept
+from laughvid.review.edits import add as add
+from laughvid.review.edits import delete as delete
+from laughvid.review.edits import edit_bounds as edit_bounds
+from laughvid.review.edits import mark_complete as mark_complete
+from laughvid.review.edits import merge as merge
+from laughvid.review.edits import reject as reject
+from laughvid.review.edits import split as split
+from laughvid.review.edits import step as step
+from laughvid.review.edits import undo as undo
+from laughvid.review.queue import review_queue
+from laughvid.store import AnalysisRecord, open_store
+from laughvid.store.video_identity import check_video, relink
 from laughvid.types import ReviewedSegment, ScoreCache, Segment
-from laughvid.ui.uploads import UploadError, save_upload
+from laughvid.ui.uploads import save_upload
+
+if TYPE_CHECKING:
+    from laughvid.pipeline.scoring import SmileClassifier
+
+# ---------------------------------------------------------------- where the data lives
+
+
+def settings() -> Settings:
+    """The data folders, read from the environment at every run of the page (a session may start
+    with another $LAUGHVID_HOME than the last one)."""
+    return Settings.from_env()
+
+
+def connect(settings: Settings) -> sqlite3.Connection:
+    """A connection per use: sqlite3 connections must stay on the thread that opened them.
+
+    Raises:
+        StoreError: the store is damaged, read-only or locked (the message says what to do).
+    """
+    return open_store(settings.store_path)
+
+
+# ---------------------------------------------------------------- analysis: first run and uploads
 
 
 @dataclass
@@ -56,7 +117,10 @@ def analyse_files(
 
 
 def upload_and_analyse(
-    files: Sequence[tuple[str, BinaryIO]], folder: Path, conn: sqlite3.Connection, classifier: Scorer,
+    files: Sequence[tuple[str, BinaryIO]],
+    folder: Path,
+    conn: sqlite3.Connection,
+    classifier: Scorer,
     progress: Callable[[float, str], None] | None = None,
 ) -> list[Outcome]:
     """Save each upload safely (see `uploads.save_upload`), then analyse the ones that were saved."""
@@ -86,6 +150,42 @@ def library(conn: sqlite3.Connection) -> list[AnalysisRecord]:
     return list(seen.values())
 
 
+# ---------------------------------------------------------------- models
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """The model new analyses use, or why there is none (the review still works without one)."""
+
+    classifier: SmileClassifier | None
+    error: str | None = None
+
+
+def load_model(model_dir: str | Path) -> LoadedModel:
+    """Load the smile model in `model_dir`; a missing or broken one gives the reason instead."""
+    from laughvid.pipeline.scoring import SmileClassifier  # onnxruntime loads with the first model, not with the page
+
+    try:
+        return LoadedModel(SmileClassifier.load(model_dir))
+    except (FileNotFoundError, ValueError) as exc:
+        return LoadedModel(None, str(exc))
+
+
+def active_model(conn: sqlite3.Connection, load: Callable[[str], LoadedModel] = load_model) -> LoadedModel:
+    """The active model loaded by `load` (the app passes a cached `load_model`), or why it cannot be."""
+    try:
+        model_dir = active_model_dir(conn)
+    except RegistryError as exc:
+        return LoadedModel(None, str(exc))
+    return load(str(model_dir))
+
+
+def model_override_note() -> str | None:
+    """Says that $LAUGHVID_MODEL overrides the active model, when it is set."""
+    override = model_override()
+    return f"{MODEL_ENV}={override} overrides the active model in this app." if override else None
+
+
 def _card_at(model_dir: str | Path) -> ModelCard | None:
     try:
         return ModelCard.load(model_dir)
@@ -112,8 +212,11 @@ class ModelChoice:
 
     @property
     def label(self) -> str:
-        notes = [n for n, on in (("active", self.active), ("card missing", self.card is None),
-                                 ("needs retraining", bool(self.needs_retraining))) if on]  # fmt: skip
+        notes = [
+            n
+            for n, on in (("active", self.active), ("card missing", self.card is None), ("needs retraining", bool(self.needs_retraining)))
+            if on
+        ]
         return self.version + (f" ({', '.join(notes)})" if notes else "")
 
 
@@ -134,47 +237,73 @@ def activate_model(conn: sqlite3.Connection, version: str) -> str:
     """Make `version` the active model; refuses one whose folder no longer holds a loadable model card."""
     record = registry.get(conn, version)
     if record is None:
-        raise registry.RegistryError(f"no model version {version!r} in the registry")
+        raise RegistryError(f"no model version {version!r} in the registry")
     registry.record_from_dir(record.path)
     registry.activate(conn, version, reason="review app")
     return version
 
 
-def laughs(items: Sequence[ReviewedSegment]) -> list[ReviewedSegment]:
-    """Segments that count as laughter for clips: accepted and added ones."""
-    return [i for i in items if i.state in review.LAUGH_STATES]
+# ---------------------------------------------------------------- tuning and the video on screen
 
 
-def export_dir(exports_root: Path, record: AnalysisRecord) -> Path:
-    return video_export_dir(exports_root, record.name, record.sha256)
+@dataclass(frozen=True)
+class Tuning:
+    """The sidebar's sliders, in their order: what they set in `SmoothingParams`."""
+
+    threshold: float  # a laugh starts when the smoothed score reaches this
+    hysteresis: float  # ...and ends when it falls this far below the threshold
+    median_s: float
+    min_duration_s: float
+    merge_gap_s: float
+
+    @classmethod
+    def default(cls) -> Tuning:
+        """The smoothing tuned on the dev videos: the same segments as `laughvid analyze`."""
+        d = SmoothingParams()
+        return cls(d.on_threshold, d.on_threshold - d.off_threshold, d.median_s, d.min_duration_s, d.merge_gap_s)
+
+    def values(self) -> tuple[float, ...]:
+        return tuple(float(v) for v in astuple(self))
+
+    def smoothing(self) -> SmoothingParams:
+        return replace(
+            SmoothingParams(),
+            on_threshold=self.threshold,
+            off_threshold=max(0.0, self.threshold - self.hysteresis),
+            median_s=self.median_s,
+            min_duration_s=self.min_duration_s,
+            merge_gap_s=self.merge_gap_s,
+        )
 
 
-def laugh_segments(items: Sequence[ReviewedSegment]) -> list[Segment]:
-    """What clips and reels are cut from: the accepted and added segments (refuses none)."""
-    chosen = laughs(items)
-    if not chosen:
-        raise review.ReviewError("no accepted or added segments yet: accept some before exporting clips")
-    return [i.segment for i in chosen]
+@dataclass(frozen=True)
+class VideoView:
+    """One video as the review page shows it: its analysis segmented with the tuning, the review
+    state over those segments, and whether its file can still be played and cut."""
+
+    result: AnalysisResult
+    items: list[ReviewedSegment]
+    completed: bool  # the whole video was marked reviewed
+    problem: str | None  # why the file cannot be played or cut (missing, or not the analysed one)
+
+    @property
+    def record(self) -> AnalysisRecord:
+        return self.result.record
+
+    @property
+    def duration_s(self) -> float:
+        """No segment, review box or clip reaches past it."""
+        return self.result.end_s
+
+    def counts(self) -> dict[str, int]:
+        return {s: sum(i.state == s for i in self.items) for s in ("pending", "accepted", "added", "rejected")}
 
 
-def clips_for(exports_root: Path, record: AnalysisRecord, segments: Sequence[Segment], options: ClipOptions,
-              blur: Finish | None = None) -> list[Clip]:
-    """One clip per segment, cut from the analysed file only (`check_video`), faces hidden by `blur`."""
-    return export_clips(check_video(record), segments, record.info.duration_s, export_dir(exports_root, record) / "clips", options, blur)
-
-
-def reel_for(exports_root: Path, record: AnalysisRecord, segments: Sequence[Segment], options: ClipOptions,
-             blur: Finish | None = None) -> Reel:
-    out = export_dir(exports_root, record) / f"{export_stem(record.name)}_highlights.mp4"
-    return export_reel(check_video(record), segments, record.info.duration_s, out, options, blur)
-
-
-def face_blur(conn: sqlite3.Connection, record: AnalysisRecord, cache: ScoreCache, options: ClipOptions) -> FaceBlur:
-    """The faces of raw tracks without `clips` consent, as the step that blurs them in each exported
-    file (its `track_ids` say whose); refuses a stream-copy cut, since blurring re-encodes anyway."""
-    if options.mode == "copy":
-        raise ValueError("blurring faces re-encodes anyway: choose the frame-accurate cut")
-    return unconsented_faces(conn, record.sha256, cache)
+def open_video(conn: sqlite3.Connection, record: AnalysisRecord, smoothing: SmoothingParams) -> VideoView:
+    """Segment `record`'s analysis from its score cache (no decoding) and lay the review state over it."""
+    result = load_result(conn, record.id, smoothing)
+    items = review_list(result.segments, conn, record.sha256)
+    return VideoView(result, items, completed(conn, record.sha256) is not None, video_problem(conn, record))
 
 
 def video_problem(conn: sqlite3.Connection, record: AnalysisRecord) -> str | None:
@@ -190,14 +319,40 @@ def relink_folder(conn: sqlite3.Connection, folder: str) -> str:
     """Look for moved videos in a folder (by content); says what was found and what is still missing."""
     folder = folder.strip()
     if not folder:
-        raise ValueError("give the folder that holds the video now")
+        raise VideoFileError("give the folder that holds the video now")
     report = relink(conn, [folder])
     if report.not_found:
-        raise ValueError(f"{folder}: no such file or folder")
+        raise VideoFileError(f"{folder}: no such file or folder")
     if not report.relinked:
-        raise ValueError(f"{folder}: no file there has the content of a video whose file is missing or changed")
+        raise VideoFileError(f"{folder}: no file there has the content of a video whose file is missing or changed")
     found = "; ".join(f"{name} found at {path}" for name, path in report.relinked)
     return found + (f" (still missing: {', '.join(r.name for r in report.missing)})" if report.missing else "")
+
+
+def strip_times(frame_times: np.ndarray, count: int = 10) -> tuple[float, ...]:
+    """`count` analysed frame times spread across the video, first and last included (the thumbnail strip)."""
+    if not len(frame_times):
+        return ()
+    return tuple(float(frame_times[round(k * (len(frame_times) - 1) / (count - 1))]) for k in range(count))
+
+
+@dataclass(frozen=True)
+class UnsureMoment:
+    """A moment of a video whose label would help the model most (active learning)."""
+
+    video_sha256: str
+    time_s: float
+    track_id: int
+    why: str
+
+
+def unsure_moments(conn: sqlite3.Connection, video_sha256: str, smoothing: SmoothingParams, count: int = 8) -> list[UnsureMoment]:
+    """Up to `count` unreviewed moments of this video, best first, from the library's review queue."""
+    picks = [r for r in review_queue(conn, k=200, params=smoothing) if r.candidate.key[0] == video_sha256][:count]
+    return [UnsureMoment(video_sha256, r.candidate.time_s, r.candidate.track_id, "; ".join(r.reasons) or "mixed signals") for r in picks]
+
+
+# ---------------------------------------------------------------- people and consent
 
 
 @dataclass(frozen=True)
@@ -235,19 +390,89 @@ def people_links(conn: sqlite3.Connection, result: AnalysisResult, on: date | No
     return [PersonLinks(p, tuple(link(t) for t in p.tracks)) for p in people(result)]
 
 
+@dataclass(frozen=True)
+class Faces:
+    """One face per raw track, by raw track id, or why they cannot be cut out (linking still works)."""
+
+    by_track: dict[int, np.ndarray]
+    problem: str | None = None
+
+
+def track_thumbnails(video: str | Path, tracks: Sequence[RawTrack]) -> Faces:
+    """Each raw track's face, cut from the frame where it was detected most confidently."""
+    try:
+        return Faces({t.track_id: face for t, face in zip(tracks, track_faces(video, tracks), strict=True)})
+    except VideoError as exc:
+        return Faces({}, str(exc))
+
+
+def link_faces(conn: sqlite3.Connection, person: Person, participant_id: str | None, track_ids: Sequence[int]) -> str:
+    """Link the ticked raw tracks of a person to a registered participant; says what was linked.
+
+    Raises:
+        PersonTracksError: no participant, or no track ticked (nothing is linked).
+        ConsentError: the participant is unknown or their consent does not hold today.
+    """
+    linked = link_person(conn, person, participant_id, track_ids)
+    return f"person {person.person_id}: raw track(s) {', '.join(str(t.track_id) for t in linked)} linked to {participant_id}"
+
+
 def register_participant(
     conn: sqlite3.Connection, participant_id: str, name: str, scopes: Sequence[str], consented_on: date, expires_on: date | None
 ) -> consent.Participant:
     """Register a participant from the app's form (stray spaces dropped); raises ConsentError saying what is wrong."""
     if not name.strip():
-        raise consent.ConsentError("give the participant's name: an id alone does not tell the next reviewer whose face it is")
+        raise ConsentError("give the participant's name: an id alone does not tell the next reviewer whose face it is")
     p = consent.Participant(participant_id.strip(), name.strip(), tuple(scopes), consented_on, expires_on)
     consent.add_participant(conn, p)
     return p
 
 
-def lists_for(exports_root: Path, record: AnalysisRecord, items: Sequence[ReviewedSegment],
-              formats: Sequence[str] = LIST_FORMATS) -> dict[str, Path]:
+# ---------------------------------------------------------------- export
+
+
+def laughs(items: Sequence[ReviewedSegment]) -> list[ReviewedSegment]:
+    """Segments that count as laughter for clips: accepted and added ones."""
+    return [i for i in items if i.state in LAUGH_STATES]
+
+
+def export_dir(exports_root: Path, record: AnalysisRecord) -> Path:
+    return video_export_dir(exports_root, record.name, record.sha256)
+
+
+def laugh_segments(items: Sequence[ReviewedSegment]) -> list[Segment]:
+    """What clips and reels are cut from: the accepted and added segments (refuses none)."""
+    chosen = laughs(items)
+    if not chosen:
+        raise ReviewError("no accepted or added segments yet: accept some before exporting clips")
+    return [i.segment for i in chosen]
+
+
+def clips_for(
+    exports_root: Path, record: AnalysisRecord, segments: Sequence[Segment], options: ClipOptions, blur: Finish | None = None
+) -> list[Clip]:
+    """One clip per segment, cut from the analysed file only (`check_video`), faces hidden by `blur`."""
+    return export_clips(check_video(record), segments, record.info.duration_s, export_dir(exports_root, record) / "clips", options, blur)
+
+
+def reel_for(
+    exports_root: Path, record: AnalysisRecord, segments: Sequence[Segment], options: ClipOptions, blur: Finish | None = None
+) -> Reel:
+    out = export_dir(exports_root, record) / f"{export_stem(record.name)}_highlights.mp4"
+    return export_reel(check_video(record), segments, record.info.duration_s, out, options, blur)
+
+
+def face_blur(conn: sqlite3.Connection, record: AnalysisRecord, cache: ScoreCache, options: ClipOptions) -> FaceBlur:
+    """The faces of raw tracks without `clips` consent, as the step that blurs them in each exported
+    file (its `track_ids` say whose); refuses a stream-copy cut, since blurring re-encodes anyway."""
+    if options.mode == "copy":
+        raise BlurError("blurring faces re-encodes anyway: choose the frame-accurate cut")
+    return unconsented_faces(conn, record.sha256, cache)
+
+
+def lists_for(
+    exports_root: Path, record: AnalysisRecord, items: Sequence[ReviewedSegment], formats: Sequence[str] = LIST_FORMATS
+) -> dict[str, Path]:
     """CSV, JSON, SRT and EDL (or some of them) of every segment on screen, with its review state. They
     come from the store alone (naming the video by its sha256), so they are written even when the file is gone."""
     source = ListSource(record.name, record.info.fps, record.sha256, record.model_version)
@@ -264,6 +489,68 @@ def finetune_for(
     consent_ref: str = "",
 ) -> FinetuneExport:
     """Add this video's reviewed segments to the fine-tune set as labelled face crops."""
-    plan = plan_crops(items, result.cache, review.completed(conn, record.sha256))
+    plan = plan_crops(items, result.cache, completed(conn, record.sha256))
     source = VideoSource(str(check_video(record, conn)), record.sha256, record.info.rotation, record.model_version, consent_ref.strip())
     return export_finetune_set(settings.finetune_dir, source, plan, card.framing, conn)
+
+
+ExportKind = Literal["clips", "reel", "lists", "finetune"]
+
+
+@dataclass(frozen=True)
+class Exported:
+    """What an Export button wrote: the files to offer for download, and what to tell the reviewer."""
+
+    paths: list[Path]
+    notes: list[str]
+
+
+def export_video(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    kind: ExportKind,
+    view: VideoView,
+    options: ClipOptions,
+    blur: bool = False,
+    card: ModelCard | None = None,
+    consent_ref: str = "",
+) -> Exported:
+    """Write one kind of export of the video on screen: clips or a reel of its laughs (faces without
+    `clips` consent blurred when `blur`), its segment lists, or its crops for the fine-tune set
+    (framed for `card`'s model, `consent_ref` recorded for faces no participant is linked to).
+
+    Returns:
+        The files written (none for the fine-tune set, which is a folder) and a message per step.
+
+    Raises:
+        LaughvidError: nothing to cut, a refused option, ffmpeg or blurring failed, no model card
+            to frame crops for; a file that cannot be written raises ExportError.
+    """
+    record = view.record
+    try:
+        if kind == "finetune":
+            if card is None:
+                raise FinetuneExportError(f"no model card for {record.model_version}: its crop framing is unknown")
+            done = finetune_for(settings, conn, record, view.result, view.items, card, consent_ref)
+            removed = f", {done.removed} outdated removed" if done.removed else ""
+            return Exported([], [f"fine-tune set {done.root}: {done.counts()} crops from this video{removed}"])
+        notes = []
+        if kind == "lists":
+            paths = list(lists_for(settings.exports_dir, record, view.items).values())
+        else:
+            chosen = laugh_segments(view.items)
+            hidden = face_blur(conn, record, view.result.cache, options) if blur else None
+            if kind == "clips":
+                paths = [c.path for c in clips_for(settings.exports_dir, record, chosen, options, hidden)]
+            else:
+                paths = [reel_for(settings.exports_dir, record, chosen, options, hidden).path]
+            if hidden is not None:
+                whose = ", ".join(map(str, hidden.track_ids))
+                notes.append(
+                    f"blurred the faces of raw track(s) {whose} (no clips consent)"
+                    if whose
+                    else "every face has clips consent: nothing blurred"
+                )
+    except OSError as exc:  # a full disk, a folder we may not write: said like any other refusal
+        raise ExportError(str(exc)) from exc
+    return Exported(paths, [*notes, f"wrote {len(paths)} file(s) to {paths[0].parent}"])

@@ -20,7 +20,6 @@ from typing import BinaryIO
 
 from laughvid.config import DEFAULT_MAX_UPLOAD_MB, MAX_UPLOAD_ENV, max_upload_raw
 from laughvid.errors import UploadError
-from laughvid.store import file_sha256
 
 VIDEO_TYPES = ("mp4", "mov", "m4v", "mkv", "webm", "avi", "mpg", "mpeg", "ts", "mts", "3gp", "wmv", "flv")
 _CHUNK = 1 << 20
@@ -75,8 +74,9 @@ def _link_to_free_name(tmp: Path, folder: Path, name: str) -> Path:
 def _existing_copy(folder: Path, sha256: str, size: int) -> Path | None:
     for path in folder.iterdir():
         if path.is_file() and path.stat().st_size == size and not path.name.startswith(".upload-"):
-            if file_sha256(path) == sha256:
-                return path
+            with open(path, "rb") as f:
+                if hashlib.file_digest(f, "sha256").hexdigest() == sha256:  # as store.file_sha256 (ui/ helpers import no store)
+                    return path
     return None
 
 
