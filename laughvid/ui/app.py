@@ -1,0 +1,62 @@
+"""The review page: upload -> analyse -> scrub the laugh timeline -> review segments -> export.
+
+`main()` sets up the page, opens the store, loads the model, analyses the samples on a first start
+and draws the panels in order: sidebar, player, review, people, export. The panels draw widgets;
+every change is an action (`laughvid.ui.actions`) run by a button's callback, so it is saved to the
+store before the page is drawn again and the page always shows what the store holds (a refresh or
+crash loses nothing).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import streamlit as st
+
+from laughvid.ui import actions, export_panel, people_panel, player, review_panel, selection, sidebar
+from laughvid.ui.messages import flash, show_flashes, show_page
+
+state = st.session_state
+
+
+@st.cache_resource(show_spinner="Loading the smile model...", max_entries=4)
+def load_model(model_dir: str) -> actions.LoadedModel:
+    """Keyed by folder: activating another model (here or with `laughvid models`) loads it on the next run."""
+    return actions.load_model(model_dir)
+
+
+def main() -> None:
+    """Draw the page; what laughvid refuses (a damaged store...) is shown as the page."""
+    st.set_page_config(page_title="laughvid review", page_icon=":smile:", layout="wide")
+    show_page(_draw)
+
+
+def _draw() -> None:
+    settings = actions.settings()
+    db = actions.connect(settings)
+    model = actions.active_model(db, load_model)
+    _first_run(db, model)
+    choice = sidebar.draw(settings, db, model)
+    view = actions.open_video(db, choice.record, choice.smoothing)
+    selection.follow(view.record.sha256, view.items)
+    show_flashes()
+    player.draw(settings, view)
+    review_panel.draw(settings, view)
+    st.subheader("Export")
+    people_panel.draw(settings, db, view)
+    export_panel.draw(settings, view, choice.card)
+
+
+def _first_run(db: sqlite3.Connection, model: actions.LoadedModel) -> None:
+    """An empty library: analyse the shipped samples (once a session) so a new user sees a timeline at once."""
+    if not actions.needs_first_run(db) or model.classifier is None or state.get("samples_tried"):
+        return
+    state.samples_tried = True
+    samples = actions.sample_videos()
+    if samples:
+        bar = st.progress(0.0, text="First start: analysing the sample video(s) so you can try the review right away")
+        outcomes = actions.analyse_files(samples, db, model.classifier, lambda frac, text: bar.progress(frac, text=text))
+        bar.empty()
+        for o in outcomes:
+            if o.error:
+                flash("error", f"sample {o.name}: {o.error}")

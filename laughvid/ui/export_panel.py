@@ -1,0 +1,63 @@
+"""Export: clip options, the export buttons (clips, highlight reel, lists, fine-tune set) and a
+download button for each file written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from laughvid.config import Settings
+from laughvid.ui import actions
+from laughvid.ui.messages import flash, run_op
+from laughvid.ui.text import literal
+
+CUT_MODES = {"frame-accurate (re-encode)": "reencode", "fast (stream copy, starts on a keyframe)": "copy"}
+
+state = st.session_state
+
+
+def draw(settings: Settings, view: actions.VideoView, card: actions.ModelCard | None) -> None:
+    defaults = actions.ClipOptions()
+    cols = st.columns(4)
+    cols[0].number_input("Pre-roll (s)", 0.0, 30.0, defaults.pre_roll_s, 0.5, key="pre_roll", help="the joke before the laugh")
+    cols[1].number_input("Post-roll (s)", 0.0, 30.0, defaults.post_roll_s, 0.5, key="post_roll")
+    cols[2].radio("Cut", list(CUT_MODES), key="cut_mode")
+    cols[3].text_input(
+        "Consent reference", key="consent_ref", help="recorded with fine-tune crops of faces not linked to a registered participant"
+    )
+    cols[3].checkbox(
+        "Blur faces without clips consent",
+        key="blur",
+        help="faces not linked to a participant with `clips` consent are blurred in clips and reels: "
+        "link them in **People in this video** above (or with `laughvid consent link`)",
+    )
+
+    def export(kind: actions.ExportKind) -> None:
+        options = actions.ClipOptions(state.pre_roll, state.post_roll, CUT_MODES[state.cut_mode])
+        run_op(settings, actions.export_video, settings, kind, view, options, state.blur, card, state.consent_ref, then=_keep)
+
+    buttons = st.columns(4)
+    buttons[0].button("Export clips", key="export_clips", on_click=export, args=("clips",), width="stretch")
+    buttons[1].button("Export highlight reel", key="export_reel", on_click=export, args=("reel",), width="stretch")
+    buttons[2].button("Export lists (CSV, JSON, SRT, EDL)", key="export_lists", on_click=export, args=("lists",), width="stretch")
+    buttons[3].button(
+        "Add to fine-tune set", key="export_finetune", on_click=export, args=("finetune",), width="stretch", disabled=card is None
+    )
+    for n, path in enumerate(p for p in map(Path, state.get("exports", [])) if p.is_file()):
+        st.download_button(
+            literal(path.name),
+            icon=":material/download:",
+            data=path.read_bytes(),
+            file_name=path.name,
+            key=f"download_{n}",
+            on_click="ignore",
+        )
+
+
+def _keep(exported: actions.Exported) -> None:
+    """Offer the files written for download, and say what was done."""
+    if exported.paths:
+        state.exports = [str(p) for p in exported.paths]
+    for note in exported.notes:
+        flash("success", note)

@@ -1,0 +1,148 @@
+"""The sidebar: who reviews, uploads, the model versions, the library and the tuning sliders."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+import streamlit as st
+
+from laughvid.config import Settings
+from laughvid.ui import actions
+from laughvid.ui.messages import run_op
+from laughvid.ui.text import literal
+from laughvid.ui.uploads import VIDEO_TYPES, max_upload_mb
+
+TUNING_KEYS = ("t_on", "t_gap", "t_median", "t_min", "t_merge")  # in the order of actions.Tuning's fields
+
+state = st.session_state
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the sidebar picked for the page: the video, how to segment it, the card of its model."""
+
+    record: actions.AnalysisRecord
+    smoothing: actions.SmoothingParams
+    card: actions.ModelCard | None  # None when the model that scored the video is gone
+
+
+def draw(settings: Settings, db: sqlite3.Connection, model: actions.LoadedModel) -> Choice:
+    """Draw the sidebar; stops the page when the library is empty (nothing to review yet)."""
+    with st.sidebar:
+        st.title("laughvid")
+        st.text_input("Reviewer", key="reviewer", placeholder="your name (saved with every change)")
+        _uploads(settings, db, model)
+        _models(settings, db, model)
+        record = _library(db)
+        card = actions.model_card_for(record.model_version, db, model.classifier.card if model.classifier else None)
+        active = f"; active model: {model.classifier.version}" if model.classifier else ""
+        st.caption(f"This video was scored by **{record.model_version}**{active}")
+        if record.model_version != state.get("model_pick"):
+            licence_notice(card, "This video's model")
+        return Choice(record, _tuning(), card)
+
+
+def licence_notice(card: actions.ModelCard | None, whose: str) -> None:
+    """The terms a model may be used under: NON-COMMERCIAL when its training data forbids commercial use."""
+    if card is None:
+        st.warning(f"{whose}: model card not found, licence terms unknown.")
+        return
+    if card.non_commercial:
+        st.error(f"{whose}: NON-COMMERCIAL use only: {card.version} was trained on data whose terms forbid commercial use.")
+    with st.expander(f"Licence terms of {card.version}"):
+        for term in card.terms:
+            st.markdown(f"- {term}")
+
+
+def _uploads(settings: Settings, db: sqlite3.Connection, model: actions.LoadedModel) -> None:
+    with st.expander("Upload videos", expanded=not actions.library(db)):
+        files = st.file_uploader(
+            f"Videos (up to {max_upload_mb()} MB each)", type=list(VIDEO_TYPES), accept_multiple_files=True, key="uploads"
+        )
+        if st.button("Analyse", disabled=not files or model.classifier is None, key="analyse", type="primary"):
+            bar = st.progress(0.0, text="saving uploads")
+            outcomes = actions.upload_and_analyse(
+                [(f.name, f) for f in files], settings.uploads_dir, db, model.classifier, lambda frac, text: bar.progress(frac, text=text)
+            )
+            bar.empty()
+            state.outcomes = [(o.name, o.error) for o in outcomes]
+            done = [o for o in outcomes if o.result]
+            if done:
+                state.video = done[-1].result.record.sha256
+        for name, error in state.get("outcomes", []):
+            if error:
+                st.error(f"{literal(name)}: {literal(error)}")
+            else:
+                st.success(f"{literal(name)}: analysed")
+
+
+def _models(settings: Settings, db: sqlite3.Connection, model: actions.LoadedModel) -> None:
+    st.subheader("Model")
+    choices = {c.version: c for c in actions.model_choices(db)}
+    if choices:
+        if state.get("model_pick") not in choices:
+            state.model_pick = next((v for v, c in choices.items() if c.active), next(iter(choices)))
+        st.selectbox(
+            "Model versions",
+            list(choices),
+            key="model_pick",
+            format_func=lambda v: choices[v].label,
+            help="registered models; new analyses use the active one (also `laughvid models list`)",
+        )
+        picked = choices[state.model_pick]
+        licence_notice(picked.card, "Selected model")
+        target = actions.rollback_target(db)
+        buttons = st.columns(2)
+        buttons[0].button(
+            "Activate",
+            key="model_activate",
+            disabled=picked.active,
+            width="stretch",
+            on_click=lambda: run_op(settings, actions.activate_model, state.model_pick, ok="active model: {result} (new analyses use it)"),
+        )
+        buttons[1].button(
+            "Roll back",
+            key="model_rollback",
+            disabled=target is None,
+            width="stretch",
+            help=f"re-activate {target}" if target else "only one model has ever been active",
+            on_click=lambda: run_op(settings, actions.rollback, ok="rolled back: the active model is {result}"),
+        )
+    if note := actions.model_override_note():
+        st.caption(literal(note))
+    if model.error:
+        st.error(literal(model.error))
+
+
+def _library(db: sqlite3.Connection) -> actions.AnalysisRecord:
+    videos = actions.library(db)
+    if not videos:
+        st.warning("No analysed videos yet: upload one above.")
+        st.stop()
+    shas = [v.sha256 for v in videos]
+    if state.get("video") not in shas:
+        state.video = shas[0]
+    st.selectbox(
+        "Library", shas, key="video", format_func=lambda s: next(f"{v.name} ({v.info.duration_s:.0f} s)" for v in videos if v.sha256 == s)
+    )
+    return next(v for v in videos if v.sha256 == state.video)
+
+
+def _tuning() -> actions.SmoothingParams:
+    st.subheader("Tuning")
+    defaults = dict(zip(TUNING_KEYS, actions.Tuning.default().values(), strict=True))
+    for key, value in defaults.items():
+        state.setdefault(key, value)
+
+    def reset() -> None:
+        for key, value in defaults.items():
+            state[key] = value
+
+    st.slider("Threshold", 0.05, 0.95, step=0.01, key="t_on", help="a laugh starts when the smoothed score reaches this")
+    st.slider("Hysteresis", 0.0, 0.5, step=0.01, key="t_gap", help="...and ends when it falls this far below the threshold")
+    st.slider("Smoothing (s)", 0.0, 3.0, step=0.1, key="t_median", help="median filter width")
+    st.slider("Minimum length (s)", 0.0, 5.0, step=0.1, key="t_min")
+    st.slider("Merge gaps shorter than (s)", 0.0, 5.0, step=0.1, key="t_merge")
+    st.button("Reset to model defaults", on_click=reset)
+    return actions.Tuning(*(state[key] for key in TUNING_KEYS)).smoothing()
