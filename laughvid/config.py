@@ -52,7 +52,7 @@ class Settings:
     home: Path
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         return cls(home=Path(os.environ.get(HOME_ENV) or Path.cwd() / "laughvid_data"))
 
     @property

@@ -121,9 +121,15 @@ def make_two_people(path: Path) -> Path:
     faces = {False: (smile, straight), True: (smile[:, ::-1].copy(), straight[:, ::-1].copy())}
     world = room()
     writer = imageio_ffmpeg.write_frames(
-        str(path), OUT_SIZE, fps=FPS, codec="libx264", quality=None, pix_fmt_out="yuv420p", macro_block_size=8,
+        str(path),
+        OUT_SIZE,
+        fps=FPS,
+        codec="libx264",
+        quality=None,
+        pix_fmt_out="yuv420p",
+        macro_block_size=8,
         output_params=["-crf", "30", "-preset", "slow", "-movflags", "+faststart"],
-    )  # fmt: skip
+    )
     writer.send(None)
     for i in range(round(SECONDS * FPS)):
         writer.send(np.ascontiguousarray(render(i / FPS, world, faces)))

@@ -55,16 +55,28 @@ def main() -> int:
     sources = [DataSource(k, args.data / REPLAY_FOLDERS[k]) for k in base.card.training_sources if k in REPLAY_FOLDERS]
     replay = load_replay(sources, log=lambda _: None)
     t_replay = time.time()
-    result = finetune([root], args.out / "model", open_store(":memory:"), replay, parent=base_dir,
-                      config=FinetuneConfig(epochs=args.epochs), promote=False, log=lambda _: None)
+    result = finetune(
+        [root],
+        args.out / "model",
+        open_store(":memory:"),
+        replay,
+        parent=base_dir,
+        config=FinetuneConfig(epochs=args.epochs),
+        promote=False,
+        log=lambda _: None,
+    )
     t_done = time.time()
     training = SmileClassifier.load(args.out / "model").card.training
     print(result.report())
-    print(f"\n{args.n} crops (SMILEsmileD, grouped by image), base {base.version}, {os.cpu_count()} CPUs visible, "
-          f"load average {os.getloadavg()[0]:.1f}")
-    print(f"  build set {t_set - started:.1f} s | load + dedup replay data {t_replay - t_set:.1f} s | "
-          f"fine-tune {t_done - t_replay:.1f} s, of which training {training['seconds']:.1f} s "
-          f"(the rest: reading crops, evaluating parent and candidate, ONNX export)")
+    print(
+        f"\n{args.n} crops (SMILEsmileD, grouped by image), base {base.version}, {os.cpu_count()} CPUs visible, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"  build set {t_set - started:.1f} s | load + dedup replay data {t_replay - t_set:.1f} s | "
+        f"fine-tune {t_done - t_replay:.1f} s, of which training {training['seconds']:.1f} s "
+        f"(the rest: reading crops, evaluating parent and candidate, ONNX export)"
+    )
     print(f"  training items: {training['items']}")
     print(f"  total {t_done - started:.1f} s")
     return 0

@@ -53,8 +53,28 @@ def generated_720p(seconds: int) -> Path:
         WORK.mkdir(parents=True, exist_ok=True)
         frames = astronaut_frames(seconds, (1280, 720), 30, face_px=220)
         data = (f.tobytes() for f in frames)
-        run_ffmpeg("-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "1280x720", "-r", "30", "-i", "pipe:0", "-vf", "noise=alls=10",
-                   "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", path, stdin=data)  # fmt: skip
+        run_ffmpeg(
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            "1280x720",
+            "-r",
+            "30",
+            "-i",
+            "pipe:0",
+            "-vf",
+            "noise=alls=10",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-pix_fmt",
+            "yuv420p",
+            path,
+            stdin=data,
+        )
     return path
 
 
@@ -88,7 +108,7 @@ def stages(path: Path, classifier: SmileClassifier, params: AnalysisParams) -> d
         spent["decode"] += time.perf_counter() - t0
         if batch is None:
             break
-        for frame, t in zip(batch.frames, batch.times_s):
+        for frame, t in zip(batch.frames, batch.times_s, strict=False):
             if n % params.detect_every == 0:
                 t0 = time.perf_counter()
                 boxes = [d.box for d in detector.detect(frame)]
@@ -151,12 +171,14 @@ def interpolation_quality(videos: list[Path], classifier: SmileClassifier, every
                 presence.append(np.isnan(ref.series.probs) != np.isnan(run.series.probs))
                 both = ~np.isnan(ref.series.probs) & ~np.isnan(run.series.probs)
                 prob_diff.append(np.abs(ref.series.probs[both] - run.series.probs[both]))
-                for t, box in zip(run.cache.times_s[~run.cache.detected], run.cache.boxes[~run.cache.detected]):
+                for t, box in zip(run.cache.times_s[~run.cache.detected], run.cache.boxes[~run.cache.detected], strict=False):
                     candidates = ref.cache.boxes[ref.cache.times_s == t]
                     ious.append(max((iou(tuple(box), tuple(c)) for c in candidates), default=0.0))
-            print(f"detect_every={every}: interpolated-box IoU {np.mean(ious):.3f} (n={len(ious)}), "
-                  f"face presence differs on {np.mean(np.concatenate(presence)):.1%} of frames, "
-                  f"mean |prob diff| {np.mean(np.concatenate(prob_diff)):.4f}")  # fmt: skip
+            print(
+                f"detect_every={every}: interpolated-box IoU {np.mean(ious):.3f} (n={len(ious)}), "
+                f"face presence differs on {np.mean(np.concatenate(presence)):.1%} of frames, "
+                f"mean |prob diff| {np.mean(np.concatenate(prob_diff)):.4f}"
+            )
 
 
 def peak_rss_mb(path: Path, model: str | None) -> tuple[float, float, float, float]:
@@ -186,7 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=60, help="length of the generated 720p30 clip")
     parser.add_argument("--no-dev", action="store_true", help="skip the dev videos")
     parser.add_argument("--no-memory", action="store_true", help="skip the 1 min vs 10 min memory runs")
-    parser.add_argument("--interpolation", action="store_true", help="also compare detect_every settings with detecting on every frame (dev videos)")
+    parser.add_argument(
+        "--interpolation", action="store_true", help="also compare detect_every settings with detecting on every frame (dev videos)"
+    )
     args = parser.parse_args(argv)
     classifier = load_classifier(args.model)
     params = AnalysisParams()
@@ -203,8 +227,10 @@ def main(argv: list[str] | None = None) -> int:
         one = generated_720p(60)
         for label, video in (("1 min", one), ("10 min", looped(one, 10))):
             peak, first, second, wall = peak_rss_mb(video, str(args.model) if args.model else None)
-            print(f"{label:>6s} 720p30: peak RSS {peak:5.0f} MB; highest RSS in 1st half {first:5.0f} MB, 2nd half {second:5.0f} MB "
-                  f"({probe(video).duration_s / wall:.1f}x realtime)")  # fmt: skip
+            print(
+                f"{label:>6s} 720p30: peak RSS {peak:5.0f} MB; highest RSS in 1st half {first:5.0f} MB, 2nd half {second:5.0f} MB "
+                f"({probe(video).duration_s / wall:.1f}x realtime)"
+            )
     return 0
 
 

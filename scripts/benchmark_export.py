@@ -39,7 +39,9 @@ def main() -> None:
         starts = np.linspace(2, args.seconds - 6, 10)
         segments = [Segment(float(s), float(s) + 2.5, 0.9, 0.8, (1,)) for s in starts]
         padded = sum(min(args.seconds, s.end_s + 1) - max(0, s.start_s - 2) for s in segments)
-        print(f"source: {args.seconds:.0f} s {width}x{height} @ {args.fps:g} fps, 10 segments of 2.5 s, clips with 2 s pre-roll + 1 s post-roll")
+        print(
+            f"source: {args.seconds:.0f} s {width}x{height} @ {args.fps:g} fps, 10 segments of 2.5 s, clips with 2 s pre-roll + 1 s post-roll"
+        )
         for mode in ("reencode", "copy"):
             t0 = time.perf_counter()
             export_clips(video, segments, args.seconds, tmp / mode, ClipOptions(mode=mode))
@@ -55,8 +57,15 @@ def main() -> None:
         print(f"lists (4 files) : {1000 * (time.perf_counter() - t0):6.1f} ms")
         times = np.round(np.arange(0, args.seconds, 0.1), 6)
         box = (width * 0.4, height * 0.3, width * 0.6, height * 0.6)
-        cache = ScoreCache(times, times, np.ones(len(times), np.int64), np.tile(box, (len(times), 1)), np.ones(len(times)),
-                           np.full(len(times), 0.9), np.ones(len(times), bool))  # fmt: skip
+        cache = ScoreCache(
+            times,
+            times,
+            np.ones(len(times), np.int64),
+            np.tile(box, (len(times), 1)),
+            np.ones(len(times)),
+            np.full(len(times), 0.9),
+            np.ones(len(times), bool),
+        )
         plan = plan_crops(items, cache)
         t0 = time.perf_counter()
         export_finetune_set(tmp / "set", VideoSource(str(video), "0" * 64, 0, "bench"), plan, Framing())

@@ -41,7 +41,7 @@ def main() -> None:
             laugh = np.sin(times / (17 + 5 * person)) > 0.8
             probs = np.clip(0.15 + 0.7 * laugh + rng.normal(0, 0.05, len(times)), 0, 1)
             box = (100 + 300 * person, 100, 200 + 300 * person, 200)
-            rows += [(float(t), person, *box, 0.9, float(p), 1) for t, p in zip(times, probs)]
+            rows += [(float(t), person, *box, 0.9, float(p), 1) for t, p in zip(times, probs, strict=False)]
         store.save_chunk(conn, record.id, times, rows, {}, 1.0)
         store.finish_analysis(conn, record.id, [])
         print(f"{args.hours:g} h at 10 analysed fps, {args.people} face(s): {len(rows):,} cached face scores")
@@ -53,8 +53,10 @@ def main() -> None:
             t2 = time.perf_counter()
             timeline_figure(result.series, result.tracks, items, threshold, 0, 10.0)
             t3 = time.perf_counter()
-            print(f"threshold {threshold}: load + re-segment {t1 - t0:.2f} s ({len(items)} segments), "
-                  f"review merge {1000 * (t2 - t1):.1f} ms, timeline figure {t3 - t2:.2f} s, total {t3 - t0:.2f} s")  # fmt: skip
+            print(
+                f"threshold {threshold}: load + re-segment {t1 - t0:.2f} s ({len(items)} segments), "
+                f"review merge {1000 * (t2 - t1):.1f} ms, timeline figure {t3 - t2:.2f} s, total {t3 - t0:.2f} s"
+            )
 
 
 if __name__ == "__main__":

@@ -77,8 +77,13 @@ def run_fer(fer_python: str, paths: list[str]) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[1].parent / "shared" / "data")
-    parser.add_argument("--model", action="append", default=[], metavar="NAME=DIR",
-                        help="laughvid model directory to score (repeatable; default: shipped=models/smile)")
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="laughvid model directory to score (repeatable; default: shipped=models/smile)",
+    )
     parser.add_argument("--fer-python", help="python of a venv with fer installed (omit to score laughvid only)")
     parser.add_argument("--json", type=Path, help="also write all figures as JSON")
     args = parser.parse_args()
@@ -93,7 +98,7 @@ def main() -> None:
     fer_scores = {}
     if args.fer_python:
         scores = run_fer(args.fer_python, unique_paths)
-        fer_scores = dict(zip(unique_paths, scores))
+        fer_scores = dict(zip(unique_paths, scores, strict=False))
     table = {}
     print(f"{'set':38s} {'model':28s} {'n':>6s} {'ROC-AUC':>8s} {'PR-AUC':>8s} {'F1':>7s} {'bal.acc':>8s}")
     for name, items in sets.items():
@@ -108,8 +113,7 @@ def main() -> None:
             decision = binary_metrics(labels, raw[:, 1], 0.5)
             rows["fer 25.10.3 (mini-Xception)"] = {**decision, "roc_auc": ranking["roc_auc"], "pr_auc": ranking["pr_auc"]}
         for model, m in rows.items():
-            print(f"{name:38s} {model:28s} {m['n']:6d} {m['roc_auc']:8.4f} {m['pr_auc']:8.4f} {m['f1']:7.4f} "
-                  f"{m['balanced_accuracy']:8.4f}")
+            print(f"{name:38s} {model:28s} {m['n']:6d} {m['roc_auc']:8.4f} {m['pr_auc']:8.4f} {m['f1']:7.4f} {m['balanced_accuracy']:8.4f}")
         table[name] = rows
     if args.json:
         args.json.write_text(json.dumps(table, indent=2))

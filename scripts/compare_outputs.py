@@ -17,8 +17,10 @@ COMPARED = ("segments.csv", "timeline.csv")
 def compare(before: Path, after: Path) -> tuple[int, list[str]]:
     """(files compared, names of those that differ or exist on one side only)."""
     differing = []
-    names = sorted({p.relative_to(before) for p in before.rglob("*") if p.name in COMPARED}
-                   | {p.relative_to(after) for p in after.rglob("*") if p.name in COMPARED})
+    names = sorted(
+        {p.relative_to(before) for p in before.rglob("*") if p.name in COMPARED}
+        | {p.relative_to(after) for p in after.rglob("*") if p.name in COMPARED}
+    )
     for rel in names:
         a, b = before / rel, after / rel
         same = a.is_file() and b.is_file() and a.read_bytes() == b.read_bytes()

@@ -34,8 +34,14 @@ def main(argv: list[str] | None = None) -> int:
         smoothing = smoothing_from_args(args)
         labels = load_labels(args.labels)
         classifier = load_classifier(args.model)
-        labelled = analyse_labelled(args.video_dir, labels, open_store(args.store), classifier, AnalysisParams(fps=args.fps, detect_every=args.detect_every),
-                                    progress=lambda name: print(f"analysing {name}", file=sys.stderr))  # fmt: skip
+        labelled = analyse_labelled(
+            args.video_dir,
+            labels,
+            open_store(args.store),
+            classifier,
+            AnalysisParams(fps=args.fps, detect_every=args.detect_every),
+            progress=lambda name: print(f"analysing {name}", file=sys.stderr),
+        )
     except (ValueError, FileNotFoundError) as exc:
         print(f"eval_videos: error: {exc}", file=sys.stderr)
         return 2
@@ -44,8 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'video':28s} {'frame P':>8s} {'frame R':>8s} {'frame F1':>8s} {'events':>6s} {'ev TP':>5s} {'ev FP':>5s} {'ev FN':>5s}")
     for r in rows:
         n_true = r.events.tp + r.events.fn
-        print(f"{r.name:28s} {r.frames.precision:8.3f} {r.frames.recall:8.3f} {r.frames.f1:8.3f} {n_true:6d} {r.events.tp:5d} {r.events.fp:5d} {r.events.fn:5d}")
-    print(f"{'ALL (pooled)':28s} {frames.precision:8.3f} {frames.recall:8.3f} {frames.f1:8.3f} {events.tp + events.fn:6d} {events.tp:5d} {events.fp:5d} {events.fn:5d}")
+        print(
+            f"{r.name:28s} {r.frames.precision:8.3f} {r.frames.recall:8.3f} {r.frames.f1:8.3f} {n_true:6d} {r.events.tp:5d} {r.events.fp:5d} {r.events.fn:5d}"
+        )
+    print(
+        f"{'ALL (pooled)':28s} {frames.precision:8.3f} {frames.recall:8.3f} {frames.f1:8.3f} {events.tp + events.fn:6d} {events.tp:5d} {events.fp:5d} {events.fn:5d}"
+    )
     print(f"frame-level F1 {frames.f1:.3f}   event-level F1 {events.f1:.3f} (collar {args.collar} s)")
     return 0
 

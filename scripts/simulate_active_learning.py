@@ -66,9 +66,8 @@ def ranked_choice(pool: list[ImageItem], base: SmileClassifier, k: int) -> list[
     images, _ = load_arrays(pool, base.input_size)
     probs = base.score(images)
     candidates = []
-    for i, (it, p) in enumerate(zip(pool, probs)):
-        candidates.append(Candidate(i, float(p), brightness=crop_brightness(images[i]), video=sequence_of(it),
-                                    track_id=0, time_s=0.0))
+    for i, (it, p) in enumerate(zip(pool, probs, strict=False)):
+        candidates.append(Candidate(i, float(p), brightness=crop_brightness(images[i]), video=sequence_of(it), track_id=0, time_s=0.0))
     return [pool[r.candidate.key] for r in rank(candidates, base.threshold, k=k, min_gap_s=1.0)]
 
 
@@ -84,8 +83,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
     ap.add_argument("--model", help="base model directory or version (default: the active model)")
-    ap.add_argument("--collected", choices=("ckplus", "smilesmiled"), default="ckplus",
-                    help="data set playing the collected data (SMILEsmileD has no person ids: grouped by image)")
+    ap.add_argument(
+        "--collected",
+        choices=("ckplus", "smilesmiled"),
+        default="ckplus",
+        help="data set playing the collected data (SMILEsmileD has no person ids: grouped by image)",
+    )
     ap.add_argument("--k", type=int, nargs="+", default=[10, 20, 40, 80], help="labelling budgets")
     ap.add_argument("--random-draws", type=int, default=2, help="random selections averaged per budget")
     ap.add_argument("--pool-share", type=float, default=0.5, help="share of held-out groups a reviewer may label")
@@ -97,8 +100,9 @@ def main() -> int:
     quiet = lambda _: None  # noqa: E731
 
     if not (args.data / REPLAY_FOLDERS[args.collected]).is_dir():
-        print(f"needs {REPLAY_FOLDERS[args.collected]} under {args.data} (research-only data, see ../shared/data/README.md)",
-              file=sys.stderr)
+        print(
+            f"needs {REPLAY_FOLDERS[args.collected]} under {args.data} (research-only data, see ../shared/data/README.md)", file=sys.stderr
+        )
         return 2
     base_dir = registry.resolve_model_dir(args.model)
     base = SmileClassifier.load(base_dir)
@@ -108,9 +112,11 @@ def main() -> int:
     sources = [DataSource(kind, args.data / REPLAY_FOLDERS[kind]) for kind in base.card.training_sources if kind in REPLAY_FOLDERS]
     replay = load_replay(sources, log=quiet)
     replay = {split: [it for it in items if (it.source, it.group) not in held_keys] for split, items in replay.items()}
-    print(f"base model {base.version}; held-out {args.collected} groups: pool {len({i.group for i in pool})} groups / {len(pool)} images, "
-          f"rest {len({i.group for i in rest})} groups / {len(rest)} images ({sum(i.smile for i in rest)} smiling); "
-          f"replay from {', '.join(s.kind for s in sources)} ({time.time() - started:.0f} s)")
+    print(
+        f"base model {base.version}; held-out {args.collected} groups: pool {len({i.group for i in pool})} groups / {len(pool)} images, "
+        f"rest {len({i.group for i in rest})} groups / {len(rest)} images ({sum(i.smile for i in rest)} smiling); "
+        f"replay from {', '.join(s.kind for s in sources)} ({time.time() - started:.0f} s)"
+    )
 
     rng = np.random.default_rng(args.seed)
     config = FinetuneConfig(epochs=args.epochs, seed=args.seed, public_test_max=1500)
@@ -119,26 +125,39 @@ def main() -> int:
     base_metrics = None
     for k in args.k:
         draws = [("ranked", ranked_choice(pool, base, k))]
-        draws += [("random", [pool[i] for i in rng.choice(len(pool), size=min(k, len(pool)), replace=False)])
-                  for _ in range(args.random_draws)]
+        draws += [
+            ("random", [pool[i] for i in rng.choice(len(pool), size=min(k, len(pool)), replace=False)]) for _ in range(args.random_draws)
+        ]
         for n, (strategy, labelled) in enumerate(draws):
             name = f"{strategy}_k{k}_{n}"
             t0 = time.time()
             shutil.rmtree(args.out / "models" / name, ignore_errors=True)
-            result = finetune([write_set(args.out / "sets" / name, labelled, rest)], args.out / "models" / name, conn,
-                              replay, parent=base_dir, config=config, promote=False, log=quiet)
+            result = finetune(
+                [write_set(args.out / "sets" / name, labelled, rest)],
+                args.out / "models" / name,
+                conn,
+                replay,
+                parent=base_dir,
+                config=config,
+                promote=False,
+                log=quiet,
+            )
             base_metrics = result.before
             curves[strategy].setdefault(k, []).append(result.after)
             v = result.after[VALIDATION]
-            print(f"  {name:<16} smiling picks {sum(it.smile for it in labelled):>3}/{k:<3} rest F1 {v['f1']:.3f} "
-                  f"ROC-AUC {v['roc_auc']:.3f} gate {'PASS' if result.gate.promote else 'fail'} ({time.time() - t0:.0f} s)")
+            print(
+                f"  {name:<16} smiling picks {sum(it.smile for it in labelled):>3}/{k:<3} rest F1 {v['f1']:.3f} "
+                f"ROC-AUC {v['roc_auc']:.3f} gate {'PASS' if result.gate.promote else 'fail'} ({time.time() - t0:.0f} s)"
+            )
 
     if base_metrics is None:
         print("no fine-tune ran", file=sys.stderr)
         return 1
     sets = list(base_metrics)
-    print(f"\nLearning curves on the rest ({len(rest)} images of {args.collected} groups never labelled nor trained on); "
-          f"random = mean of {args.random_draws} draws")
+    print(
+        f"\nLearning curves on the rest ({len(rest)} images of {args.collected} groups never labelled nor trained on); "
+        f"random = mean of {args.random_draws} draws"
+    )
     for metric in ("f1", "roc_auc", "pr_auc"):
         print(f"  {metric:<8} {'k':>4}  {'ranked':>7}  {'random':>7}  {'ranked-random':>13}")
         print(f"  {'':<8} {0:>4}  {base_metrics[VALIDATION][metric]:>7.3f}  {base_metrics[VALIDATION][metric]:>7.3f}")
@@ -151,8 +170,10 @@ def main() -> int:
     print(f"\nGain on the rest at k={k_max} (ranked) vs the base model, and the public test sets (forgetting check):")
     for name in sets:
         b, a = base_metrics[name], curves["ranked"][k_max][0][name]
-        print(f"  {name:<20} F1 {b['f1']:.3f} -> {a['f1']:.3f} ({a['f1'] - b['f1']:+.3f})   "
-              f"ROC-AUC {b['roc_auc']:.3f} -> {a['roc_auc']:.3f} ({a['roc_auc'] - b['roc_auc']:+.3f})")
+        print(
+            f"  {name:<20} F1 {b['f1']:.3f} -> {a['f1']:.3f} ({a['f1'] - b['f1']:+.3f})   "
+            f"ROC-AUC {b['roc_auc']:.3f} -> {a['roc_auc']:.3f} ({a['roc_auc'] - b['roc_auc']:+.3f})"
+        )
     print(f"\ntotal {time.time() - started:.0f} s")
     return 0
 

@@ -37,7 +37,7 @@ HMM_SWITCH = [0.01, 0.05, 0.2]
 def candidates():
     keys = list(GRID)
     for values in itertools.product(*GRID.values()):
-        p = dict(zip(keys, values))
+        p = dict(zip(keys, values, strict=False))
         hysteresis = p.pop("hysteresis")
         p["off_threshold"] = round(max(0.05, p["on_threshold"] - hysteresis), 3)
         if hysteresis and p["off_threshold"] >= p["on_threshold"]:
@@ -58,8 +58,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     labels = load_labels(args.labels or args.video_dir / "labels.json")
     classifier = load_classifier(args.model)
-    labelled = analyse_labelled(args.video_dir, labels, open_store(args.store), classifier, AnalysisParams(),
-                                progress=lambda name: print(f"analysing {name}", file=sys.stderr))  # fmt: skip
+    labelled = analyse_labelled(
+        args.video_dir,
+        labels,
+        open_store(args.store),
+        classifier,
+        AnalysisParams(),
+        progress=lambda name: print(f"analysing {name}", file=sys.stderr),
+    )
     results = []
     for params in candidates():
         _, frames, events = score_videos(labelled, params)

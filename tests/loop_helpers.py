@@ -22,6 +22,7 @@ from laughvid.types import Detection, ScoreCache
 TURNS = dict(seconds=3.0, size=(320, 180), fps=10, face_px=60)  # the video `turns_video` writes
 AWAY_S = (1.0, 2.2)  # no face: longer than the tracker waits, shorter than stitching bridges
 
+
 def loop_db(finetune_consent: list[str] = ()) -> sqlite3.Connection:
     """The real store (all migrations), in memory, with these participants consenting to fine-tuning."""
     conn = open_store(":memory:")
@@ -45,8 +46,9 @@ def cartoon_face(smile: bool, rng: np.random.Generator) -> np.ndarray:
     return np.clip(img + noise, 0, 255).astype(np.uint8)
 
 
-def write_set(root: Path, people: dict[str, tuple[int, int]], consent: dict[str, str] | None = None, seed: int = 0,
-              prefix: str = "") -> Path:
+def write_set(
+    root: Path, people: dict[str, tuple[int, int]], consent: dict[str, str] | None = None, seed: int = 0, prefix: str = ""
+) -> Path:
     """A fine-tune set: for each group, (n smile, n non-smile) 96x96 colour cartoon face crops + manifest."""
     rng = np.random.default_rng(seed)
     rows = []
@@ -56,8 +58,16 @@ def write_set(root: Path, people: dict[str, tuple[int, int]], consent: dict[str,
             for i in range(n):
                 rel = f"{label}/{prefix}{group}_{i:03d}.png"
                 cv2.imwrite(str(root / rel), cartoon_face(label == "smile", rng))
-                rows.append({"path": rel, "label": label, "group": group, "time_s": str(i * 0.5), "track_id": "1",
-                             "consent_ref": (consent or {}).get(group, group)})
+                rows.append(
+                    {
+                        "path": rel,
+                        "label": label,
+                        "group": group,
+                        "time_s": str(i * 0.5),
+                        "track_id": "1",
+                        "consent_ref": (consent or {}).get(group, group),
+                    }
+                )
     write_manifest(root, rows)
     return root
 
@@ -79,15 +89,20 @@ def turns_cache() -> ScoreCache:
             ((tid, _),) = tracker.update(t, [Detection(box, 0.9)])
             rows.append((t, tid, *box, 0.9, 0.5, True))
     table = np.array(rows, np.float64)
-    return ScoreCache(frame_times, table[:, 0], table[:, 1].astype(np.int64), table[:, 2:6], table[:, 6], table[:, 7],
-                      table[:, 8].astype(bool))
+    return ScoreCache(
+        frame_times, table[:, 0], table[:, 1].astype(np.int64), table[:, 2:6], table[:, 6], table[:, 7], table[:, 8].astype(bool)
+    )
 
 
 def store_analysis(conn: sqlite3.Connection, video: Path, cache: ScoreCache) -> store.AnalysisRecord:
     """Store `cache` as a finished analysis of `video`, as `analyze_video` would (no model needed)."""
     record = store.start_analysis(conn, store.upsert_video(conn, store.file_sha256(video), probe(video)), "smile-test", {})
-    rows = [(float(t), int(tid), *map(float, box), float(c), float(p), bool(d)) for t, tid, box, c, p, d in
-            zip(cache.times_s, cache.track_ids, cache.boxes, cache.confidences, cache.probs, cache.detected)]
+    rows = [
+        (float(t), int(tid), *map(float, box), float(c), float(p), bool(d))
+        for t, tid, box, c, p, d in zip(
+            cache.times_s, cache.track_ids, cache.boxes, cache.confidences, cache.probs, cache.detected, strict=False
+        )
+    ]
     store.save_chunk(conn, record.id, cache.frame_times_s, rows, {}, 1.0)
     store.finish_analysis(conn, record.id, [])
     return record

@@ -38,7 +38,9 @@ def run_ffmpeg(*args: str | Path, stdin: bytes | Iterable[bytes] | None = None) 
     """
     cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *map(str, args)]
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err
+        )
         if stdin is not None:
             try:
                 for chunk in [stdin] if isinstance(stdin, bytes) else stdin:
@@ -65,7 +67,9 @@ def _face_patch() -> np.ndarray:
     return np.ascontiguousarray(astronaut()[y0:y1, x0:x1])
 
 
-def face_box_in_frame(t: float, seconds: float, size: tuple[int, int], face_px: int, moving: bool = True) -> tuple[float, float, float, float]:
+def face_box_in_frame(
+    t: float, seconds: float, size: tuple[int, int], face_px: int, moving: bool = True
+) -> tuple[float, float, float, float]:
     """Where `astronaut_video` draws the face at time t (upright pixels), for asserting boxes."""
     left, top, scale = _patch_place(t, seconds, size, face_px, moving)
     fx0, fy0, fx1, fy1 = ASTRONAUT_FACE_BOX
@@ -101,7 +105,9 @@ def astronaut_frames(
         yield frame
 
 
-def _encode_frames(path: Path, frames: Iterable[np.ndarray], size: tuple[int, int], fps: float, extra: tuple[str, ...] = (), audio: bool = False) -> Path:
+def _encode_frames(
+    path: Path, frames: Iterable[np.ndarray], size: tuple[int, int], fps: float, extra: tuple[str, ...] = (), audio: bool = False
+) -> Path:
     width, height = size
     data = (np.ascontiguousarray(f).tobytes() for f in frames)
     inputs = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "pipe:0"]
@@ -126,7 +132,9 @@ def astronaut_video(
     return _encode_frames(Path(path), frames, size, fps, audio=audio)
 
 
-def synthetic_video(path: str | Path, seconds: float = 2.0, size: tuple[int, int] = (320, 240), fps: float = 30, audio: bool = False) -> Path:
+def synthetic_video(
+    path: str | Path, seconds: float = 2.0, size: tuple[int, int] = (320, 240), fps: float = 30, audio: bool = False
+) -> Path:
     """ffmpeg's test pattern: a valid video with no faces in it."""
     width, height = size
     inputs = ["-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate={fps}:duration={seconds}"]
@@ -137,7 +145,12 @@ def synthetic_video(path: str | Path, seconds: float = 2.0, size: tuple[int, int
 
 
 def rotated_video(
-    path: str | Path, rotation: int = 90, seconds: float = 2.0, size: tuple[int, int] = (640, 360), fps: float = 30, face_px: int = 120,
+    path: str | Path,
+    rotation: int = 90,
+    seconds: float = 2.0,
+    size: tuple[int, int] = (640, 360),
+    fps: float = 30,
+    face_px: int = 120,
     audio: bool = False,
 ) -> Path:
     """A phone-style video: pixels stored sideways plus a display-matrix rotation tag.
@@ -157,7 +170,14 @@ def rotated_video(
     return path
 
 
-def vfr_video(path: str | Path, size: tuple[int, int] = (320, 240), fast_frames: int = 30, fast_fps: float = 30, slow_fps: float = 5, slow_frames: int = 10) -> Path:
+def vfr_video(
+    path: str | Path,
+    size: tuple[int, int] = (320, 240),
+    fast_frames: int = 30,
+    fast_fps: float = 30,
+    slow_fps: float = 5,
+    slow_frames: int = 10,
+) -> Path:
     """Variable frame rate: `fast_frames` at `fast_fps`, then `slow_frames` at `slow_fps`.
 
     Frame i of the slow part is shown at `fast_frames / fast_fps + i / slow_fps`; a decoder that
@@ -167,10 +187,21 @@ def vfr_video(path: str | Path, size: tuple[int, int] = (320, 240), fast_frames:
     n = fast_frames + slow_frames
     pts = f"if(lt(N,{fast_frames}),N/{fast_fps},{fast_frames}/{fast_fps}+(N-{fast_frames})/{slow_fps})/TB"
     run_ffmpeg(
-        "-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate={fast_fps}",
-        "-frames:v", str(n), "-vf", f"setpts='{pts}'", "-fps_mode", "passthrough", "-video_track_timescale", "90000",
-        *_H264, path,
-    )  # fmt: skip
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc2=size={width}x{height}:rate={fast_fps}",
+        "-frames:v",
+        str(n),
+        "-vf",
+        f"setpts='{pts}'",
+        "-fps_mode",
+        "passthrough",
+        "-video_track_timescale",
+        "90000",
+        *_H264,
+        path,
+    )
     return Path(path)
 
 
@@ -235,8 +266,25 @@ def still_image(path: str | Path, kind: str = ".png") -> Path:
 def audio_with_cover(path: str | Path, seconds: float = 1.0) -> Path:
     """An M4A with an audio stream and a cover picture (a one-frame 'video' stream flagged attached_pic)."""
     cover = still_image(Path(path).with_name(Path(path).stem + ".cover.jpg"), ".jpg")
-    run_ffmpeg("-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=16000:duration={seconds}", "-i", cover,
-               "-map", "0", "-map", "1", "-c:a", "aac", "-c:v", "copy", "-disposition:v", "attached_pic", path)  # fmt: skip
+    run_ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        f"sine=frequency=440:sample_rate=16000:duration={seconds}",
+        "-i",
+        cover,
+        "-map",
+        "0",
+        "-map",
+        "1",
+        "-c:a",
+        "aac",
+        "-c:v",
+        "copy",
+        "-disposition:v",
+        "attached_pic",
+        path,
+    )
     cover.unlink()
     return Path(path)
 

@@ -31,7 +31,7 @@ def test_picks_are_spread_out_in_time_per_track():
     other = [Candidate(("w", 0), 0.5, video="w", track_id=1, time_s=0.0)]
     picks = rank(frames + other, 0.5, k=10, min_gap_s=1.0)
     times = sorted(p.candidate.time_s for p in picks if p.candidate.video == "v")
-    assert len(times) == 3 and all(b - a >= 1.0 for a, b in zip(times, times[1:]))
+    assert len(times) == 3 and all(b - a >= 1.0 for a, b in zip(times, times[1:], strict=False))
     assert any(p.candidate.video == "w" for p in picks)
 
 
@@ -42,7 +42,7 @@ def test_review_queue_skips_reviewed_time_and_finished_videos():
         vid = store.upsert_video(conn, sha, VideoInfo(name, 640, 360, 30.0, 10.0, 300))
         analysis = store.start_analysis(conn, vid, "smile-test", {})
         probs = 0.5 + 0.45 * np.sin(times)  # crosses the threshold near 0 s and 3.1 s
-        rows = [(t, 0, 100, 100, 160, 160, 0.95, p, True) for t, p in zip(times, probs)]
+        rows = [(t, 0, 100, 100, 160, 160, 0.95, p, True) for t, p in zip(times, probs, strict=False)]
         store.save_chunk(conn, analysis.id, times, rows, {}, 1.0)
         store.finish_analysis(conn, analysis.id, [])
     review.add(conn, "a" * 64, 2.5, 4.0, reviewer="tester")

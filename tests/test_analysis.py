@@ -44,7 +44,7 @@ def test_every_analysed_frame_is_scored_and_no_face_is_nan(clip, conn):
     assert not np.isnan(probs[(times < 1.1) | (times >= 1.8)]).any()
     detected = result.cache.detected
     assert 0.3 < detected.mean() < 0.6  # detector ran on every 3rd frame (and batch ends), boxes filled between
-    for t, box in zip(result.cache.times_s[detected], result.cache.boxes[detected]):
+    for t, box in zip(result.cache.times_s[detected], result.cache.boxes[detected], strict=False):
         np.testing.assert_allclose(box, face_box_in_frame(t, 3.0, (640, 360), 120), atol=15)
     assert result.record.status == "done" and not result.from_cache
 
@@ -61,7 +61,7 @@ def test_rotated_phone_video_gives_upright_boxes(tmp_path, conn):
     video = rotated_video(tmp_path / "phone.mp4", rotation=90, seconds=1, size=(640, 360), fps=10)
     result = analyze_video(video, conn, BrightnessScorer())
     assert not np.isnan(result.series.probs).any()
-    for t, box in zip(result.cache.times_s[result.cache.detected], result.cache.boxes[result.cache.detected]):
+    for t, box in zip(result.cache.times_s[result.cache.detected], result.cache.boxes[result.cache.detected], strict=False):
         np.testing.assert_allclose(box, face_box_in_frame(t, 1.0, (640, 360), 120), atol=15)
 
 
@@ -137,7 +137,9 @@ def test_killed_process_resumes_from_its_last_chunk(clip, tmp_path):
 def test_segments_for_new_smoothing_come_from_the_cache(clip, conn, monkeypatch):
     result = analyze_video(clip, conn, BrightnessScorer())
     monkeypatch.setattr(analysis, "iter_batches", lambda *a, **k: pytest.fail("decoded again"))
-    low = compute_segments(conn, result.record.id, SmoothingParams(median_s=0, on_threshold=0.01, off_threshold=0.01, fill_gap_s=0, merge_gap_s=0))
+    low = compute_segments(
+        conn, result.record.id, SmoothingParams(median_s=0, on_threshold=0.01, off_threshold=0.01, fill_gap_s=0, merge_gap_s=0)
+    )
     high = compute_segments(conn, result.record.id, SmoothingParams(on_threshold=0.99, off_threshold=0.99))
     assert len(low) == 2 and high == []  # face before and after the blank span
     assert load_result(conn, result.record.id).series.probs.shape == (30,)

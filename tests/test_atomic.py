@@ -42,7 +42,9 @@ def test_files_written_together_are_all_replaced_or_none(tmp_path: Path):
     write_files_atomic(lists)
     (tmp_path / "blocked").write_text("a file where a folder should be")
     with pytest.raises(OSError):  # the second of three fails after the first was written in full
-        write_files_atomic({tmp_path / "talk_segments.csv": "new csv", tmp_path / "blocked" / "x.srt": "new", tmp_path / "talk_segments.json": "new json"})
+        write_files_atomic(
+            {tmp_path / "talk_segments.csv": "new csv", tmp_path / "blocked" / "x.srt": "new", tmp_path / "talk_segments.json": "new json"}
+        )
     assert {p.name: p.read_text() for p in lists} == {"talk_segments.csv": "old csv", "talk_segments.json": "old json"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blocked", "talk_segments.csv", "talk_segments.json"]
 

@@ -32,7 +32,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CHROMIUM = Path("/usr/bin/chromium")
 DOC_SCREENSHOTS = REPO / "docs" / "screenshots"
 UPDATE_SCREENSHOTS_ENV = "LAUGHVID_UPDATE_SCREENSHOTS"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 TIMEOUT_MS = 120_000
 
 
@@ -155,8 +162,7 @@ def _walk_through(page, url: str, upload: Path, shots: Path) -> None:
     page.get_by_label("Reviewer").fill("ana")
     page.get_by_label("Reviewer").press("Enter")
     page.get_by_text("Upload videos").click()
-    _until_shown(page, lambda: page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload)),
-                 "My Clip (1).mp4")
+    _until_shown(page, lambda: page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload)), "My Clip (1).mp4")
     _button(page, "Analyse").click()
     _wait_text(page, "My_Clip_1.mp4: analysed")  # sanitised name on disk
     _idle(page)
@@ -222,8 +228,9 @@ def test_a_laugh_running_to_the_last_frame_is_reviewed_and_exported(app, tmp_pat
         page.get_by_label("Reviewer").fill("bo")
         page.get_by_label("Reviewer").press("Enter")
         _until_shown(page, lambda: page.get_by_text("Upload videos").click(), re.compile(r"^Videos \(up to"))  # open (or reopen) it
-        _until_shown(page, lambda: page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload)),
-                     "smile_to_the_end.mp4")
+        _until_shown(
+            page, lambda: page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload)), "smile_to_the_end.mp4"
+        )
         _button(page, "Analyse").click()
         _wait_text(page, "smile_to_the_end.mp4: analysed")
         _until_shown(page, lambda: _click_first_marker(page), re.compile(r"^Segment 1: 0\.00-1\.87 s"))

@@ -15,11 +15,36 @@ from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
 pytestmark = [pytest.mark.browser]
 
 NAMES = [
-    "**bold** [x](e.com).mp4", "**bold** [x](www.e.com).mp4", "party_night.mp4", "- draft.mp4", "12. intro.mp4", "1) a.mp4", "_x_ y.mp4",
-    "www.evil.com.mp4", "a@b.com.mp4", ":smile: :red[x] :blue-background[y].mp4", "$x^2$.mp4", "<b>hi</b>.mp4", "&copy;.mp4",
-    "`code`.mp4", "~~s~~ ~t~.mp4", "# h.mp4", "a\\b\\*c.mp4", "---", "3.5 s.mp4", "> quote.mp4", "![i](x.png).mp4",
-    "*a* __b__ ***c***.mp4", "a|b|c.mp4", "<https:x>.mp4", "[a]: x.mp4", "it's (1).mp4", "+ plus.mp4", "== eq", "snake_case_name_.mp4",
-]  # fmt: skip
+    "**bold** [x](e.com).mp4",
+    "**bold** [x](www.e.com).mp4",
+    "party_night.mp4",
+    "- draft.mp4",
+    "12. intro.mp4",
+    "1) a.mp4",
+    "_x_ y.mp4",
+    "www.evil.com.mp4",
+    "a@b.com.mp4",
+    ":smile: :red[x] :blue-background[y].mp4",
+    "$x^2$.mp4",
+    "<b>hi</b>.mp4",
+    "&copy;.mp4",
+    "`code`.mp4",
+    "~~s~~ ~t~.mp4",
+    "# h.mp4",
+    "a\\b\\*c.mp4",
+    "---",
+    "3.5 s.mp4",
+    "> quote.mp4",
+    "![i](x.png).mp4",
+    "*a* __b__ ***c***.mp4",
+    "a|b|c.mp4",
+    "<https:x>.mp4",
+    "[a]: x.mp4",
+    "it's (1).mp4",
+    "+ plus.mp4",
+    "== eq",
+    "snake_case_name_.mp4",
+]
 
 APP = """
 import streamlit as st
@@ -52,6 +77,10 @@ def test_escaped_names_render_as_written(tmp_path: Path):
             assert texts("[data-testid=stAlertContentError]") == [f"{n}: analysed" for n in NAMES]
             assert texts("[data-testid=stButton] button") == NAMES
             made = "strong, em, code, del, img, ul, ol, blockquote, table, a[href]:not([href^='#'])"
-            assert page.locator(f"[data-testid=stHeading] :is({made}), [data-testid=stAlert] :is({made}), "
-                                f"[data-testid=stButton] :is({made})").count() == 0  # fmt: skip
+            assert (
+                page.locator(
+                    f"[data-testid=stHeading] :is({made}), [data-testid=stAlert] :is({made}), [data-testid=stButton] :is({made})"
+                ).count()
+                == 0
+            )
             browser.close()

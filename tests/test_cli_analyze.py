@@ -43,8 +43,21 @@ def _read_csv(path):
 
 def test_bad_files_are_reported_and_the_rest_are_analysed(videos, tmp_path, stand_in_model, capsys):
     order = ["empty", "face", "voice", "cut", "photo", "pattern"]
-    code = main(["analyze", *(str(videos[k]) for k in order), "--out", str(tmp_path / "out"), "--store", str(tmp_path / "s.sqlite"), "--quiet",
-                 "--on-threshold", "0.3", "--off-threshold", "0.2"])  # fmt: skip
+    code = main(
+        [
+            "analyze",
+            *(str(videos[k]) for k in order),
+            "--out",
+            str(tmp_path / "out"),
+            "--store",
+            str(tmp_path / "s.sqlite"),
+            "--quiet",
+            "--on-threshold",
+            "0.3",
+            "--off-threshold",
+            "0.2",
+        ]
+    )
     assert code == EXIT_FAILURES
     err = capsys.readouterr().err
     assert "empty.mp4: file is empty" in err and "voice.m4a: has no video stream" in err and "cut.mp4: not a readable video" in err
@@ -102,8 +115,12 @@ def test_a_full_disk_keeps_the_previous_results_whole(videos, tmp_path, stand_in
     changed = [*args, "--on-threshold", "0.99", "--off-threshold", "0.9"]  # no segments: segments.csv and analysis.json would change
     real_open = open
     with monkeypatch.context() as disk:  # the disk fills up while analysis.json is written (after both CSVs)
-        disk.setattr(atomic, "open", lambda path, *a, **k: (_FillsUp if str(path).endswith(".json") else lambda h: h)(real_open(path, *a, **k)),
-                     raising=False)  # fmt: skip
+        disk.setattr(
+            atomic,
+            "open",
+            lambda path, *a, **k: (_FillsUp if str(path).endswith(".json") else lambda h: h)(real_open(path, *a, **k)),
+            raising=False,
+        )
         assert main(changed) == EXIT_FAILURES
     err = capsys.readouterr().err
     assert f"face.mp4: cannot write its results to {folder} (No space left on device); the files already there are unchanged" in err
@@ -120,10 +137,15 @@ def test_usage_errors_exit_2(videos, tmp_path, stand_in_model, capsys):
 
 @pytest.mark.parametrize(
     "flag, value, message",
-    [("--fps", "nan", "fps must be a number above 0, got nan"), ("--fps", "inf", "fps must be a number above 0, got inf"),
-     ("--fps", "0", "fps must be"), ("--fps", "-5", "fps must be"), ("--detect-every", "0", "detect_every and batch_size must be >= 1"),
-     ("--median-s", "nan", "median_s must be a number of seconds >= 0, got nan")],
-)  # fmt: skip
+    [
+        ("--fps", "nan", "fps must be a number above 0, got nan"),
+        ("--fps", "inf", "fps must be a number above 0, got inf"),
+        ("--fps", "0", "fps must be"),
+        ("--fps", "-5", "fps must be"),
+        ("--detect-every", "0", "detect_every and batch_size must be >= 1"),
+        ("--median-s", "nan", "median_s must be a number of seconds >= 0, got nan"),
+    ],
+)
 def test_bad_numbers_are_usage_errors_before_anything_is_written(videos, tmp_path, stand_in_model, capsys, flag, value, message):
     store_path, out = tmp_path / "s.sqlite", tmp_path / "out"
     assert main(["analyze", str(videos["face"]), "--out", str(out), "--store", str(store_path), "--quiet", flag, value]) == EXIT_USAGE
@@ -132,7 +154,9 @@ def test_bad_numbers_are_usage_errors_before_anything_is_written(videos, tmp_pat
 
 
 def test_missing_model_is_a_usage_error(videos, tmp_path, capsys):
-    code = main(["analyze", str(videos["face"]), "--out", str(tmp_path), "--model", str(tmp_path / "nope"), "--store", str(tmp_path / "s.sqlite")])
+    code = main(
+        ["analyze", str(videos["face"]), "--out", str(tmp_path), "--model", str(tmp_path / "nope"), "--store", str(tmp_path / "s.sqlite")]
+    )
     assert code == EXIT_USAGE and "cannot load the smile model" in capsys.readouterr().err
 
 
@@ -140,10 +164,21 @@ def test_missing_model_is_a_usage_error(videos, tmp_path, capsys):
 def test_real_model_finds_the_smiling_astronaut(videos, tmp_path):
     """End to end as a user runs it: installed entry point, real detector and smile model."""
     proc = subprocess.run(
-        [sys.executable, "-c", "import sys; from laughvid.cli import main; sys.exit(main())", "analyze", str(videos["face"]), str(videos["pattern"]), "--out", str(tmp_path / "out"),
-         "--store", str(tmp_path / "s.sqlite")],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sys; from laughvid.cli import main; sys.exit(main())",
+            "analyze",
+            str(videos["face"]),
+            str(videos["pattern"]),
+            "--out",
+            str(tmp_path / "out"),
+            "--store",
+            str(tmp_path / "s.sqlite"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == EXIT_OK, proc.stderr
     [segment] = _read_csv(tmp_path / "out" / "face" / "segments.csv")
     assert float(segment["start_s"]) < 0.5 and 1.5 < float(segment["end_s"]) <= 2.3  # smiling until the face leaves at 2 s

@@ -139,8 +139,10 @@ def test_naming_the_moved_file_relinks_it(analysed, capsys):
 def test_a_250_character_file_name_exports_with_short_unique_names(tmp_path, stand_in_model):
     """Issue 10, row 8: `<stem>_clip01_0.00-1.50.mp4` from a 250-character name is over the 255-byte limit."""
     stem = ("the whole family laughing at grandpa's birthday toast " * 5)[:246]
-    videos = [astronaut_video(tmp_path / f"{stem[:-1]}{c}.mp4", seconds=3, size=(320, 180), fps=10, face_px=px,
-                              blank_spans=[(2.0, 3.0)]) for c, px in (("a", 50), ("b", 54))]  # names differing in the last character
+    videos = [
+        astronaut_video(tmp_path / f"{stem[:-1]}{c}.mp4", seconds=3, size=(320, 180), fps=10, face_px=px, blank_spans=[(2.0, 3.0)])
+        for c, px in (("a", 50), ("b", 54))
+    ]  # names differing in the last character
     assert len(videos[0].name) == 250
     s = str(tmp_path / "s.sqlite")
     assert main(["analyze", *map(str, videos), "--out", str(tmp_path / "analysis"), "--store", s, "--quiet", *SMOOTHING]) == EXIT_OK

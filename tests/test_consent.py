@@ -222,8 +222,11 @@ def test_deleting_a_person_deletes_or_lists_the_exports_of_their_videos(turns, t
     assert out.startswith(f"deleted p01: 0 crops, 0 manifest rows, 2 track links, {0 if keep else 3} export folder(s)")
     for folder in theirs:
         assert folder.exists() == keep
-        assert (f"KEPT export folder of a video they appear in (may show their face unblurred): {folder}" if keep
-                else f"deleted export folder (clips, reel, lists of a video they appear in; export again to remake it): {folder}") in out
+        assert (
+            f"KEPT export folder of a video they appear in (may show their face unblurred): {folder}"
+            if keep
+            else f"deleted export folder (clips, reel, lists of a video they appear in; export again to remake it): {folder}"
+        ) in out
     assert others.exists() and str(others) not in out  # other videos' exports stay
     assert (tmp_path / "p01.png").exists() and "contact sheets written with `consent link --sheet`" in out  # said, not guessed
     assert links(conn) == []
@@ -232,8 +235,12 @@ def test_deleting_a_person_deletes_or_lists_the_exports_of_their_videos(turns, t
 def test_link_person_refuses_a_slip_and_links_nothing(turns):
     conn, video = turns
     person = find_person(conn, file_sha256(video), 0)
-    for args, error in (((None,), "choose the participant person 0 shows"), (("p01", []), "choose at least one raw track of person 0"),
-                        (("p01", [0, 7]), "raw track(s) 7 not part of person 0"), (("p99",), "no participant 'p99'")):  # fmt: skip
+    for args, error in (
+        ((None,), "choose the participant person 0 shows"),
+        (("p01", []), "choose at least one raw track of person 0"),
+        (("p01", [0, 7]), "raw track(s) 7 not part of person 0"),
+        (("p99",), "no participant 'p99'"),
+    ):
         with pytest.raises(ValueError, match=re.escape(error)):
             link_person(conn, person, *args)
     assert links(conn) == []

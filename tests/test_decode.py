@@ -104,8 +104,17 @@ def test_4k_is_downscaled_to_max_side(tmp_path):
         (lambda p: audio_with_cover(p / "song.m4a"), "no video stream, only a still cover picture"),
         (lambda p: single_frame_stream(p / "one.h264"), "single h264 image with no duration, not a video"),
     ],
-    ids=["zero-length", "not-a-video", "audio-only", "truncated-index-at-end", "missing", "png-renamed-mp4", "jpeg-renamed-mov",
-         "cover-art-only", "one-frame-no-duration"],
+    ids=[
+        "zero-length",
+        "not-a-video",
+        "audio-only",
+        "truncated-index-at-end",
+        "missing",
+        "png-renamed-mp4",
+        "jpeg-renamed-mov",
+        "cover-art-only",
+        "one-frame-no-duration",
+    ],
 )
 def test_bad_files_give_clear_errors(tmp_path, make, message):
     with pytest.raises(VideoError, match=message):
@@ -132,4 +141,3 @@ def test_resume_after_a_time_continues_exactly(face_clip):
     tail_frames, tail_times, _ = _decode(face_clip, start_after_s=float(times[11]))
     np.testing.assert_allclose(tail_times, times[12:])
     assert np.array_equal(tail_frames, frames[12:])
-

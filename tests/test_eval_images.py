@@ -28,8 +28,7 @@ def photo_folder(tmp_path, astronaut_bgr):
     (tmp_path / "smile").mkdir()
     (tmp_path / "non_smile").mkdir()
     cv2.imwrite(str(tmp_path / "smile/photo.jpg"), astronaut_bgr)
-    box = SmileClassifier.load(DEFAULT_MODEL_DIR).crop(cv2.cvtColor(astronaut_bgr, cv2.COLOR_BGR2RGB),
-                                                       [_largest_face(astronaut_bgr)])
+    box = SmileClassifier.load(DEFAULT_MODEL_DIR).crop(cv2.cvtColor(astronaut_bgr, cv2.COLOR_BGR2RGB), [_largest_face(astronaut_bgr)])
     cv2.imwrite(str(tmp_path / "smile/crop.png"), cv2.resize(box[0], (96, 96)))
     (tmp_path / "smile/broken.jpg").write_bytes(b"not an image")
     cv2.imwrite(str(tmp_path / "non_smile/wall.png"), np.full((300, 400, 3), 128, np.uint8))
@@ -108,8 +107,13 @@ def test_checked_labels_from_the_sheet_correct_the_figures(photo_folder, tmp_pat
 def test_disagreements_rank_the_most_confident_first():
     from laughvid.training.evaluate import FolderEvaluation, ImageScore, disagreements
 
-    rows = [ImageScore("a", 1, 0.45, "crop"), ImageScore("b", 0, 0.95, "crop"), ImageScore("c", 1, 0.9, "crop"),
-            ImageScore("d", 0, 0.6, "crop"), ImageScore("e", 1, None, "no_face")]
+    rows = [
+        ImageScore("a", 1, 0.45, "crop"),
+        ImageScore("b", 0, 0.95, "crop"),
+        ImageScore("c", 1, 0.9, "crop"),
+        ImageScore("d", 0, 0.6, "crop"),
+        ImageScore("e", 1, None, "no_face"),
+    ]
     result = FolderEvaluation("m", 0.5, rows)
     assert [r.path for r in disagreements(result, 10)] == ["b", "d", "a"]
     assert [r.path for r in disagreements(result, 1)] == ["b"]

@@ -122,4 +122,8 @@ def test_consent_ref_follows_the_raw_track_not_the_person(video, cache, tmp_path
     plan = plan_crops([item(0.0, SECONDS, "accepted")], person, every_s=1.0)
     rows = export_finetune_set(tmp_path / "set", VideoSource(path=str(video), **SOURCE_ARGS), plan, Framing(), conn).rows
     assert [(r["time_s"], r["track_id"], r["consent_ref"]) for r in rows] == [
-        ("0.000", "1", "public:sample"), ("1.000", "1", "public:sample"), ("2.000", "1", "p01"), ("3.000", "1", "p01")]
+        ("0.000", "1", "public:sample"),
+        ("1.000", "1", "public:sample"),
+        ("2.000", "1", "p01"),
+        ("3.000", "1", "p01"),
+    ]

@@ -65,8 +65,15 @@ def test_only_faces_without_clip_consent_are_blurred(tmp_path):
     clip = astronaut_video(tmp_path / "clip.mp4", seconds=1.0, size=(320, 180), fps=10, face_px=60)
     times = np.arange(0, 1.01, 0.25)
     boxes = np.array([face_box_in_frame(t, 1.0, (320, 180), 60) for t in times])
-    cache = ScoreCache(times, np.r_[times, times], np.r_[np.ones(5), np.full(5, 2)].astype(np.int64),
-                       np.r_[boxes, boxes], np.full(10, 0.9), np.full(10, 0.5), np.ones(10, bool))
+    cache = ScoreCache(
+        times,
+        np.r_[times, times],
+        np.r_[np.ones(5), np.full(5, 2)].astype(np.int64),
+        np.r_[boxes, boxes],
+        np.full(10, 0.9),
+        np.full(10, 0.5),
+        np.ones(10, bool),
+    )
     original = clip.read_bytes()
     blur = unconsented_faces(conn, "vid", cache)
     assert blur.track_ids == [2]  # track 1 consented
@@ -95,11 +102,11 @@ def test_phone_clip_is_blurred_on_the_face_and_plays_upright(tmp_path, mode):
     out = blur_clip(clip.path, tmp_path / "blurred.mp4", [FaceTrack(3, obs)], [(start, clip.window.end_s)])
     before_info, after_info = probe(clip.path), probe(out)
     assert (after_info.width, after_info.height, after_info.rotation, after_info.has_audio) == (640, 360, 0, True)
-    before = [(t, f) for b in iter_batches(clip.path, fps=100, max_side=None) for t, f in zip(b.times_s, b.frames)]
+    before = [(t, f) for b in iter_batches(clip.path, fps=100, max_side=None) for t, f in zip(b.times_s, b.frames, strict=False)]
     after = [f for b in iter_batches(out, fps=100, max_side=None) for f in b.frames]
     assert len(after) == len(before) and abs(after_info.duration_s - len(before) / before_info.fps) < 0.05
     detector = FaceDetector()
-    for (t, frame), blurred in list(zip(before, after))[::6]:
+    for (t, frame), blurred in list(zip(before, after, strict=False))[::6]:
         x0, y0, x1, y1 = map(int, face_box_in_frame(start + t, seconds, size, face_px))
         assert detail(blurred[y0:y1, x0:x1]) < 0.3 * detail(frame[y0:y1, x0:x1])
         assert detector.detect(frame) and not detector.detect(blurred)
@@ -122,13 +129,13 @@ def test_a_person_of_two_raw_tracks_stays_blurred_where_its_unlinked_track_is(tm
     person = stitch(turns_cache()).cache
     assert set(person.track_ids.tolist()) == {0} and set(person.raw_track_ids.tolist()) == {0, 1}
     clip = turns_video(tmp_path / "clip.mp4")
-    before = [(t, f) for b in iter_batches(clip, fps=100, max_side=None) for t, f in zip(b.times_s, b.frames)]
+    before = [(t, f) for b in iter_batches(clip, fps=100, max_side=None) for t, f in zip(b.times_s, b.frames, strict=False)]
     blur = unconsented_faces(consenting_first_turn(), "vid", person)
     assert blur.track_ids == [1]
     blur(clip, [(0.0, seconds)])
     after = [f for b in iter_batches(clip, fps=100, max_side=None) for f in b.frames]
     assert len(after) == len(before)
-    for (t, frame), blurred in zip(before, after):
+    for (t, frame), blurred in zip(before, after, strict=False):
         if AWAY_S[0] <= t < AWAY_S[1]:
             continue
         x0, y0, x1, y1 = map(int, face_box_in_frame(t, seconds, size, face_px))
@@ -136,8 +143,9 @@ def test_a_person_of_two_raw_tracks_stays_blurred_where_its_unlinked_track_is(tm
         assert kept > 0.8 if t < AWAY_S[0] else kept < 0.3, f"{t:.1f} s: {kept:.2f} of the face's detail left"
 
 
-@pytest.mark.parametrize("params, person_of_second", [(StitchParams(), 0), (StitchParams(max_gap_s=0.5), 1),
-                                                      (StitchParams(min_detections=20), 1)])  # fmt: skip
+@pytest.mark.parametrize(
+    "params, person_of_second", [(StitchParams(), 0), (StitchParams(max_gap_s=0.5), 1), (StitchParams(min_detections=20), 1)]
+)
 def test_a_stitching_change_cannot_move_a_link_to_another_face(params, person_of_second):
     """Whether stitching makes the second turn part of person 0, its own person, or a fragment, the
     link on raw track 0 uncovers that face alone."""

@@ -29,10 +29,10 @@ def world(tmp_path_factory):
     public = write_set(root / "public", {f"pub{i:02d}": (3, 3) for i in range(40)}, seed=5)
     items = load_smile_folders(public)
     config = TrainConfig(size=48, epochs=1, widths=(8, 16, 16, 16), batch_size=32, seed=0)
-    result = train([it for it in items if it.split == "train"], [it for it in items if it.split != "train"], config,
-                   log=lambda _: None)
-    card = ModelCard(version="", framing=Framing(size=48), calibration=result.calibration, threshold=result.threshold,
-                     training_sources=["custom"])
+    result = train([it for it in items if it.split == "train"], [it for it in items if it.split != "train"], config, log=lambda _: None)
+    card = ModelCard(
+        version="", framing=Framing(size=48), calibration=result.calibration, threshold=result.threshold, training_sources=["custom"]
+    )
     write_model_dir(result.net, card, root / "parent")
     return root
 
@@ -46,8 +46,7 @@ def test_finetune_writes_a_registered_model_with_lineage(world, conn, tmp_path):
     collected = write_set(tmp_path / "collected", {**PEOPLE, "stranger": (2, 2)}, seed=11)
     config = FinetuneConfig(epochs=1, min_replay=50, public_validation=60, public_test_max=60)
     replay = load_replay([DataSource("custom", world / "public")], log=lambda _: None)
-    result = finetune([collected], tmp_path / "ft", conn, replay,
-                      parent=world / "parent", config=config, log=lambda _: None)
+    result = finetune([collected], tmp_path / "ft", conn, replay, parent=world / "parent", config=config, log=lambda _: None)
 
     card = json.loads((tmp_path / "ft" / "model_card.json").read_text())
     lineage = card["training"]["lineage"]
@@ -109,8 +108,21 @@ def test_finetune_command_end_to_end(world, tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("LAUGHVID_STORE", raising=False)
     monkeypatch.delenv(registry.MODEL_ENV, raising=False)
     collected = write_set(tmp_path / "collected", PEOPLE, consent={p: "" for p in PEOPLE}, seed=3)  # no refs: use default
-    code = main(["finetune", str(collected), "--out", str(tmp_path / "m"), "--model", str(world / "parent"),
-                 "--no-replay", "--consent-ref", "public:cartoons", "--epochs", "1"])
+    code = main(
+        [
+            "finetune",
+            str(collected),
+            "--out",
+            str(tmp_path / "m"),
+            "--model",
+            str(world / "parent"),
+            "--no-replay",
+            "--consent-ref",
+            "public:cartoons",
+            "--epochs",
+            "1",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == EXIT_OK
     assert "frozen_validation" in out and "Promotion gate" in out and ("PROMOTED" in out or "not promoted" in out)

@@ -85,7 +85,10 @@ def test_write_items_makes_a_set_that_loads_with_its_groups(tmp_path):
     root = write_items(tmp_path / "new", items, consent_ref="public:test")
     loaded = load_collected(root)
     assert sorted((c.item.group, c.item.smile, c.consent_ref) for c in loaded) == [
-        ("a", 0, "public:test"), ("a", 1, "public:test"), ("b", 1, "public:test")]
+        ("a", 0, "public:test"),
+        ("a", 1, "public:test"),
+        ("b", 1, "public:test"),
+    ]
     assert set_version(loaded) == set_version(load_collected(source))
     with pytest.raises(FinetuneSetError, match="never overwritten"):
         write_items(root, items, consent_ref="public:test")

@@ -13,9 +13,15 @@ METRICS = {"n": 10, "roc_auc": 0.97, "pr_auc": 0.9, "f1": 0.88, "balanced_accura
 
 
 def make_card(sources: list[str]) -> ModelCard:
-    return ModelCard(version="smile-v1-abc", framing=Framing(), calibration=(1.5, -0.2), threshold=0.42,
-                     training_sources=sources, training={"command": "laughvid train ...", "seed": 0},
-                     metrics={"fer2013_test": dict(METRICS)})
+    return ModelCard(
+        version="smile-v1-abc",
+        framing=Framing(),
+        calibration=(1.5, -0.2),
+        threshold=0.42,
+        training_sources=sources,
+        training={"command": "laughvid train ...", "seed": 0},
+        metrics={"fer2013_test": dict(METRICS)},
+    )
 
 
 def test_round_trip_and_terms(tmp_path):

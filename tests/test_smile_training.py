@@ -66,8 +66,12 @@ def test_cli_train_writes_model_dir_and_onnx_matches_torch(tiny_set, tmp_path):
     assert ModelCard.load(out).version == classifier.version
 
     child = tmp_path / "child"
-    assert main(["train", "--custom", str(tiny_set), "--init", str(out), "--out", str(child), "--epochs", "1",
-                 "--threads", "1", "--seed", "1"]) == 0
+    assert (
+        main(
+            ["train", "--custom", str(tiny_set), "--init", str(out), "--out", str(child), "--epochs", "1", "--threads", "1", "--seed", "1"]
+        )
+        == 0
+    )
     child_card = ModelCard.load(child)
     assert child_card.parent_version == classifier.version
     assert child_card.training["parent_command"] == card["training"]["command"]
@@ -97,8 +101,7 @@ def test_cli_train_repeat_is_checked_and_recorded(tiny_set, tmp_path, capsys):
     assert main(["train", "--custom", str(tiny_set), "--out", str(out), "--repeat", "smilesmiled=2"]) == 2
     assert "SOURCE=N" in capsys.readouterr().err and not out.exists()
     assert main(["train", "--custom", str(tiny_set), "--out", str(out), "--repeat", "custom=x"]) == 2
-    assert main(["train", "--custom", str(tiny_set), "--out", str(out), "--epochs", "1", "--threads", "1",
-                 "--repeat", "custom=2"]) == 0
+    assert main(["train", "--custom", str(tiny_set), "--out", str(out), "--epochs", "1", "--threads", "1", "--repeat", "custom=2"]) == 0
     card = ModelCard.load(out)
     assert card.training["config"]["repeat"] == {"custom": 2}
     assert "--repeat custom=2" in card.training["command"]
@@ -126,8 +129,9 @@ def test_expression_labels_train_an_auxiliary_head_that_onnx_leaves_out(tiny_set
                 (fer / split / emotions[i % len(emotions)]).mkdir(parents=True, exist_ok=True)
                 (fer / split / emotions[i % len(emotions)] / f"{split}{path.name}").write_bytes(path.read_bytes())
     out = tmp_path / "aux"
-    assert main(["train", "--fer2013", str(fer), "--out", str(out), "--epochs", "1", "--threads", "1",
-                 "--widths", "8", "16", "24", "32"]) == 0
+    assert (
+        main(["train", "--fer2013", str(fer), "--out", str(out), "--epochs", "1", "--threads", "1", "--widths", "8", "16", "24", "32"]) == 0
+    )
     net = load_weights(out)
     assert net.config == {"widths": [8, 16, 24, 32], "dropout": 0.3, "emotions": 8}
     classifier = SmileClassifier.load(out)
@@ -136,6 +140,5 @@ def test_expression_labels_train_an_auxiliary_head_that_onnx_leaves_out(tiny_set
     assert np.abs(classifier.logits(crops) - predict_logits(net, crops)).max() < 1e-4
 
     plain = tmp_path / "plain"
-    assert main(["train", "--fer2013", str(fer), "--out", str(plain), "--epochs", "1", "--threads", "1",
-                 "--emotion-weight", "0"]) == 0
+    assert main(["train", "--fer2013", str(fer), "--out", str(plain), "--epochs", "1", "--threads", "1", "--emotion-weight", "0"]) == 0
     assert load_weights(plain).emotion_head is None

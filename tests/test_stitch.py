@@ -30,18 +30,25 @@ def tracked(people, sizes=None):
     for t in frames:
         here = [(name, positions[t]) for name, positions in people.items() if t in positions]
         found = tracker.update(t, [face(x, size=sizes.get(name, SIZE)) for name, x in here])
-        for (name, _), (tid, det) in zip(here, found):
+        for (name, _), (tid, det) in zip(here, found, strict=False):
             rows.append((t, tid, *det.box))
             names.append(name)
     table = np.array(rows, np.float64).reshape(-1, 6)
-    cache = ScoreCache(np.array(frames), table[:, 0], table[:, 1].astype(np.int64), table[:, 2:6],
-                       np.full(len(table), 0.9), np.full(len(table), 0.5), np.ones(len(table), bool))  # fmt: skip
+    cache = ScoreCache(
+        np.array(frames),
+        table[:, 0],
+        table[:, 1].astype(np.int64),
+        table[:, 2:6],
+        np.full(len(table), 0.9),
+        np.full(len(table), 0.5),
+        np.ones(len(table), bool),
+    )
     return cache, names
 
 
 def persons(cache, names):
     """Person name -> the set of ids its observations got."""
-    return {name: {int(t) for t, n in zip(cache.track_ids, names) if n == name} for name in sorted(set(names))}
+    return {name: {int(t) for t, n in zip(cache.track_ids, names, strict=False) if n == name} for name in sorted(set(names))}
 
 
 def test_a_face_back_after_3_s_somewhere_else_keeps_its_id():
@@ -83,10 +90,12 @@ def test_two_faces_crossing_keep_their_ids_through_the_occlusion():
 
 @pytest.mark.parametrize(
     "x, start, size",
-    [(100, 9, SIZE),  # back at the same place, but after longer than max_gap_s
-     (400, 4, SIZE),  # soon, but too far for the time away
-     (100, 4, 3 * SIZE)],  # soon and at the same place, but three times bigger
-)  # fmt: skip
+    [
+        (100, 9, SIZE),  # back at the same place, but after longer than max_gap_s
+        (400, 4, SIZE),  # soon, but too far for the time away
+        (100, 4, 3 * SIZE),
+    ],  # soon and at the same place, but three times bigger
+)
 def test_implausible_returns_are_new_persons(x, start, size):
     other = {t: x for t in times(start, start + 3)}
     cache, names = tracked({"ana": {t: 100 for t in times(0, 3)}, "other": other}, sizes={"other": size})

@@ -94,7 +94,10 @@ def test_affectnet_folders_numeric_and_named(tmp_path):
     for split in ("train", "val", "test"):
         write_image(three / split / "1" / f"{split}.png")
     assert {Path(it.path).stem: it.split for it in data.load_affectnet_folders(three)} == {
-        "train": "train", "val": "validation", "test": "test"}
+        "train": "train",
+        "val": "validation",
+        "test": "test",
+    }
 
     named = tmp_path / "named"
     write_image(named / "Happy" / "a.png")
@@ -109,8 +112,13 @@ def test_affectnet_annotation_csv_crops_the_face_box(tmp_path):
     cv2.imwrite(str(tmp_path / "img/5/a.png"), image)
     write_image(tmp_path / "img/5/b.png", 100)
     header = "subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression,valence,arousal"
-    rows = [header, '5/a.png,30,20,40,40,"1;2",1,0.5,0.2', '5/b.png,0,0,100,100,"1;2",0,0,0',
-            '5/b.png,0,0,100,100,"",9,0,0', '5/missing.png,0,0,10,10,"",1,0,0']
+    rows = [
+        header,
+        '5/a.png,30,20,40,40,"1;2",1,0.5,0.2',
+        '5/b.png,0,0,100,100,"1;2",0,0,0',
+        '5/b.png,0,0,100,100,"",9,0,0',
+        '5/missing.png,0,0,10,10,"",1,0,0',
+    ]
     (tmp_path / "validation.csv").write_text("\n".join(rows) + "\n")
     items = data.load_affectnet_csv(tmp_path / "validation.csv", tmp_path / "img")
     assert [(Path(it.path).name, it.smile, it.split) for it in items] == [("a.png", 1, "test"), ("b.png", 0, "test")]
@@ -156,8 +164,7 @@ def test_deduplicate_counts_each_rule(tmp_path):
     shutil.copy(c, tmp_path / "train/sad/c_conflict.jpg")  # same image, other label
     write_image(tmp_path / "validation/sad/v.jpg")
     items, report = data.deduplicate(data.load_fer_folders(tmp_path))
-    assert report.as_dict() == {"input_items": 8, "exact_duplicates": 1, "cross_split": 1,
-                                "conflicting_labels": 2, "kept": 4}
+    assert report.as_dict() == {"input_items": 8, "exact_duplicates": 1, "cross_split": 1, "conflicting_labels": 2, "kept": 4}
     kept = {Path(it.path).name for it in items}
     assert kept == {"a.jpg", "b_leak.jpg", "x.jpg", "v.jpg"} or kept == {"a_copy.jpg", "b_leak.jpg", "x.jpg", "v.jpg"}
 
@@ -175,8 +182,7 @@ def test_real_data_dedup_counts_match_the_data_readme(shared_data):
     # README: 1,853 extra copies; 6 groups disagree on happy vs non-happy (all their copies go).
     removed = fer.exact_duplicates + fer.cross_split + fer.conflicting_labels
     assert removed == 1853 + 6
-    assert fer.as_dict() == {"input_items": 35887, "exact_duplicates": 1103, "cross_split": 732,
-                             "conflicting_labels": 24, "kept": 34028}
+    assert fer.as_dict() == {"input_items": 35887, "exact_duplicates": 1103, "cross_split": 732, "conflicting_labels": 24, "kept": 34028}
     smile, report = data.deduplicate(data.load_smilesmiled(shared_data / "SMILEsmileD"))
     assert report.conflicting_labels == 10  # 5 groups in both classes
     ck = data.load_ckplus(shared_data / "CK+48")

@@ -16,9 +16,14 @@ from laughvid.ui.uploads import UploadError, sanitize_name, save_upload
 
 @pytest.mark.parametrize(
     "name, safe",
-    [("../../etc/passwd.mp4", "passwd.mp4"), ("C:\\Users\\me\\Clip 1.MOV", "Clip_1.mov"), ("Ünïcödé fête.mp4", "Unicode_fete.mp4"),
-     (".mp4", "video.mp4"), ("noext", "noext")],
-)  # fmt: skip
+    [
+        ("../../etc/passwd.mp4", "passwd.mp4"),
+        ("C:\\Users\\me\\Clip 1.MOV", "Clip_1.mov"),
+        ("Ünïcödé fête.mp4", "Unicode_fete.mp4"),
+        (".mp4", "video.mp4"),
+        ("noext", "noext"),
+    ],
+)
 def test_names_are_sanitised(name, safe):
     assert sanitize_name(name) == safe
 
@@ -61,11 +66,18 @@ def test_a_dangling_symlink_name_gets_the_next_free_name_and_no_temp_file_is_lef
 
 @pytest.mark.parametrize(
     "name, shown",
-    [("**bold** [x](e.com).mp4", r"\*\*bold\*\* \[x\](e.com).mp4"), ("_x_ and snake_case.mp4", r"\_x\_ and snake_case.mp4"),
-     ("- draft.mp4", r"\- draft.mp4"), ("12. intro.mp4", r"12\. intro.mp4"), ("$x$ <b> &amp; `c` ~~s~~ # :smile:.mp4",
-     r"\$x\$ \<b\> \&amp; \`c\` \~\~s\~\~ \# \:smile\:.mp4"), ("www.e.com.mp4", "www\u2060.e.com.mp4"), ("two\nlines.mp4", "two lines.mp4"),
-     ("party_night.mp4", "party_night.mp4"), ("it's (1).mp4", "it's (1).mp4")],
-)  # fmt: skip
+    [
+        ("**bold** [x](e.com).mp4", r"\*\*bold\*\* \[x\](e.com).mp4"),
+        ("_x_ and snake_case.mp4", r"\_x\_ and snake_case.mp4"),
+        ("- draft.mp4", r"\- draft.mp4"),
+        ("12. intro.mp4", r"12\. intro.mp4"),
+        ("$x$ <b> &amp; `c` ~~s~~ # :smile:.mp4", r"\$x\$ \<b\> \&amp; \`c\` \~\~s\~\~ \# \:smile\:.mp4"),
+        ("www.e.com.mp4", "www\u2060.e.com.mp4"),
+        ("two\nlines.mp4", "two lines.mp4"),
+        ("party_night.mp4", "party_night.mp4"),
+        ("it's (1).mp4", "it's (1).mp4"),
+    ],
+)
 def test_file_names_are_escaped_to_show_as_written_in_markdown(name, shown):
     """What Streamlit's Markdown renders as the literal name (checked in Chromium: tests/test_browser_literal.py);
     plain names stay as they are."""

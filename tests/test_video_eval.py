@@ -52,7 +52,18 @@ def test_dev_labels_parse(dev_videos):
 
 def test_eval_script_reports_missing_videos(tmp_path):
     (tmp_path / "labels.json").write_text(json.dumps({"videos": {"nope.mp4": {"smile": [], "ignore": []}}}))
-    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "eval_videos.py"), str(tmp_path), str(tmp_path / "labels.json"),
-                           "--store", str(tmp_path / "s.sqlite"), "--model", str(REPO / "models" / "smile")],
-                          capture_output=True, text=True)  # fmt: skip
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "eval_videos.py"),
+            str(tmp_path),
+            str(tmp_path / "labels.json"),
+            "--store",
+            str(tmp_path / "s.sqlite"),
+            "--model",
+            str(REPO / "models" / "smile"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "error" in proc.stderr

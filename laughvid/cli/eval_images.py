@@ -14,22 +14,33 @@ from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "eval-images", help="evaluate a smile model on a folder of labelled images",
+        "eval-images",
+        help="evaluate a smile model on a folder of labelled images",
         description="DIR holds smile/ and non_smile/ subfolders of face crops or photos. Prints JSON metrics "
-                    "(n, accuracy, balanced accuracy, F1, ROC-AUC, PR-AUC) at the model's threshold. Photos are "
-                    "scored by their largest face; images without a face are counted, not scored.")
+        "(n, accuracy, balanced accuracy, F1, ROC-AUC, PR-AUC) at the model's threshold. Photos are "
+        "scored by their largest face; images without a face are counted, not scored.",
+    )
     p.add_argument("folder", type=Path, metavar="DIR")
     p.add_argument("--model", type=Path, help="model directory (default: the active model)")
     p.add_argument("--scores", type=Path, metavar="FILE", help="also write path,score,label per image (CSV)")
-    p.add_argument("--disagreements", type=Path, metavar="PNG",
-                   help="write a contact sheet of the images where model and label disagree most (label check), "
-                        "and beside it a CSV of those images with a 'checked' column to fill in")
+    p.add_argument(
+        "--disagreements",
+        type=Path,
+        metavar="PNG",
+        help="write a contact sheet of the images where model and label disagree most (label check), "
+        "and beside it a CSV of those images with a 'checked' column to fill in",
+    )
     p.add_argument("--top", type=int, default=64, help="how many disagreements the sheet shows (default 64)")
-    p.add_argument("--checked-labels", type=Path, metavar="CSV",
-                   help="a filled-in label-check CSV: also report the figures against the checked labels")
-    p.add_argument("--faces", choices=("auto", "crops", "detect"), default="auto",
-                   help="auto: small images (<=128 px) and images filled by one face are crops, others are "
-                        "searched for faces; crops: use every image as it is; detect: always detect")
+    p.add_argument(
+        "--checked-labels", type=Path, metavar="CSV", help="a filled-in label-check CSV: also report the figures against the checked labels"
+    )
+    p.add_argument(
+        "--faces",
+        choices=("auto", "crops", "detect"),
+        default="auto",
+        help="auto: small images (<=128 px) and images filled by one face are crops, others are "
+        "searched for faces; crops: use every image as it is; detect: always detect",
+    )
     p.set_defaults(func=run)
 
 
@@ -55,8 +66,14 @@ def run(args: argparse.Namespace) -> int:
     summary = {k: _json_safe(v) for k, v in result.summary().items()}
     if checked is not None:
         rechecked, counts = result.with_checked_labels(args.folder, checked)
-        summary["checked_labels"] = {**counts, **{k: _json_safe(v) for k, v in rechecked.summary().items()
-                                                  if k not in ("model", "used_as_crop", "face_detected", "no_face", "unreadable")}}
+        summary["checked_labels"] = {
+            **counts,
+            **{
+                k: _json_safe(v)
+                for k, v in rechecked.summary().items()
+                if k not in ("model", "used_as_crop", "face_detected", "no_face", "unreadable")
+            },
+        }
     print(json.dumps(summary, indent=2))
     try:
         if args.scores:
@@ -70,8 +87,11 @@ def run(args: argparse.Namespace) -> int:
             write_image_atomic(args.disagreements, contact_sheet(worst))
             check_file = args.disagreements.with_suffix(".csv")
             write_label_check(worst, args.folder, check_file)
-            print(f"eval-images: {len(worst)} most confident disagreements -> {args.disagreements} "
-                  f"(fill in {check_file}'s 'checked' column, then pass it to --checked-labels)", file=sys.stderr)
+            print(
+                f"eval-images: {len(worst)} most confident disagreements -> {args.disagreements} "
+                f"(fill in {check_file}'s 'checked' column, then pass it to --checked-labels)",
+                file=sys.stderr,
+            )
     except OSError as exc:  # full disk, no permission: earlier files of this run stay whole, none is half written
         print(f"eval-images: cannot write an output file: {exc}", file=sys.stderr)
         return EXIT_FAILURES

@@ -18,8 +18,12 @@ from laughvid.store.video_identity import relink
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("relink", help="find moved videos by content and store their new paths", description=__doc__,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    p = subparsers.add_parser(
+        "relink",
+        help="find moved videos by content and store their new paths",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("paths", nargs="+", metavar="VIDEO_OR_FOLDER", type=Path)
     p.add_argument("--store", type=Path, help="SQLite store (default: $LAUGHVID_HOME/laughvid.sqlite)")
     p.set_defaults(func=run)
@@ -32,8 +36,10 @@ def run(args: argparse.Namespace) -> int:
     for name, path in report.relinked:
         print(f"relinked {name} -> {path}")
     for record in report.missing:
-        print(f"laughvid relink: still missing: {record.name} (analysis {record.id}, was at {record.path}, "
-              f"sha256 {record.sha256[:12]})", file=sys.stderr)  # fmt: skip
+        print(
+            f"laughvid relink: still missing: {record.name} (analysis {record.id}, was at {record.path}, sha256 {record.sha256[:12]})",
+            file=sys.stderr,
+        )
     if not report.relinked and not report.missing:
         print("every analysed video's file is in place: nothing to relink")
     return EXIT_FAILURES if report.missing or report.not_found else EXIT_OK

@@ -24,6 +24,8 @@ def _run(args: argparse.Namespace) -> int:
     print(f"{'#':>3} {'video':<28} {'time':>8} {'track':>5} {'p':>5} {'smooth':>6} {'score':>5}  why")
     for i, item in enumerate(queue, start=1):
         c = item.candidate
-        print(f"{i:>3} {c.video[:28]:<28} {c.time_s:>7.2f}s {c.track_id:>5} {c.prob:>5.2f} {c.smoothed_prob:>6.2f} "
-              f"{item.score:>5.2f}  {'; '.join(item.reasons) or 'weak signals only'}")
+        print(
+            f"{i:>3} {c.video[:28]:<28} {c.time_s:>7.2f}s {c.track_id:>5} {c.prob:>5.2f} {c.smoothed_prob:>6.2f} "
+            f"{item.score:>5.2f}  {'; '.join(item.reasons) or 'weak signals only'}"
+        )
     return EXIT_OK

@@ -17,8 +17,12 @@ from laughvid.config import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("store", help="check, back up or restore the SQLite store", description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = subparsers.add_parser(
+        "store",
+        help="check, back up or restore the SQLite store",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     actions = parser.add_subparsers(dest="store_action", metavar="ACTION", required=True)
     check = actions.add_parser("check", help="SQLite's full integrity check, and what the store holds (changes nothing)")
     check.add_argument("file", nargs="?", type=Path, help="a store or backup file (default: the store)")

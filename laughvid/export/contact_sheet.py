@@ -23,10 +23,18 @@ def tile_grid(tiles: Sequence[np.ndarray], captions: Sequence[Sequence[str]], ti
     shape = (math.ceil(max(1, len(tiles)) / columns) * (tile + caption_height(lines)), columns * tile)
     colour = tiles[0].ndim == 3 if tiles else False
     sheet = np.full(shape + ((3,) if colour else ()), 255, np.uint8)
-    for i, (image, caption) in enumerate(zip(tiles, captions)):
+    for i, (image, caption) in enumerate(zip(tiles, captions, strict=False)):
         y, x = (i // columns) * (tile + caption_height(lines)), (i % columns) * tile
         sheet[y : y + tile, x : x + tile] = cv2.resize(image, (tile, tile), interpolation=cv2.INTER_LINEAR)
         for line, text in enumerate(caption):
-            cv2.putText(sheet, text, (x + 2, y + tile + 12 + LINE_HEIGHT * line), cv2.FONT_HERSHEY_SIMPLEX, 0.37,
-                        (0, 0, 0) if colour else 0, 1, cv2.LINE_AA)
+            cv2.putText(
+                sheet,
+                text,
+                (x + 2, y + tile + 12 + LINE_HEIGHT * line),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.37,
+                (0, 0, 0) if colour else 0,
+                1,
+                cv2.LINE_AA,
+            )
     return sheet

@@ -127,8 +127,12 @@ def to_edl(segments: Sequence[Segment | ReviewedSegment], source: ListSource) ->
     for row in rows(segments):
         src_in, src_out = round(row["start_s"] * source.fps), round(row["end_s"] * source.fps)
         length = max(1, src_out - src_in)
-        tcs = (timecode(src_in, source.fps), timecode(src_in + length, source.fps),
-               timecode(record, source.fps), timecode(record + length, source.fps))
+        tcs = (
+            timecode(src_in, source.fps),
+            timecode(src_in + length, source.fps),
+            timecode(record, source.fps),
+            timecode(record + length, source.fps),
+        )
         lines.append(f"{row['index']:03d}  AX       V     C        {' '.join(tcs)}")
         lines.append(f"* FROM CLIP NAME: {source.name}")
         lines.append(f"* COMMENT: laugh {row['state']} peak {row['peak_prob']:.2f}")

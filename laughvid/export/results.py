@@ -33,7 +33,7 @@ def timeline_csv(result: AnalysisResult) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["time_s", "laugh_prob", "faces"])
-    for t, p, n in zip(result.series.times_s, result.series.probs, counts):
+    for t, p, n in zip(result.series.times_s, result.series.probs, counts, strict=False):
         writer.writerow([f"{t:.3f}", "" if np.isnan(p) else f"{p:.4f}", int(n)])
     return buffer.getvalue()
 
@@ -48,7 +48,7 @@ def _track_document(cache: ScoreCache, tid: int) -> dict:
         "max_prob": round(float(cache.probs[mine].max()), 4),
         "observations": [
             {"time_s": round(float(t), 3), "box": [round(float(v), 1) for v in box], "prob": round(float(p), 4), "detected": bool(d)}
-            for t, box, p, d in zip(cache.times_s[mine], cache.boxes[mine], cache.probs[mine], cache.detected[mine])
+            for t, box, p, d in zip(cache.times_s[mine], cache.boxes[mine], cache.probs[mine], cache.detected[mine], strict=False)
         ],
     }
 
@@ -68,7 +68,10 @@ def analysis_document(result: AnalysisResult) -> dict:
         "segments": segment_rows(result.segments),
         "tracks": [_track_document(cache, tid) for tid in sorted(result.tracks)],  # one per person
         "fragments": [_track_document(cache, tid) for tid in result.fragments],  # faces seen too briefly to be a person
-        "timeline": [{"time_s": round(float(t), 3), "laugh_prob": _num(p, 4)} for t, p in zip(result.series.times_s, result.series.probs)],
+        "timeline": [
+            {"time_s": round(float(t), 3), "laugh_prob": _num(p, 4)}
+            for t, p in zip(result.series.times_s, result.series.probs, strict=False)
+        ],
     }
 
 
@@ -76,9 +79,11 @@ def write_outputs(result: AnalysisResult, out_dir: str | Path) -> Path:
     """Write the three files into `out_dir` (created); returns it. All three or none: a failed
     write (full disk) raises OSError and leaves the previous three files as they were."""
     out = Path(out_dir)
-    write_files_atomic({
-        out / "timeline.csv": timeline_csv(result),
-        out / "segments.csv": segments_csv(result.segments),
-        out / "analysis.json": json.dumps(analysis_document(result), indent=1) + "\n",
-    })  # fmt: skip
+    write_files_atomic(
+        {
+            out / "timeline.csv": timeline_csv(result),
+            out / "segments.csv": segments_csv(result.segments),
+            out / "analysis.json": json.dumps(analysis_document(result), indent=1) + "\n",
+        }
+    )
     return out

@@ -10,7 +10,18 @@ from pathlib import Path
 from laughvid.atomic import atomic_open
 
 MANIFEST = "manifest.csv"
-MANIFEST_COLUMNS = ("path", "label", "group", "video_sha256", "time_s", "track_id", "reviewer", "reviewed_at", "model_version", "consent_ref")
+MANIFEST_COLUMNS = (
+    "path",
+    "label",
+    "group",
+    "video_sha256",
+    "time_s",
+    "track_id",
+    "reviewer",
+    "reviewed_at",
+    "model_version",
+    "consent_ref",
+)
 
 
 def read_manifest(root: str | Path) -> list[dict[str, str]]:

@@ -20,14 +20,17 @@ CARD_MD = "MODEL_CARD.md"
 
 # Terms per training source (../shared/data/README.md). CK+ and AffectNet make a model non-commercial.
 DATASET_TERMS = {
-    "fer2013": ("FER2013: public research data set from the Kaggle challenge; check Kaggle terms before any "
-                "commercial use. Goodfellow et al., ICONIP 2013."),
-    "smilesmiled": ("SMILEsmileD: no licence file; images from LFW (research use). D. Hromada, "
-                    "github.com/hromi/SMILEsmileD; Huang et al., LFW, 2007."),
-    "ckplus": ("CK+: signed agreement, non-commercial research only, no redistribution. Lucey et al., "
-               "CVPR Workshops 2010."),
-    "affectnet": ("AffectNet: academic research only, access by request. Mollahosseini, Hasani, Mahoor, "
-                  "IEEE Trans. Affective Computing 2017."),
+    "fer2013": (
+        "FER2013: public research data set from the Kaggle challenge; check Kaggle terms before any "
+        "commercial use. Goodfellow et al., ICONIP 2013."
+    ),
+    "smilesmiled": (
+        "SMILEsmileD: no licence file; images from LFW (research use). D. Hromada, github.com/hromi/SMILEsmileD; Huang et al., LFW, 2007."
+    ),
+    "ckplus": ("CK+: signed agreement, non-commercial research only, no redistribution. Lucey et al., CVPR Workshops 2010."),
+    "affectnet": (
+        "AffectNet: academic research only, access by request. Mollahosseini, Hasani, Mahoor, IEEE Trans. Affective Computing 2017."
+    ),
     "custom": "User-supplied images (fine-tune set): terms set by their owner and the consent records.",
 }
 NON_COMMERCIAL_SOURCES = {"ckplus", "affectnet"}
@@ -71,7 +74,7 @@ class ModelCard:
         return data
 
     @classmethod
-    def from_json(cls, data: dict) -> "ModelCard":
+    def from_json(cls, data: dict) -> ModelCard:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["framing"] = Framing(**data["framing"])
@@ -80,7 +83,7 @@ class ModelCard:
         return cls(**values)
 
     @classmethod
-    def load(cls, model_dir: str | Path) -> "ModelCard":
+    def load(cls, model_dir: str | Path) -> ModelCard:
         path = Path(model_dir) / CARD_JSON
         if not path.is_file():
             raise FileNotFoundError(f"{path}: missing model card (a model directory holds model.onnx and {CARD_JSON})")
@@ -94,7 +97,7 @@ class ModelCard:
         model_dir = Path(model_dir)
         write_files_atomic({model_dir / CARD_JSON: json.dumps(self.to_json(), indent=2) + "\n", model_dir / CARD_MD: self.to_markdown()})
 
-    def cite_reference(self, reference: "ModelCard") -> None:
+    def cite_reference(self, reference: ModelCard) -> None:
         """Copy a sibling model's figures on data sets it never trained on (`<kind>_all`): the
         cross-data-set check needs the same recipe trained without one data set."""
         cited = [name for name in reference.metrics if name.endswith("_all")]
@@ -104,7 +107,8 @@ class ModelCard:
             self.notes.append(
                 f"Rows marked [{reference.version}] come from a reference model of the same recipe trained on "
                 f"{', '.join(reference.training_sources)} only (`{reference.training.get('command', '')}`), "
-                f"tested on all of {', '.join(n[:-4] for n in cited)}.")
+                f"tested on all of {', '.join(n[:-4] for n in cited)}."
+            )
 
     def to_markdown(self) -> str:
         f = self.framing
@@ -115,8 +119,11 @@ class ModelCard:
             "",
             "## Terms",
             "",
-            ("**NON-COMMERCIAL use only**: trained on data whose terms forbid commercial use." if self.non_commercial
-             else "No non-commercial data set in training; check each data set's terms below."),
+            (
+                "**NON-COMMERCIAL use only**: trained on data whose terms forbid commercial use."
+                if self.non_commercial
+                else "No non-commercial data set in training; check each data set's terms below."
+            ),
             "",
             *[f"- {t}" for t in self.terms],
             "",
@@ -133,20 +140,28 @@ class ModelCard:
         if self.parent_version:
             lines.append(f"- Fine-tuned from {self.parent_version}.")
         lines += ["", "## Training", ""]
-        lines += [f"- {k}: {json.dumps(v) if not isinstance(v, str) else v}" for k, v in self.training.items()
-                  if k != "epochs_history"]
+        lines += [f"- {k}: {json.dumps(v) if not isinstance(v, str) else v}" for k, v in self.training.items() if k != "epochs_history"]
         if self.training.get("epochs_history"):
             last = self.training["epochs_history"][-1]
-            lines.append(f"- last epoch: validation ROC-AUC {last['val_roc_auc']}, PR-AUC {last['val_pr_auc']} "
-                         "(every epoch: model_card.json)")
+            lines.append(
+                f"- last epoch: validation ROC-AUC {last['val_roc_auc']}, PR-AUC {last['val_pr_auc']} (every epoch: model_card.json)"
+            )
         if self.dedup:
             lines += ["", "## Deduplication (items removed)", ""]
             lines += [f"- {k}: {v}" for k, v in self.dedup.items()]
         if self.metrics:
-            lines += ["", "## Metrics", "", "| set | n | ROC-AUC | PR-AUC | F1 | balanced acc | accuracy |", "|---|---|---|---|---|---|---|"]
+            lines += [
+                "",
+                "## Metrics",
+                "",
+                "| set | n | ROC-AUC | PR-AUC | F1 | balanced acc | accuracy |",
+                "|---|---|---|---|---|---|---|",
+            ]
             for name, m in self.metrics.items():
-                lines.append(f"| {name} | {m['n']} | {m['roc_auc']:.4f} | {m['pr_auc']:.4f} | {m['f1']:.4f} | "
-                             f"{m['balanced_accuracy']:.4f} | {m['accuracy']:.4f} |")
+                lines.append(
+                    f"| {name} | {m['n']} | {m['roc_auc']:.4f} | {m['pr_auc']:.4f} | {m['f1']:.4f} | "
+                    f"{m['balanced_accuracy']:.4f} | {m['accuracy']:.4f} |"
+                )
         if self.notes:
             lines += ["", "## Notes", "", *[f"- {n}" for n in self.notes]]
         return "\n".join(lines) + "\n"

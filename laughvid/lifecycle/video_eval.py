@@ -45,7 +45,9 @@ def load_labels(path: str | Path) -> list[VideoLabels]:
                 continue
             out.append(VideoLabels(name, tuple(map(tuple, entry.get("smile", []))), tuple(map(tuple, entry.get("ignore", [])))))
     except (OSError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-        raise ValueError(f"{path}: not a labels file ({type(exc).__name__}: {exc}); expected {{'videos': {{name: {{'smile': [[s, e]], 'ignore': []}}}}}}") from exc
+        raise ValueError(
+            f"{path}: not a labels file ({type(exc).__name__}: {exc}); expected {{'videos': {{name: {{'smile': [[s, e]], 'ignore': []}}}}}}"
+        ) from exc
     return out
 
 
@@ -55,7 +57,7 @@ class Counts:
     fp: int = 0
     fn: int = 0
 
-    def __iadd__(self, other: "Counts") -> "Counts":
+    def __iadd__(self, other: Counts) -> Counts:
         self.tp, self.fp, self.fn = self.tp + other.tp, self.fp + other.fp, self.fn + other.fn
         return self
 
@@ -109,19 +111,25 @@ class VideoScore:
     segments: list[Segment]
 
 
-def score_videos(labelled: Sequence[tuple[VideoLabels, AnalysisResult]], smoothing: SmoothingParams, collar_s: float = 0.5) -> tuple[list[VideoScore], Counts, Counts]:
+def score_videos(
+    labelled: Sequence[tuple[VideoLabels, AnalysisResult]], smoothing: SmoothingParams, collar_s: float = 0.5
+) -> tuple[list[VideoScore], Counts, Counts]:
     """Re-smooth each cached analysis with `smoothing` and score it; returns per-video and pooled counts."""
     rows, frames, events = [], Counts(), Counts()
     for labels, result in labelled:
         segments = find_segments(result.series, smoothing, result.tracks, result.end_s)
-        row = VideoScore(labels.name, frame_counts(result.series.times_s, segments, labels), event_counts(segments, labels, collar_s), segments)
+        row = VideoScore(
+            labels.name, frame_counts(result.series.times_s, segments, labels), event_counts(segments, labels, collar_s), segments
+        )
         frames += row.frames
         events += row.events
         rows.append(row)
     return rows, frames, events
 
 
-def analyse_labelled(video_dir: str | Path, labels: Sequence[VideoLabels], conn, classifier, params, progress=None) -> list[tuple[VideoLabels, AnalysisResult]]:
+def analyse_labelled(
+    video_dir: str | Path, labels: Sequence[VideoLabels], conn, classifier, params, progress=None
+) -> list[tuple[VideoLabels, AnalysisResult]]:
     """Analyse (or fetch from the store) every labelled video found in `video_dir`; missing files are an error."""
     missing = [lab.name for lab in labels if not (Path(video_dir) / lab.name).is_file()]
     if missing:

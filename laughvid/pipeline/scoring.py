@@ -7,8 +7,8 @@ frame faces and how to turn logits into calibrated probabilities, so any model t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import onnxruntime as ort

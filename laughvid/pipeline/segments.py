@@ -36,7 +36,12 @@ class SmoothingParams:
     def __post_init__(self) -> None:
         if not 0 <= self.off_threshold <= self.on_threshold <= 1:
             raise ValueError(f"need 0 <= off_threshold <= on_threshold <= 1, got off={self.off_threshold}, on={self.on_threshold}")
-        durations = {"median_s": self.median_s, "min_duration_s": self.min_duration_s, "merge_gap_s": self.merge_gap_s, "fill_gap_s": self.fill_gap_s}
+        durations = {
+            "median_s": self.median_s,
+            "min_duration_s": self.min_duration_s,
+            "merge_gap_s": self.merge_gap_s,
+            "fill_gap_s": self.fill_gap_s,
+        }
         for name, value in durations.items():
             if not math.isfinite(value) or value < 0:  # NaN passes `< 0`
                 raise ValueError(f"{name} must be a number of seconds >= 0, got {value}")
@@ -57,7 +62,7 @@ def fill_gaps(times: np.ndarray, probs: np.ndarray, max_gap_s: float) -> np.ndar
     valid = np.flatnonzero(~np.isnan(out))
     if len(valid) == 0:
         return np.zeros_like(out)
-    for a, b in zip(valid[:-1], valid[1:]):
+    for a, b in zip(valid[:-1], valid[1:], strict=False):
         if b - a > 1 and times[b] - times[a] <= max_gap_s + 1e-9:
             out[a + 1 : b] = np.interp(times[a + 1 : b], [times[a], times[b]], [out[a], out[b]])
     return np.nan_to_num(out, nan=0.0)
@@ -112,11 +117,14 @@ def viterbi(values: np.ndarray, threshold: float, switch_prob: float) -> np.ndar
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, stop) index ranges where mask is True."""
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=False))
 
 
 def find_segments(
-    series: ScoreSeries, params: SmoothingParams = SmoothingParams(), tracks: dict[int, ScoreSeries] | None = None, end_s: float | None = None
+    series: ScoreSeries,
+    params: SmoothingParams = SmoothingParams(),
+    tracks: dict[int, ScoreSeries] | None = None,
+    end_s: float | None = None,
 ) -> list[Segment]:
     """Laugh segments of a series; each carries peak/mean raw probability and the tracks that laughed.
 
@@ -127,7 +135,11 @@ def find_segments(
     if len(times) == 0:
         return []
     values = smooth(series, params)
-    mask = viterbi(values, params.on_threshold, params.hmm_switch_prob) if params.hmm else hysteresis(values, params.on_threshold, params.off_threshold)
+    mask = (
+        viterbi(values, params.on_threshold, params.hmm_switch_prob)
+        if params.hmm
+        else hysteresis(values, params.on_threshold, params.off_threshold)
+    )
     step = _step_s(times)
     ends = np.append(times[1:], times[-1] + step)  # a frame stands for the time until the next one
     if end_s is not None:

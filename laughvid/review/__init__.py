@@ -1,7 +1,7 @@
 """Reviewing segments: the edit operations (saved at once, undoable) and the active-learning queue.
 
-    edits.py   accept / reject / edit / split / merge / add / delete / undo, completion, navigation
-    queue.py   what to review first (model uncertainty, per video and across the library)
+edits.py   accept / reject / edit / split / merge / add / delete / undo, completion, navigation
+queue.py   what to review first (model uncertainty, per video and across the library)
 """
 
 from laughvid.review.edits import (
@@ -25,6 +25,21 @@ from laughvid.review.edits import (
 )
 
 __all__ = [
-    "LAUGH_STATES", "STATES", "ReviewError", "accept", "add", "completed", "delete", "edit_bounds", "mark_complete", "merge",
-    "reject", "review_list", "set_state", "split", "step", "stored", "undo",
+    "LAUGH_STATES",
+    "STATES",
+    "ReviewError",
+    "accept",
+    "add",
+    "completed",
+    "delete",
+    "edit_bounds",
+    "mark_complete",
+    "merge",
+    "reject",
+    "review_list",
+    "set_state",
+    "split",
+    "step",
+    "stored",
+    "undo",
 ]

@@ -97,7 +97,10 @@ def score_candidate(c: Candidate, threshold: float, w: RankWeights = RankWeights
 
 
 def rank(
-    candidates: list[Candidate], threshold: float, k: int | None = None, min_gap_s: float = 1.0,
+    candidates: list[Candidate],
+    threshold: float,
+    k: int | None = None,
+    min_gap_s: float = 1.0,
     weights: RankWeights = RankWeights(),
 ) -> list[RankedItem]:
     """The `k` most useful candidates to label (all if None), best first, at most one per track
@@ -138,8 +141,13 @@ def model_threshold(conn: sqlite3.Connection, version: str) -> float | None:
     return None
 
 
-def review_queue(conn: sqlite3.Connection, k: int = 20, params: SmoothingParams = SmoothingParams(),
-                 min_gap_s: float = 1.0, weights: RankWeights = RankWeights()) -> list[RankedItem]:
+def review_queue(
+    conn: sqlite3.Connection,
+    k: int = 20,
+    params: SmoothingParams = SmoothingParams(),
+    min_gap_s: float = 1.0,
+    weights: RankWeights = RankWeights(),
+) -> list[RankedItem]:
     """The "review next" queue over every finished analysis in the store (latest analysis per video):
     faces not yet covered by a reviewed segment, in videos not marked fully reviewed, ranked against
     the operating threshold of the model that scored them (the smoothing's `on_threshold` when that
@@ -162,8 +170,17 @@ def review_queue(conn: sqlite3.Connection, k: int = 20, params: SmoothingParams 
                 continue
             tid = int(cache.track_ids[i])
             x0, y0, x1, y1 = cache.boxes[i]
-            candidates.append(Candidate(
-                key=(sha, float(t), tid), prob=float(cache.probs[i]), smoothed_prob=float(smoothed[tid][frame_of[i]]),
-                face_px=float(y1 - y0), detector_confidence=float(cache.confidences[i]), video=analysis.name,
-                track_id=tid, time_s=float(t), threshold=threshold))
+            candidates.append(
+                Candidate(
+                    key=(sha, float(t), tid),
+                    prob=float(cache.probs[i]),
+                    smoothed_prob=float(smoothed[tid][frame_of[i]]),
+                    face_px=float(y1 - y0),
+                    detector_confidence=float(cache.confidences[i]),
+                    video=analysis.name,
+                    track_id=tid,
+                    time_s=float(t),
+                    threshold=threshold,
+                )
+            )
     return rank(candidates, params.on_threshold, k=k, min_gap_s=min_gap_s, weights=weights)

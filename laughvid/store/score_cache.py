@@ -66,16 +66,26 @@ FROM analyses a JOIN videos v ON v.id = a.video_id
 
 def _record(row) -> AnalysisRecord:
     return AnalysisRecord(
-        id=row[0], video_id=row[1], sha256=row[2], path=row[3], info=VideoInfo(**json.loads(row[4])),
-        model_version=row[5], params=json.loads(row[6]), status=row[7], progress=row[8],
-        resume=json.loads(row[9]) if row[9] else None, warnings=json.loads(row[10]), error=row[11],
-        started_at=row[12], finished_at=row[13], size_bytes=row[14], mtime_ns=row[15],
-    )  # fmt: skip
+        id=row[0],
+        video_id=row[1],
+        sha256=row[2],
+        path=row[3],
+        info=VideoInfo(**json.loads(row[4])),
+        model_version=row[5],
+        params=json.loads(row[6]),
+        status=row[7],
+        progress=row[8],
+        resume=json.loads(row[9]) if row[9] else None,
+        warnings=json.loads(row[10]),
+        error=row[11],
+        started_at=row[12],
+        finished_at=row[13],
+        size_bytes=row[14],
+        mtime_ns=row[15],
+    )
 
 
-def upsert_video(
-    conn: sqlite3.Connection, sha256: str, info: VideoInfo, size_bytes: int | None = None, mtime_ns: int | None = None
-) -> int:
+def upsert_video(conn: sqlite3.Connection, sha256: str, info: VideoInfo, size_bytes: int | None = None, mtime_ns: int | None = None) -> int:
     """The video's id; a file seen before under another path keeps its id and gets the new path (and
     the size and mtime it had when hashed)."""
     with conn:
@@ -92,8 +102,7 @@ def relink_video(conn: sqlite3.Connection, video_id: int, path: str, size_bytes:
     """Record where a video's file (checked by content) is now, and its size and mtime there."""
     with conn:
         conn.execute(
-            "UPDATE videos SET path = ?, name = ?, info_json = json_set(info_json, '$.path', ?), size_bytes = ?, mtime_ns = ? "
-            "WHERE id = ?",
+            "UPDATE videos SET path = ?, name = ?, info_json = json_set(info_json, '$.path', ?), size_bytes = ?, mtime_ns = ? WHERE id = ?",
             (path, Path(path).name, path, size_bytes, mtime_ns, video_id),
         )
 
@@ -151,7 +160,9 @@ def save_chunk(
         )
         if updated.rowcount == 0:
             raise AnalysisDone(analysis_id)
-        conn.executemany("INSERT OR REPLACE INTO frames (analysis_id, time_s) VALUES (?, ?)", [(analysis_id, float(t)) for t in frame_times])
+        conn.executemany(
+            "INSERT OR REPLACE INTO frames (analysis_id, time_s) VALUES (?, ?)", [(analysis_id, float(t)) for t in frame_times]
+        )
         conn.executemany(
             "INSERT OR REPLACE INTO face_scores (analysis_id, time_s, track_id, x0, y0, x1, y1, confidence, prob, detected) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -52,18 +52,20 @@ def augment_batch(pixels: torch.Tensor, aug: Augment, generator: torch.Generator
     scale = torch.exp(uniform(math.log(aug.scale[0]), math.log(aug.scale[1])))
     flip = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack([
-        torch.stack([cos * flip, -sin, uniform(-aug.shift, aug.shift) * 2], 1),
-        torch.stack([sin * flip, cos, uniform(-aug.shift, aug.shift) * 2], 1),
-    ], 1)
+    theta = torch.stack(
+        [
+            torch.stack([cos * flip, -sin, uniform(-aug.shift, aug.shift) * 2], 1),
+            torch.stack([sin * flip, cos, uniform(-aug.shift, aug.shift) * 2], 1),
+        ],
+        1,
+    )
     grid = F.affine_grid(theta, list(pixels.shape), align_corners=False)
     x = F.grid_sample(pixels, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
     blur = torch.rand(n, generator=generator) < aug.blur_p
     if blur.any():
         small = int(size * float(uniform(0.35, 0.75, 1)[0]))
-        degraded = F.interpolate(F.interpolate(x[blur], size=small, mode="area"), size=size, mode="bilinear",
-                                 align_corners=False)
+        degraded = F.interpolate(F.interpolate(x[blur], size=small, mode="area"), size=size, mode="bilinear", align_corners=False)
         x = x.clone()
         x[blur] = degraded
 

@@ -32,8 +32,15 @@ FER_HAPPY = 3  # fer2013.csv emotion code
 # The expression classes behind the binary label, in AffectNet's code order (0..7). Training uses
 # them as an auxiliary target: knowing *which* non-smile an image is teaches finer mouth/eye features.
 EMOTIONS = ("neutral", "happy", "sad", "surprise", "fear", "disgust", "anger", "contempt")
-EMOTION_ALIASES = {"happiness": "happy", "smile": "happy", "sadness": "sad", "angry": "anger",
-                   "surprised": "surprise", "fearful": "fear", "disgusted": "disgust"}
+EMOTION_ALIASES = {
+    "happiness": "happy",
+    "smile": "happy",
+    "sadness": "sad",
+    "angry": "anger",
+    "surprised": "surprise",
+    "fearful": "fear",
+    "disgusted": "disgust",
+}
 FER_CSV_EMOTIONS = ("anger", "disgust", "fear", "happy", "sad", "surprise", "neutral")  # fer2013.csv codes 0..6
 UNKNOWN_EMOTION = -1
 
@@ -107,8 +114,15 @@ def load_fer_folders(root: str | Path) -> list[ImageItem]:
     """FER2013 as `train|validation|test/<emotion>/*.jpg` (Kaggle image layout; `val` and
     `PublicTest`-style names accepted). Group = file (FER has no person ids)."""
     root = Path(root)
-    aliases = {"train": "train", "training": "train", "validation": "validation", "val": "validation",
-               "publictest": "validation", "test": "test", "privatetest": "test"}
+    aliases = {
+        "train": "train",
+        "training": "train",
+        "validation": "validation",
+        "val": "validation",
+        "publictest": "validation",
+        "test": "test",
+        "privatetest": "test",
+    }
     items = []
     for split_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         split = aliases.get(split_dir.name.lower())
@@ -140,8 +154,17 @@ def load_fer_csv(path: str | Path) -> list[ImageItem]:
                 raise ValueError(f"{path}:{row_no}: unknown Usage {row['Usage']!r} (expected {sorted(FER_USAGE)})")
             code = int(row["emotion"])
             emotion = emotion_index(FER_CSV_EMOTIONS[code]) if 0 <= code < len(FER_CSV_EMOTIONS) else UNKNOWN_EMOTION
-            items.append(ImageItem(f"{path}#{row_no}", int(code == FER_HAPPY), "fer2013", split,
-                                   f"row{row_no}", pixels=values.astype(np.uint8).reshape(48, 48), emotion=emotion))
+            items.append(
+                ImageItem(
+                    f"{path}#{row_no}",
+                    int(code == FER_HAPPY),
+                    "fer2013",
+                    split,
+                    f"row{row_no}",
+                    pixels=values.astype(np.uint8).reshape(48, 48),
+                    emotion=emotion,
+                )
+            )
     return items
 
 
@@ -172,8 +195,7 @@ def load_ckplus(root: str | Path) -> list[ImageItem]:
             if not match:
                 raise ValueError(f"{p}: CK+ file names must start with Sxxx_yyy_ (subject_sequence)")
             subject = match.group(1)
-            items.append(ImageItem(str(p), smile, "ckplus", hash_split(subject), subject,
-                                   emotion=emotion_index(folder.name)))
+            items.append(ImageItem(str(p), smile, "ckplus", hash_split(subject), subject, emotion=emotion_index(folder.name)))
     return items
 
 
@@ -229,9 +251,17 @@ def load_affectnet_csv(csv_path: str | Path, images_root: str | Path, split: str
                 continue
             x, y = float(row["face_x"]), float(row["face_y"])
             w, h = float(row["face_width"]), float(row["face_height"])
-            items.append(ImageItem(str(path), int(expression == AFFECTNET_HAPPY), "affectnet",
-                                   held_out or hash_split(path.stem, test=0.0), path.stem, box=(x, y, x + w, y + h),
-                                   emotion=expression))
+            items.append(
+                ImageItem(
+                    str(path),
+                    int(expression == AFFECTNET_HAPPY),
+                    "affectnet",
+                    held_out or hash_split(path.stem, test=0.0),
+                    path.stem,
+                    box=(x, y, x + w, y + h),
+                    emotion=expression,
+                )
+            )
     if not items:
         raise ValueError(f"{csv_path}: no usable rows ({missing} image files not found under {images_root})")
     return items

@@ -56,14 +56,21 @@ class FolderEvaluation:
 
     def summary(self) -> dict:
         scored = [r for r in self.rows if r.score is not None]
-        metrics = binary_metrics(np.array([r.label for r in scored]), np.array([r.score for r in scored]),
-                                 self.threshold) if scored else {"n": 0}
+        metrics = (
+            binary_metrics(np.array([r.label for r in scored]), np.array([r.score for r in scored]), self.threshold) if scored else {"n": 0}
+        )
         counts = {how: sum(r.how == how for r in self.rows) for how in ("crop", "detected", "no_face", "unreadable")}
-        return {"model": self.model_version, "images": len(self.rows), **metrics,
-                "used_as_crop": counts["crop"], "face_detected": counts["detected"],
-                "no_face": counts["no_face"], "unreadable": counts["unreadable"]}
+        return {
+            "model": self.model_version,
+            "images": len(self.rows),
+            **metrics,
+            "used_as_crop": counts["crop"],
+            "face_detected": counts["detected"],
+            "no_face": counts["no_face"],
+            "unreadable": counts["unreadable"],
+        }
 
-    def with_checked_labels(self, folder: str | Path, checked: dict[str, int | None]) -> tuple["FolderEvaluation", dict]:
+    def with_checked_labels(self, folder: str | Path, checked: dict[str, int | None]) -> tuple[FolderEvaluation, dict]:
         """The same scores against labels a person checked (`read_checked_labels`, paths relative
         to `folder`): corrected labels replace the folder's, images marked unsure are left out."""
         rows, counts = [], {"checked": 0, "relabelled": 0, "unsure_left_out": 0}
@@ -89,8 +96,9 @@ def write_label_check(rows: list[ImageScore], folder: str | Path, path: str | Pa
         writer = csv.writer(handle)
         writer.writerow(["tile", "path", "label", "score", "checked"])
         for tile, row in enumerate(rows, 1):
-            writer.writerow([tile, Path(row.path).relative_to(folder).as_posix(), "smile" if row.label else "non_smile",
-                             f"{row.score:.4f}", ""])
+            writer.writerow(
+                [tile, Path(row.path).relative_to(folder).as_posix(), "smile" if row.label else "non_smile", f"{row.score:.4f}", ""]
+            )
 
 
 def read_checked_labels(path: str | Path) -> dict[str, int | None]:
@@ -111,8 +119,7 @@ def read_checked_labels(path: str | Path) -> dict[str, int | None]:
     return checked
 
 
-def face_input(rgb: np.ndarray, classifier: SmileClassifier, detector: FaceDetector | None,
-               mode: str) -> tuple[np.ndarray | None, str]:
+def face_input(rgb: np.ndarray, classifier: SmileClassifier, detector: FaceDetector | None, mode: str) -> tuple[np.ndarray | None, str]:
     """The model input for one image and how it was found: the image itself if it is a face crop,
     else the largest detected face framed as in training."""
     size = classifier.input_size
@@ -127,8 +134,7 @@ def face_input(rgb: np.ndarray, classifier: SmileClassifier, detector: FaceDetec
     return classifier.crop(rgb, [box])[0], "detected"
 
 
-def evaluate_folder(folder: str | Path, classifier: SmileClassifier, mode: str = "auto",
-                    keep_faces: bool = False) -> FolderEvaluation:
+def evaluate_folder(folder: str | Path, classifier: SmileClassifier, mode: str = "auto", keep_faces: bool = False) -> FolderEvaluation:
     """Score every image under `folder/smile` and `folder/non_smile`. Crops are used as they are;
     larger photos are scored by their largest face (found by the video pipeline's detector).
     `keep_faces` keeps each model input on its row (for `contact_sheet`; ~2 KB per image)."""
@@ -149,7 +155,7 @@ def evaluate_folder(folder: str | Path, classifier: SmileClassifier, mode: str =
             inputs.append(face)
             slots.append(len(result.rows) - 1)
     if inputs:
-        for slot, score in zip(slots, classifier.score(np.stack(inputs))):
+        for slot, score in zip(slots, classifier.score(np.stack(inputs)), strict=False):
             result.rows[slot].score = float(score)
     return result
 
@@ -163,5 +169,4 @@ def disagreements(result: FolderEvaluation, top: int) -> list[ImageScore]:
 
 def contact_sheet(rows: list[ImageScore], tile: int = 96, columns: int = 8) -> np.ndarray:
     """Grey grid of the model inputs, each captioned with its label and the model's probability."""
-    return tile_grid([row.face for row in rows], [[f"{'smile' if row.label else 'non'} p={row.score:.2f}"] for row in rows],
-                     tile, columns)
+    return tile_grid([row.face for row in rows], [[f"{'smile' if row.label else 'non'} p={row.score:.2f}"] for row in rows], tile, columns)

@@ -44,16 +44,18 @@ class SmileNet(nn.Module):
     With `emotions` > 0 the net also has an auxiliary expression head, used only while training
     (`forward_with_emotions`); `forward`, and so the exported ONNX graph, returns the smile logit alone."""
 
-    def __init__(self, widths: tuple[int, int, int, int] = (16, 32, 64, 128), dropout: float = 0.3,
-                 emotions: int = 0) -> None:
+    def __init__(self, widths: tuple[int, int, int, int] = (16, 32, 64, 128), dropout: float = 0.3, emotions: int = 0) -> None:
         super().__init__()
         self.config = {"widths": list(widths), "dropout": dropout, "emotions": emotions}
         w0, w1, w2, w3 = widths
         self.features = nn.Sequential(
             _conv_bn(1, w0),
-            _conv_bn(w0, w1, stride=2), _conv_bn(w1, w1),
-            _conv_bn(w1, w2, stride=2), ResBlock(w2),
-            _conv_bn(w2, w3, stride=2), ResBlock(w3),
+            _conv_bn(w0, w1, stride=2),
+            _conv_bn(w1, w1),
+            _conv_bn(w1, w2, stride=2),
+            ResBlock(w2),
+            _conv_bn(w2, w3, stride=2),
+            ResBlock(w3),
         )
         self.head = _pooled_linear(w3, 1, dropout)
         self.emotion_head = _pooled_linear(w3, emotions, dropout) if emotions else None

@@ -25,9 +25,15 @@ def export_onnx(net: SmileNet, path: str | Path, size: int) -> None:
     with warnings.catch_warnings(), atomic_path(path) as tmp:
         warnings.simplefilter("ignore")  # the legacy exporter's deprecation notice
         torch.onnx.export(
-            net, torch.zeros(1, 1, size, size), str(tmp), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}}, opset_version=17,
-            do_constant_folding=True, dynamo=False,
+            net,
+            torch.zeros(1, 1, size, size),
+            str(tmp),
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            opset_version=17,
+            do_constant_folding=True,
+            dynamo=False,
         )
 
 

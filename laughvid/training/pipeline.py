@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 from laughvid.lifecycle.modelcard import ModelCard
 from laughvid.pipeline.faces.crop import Framing
@@ -94,7 +94,10 @@ def build_model(
     result = train(splits["train"], splits["validation"], config, init=init, log=log)
 
     card = ModelCard(
-        version="", framing=framing, calibration=result.calibration, threshold=result.threshold,
+        version="",
+        framing=framing,
+        calibration=result.calibration,
+        threshold=result.threshold,
         created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         parent_version=parent.version if parent else None,
         training_sources=sorted({it.source for split in splits.values() for it in split}),

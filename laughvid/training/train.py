@@ -11,9 +11,9 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -134,8 +134,7 @@ def load_weights(model_dir: str | Path) -> SmileNet:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no torch weights in {model_dir} (only models trained by laughvid have them)")
     saved = torch.load(path, map_location="cpu", weights_only=True)
-    net = SmileNet(widths=tuple(saved["config"]["widths"]), dropout=saved["config"]["dropout"],
-                   emotions=saved["config"].get("emotions", 0))
+    net = SmileNet(widths=tuple(saved["config"]["widths"]), dropout=saved["config"]["dropout"], emotions=saved["config"].get("emotions", 0))
     net.load_state_dict(saved["state"])
     return net.eval()
 
@@ -168,20 +167,24 @@ def train(
     n_pos = max(1, int(y_train.sum()))
     pos_weight = torch.tensor(1.0 if config.balanced else math.sqrt(max(1, len(y_train) - n_pos) / n_pos))
     sampler = BalancedEpochs(y_train, rng) if config.balanced else None
-    log(f"train {len(y_train)} ({n_pos} smile), validation {len(y_val)} ({int(y_val.sum())} smile), "
-        f"{'balanced epochs' if sampler else 'all items per epoch'}, pos_weight {pos_weight.item():.2f}")
+    log(
+        f"train {len(y_train)} ({n_pos} smile), validation {len(y_val)} ({int(y_val.sum())} smile), "
+        f"{'balanced epochs' if sampler else 'all items per epoch'}, pos_weight {pos_weight.item():.2f}"
+    )
 
     net = copy.deepcopy(init) if init is not None else SmileNet(config.widths, config.dropout)
     if config.emotion_weight > 0 and (emotion_train >= 0).any():
         net.add_emotion_head(len(EMOTIONS))
     ema = torch.optim.swa_utils.AveragedModel(
-        net, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay), use_buffers=True)
+        net, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay), use_buffers=True
+    )
     optimiser = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     epoch_size = sampler.epoch_size if sampler else len(y_train)
     steps_per_epoch = math.ceil(epoch_size / config.batch_size)
     total, warmup = config.epochs * steps_per_epoch, max(1, int(config.warmup_epochs * steps_per_epoch))
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / total))))
+        optimiser, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / total)))
+    )
     smooth = config.label_smoothing
 
     history: list[dict[str, float]] = []
@@ -200,8 +203,7 @@ def train(
             emotion = torch.from_numpy(emotion_train[idx])
             if emotion_logits is not None and config.emotion_weight > 0 and (emotion >= 0).any():
                 known = emotion >= 0
-                loss = loss + config.emotion_weight * F.cross_entropy(
-                    emotion_logits[known], emotion[known], label_smoothing=smooth)
+                loss = loss + config.emotion_weight * F.cross_entropy(emotion_logits[known], emotion[known], label_smoothing=smooth)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
@@ -210,8 +212,13 @@ def train(
             running += loss.item() * len(idx)
         val_logits = predict_logits(ema.module, x_val)
         metrics = binary_metrics(y_val, val_logits, 0.0)
-        entry = {"epoch": epoch + 1, "loss": running / len(order), "val_roc_auc": metrics["roc_auc"],
-                 "val_pr_auc": metrics["pr_auc"], "seconds": time.time() - started}
+        entry = {
+            "epoch": epoch + 1,
+            "loss": running / len(order),
+            "val_roc_auc": metrics["roc_auc"],
+            "val_pr_auc": metrics["pr_auc"],
+            "seconds": time.time() - started,
+        }
         history.append(entry)
         log(" ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in entry.items()))
         if best is None or metrics["pr_auc"] > best[0]:

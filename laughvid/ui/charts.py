@@ -49,38 +49,82 @@ def timeline_figure(
 ) -> go.Figure:
     fig = go.Figure()
     t, p = downsample(series.times_s, series.probs)
-    fig.add_trace(go.Scatter(x=t, y=p, name="laugh probability (any face)", line=dict(color="#333", width=2),
-                             hovertemplate="%{x:.2f} s: %{y:.2f}<extra></extra>", **CLICKABLE_LINE))  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=t,
+            y=p,
+            name="laugh probability (any face)",
+            line=dict(color="#333", width=2),
+            hovertemplate="%{x:.2f} s: %{y:.2f}<extra></extra>",
+            **CLICKABLE_LINE,
+        )
+    )
     if len(tracks) > 1:
         for tid, track in sorted(tracks.items()):
             t, p = downsample(track.times_s, track.probs)
-            fig.add_trace(go.Scatter(x=t, y=p, name=f"person {tid}", line=dict(width=1, dash="dot"),
-                                     hovertemplate=f"person {tid}: " + "%{y:.2f} at %{x:.2f} s<extra></extra>", **CLICKABLE_LINE))  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=t,
+                    y=p,
+                    name=f"person {tid}",
+                    line=dict(width=1, dash="dot"),
+                    hovertemplate=f"person {tid}: " + "%{y:.2f} at %{x:.2f} s<extra></extra>",
+                    **CLICKABLE_LINE,
+                )
+            )
     bands = [
-        dict(type="rect", xref="x", yref="paper", x0=item.start_s, x1=item.end_s, y0=0, y1=1, layer="below",
-             fillcolor=state_colour(item.state, BAND_ALPHA.get(item.state, 0.3)), line=dict(width=2 if i == selected else 0, color="#000"))
+        dict(
+            type="rect",
+            xref="x",
+            yref="paper",
+            x0=item.start_s,
+            x1=item.end_s,
+            y0=0,
+            y1=1,
+            layer="below",
+            fillcolor=state_colour(item.state, BAND_ALPHA.get(item.state, 0.3)),
+            line=dict(width=2 if i == selected else 0, color="#000"),
+        )
         for i, item in enumerate(items)
-    ]  # fmt: skip
+    ]
     fig.update_layout(shapes=bands)  # one call: add_vrect per segment costs ~10 ms each
     if items:
-        fig.add_trace(go.Scatter(
-            x=[(i.start_s + i.end_s) / 2 for i in items], y=[MARKER_Y] * len(items), mode="markers", name=SEGMENT_TRACE,
-            customdata=list(range(len(items))),
-            marker=dict(symbol="triangle-down", size=[16 if i == selected else 11 for i in range(len(items))],
-                        color=[state_colour(i.state) for i in items], line=dict(width=1, color="#000")),
-            hovertemplate=[f"segment {n + 1}: {i.start_s:.2f}-{i.end_s:.2f} s, {i.state}<extra></extra>" for n, i in enumerate(items)],
-        ))  # fmt: skip
-    fig.add_hline(y=threshold, line=dict(color="#c00", dash="dash", width=1), annotation_text=f"threshold {threshold:.2f}",
-                  annotation_position="bottom right")  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=[(i.start_s + i.end_s) / 2 for i in items],
+                y=[MARKER_Y] * len(items),
+                mode="markers",
+                name=SEGMENT_TRACE,
+                customdata=list(range(len(items))),
+                marker=dict(
+                    symbol="triangle-down",
+                    size=[16 if i == selected else 11 for i in range(len(items))],
+                    color=[state_colour(i.state) for i in items],
+                    line=dict(width=1, color="#000"),
+                ),
+                hovertemplate=[f"segment {n + 1}: {i.start_s:.2f}-{i.end_s:.2f} s, {i.state}<extra></extra>" for n, i in enumerate(items)],
+            )
+        )
+    fig.add_hline(
+        y=threshold,
+        line=dict(color="#c00", dash="dash", width=1),
+        annotation_text=f"threshold {threshold:.2f}",
+        annotation_position="bottom right",
+    )
     if cursor_s is not None:
         fig.add_vline(x=cursor_s, line=dict(color="#06c", width=1))
     fig.update_layout(
         # Drag zooms the time axis (an hour of footage needs it); a click selects. The top margin keeps
         # plotly's toolbar off the segment markers.
-        height=340, margin=dict(l=40, r=10, t=36, b=30), clickmode="event+select", dragmode="zoom",
-        yaxis=dict(range=[0, 1.12], title="laugh probability", fixedrange=True), xaxis=dict(title="time (s)"),
-        legend=dict(orientation="h", y=-0.25), hovermode="x",  # a click anywhere above a time picks that time
-    )  # fmt: skip
+        height=340,
+        margin=dict(l=40, r=10, t=36, b=30),
+        clickmode="event+select",
+        dragmode="zoom",
+        yaxis=dict(range=[0, 1.12], title="laugh probability", fixedrange=True),
+        xaxis=dict(title="time (s)"),
+        legend=dict(orientation="h", y=-0.25),
+        hovermode="x",  # a click anywhere above a time picks that time
+    )
     return fig
 
 

@@ -60,8 +60,8 @@ def stitch(cache: ScoreCache, params: StitchParams = StitchParams()) -> Stitched
     """Join the tracks of one person; see the module docstring."""
     ids, inverse = np.unique(cache.track_ids, return_inverse=True)
     rows = np.split(np.argsort(inverse, kind="stable"), np.cumsum(np.bincount(inverse, minlength=len(ids)))[:-1])
-    fragments = tuple(int(t) for t, r in zip(ids, rows) if cache.detected[r].sum() < params.min_detections)
-    tracks = [_track(cache, int(t), r, params.velocity_window_s) for t, r in zip(ids, rows) if int(t) not in fragments]
+    fragments = tuple(int(t) for t, r in zip(ids, rows, strict=False) if cache.detected[r].sum() < params.min_detections)
+    tracks = [_track(cache, int(t), r, params.velocity_window_s) for t, r in zip(ids, rows, strict=False) if int(t) not in fragments]
     person = {t: t for t in ids.tolist()}
     for prev, nxt in _links(tracks, params):
         person[nxt] = person[prev]  # links come in time order, so `prev` already has its person

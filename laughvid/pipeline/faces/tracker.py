@@ -93,14 +93,12 @@ class Tracker:
         return {"next_id": self.next_id, "live": {str(t): [list(v.box), v.last_s] for t, v in self.live.items()}}
 
     @classmethod
-    def from_state(cls, state: dict, params: TrackerParams) -> "Tracker":
+    def from_state(cls, state: dict, params: TrackerParams) -> Tracker:
         live = {int(t): _Live(tuple(box), last_s) for t, (box, last_s) in state["live"].items()}
         return cls(params=params, live=live, next_id=state["next_id"])
 
 
-def fill_between(
-    t0: float, faces0: dict[int, Detection], t1: float, faces1: dict[int, Detection], t: float
-) -> dict[int, Detection]:
+def fill_between(t0: float, faces0: dict[int, Detection], t1: float, faces1: dict[int, Detection], t: float) -> dict[int, Detection]:
     """Faces at time t0 < t < t1 from the detections on both sides.
 
     A track seen on both sides is interpolated linearly (box and confidence); one seen on a single
