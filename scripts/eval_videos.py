@@ -13,10 +13,8 @@ import sys
 from pathlib import Path
 
 from laughvid.cli.analyze import add_smoothing_args, smoothing_from_args
-from laughvid.lifecycle.registry import load_classifier
-from laughvid.lifecycle.video_eval import analyse_labelled, load_labels, score_videos
+from laughvid.lifecycle.video_eval import analyse_labelled_with, load_labels, score_videos
 from laughvid.pipeline.analyze import AnalysisParams
-from laughvid.store import open_store
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,20 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         smoothing = smoothing_from_args(args)
         labels = load_labels(args.labels)
-        classifier = load_classifier(args.model)
-        labelled = analyse_labelled(
-            args.video_dir,
-            labels,
-            open_store(args.store),
-            classifier,
-            AnalysisParams(fps=args.fps, detect_every=args.detect_every),
-            progress=lambda name: print(f"analysing {name}", file=sys.stderr),
+        labelled = analyse_labelled_with(
+            args.video_dir, labels, args.model, args.store, AnalysisParams(fps=args.fps, detect_every=args.detect_every)
         )
     except (ValueError, FileNotFoundError) as exc:
         print(f"eval_videos: error: {exc}", file=sys.stderr)
         return 2
     rows, frames, events = score_videos(labelled, smoothing, args.collar)
-    print(f"model {classifier.version}; smoothing {smoothing}")
+    print(f"model {labelled[0][1].record.model_version if labelled else '-'}; smoothing {smoothing}")
     print(f"{'video':28s} {'frame P':>8s} {'frame R':>8s} {'frame F1':>8s} {'events':>6s} {'ev TP':>5s} {'ev FP':>5s} {'ev FN':>5s}")
     for r in rows:
         n_true = r.events.tp + r.events.fn

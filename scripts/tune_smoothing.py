@@ -15,11 +15,9 @@ import itertools
 import sys
 from pathlib import Path
 
-from laughvid.lifecycle.registry import load_classifier
-from laughvid.lifecycle.video_eval import analyse_labelled, load_labels, score_videos
+from laughvid.lifecycle.video_eval import analyse_labelled_with, load_labels, score_videos
 from laughvid.pipeline.analyze import AnalysisParams
 from laughvid.pipeline.segments import SmoothingParams
-from laughvid.store import open_store
 
 DEV = Path(__file__).resolve().parents[1].parent / "shared" / "videos" / "dev"
 
@@ -57,21 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args(argv)
     labels = load_labels(args.labels or args.video_dir / "labels.json")
-    classifier = load_classifier(args.model)
-    labelled = analyse_labelled(
-        args.video_dir,
-        labels,
-        open_store(args.store),
-        classifier,
-        AnalysisParams(),
-        progress=lambda name: print(f"analysing {name}", file=sys.stderr),
-    )
+    labelled = analyse_labelled_with(args.video_dir, labels, args.model, args.store, AnalysisParams())
     results = []
     for params in candidates():
         _, frames, events = score_videos(labelled, params)
         results.append((events.f1, frames.f1, params))
     results.sort(key=lambda r: ((r[0] + r[1]) / 2, r[0]), reverse=True)
-    print(f"model {classifier.version}; {len(results)} settings on {len(labelled)} labelled videos")
+    print(f"model {labelled[0][1].record.model_version if labelled else '-'}; {len(results)} settings on {len(labelled)} labelled videos")
     print(f"{'event F1':>8s} {'frame F1':>8s}  parameters")
     for ev, fr, p in results[: args.top]:
         print(f"{ev:8.3f} {fr:8.3f}  {p}")

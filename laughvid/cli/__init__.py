@@ -35,6 +35,11 @@ EXIT_FAILURES = 1  # ran, but some inputs failed (each one reported)
 EXIT_USAGE = 2  # bad arguments
 
 
+def add_command(subparsers, name: str, help: str, doc: str | None) -> argparse.ArgumentParser:
+    """A sub-command whose `--help` shows its module docstring as written (exit codes, examples)."""
+    return subparsers.add_parser(name, help=help, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="laughvid", description="Find laughter and smiles in recorded video.")
     parser.add_argument("--version", action="version", version=f"laughvid {__import__('laughvid').__version__}")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
+from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, add_command
 from laughvid.errors import VideoError
 from laughvid.export.results import write_outputs
 from laughvid.pipeline.analyze import AnalysisParams, analyze_video
@@ -38,9 +38,7 @@ _SMOOTHING_HELP = {
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "analyze", help="find laugh segments in videos", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = add_command(subparsers, "analyze", "find laugh segments in videos", __doc__)
     p.add_argument("videos", nargs="+", metavar="VIDEO", type=Path)
     p.add_argument("--out", required=True, type=Path, help="output folder; one sub-folder per video")
     p.add_argument("--model", type=Path, help="smile model directory (default: the active model)")

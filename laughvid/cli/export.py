@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from laughvid import review, store
-from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
+from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, add_command
 from laughvid.cli.analyze import add_smoothing_args, smoothing_from_args
 from laughvid.errors import BlurError, ExportError, ReviewError, VideoError, VideoNotFound
 from laughvid.export.clips import MODES, ClipOptions
@@ -38,12 +38,7 @@ def _formats(text: str) -> tuple[str, ...]:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "export",
-        help="clips, reel and segment lists of analysed videos",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(subparsers, "export", "clips, reel and segment lists of analysed videos", __doc__)
     p.add_argument("videos", nargs="+", metavar="ANALYSIS_OR_VIDEO", help="video file, analysis id, sha256 or file name")
     p.add_argument("--out", required=True, type=Path, help="output folder; one sub-folder per video")
     p.add_argument("--clips", action="store_true", help="one clip per laugh")

@@ -12,18 +12,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from laughvid.cli import EXIT_FAILURES, EXIT_OK
+from laughvid.cli import EXIT_FAILURES, EXIT_OK, add_command
 from laughvid.store import open_store
 from laughvid.store.video_identity import relink
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "relink",
-        help="find moved videos by content and store their new paths",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(subparsers, "relink", "find moved videos by content and store their new paths", __doc__)
     p.add_argument("paths", nargs="+", metavar="VIDEO_OR_FOLDER", type=Path)
     p.add_argument("--store", type=Path, help="SQLite store (default: $LAUGHVID_HOME/laughvid.sqlite)")
     p.set_defaults(func=run)

@@ -12,17 +12,12 @@ import argparse
 from pathlib import Path
 
 from laughvid import store
-from laughvid.cli import EXIT_FAILURES, EXIT_OK
+from laughvid.cli import EXIT_FAILURES, EXIT_OK, add_command
 from laughvid.config import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "store",
-        help="check, back up or restore the SQLite store",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "store", "check, back up or restore the SQLite store", __doc__)
     actions = parser.add_subparsers(dest="store_action", metavar="ACTION", required=True)
     check = actions.add_parser("check", help="SQLite's full integrity check, and what the store holds (changes nothing)")
     check.add_argument("file", nargs="?", type=Path, help="a store or backup file (default: the store)")

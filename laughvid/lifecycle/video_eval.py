@@ -14,6 +14,7 @@ videos, so long and short clips weigh by their content.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,3 +141,25 @@ def analyse_labelled(
             progress(lab.name)
         out.append((lab, analyze_video(Path(video_dir) / lab.name, conn, classifier, params)))
     return out
+
+
+def analyse_labelled_with(
+    video_dir: str | Path, labels: Sequence[VideoLabels], model: str | Path | None, store_path: str | Path | None, params
+) -> list[tuple[VideoLabels, AnalysisResult]]:
+    """`analyse_labelled` for the evaluation scripts: loads the model (None = the active one), opens the
+    store and names each video on stderr as it goes.
+
+    Raises:
+        FileNotFoundError: a labelled video or the model is missing.
+    """
+    from laughvid.lifecycle.registry import load_classifier
+    from laughvid.store import open_store
+
+    return analyse_labelled(
+        video_dir,
+        labels,
+        open_store(store_path),
+        load_classifier(model),
+        params,
+        progress=lambda name: print(f"analysing {name}", file=sys.stderr),
+    )
