@@ -89,10 +89,6 @@ class DeletionReport:
     exports_kept: list[str] = field(default_factory=list)  # the same, left on disk (asked to, or could not: why)
 
 
-def _today() -> date:
-    return today_utc()
-
-
 def _row_to_participant(row: sqlite3.Row | tuple) -> Participant:
     pid, name, scopes, consented, expires, withdrawn, note = row
     return Participant(
@@ -143,7 +139,7 @@ def list_participants(conn: sqlite3.Connection) -> list[Participant]:
 
 def active_participants(conn: sqlite3.Connection, on: date | None = None) -> list[Participant]:
     """Participants whose consent holds for some use on `on` (default today): who a face may be linked to."""
-    on = on or _today()
+    on = on or today_utc()
     return [p for p in list_participants(conn) if p.active(on)]
 
 
@@ -151,7 +147,7 @@ def withdraw(conn: sqlite3.Connection, participant_id: str, on: date | None = No
     """Withdraw consent from `on` (default today): the data stays until deleted but is no longer used."""
     _require(conn, participant_id)
     with conn:
-        conn.execute("UPDATE participants SET withdrawn_on = ? WHERE participant_id = ?", ((on or _today()).isoformat(), participant_id))
+        conn.execute("UPDATE participants SET withdrawn_on = ? WHERE participant_id = ?", ((on or today_utc()).isoformat(), participant_id))
 
 
 def _require(conn: sqlite3.Connection, participant_id: str) -> Participant:
@@ -163,7 +159,7 @@ def _require(conn: sqlite3.Connection, participant_id: str) -> Participant:
 
 def check_consent_ref(conn: sqlite3.Connection, ref: str, scope: str, on: date | None = None) -> ConsentCheck:
     """May data with this consent reference be used for `scope` today? Always explains why not."""
-    on = on or _today()
+    on = on or today_utc()
     ref = (ref or "").strip()
     if not ref:
         return ConsentCheck(False, "no consent_ref (link the item to a participant or to public:<dataset>)")
@@ -300,7 +296,7 @@ def delete_person(
         report.track_links_deleted = conn.execute("DELETE FROM track_participants WHERE participant_id = ?", (participant_id,)).rowcount
         conn.execute(
             "UPDATE participants SET name = '', note = 'data deleted', withdrawn_on = COALESCE(withdrawn_on, ?) WHERE participant_id = ?",
-            (_today().isoformat(), participant_id),
+            (today_utc().isoformat(), participant_id),
         )
     report.models_flagged = flag_models_trained_on(conn, participant_id, reason=f"data of {participant_id} deleted")
     return report
