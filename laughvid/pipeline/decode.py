@@ -310,7 +310,7 @@ def frames_at(path: str | Path, rotation: int, times: Sequence[float], max_gap_s
     wanted = sorted(set(times))
     i = 0
     with av.open(str(path)) as container:
-        stream = container.streams.video[0]
+        stream = _video_stream(container)
         stream.thread_type = "AUTO"
         while i < len(wanted):
             target = wanted[i]
