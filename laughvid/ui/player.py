@@ -64,7 +64,7 @@ def _header(settings: Settings, view: actions.VideoView) -> None:
         + (" · whole video reviewed" if view.completed else "")
     )
     for warning in record.warnings:
-        st.warning(warning)
+        st.warning(literal(warning))
     if view.problem:  # missing, or not the analysed file: nothing is played or cut from it
         st.error(f"{literal(view.problem)}. The timeline and review still work.")
         found = st.columns([3, 1], vertical_alignment="bottom")
