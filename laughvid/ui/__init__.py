@@ -1,3 +1,4 @@
-"""Helpers for the Streamlit review app (`streamlit_app.py`): upload handling, library and first
-run, charts, and the export actions the buttons call. No Streamlit imports here, so every piece is
-testable without a browser and the app file stays a thin layer."""
+"""The Streamlit review app (`streamlit_app.py` calls `app.main()`): app.py draws the page from one
+module per panel (sidebar, player, review_panel, people_panel, export_panel), with selection and
+messages as their shared state. actions.py is the app's only door into the library; it, uploads,
+charts and text import no Streamlit, so they are tested without a browser."""
