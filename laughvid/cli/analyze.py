@@ -90,14 +90,14 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"laughvid analyze: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    conn = open_store(args.store)
     try:
         from laughvid.lifecycle.registry import load_classifier
 
-        classifier = load_classifier(args.model)
+        classifier = load_classifier(args.model, conn)  # the active model of --store, not of the default store
     except (FileNotFoundError, ValueError) as exc:
         print(f"laughvid analyze: error: cannot load the smile model: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    conn = open_store(args.store)
     failed = 0
     for video, out_dir in zip(args.videos, _output_dirs(args.videos, args.out), strict=False):
         bar = tqdm(total=100, desc=video.name, unit="%", disable=args.quiet, leave=True, file=sys.stderr)
