@@ -24,6 +24,7 @@ from laughvid.errors import BlurError, ExportError, ReviewError, VideoError, Vid
 from laughvid.export.clips import MODES, ClipOptions
 from laughvid.export.lists import LIST_FORMATS
 from laughvid.pipeline.analyze import load_result
+from laughvid.pipeline.segments import SmoothingParams
 from laughvid.store.video_identity import FileStamp
 from laughvid.types import ReviewedSegment
 from laughvid.ui import actions
@@ -88,10 +89,10 @@ def find_analysis(conn: sqlite3.Connection, ref: str) -> store.AnalysisRecord:
     return matches[0]
 
 
-def _export_one(conn: sqlite3.Connection, ref: str, args: argparse.Namespace, options: ClipOptions) -> str:
+def _export_one(conn: sqlite3.Connection, ref: str, args: argparse.Namespace, options: ClipOptions, smoothing: SmoothingParams) -> str:
     """Export one video; returns what was written (raises with the reason otherwise)."""
     record = find_analysis(conn, ref)
-    result = load_result(conn, record.id, smoothing_from_args(args))
+    result = load_result(conn, record.id, smoothing)
     if args.automatic:
         items = [ReviewedSegment(s) for s in result.segments]
     else:
@@ -121,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         if args.blur and args.cut == "copy":
             raise ValueError("--blur re-encodes anyway: use --cut reencode")
         options = ClipOptions(args.pre_roll, args.post_roll, args.cut)
-        smoothing_from_args(args)
+        smoothing = smoothing_from_args(args)
     except ValueError as exc:
         print(f"laughvid export: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -129,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     failed = 0
     for ref in args.videos:
         try:
-            print(_export_one(conn, ref, args, options))
+            print(_export_one(conn, ref, args, options, smoothing))
         except ReviewError as exc:
             failed += 1
             print(f"laughvid export: error: {ref}: {exc} (in the app, or use --automatic)", file=sys.stderr)
