@@ -96,6 +96,25 @@ def test_a_touched_file_is_checked_by_hash_once_then_by_its_new_stat(analysed):
     assert store.get_analysis(conn, record.id).mtime_ns == 1_000_000_000  # recorded: the next check is a stat
 
 
+def test_a_changed_file_is_hashed_at_most_once_per_record(analysed, monkeypatch):
+    """The app checks the video on every rerun and the CLI before clips and reel: a touched file costs
+    one hash, and a file of another size none (a GB video would otherwise be hashed per click)."""
+    conn, record, video, _ = analysed
+    hashed = []
+    real_sha256 = store.file_sha256
+    monkeypatch.setattr(store, "file_sha256", lambda path: hashed.append(path) or real_sha256(path))
+    os.utime(video, ns=(1_000_000_000, 1_000_000_000))
+    for _ in range(3):
+        check_video(record)  # no connection (as clips_for / reel_for): the record itself remembers
+    assert len(hashed) == 1
+    with open(video, "ab") as grown:
+        grown.write(b"\0" * 10)
+    for _ in range(3):
+        with pytest.raises(VideoFileError, match=r"its content changed \(\d+ bytes, analysed \d+\)"):
+            check_video(record)
+    assert len(hashed) == 1
+
+
 def test_the_app_relinks_from_a_folder_and_says_what_it_found(analysed, tmp_path):
     conn, record, video, _ = analysed
     (tmp_path / "new").mkdir()

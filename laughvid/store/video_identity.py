@@ -42,8 +42,11 @@ class FileStamp:
 def check_video(record: store.AnalysisRecord, conn: sqlite3.Connection | None = None) -> Path:
     """The path of `record`'s video after making sure the file there is the analysed one.
 
-    Raises VideoFileError when it is missing or its content differs. With `conn`, a file whose
-    content matches but whose stat changed (a copy, a `touch`) gets its new stat recorded."""
+    Raises VideoFileError when it is missing or its content differs. A file of another size is
+    refused without hashing (its content cannot match). A file whose content matches but whose stat
+    changed (a copy, a `touch`, or a store from before stats were kept) is hashed once: its new stat
+    goes into `record`, so later checks of the same record take the fast path, and with `conn` into
+    the store too."""
     path = Path(record.path)
     if not path.is_file():
         raise VideoFileError(
@@ -52,13 +55,13 @@ def check_video(record: store.AnalysisRecord, conn: sqlite3.Connection | None = 
     stamp = FileStamp.of(path)
     if (stamp.size_bytes, stamp.mtime_ns) == (record.size_bytes, record.mtime_ns):
         return path
+    changed = f"{record.path} is not the video that was analysed: its content changed ({{}}), so its clips and blurred faces would not match the analysis; put the analysed file back, or {RELINK_HINT}"
+    if record.size_bytes is not None and stamp.size_bytes != record.size_bytes:
+        raise VideoFileError(changed.format(f"{stamp.size_bytes} bytes, analysed {record.size_bytes}"))
     sha = store.file_sha256(path)
     if sha != record.sha256:
-        raise VideoFileError(
-            f"{record.path} is not the video that was analysed: its content changed (sha256 {sha[:12]}, "
-            f"analysed {record.sha256[:12]}), so its clips and blurred faces would not match the "
-            f"analysis; put the analysed file back, or {RELINK_HINT}"
-        )
+        raise VideoFileError(changed.format(f"sha256 {sha[:12]}, analysed {record.sha256[:12]}"))
+    record.size_bytes, record.mtime_ns = stamp.size_bytes, stamp.mtime_ns
     if conn is not None:
         store.relink_video(conn, record.video_id, str(path.resolve()), stamp.size_bytes, stamp.mtime_ns)
     return path
