@@ -25,6 +25,8 @@ STORE_ENV = "LAUGHVID_STORE"
 MODEL_ENV = "LAUGHVID_MODEL"
 MAX_UPLOAD_ENV = "LAUGHVID_MAX_UPLOAD_MB"
 DEFAULT_MAX_UPLOAD_MB = 4096  # keep in step with .streamlit/config.toml server.maxUploadSize
+# File extensions taken as videos: the app's upload filter and `laughvid analyze FOLDER`'s default --include.
+VIDEO_TYPES = ("mp4", "mov", "m4v", "mkv", "webm", "avi", "mpg", "mpeg", "ts", "mts", "3gp", "wmv", "flv")
 
 
 def shipped(name: str) -> Path:

@@ -22,6 +22,10 @@ class VideoError(LaughvidError, ValueError):
     """A file we cannot analyse; the message says why in words a user can act on."""
 
 
+class InputError(LaughvidError, ValueError):
+    """A path named on the command line does not exist (or is neither a file nor a folder)."""
+
+
 # store
 
 

@@ -62,7 +62,7 @@ def test_bad_files_are_reported_and_the_rest_are_analysed(videos, tmp_path, stan
     err = capsys.readouterr().err
     assert "empty.mp4: file is empty" in err and "voice.m4a: has no video stream" in err and "cut.mp4: not a readable video" in err
     assert "photo.mp4: is a still image (PNG data), not a video" in err
-    assert "4 of 6 video(s) failed" in err
+    assert err.splitlines()[-1] == "laughvid analyze: 2 analysed, 0 cached, 4 failed"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["face", "pattern"]
 
     timeline = _read_csv(tmp_path / "out" / "face" / "timeline.csv")
@@ -128,6 +128,68 @@ def test_a_full_disk_keeps_the_previous_results_whole(videos, tmp_path, stand_in
     json.loads(before["analysis.json"])
     assert main(changed) == EXIT_OK and "(cached)" in capsys.readouterr().out  # space again: written without analysing again
     assert _read_csv(folder / "segments.csv") == [] and sorted(p.name for p in folder.iterdir()) == sorted(before)
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    """lib/top.mp4, lib/notes.txt, lib/sub/a.mp4, lib/sub/b.MOV (three lengths: same bytes would be one cached analysis)."""
+    root = tmp_path_factory.mktemp("lib")
+    synthetic_video(root / "top.mp4", seconds=0.5)
+    (root / "notes.txt").write_text("not a video")
+    (root / "sub").mkdir()
+    synthetic_video(root / "sub" / "a.mp4", seconds=0.6)
+    synthetic_video(root / "sub" / "b.MOV", seconds=0.7)
+    return root
+
+
+def _analyze(tmp_path, *paths_and_flags):
+    return main(["analyze", *map(str, paths_and_flags), "--out", str(tmp_path / "out"), "--store", str(tmp_path / "s.sqlite"), "--quiet"])
+
+
+def _outputs(tmp_path):
+    return sorted(p.name for p in (tmp_path / "out").iterdir()) if (tmp_path / "out").exists() else []
+
+
+def test_a_folder_gives_its_videos_and_recursive_its_sub_folders(library, tmp_path, stand_in_model, capsys):
+    assert _analyze(tmp_path, library) == EXIT_OK
+    assert _outputs(tmp_path) == ["top"]  # nothing from sub/, notes.txt skipped
+    assert capsys.readouterr().err.splitlines()[-1] == "laughvid analyze: 1 analysed, 0 cached, 0 failed"
+
+    assert _analyze(tmp_path, library, "--recursive") == EXIT_OK
+    assert _outputs(tmp_path) == ["a", "b", "top"]
+    captured = capsys.readouterr()
+    assert "notes.txt" not in captured.out + captured.err
+    assert captured.err.splitlines()[-1] == "laughvid analyze: 2 analysed, 1 cached, 0 failed"
+
+    assert _analyze(tmp_path, library, "--recursive") == EXIT_OK  # a rerun: all from the store
+    assert capsys.readouterr().err.splitlines()[-1] == "laughvid analyze: 0 analysed, 3 cached, 0 failed"
+
+
+def test_include_picks_the_matching_files_only(library, tmp_path, stand_in_model, capsys):
+    assert _analyze(tmp_path, library, "--recursive", "--include", "*.mov") == EXIT_OK
+    assert _outputs(tmp_path) == ["b"]  # b.MOV: globs ignore case
+    assert capsys.readouterr().err.splitlines()[-1] == "laughvid analyze: 1 analysed, 0 cached, 0 failed"
+
+
+def test_a_file_named_twice_is_analysed_once(library, tmp_path, stand_in_model, capsys):
+    a = library / "sub" / "a.mp4"
+    assert _analyze(tmp_path, a, library / "sub" / ".." / "sub" / "a.mp4", library / "sub", "--include", "*.mp4") == EXIT_OK
+    captured = capsys.readouterr()
+    assert _outputs(tmp_path) == ["a"] and len(captured.out.splitlines()) == 1
+    assert captured.err.splitlines()[-1] == "laughvid analyze: 1 analysed, 0 cached, 0 failed"
+
+
+def test_a_missing_path_or_an_empty_folder_is_said(library, tmp_path, stand_in_model, capsys):
+    assert _analyze(tmp_path, library / "top.mp4", tmp_path / "nope") == EXIT_USAGE
+    assert f"{tmp_path / 'nope'}: no such file or folder" in capsys.readouterr().err
+    assert _outputs(tmp_path) == [] and not (tmp_path / "s.sqlite").exists()  # refused before anything ran
+
+    assert _analyze(tmp_path, library / "sub", "--include", "*.avi") == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"{library / 'sub'}: no file matches *.avi" in err and "no video files to analyse" in err
+
+    assert _analyze(tmp_path, library / "sub", library / "top.mp4", "--include", "*.avi") == EXIT_OK  # the named file still runs
+    assert "no file matches *.avi" in capsys.readouterr().err and _outputs(tmp_path) == ["top"]
 
 
 def test_usage_errors_exit_2(videos, tmp_path, stand_in_model, capsys):

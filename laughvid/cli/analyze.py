@@ -1,5 +1,9 @@
 """Analyse videos into DIR/<video stem>/timeline.csv, segments.csv and analysis.json.
 
+Each PATH is a video file or a folder: a folder gives its files that match --include (default: the
+video types the app accepts), and with --recursive those of its sub-folders too. A file named twice
+is analysed once. The last line on stderr sums up: N analysed, M cached, K failed.
+
 A bad file among many is reported and skipped. Exit codes: 0 all analysed; 1 some failed (each
 named on stderr, the others still written); 2 bad arguments or no usable model; 130 interrupted
 (finished parts are kept: run the same command again to resume). Results are cached in the store,
@@ -20,6 +24,7 @@ from laughvid.errors import VideoError
 from laughvid.export.results import write_outputs
 from laughvid.pipeline.analyze import AnalysisParams, analyze_video
 from laughvid.pipeline.decode import BACKENDS
+from laughvid.pipeline.inputs import DEFAULT_INCLUDE, parse_include, video_files
 from laughvid.pipeline.segments import SmoothingParams
 from laughvid.store import open_store
 
@@ -39,7 +44,14 @@ _SMOOTHING_HELP = {
 
 def register(subparsers) -> None:
     p = add_command(subparsers, "analyze", "find laugh segments in videos", __doc__)
-    p.add_argument("videos", nargs="+", metavar="VIDEO", type=Path)
+    p.add_argument("paths", nargs="+", metavar="PATH", type=Path, help="video files and/or folders of videos")
+    p.add_argument("--recursive", action="store_true", help="also take the videos in the folders' sub-folders")
+    p.add_argument(
+        "--include",
+        default=",".join(DEFAULT_INCLUDE),
+        metavar="GLOBS",
+        help="comma-separated file-name globs a folder's files must match, case-insensitive (default: %(default)s)",
+    )
     p.add_argument("--out", required=True, type=Path, help="output folder; one sub-folder per video")
     p.add_argument("--model", type=Path, help="smile model directory (default: the active model)")
     p.add_argument("--store", type=Path, help="SQLite store (default: $LAUGHVID_HOME/laughvid.sqlite)")
@@ -90,6 +102,15 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"laughvid analyze: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+
+    def say_empty(folder: Path) -> None:
+        where = "or its sub-folders " if args.recursive else ""
+        print(f"laughvid analyze: {folder}: no file {where}matches {args.include}", file=sys.stderr)
+
+    videos = video_files(args.paths, args.recursive, parse_include(args.include), say_empty)  # InputError: exit 2
+    if not videos:
+        print("laughvid analyze: error: no video files to analyse", file=sys.stderr)
+        return EXIT_USAGE
     conn = open_store(args.store)
     try:
         from laughvid.lifecycle.registry import load_classifier
@@ -98,8 +119,8 @@ def run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"laughvid analyze: error: cannot load the smile model: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    failed = 0
-    for video, out_dir in zip(args.videos, _output_dirs(args.videos, args.out), strict=False):
+    failed = cached = 0
+    for video, out_dir in zip(videos, _output_dirs(videos, args.out), strict=False):
         bar = tqdm(total=100, desc=video.name, unit="%", disable=args.quiet, leave=True, file=sys.stderr)
 
         def progress(fraction: float, message: str, bar=bar) -> None:
@@ -139,9 +160,8 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
         for warning in result.record.warnings:
             print(f"laughvid analyze: warning: {video}: {warning}", file=sys.stderr)
-        cached = " (cached)" if result.from_cache else ""
-        print(f"{video}: {len(result.segments)} laugh segment(s), {len(result.tracks)} person(s){cached} -> {out_dir}")
-    if failed:
-        print(f"laughvid analyze: {failed} of {len(args.videos)} video(s) failed", file=sys.stderr)
-        return EXIT_FAILURES
-    return EXIT_OK
+        cached += result.from_cache
+        note = " (cached)" if result.from_cache else ""
+        print(f"{video}: {len(result.segments)} laugh segment(s), {len(result.tracks)} person(s){note} -> {out_dir}")
+    print(f"laughvid analyze: {len(videos) - cached - failed} analysed, {cached} cached, {failed} failed", file=sys.stderr)
+    return EXIT_FAILURES if failed else EXIT_OK

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from laughvid.config import Settings
+from laughvid.config import VIDEO_TYPES, Settings
 from laughvid.ui import actions
 from laughvid.ui.messages import run_op
 from laughvid.ui.text import literal
-from laughvid.ui.uploads import VIDEO_TYPES, max_upload_mb
+from laughvid.ui.uploads import max_upload_mb
 
 TUNING_KEYS = ("t_on", "t_gap", "t_median", "t_min", "t_merge")  # in the order of actions.Tuning's fields
 

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from laughvid.config import DEFAULT_MAX_UPLOAD_MB, MAX_UPLOAD_ENV, max_upload_raw
+from laughvid.config import DEFAULT_MAX_UPLOAD_MB, MAX_UPLOAD_ENV, VIDEO_TYPES, max_upload_raw
 from laughvid.errors import UploadError
 
-VIDEO_TYPES = ("mp4", "mov", "m4v", "mkv", "webm", "avi", "mpg", "mpeg", "ts", "mts", "3gp", "wmv", "flv")
 _CHUNK = 1 << 20
 
 
