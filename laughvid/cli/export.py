@@ -108,7 +108,7 @@ def _export_one(conn: sqlite3.Connection, ref: str, args: argparse.Namespace, op
         if args.reel:
             done.append(f"reel {actions.reel_for(args.out, record, segments, options, blur).path.name}")
         if blur is not None:
-            done.append(f"blurred raw track(s) {', '.join(map(str, blur.track_ids))}" if blur.track_ids else "no face to blur")
+            done.append(actions.blur_note(blur))
     if args.lists:
         actions.lists_for(args.out, record, items, args.lists)
         done.append(f"lists {','.join(args.lists)}")

@@ -505,6 +505,12 @@ class Exported:
     notes: list[str]
 
 
+def blur_note(hidden: FaceBlur) -> str:
+    """What blurring did, in the words the app and `laughvid export` both show."""
+    whose = ", ".join(map(str, hidden.track_ids))
+    return f"blurred the faces of raw track(s) {whose} (no clips consent)" if whose else "every face has clips consent: nothing blurred"
+
+
 def export_video(
     conn: sqlite3.Connection,
     settings: Settings,
@@ -545,12 +551,7 @@ def export_video(
             else:
                 paths = [reel_for(settings.exports_dir, record, chosen, options, hidden).path]
             if hidden is not None:
-                whose = ", ".join(map(str, hidden.track_ids))
-                notes.append(
-                    f"blurred the faces of raw track(s) {whose} (no clips consent)"
-                    if whose
-                    else "every face has clips consent: nothing blurred"
-                )
+                notes.append(blur_note(hidden))
     except OSError as exc:  # a full disk, a folder we may not write: said like any other refusal
         raise ExportError(str(exc)) from exc
     return Exported(paths, [*notes, f"wrote {len(paths)} file(s) to {paths[0].parent}"])
