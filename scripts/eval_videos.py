@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from laughvid.cli.analyze import add_smoothing_args, smoothing_from_args
-from laughvid.lifecycle.video_eval import analyse_labelled_with, load_labels, score_videos
+from laughvid.lifecycle.video_eval import analyse_labelled_with, load_labels, score_videos, set_figures
 from laughvid.pipeline.analyze import AnalysisParams
 
 
@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{'ALL (pooled)':28s} {frames.precision:8.3f} {frames.recall:8.3f} {frames.f1:8.3f} {events.tp + events.fn:6d} {events.tp:5d} {events.fp:5d} {events.fn:5d}"
     )
     print(f"frame-level F1 {frames.f1:.3f}   event-level F1 {events.f1:.3f} (collar {args.collar} s)")
+    for line in set_figures(rows).lines():
+        print(line)
     return 0
 
 

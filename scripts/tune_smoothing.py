@@ -1,11 +1,14 @@
 """Grid search of the smoothing parameters on labelled videos; prints the best settings.
 
-    python scripts/tune_smoothing.py [VIDEO_DIR LABELS_JSON] [--model DIR]
+    python scripts/tune_smoothing.py [VIDEO_DIR LABELS_JSON] [--model DIR] [--cv]
 
 Defaults to ../shared/videos/dev. Videos are analysed once (cached in the store); each grid point
 only re-smooths cached scores. Ranked by the mean of event-level and frame-level F1 (event F1
-alone moves in big steps on a handful of events), ties broken by event F1. The defaults in
-laughvid/pipeline/segments.py:SmoothingParams were set from this script's output (see docs/pipeline.md).
+alone moves in big steps on a handful of events), ties broken by event F1
+(laughvid.lifecycle.video_cv.rank). With --cv, the figures to report come from leave-one-source-out
+cross-validation (laughvid.lifecycle.video_cv): each source's clips are scored with the setting
+chosen on the other sources. The defaults in laughvid/pipeline/segments.py:SmoothingParams were set
+from this script's output (see docs/pipeline.md).
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import itertools
 import sys
 from pathlib import Path
 
-from laughvid.lifecycle.video_eval import analyse_labelled_with, load_labels, score_videos
+from laughvid.lifecycle.video_cv import cross_validate, rank
+from laughvid.lifecycle.video_eval import analyse_labelled_with, load_labels, score_videos, set_figures
 from laughvid.pipeline.analyze import AnalysisParams
 from laughvid.pipeline.segments import SmoothingParams
 
@@ -23,11 +27,12 @@ DEV = Path(__file__).resolve().parents[1].parent / "shared" / "videos" / "dev"
 
 GRID = {
     "median_s": [0.0, 0.3, 0.5, 1.0],
-    "on_threshold": [0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
-    "hysteresis": [0.0, 0.05, 0.1, 0.2],  # off_threshold = on_threshold - hysteresis (at least 0.05)
+    "on_threshold": [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+    "hysteresis": [0.0, 0.1, 0.2],  # off_threshold = on_threshold - hysteresis (at least 0.05)
     "min_duration_s": [0.3, 0.5, 1.0],
     "merge_gap_s": [0.3, 0.5, 1.0],
     "fill_gap_s": [0.5],
+    "decode": ["per_person", "whole_video"],
 }
 HMM_SWITCH = [0.01, 0.05, 0.2]
 
@@ -53,21 +58,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path)
     parser.add_argument("--store", type=Path)
     parser.add_argument("--top", type=int, default=15)
+    parser.add_argument("--cv", action="store_true", help="leave-one-source-out cross-validated figures")
     args = parser.parse_args(argv)
     labels = load_labels(args.labels or args.video_dir / "labels.json")
     labelled = analyse_labelled_with(args.video_dir, labels, args.model, args.store, AnalysisParams())
+    if args.cv:
+        return _cross_validated(labelled)
     results = []
     for params in candidates():
         _, frames, events = score_videos(labelled, params)
-        results.append((events.f1, frames.f1, params))
-    results.sort(key=lambda r: ((r[0] + r[1]) / 2, r[0]), reverse=True)
+        results.append((frames, events, params))
+    results.sort(key=lambda r: rank(r[0], r[1]), reverse=True)
     print(f"model {labelled[0][1].record.model_version if labelled else '-'}; {len(results)} settings on {len(labelled)} labelled videos")
     print(f"{'event F1':>8s} {'frame F1':>8s}  parameters")
-    for ev, fr, p in results[: args.top]:
-        print(f"{ev:8.3f} {fr:8.3f}  {p}")
+    for frames, events, p in results[: args.top]:
+        print(f"{events.f1:8.3f} {frames.f1:8.3f}  {p}")
     current = SmoothingParams()
     _, frames, events = score_videos(labelled, current)
     print(f"current defaults: event F1 {events.f1:.3f}, frame F1 {frames.f1:.3f}  {current}")
+    return 0
+
+
+def _cross_validated(labelled) -> int:
+    grid = list(candidates())
+    cv = cross_validate(labelled, grid)
+    print(f"{len(grid)} settings, {len(labelled)} clips from {len(cv.chosen)} sources; leave-one-source-out:")
+    for source, params in cv.chosen.items():
+        print(f"  without {source}: {params}")
+    for line in cv.figures.lines():
+        print(line)
+    print(f"chosen on all clips (to ship): {cv.best_overall}")
+    current = set_figures(score_videos(labelled, SmoothingParams())[0])
+    print("current defaults, not cross-validated:")
+    for line in current.lines():
+        print(f"  {line}")
     return 0
 
 

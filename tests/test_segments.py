@@ -86,3 +86,42 @@ def test_a_laugh_at_the_last_frame_ends_with_the_video_not_a_step_later():
     assert (seg.start_s, seg.end_s) == (pytest.approx(8.0), pytest.approx(9.93))
     [inside] = find_segments(series(laugh((2.0, 4.0))), end_s=9.93)
     assert inside.end_s == pytest.approx(4.0), "only the span of the last frame is cut"
+
+
+def _alternating_flicker(track: int) -> np.ndarray:
+    """A talking face's score: short spikes above the threshold, each face on alternate frames."""
+    p = np.full(len(T), 0.1)
+    spikes = (np.arange(len(T)) % 4) == (0 if track == 0 else 2)
+    p[(T >= 2.0) & (T < 6.0) & spikes] = 0.9
+    return p
+
+
+def test_two_faces_flickering_in_turn_make_no_event_per_person_but_did_on_the_max_over_faces():
+    """Each face alone flickers (one frame in four); the max over both is high every other frame,
+    which the median filter over the whole-video series turns into a false laugh."""
+    a, b = _alternating_flicker(0), _alternating_flicker(1)
+    whole, tracks = series(np.fmax(a, b)), {0: series(a, 0), 1: series(b, 1)}
+    assert find_segments(whole, SmoothingParams(decode="per_person"), tracks) == []
+    assert len(find_segments(whole, SmoothingParams(decode="whole_video"), tracks)) == 1
+
+
+def test_two_people_laughing_in_turn_make_one_moment_naming_both():
+    a, b = laugh((2.0, 4.0)), laugh((4.2, 6.0))
+    [seg] = find_segments(series(np.fmax(a, b)), SmoothingParams(), {0: series(a, 0), 1: series(b, 1)})
+    assert (seg.start_s, seg.end_s) == pytest.approx((2.0, 6.0))
+    assert seg.track_ids == (0, 1)
+
+
+def test_a_face_too_brief_to_be_a_person_still_counts_per_person():
+    """Where no person is visible, the whole-video score (fragments) is decided on its own."""
+    person = laugh(base=0.1)
+    person[T >= 5.0] = np.nan  # the person leaves; a fragment laughs at 6-8 s
+    whole = person.copy()
+    whole[(T >= 6.0) & (T < 8.0)] = 0.9
+    [seg] = find_segments(series(whole), SmoothingParams(), {0: series(person, 0)})
+    assert (seg.start_s, seg.end_s) == pytest.approx((6.0, 8.0)) and seg.track_ids == ()
+
+
+def test_unknown_decode_mode_is_refused():
+    with pytest.raises(ValueError, match="decode must be one of"):
+        SmoothingParams(decode="average")

@@ -25,7 +25,7 @@ from laughvid.export.results import write_outputs
 from laughvid.pipeline.analyze import AnalysisParams, analyze_video
 from laughvid.pipeline.decode import BACKENDS
 from laughvid.pipeline.inputs import DEFAULT_INCLUDE, parse_include, video_files
-from laughvid.pipeline.segments import SmoothingParams
+from laughvid.pipeline.segments import DECODE_MODES, SmoothingParams
 from laughvid.store import open_store
 
 EXIT_INTERRUPTED = 130  # the shell's convention for Ctrl-C
@@ -39,6 +39,7 @@ _SMOOTHING_HELP = {
     "fill_gap_s": "bridge no-face gaps up to this long (seconds)",
     "hmm": "decode with a two-state HMM (Viterbi) instead of hysteresis",
     "hmm_switch_prob": "HMM per-frame switch probability (lower = fewer, longer segments)",
+    "decode": "per_person: decide on each person's scores, then combine; whole_video: on the max over faces",
 }
 
 
@@ -76,6 +77,8 @@ def add_smoothing_args(parser: argparse.ArgumentParser) -> None:
         flag = "--" + f.name.replace("_", "-")
         if isinstance(f.default, bool):
             group.add_argument(flag, action="store_true", help=_SMOOTHING_HELP[f.name])
+        elif f.name == "decode":
+            group.add_argument(flag, choices=DECODE_MODES, default=f.default, help=f"{_SMOOTHING_HELP[f.name]} (default {f.default})")
         else:
             group.add_argument(flag, type=float, default=f.default, help=f"{_SMOOTHING_HELP[f.name]} (default {f.default})")
 

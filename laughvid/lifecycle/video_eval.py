@@ -2,7 +2,10 @@
 
 Labels JSON (the format of `../shared/videos/dev/labels.json`):
     {"videos": {"clip.mp4": {"smile": [[start, end], ...], "ignore": [[start, end], ...]}, ...}}
-`"labels": null` marks an unlabelled video (skipped). Intervals are [start, end) seconds.
+`"labels": null` marks an unlabelled video (skipped). Intervals are [start, end) seconds. Optional
+per video: "source" (the repository it came from: cross-validation folds), "tags" (e.g.
+"talking_only") and "conditions" ({name: spans}, e.g. "head_back"), as the real video dev set has
+(eval/video_devset/).
 
 Frame level: every analysed frame outside `ignore` spans is a sample; truth = inside a smile span,
 prediction = inside a predicted segment. Event level (as sed_eval's event-based metric): a
@@ -33,6 +36,13 @@ class VideoLabels:
     name: str
     smile: tuple[Span, ...]
     ignore: tuple[Span, ...]
+    source: str | None = None  # where the clip came from; clips of one source share a cross-validation fold
+    tags: tuple[str, ...] = ()
+    conditions: tuple[tuple[str, tuple[Span, ...]], ...] = ()  # (condition, spans) pairs
+
+    @property
+    def group(self) -> str:
+        return self.source or self.name
 
 
 def load_labels(path: str | Path) -> list[VideoLabels]:
@@ -44,12 +54,26 @@ def load_labels(path: str | Path) -> list[VideoLabels]:
         for name, entry in videos.items():
             if entry.get("labels", ...) is None:
                 continue
-            out.append(VideoLabels(name, tuple(map(tuple, entry.get("smile", []))), tuple(map(tuple, entry.get("ignore", [])))))
+            source = entry.get("source")
+            out.append(
+                VideoLabels(
+                    name,
+                    _spans(entry.get("smile", [])),
+                    _spans(entry.get("ignore", [])),
+                    source.get("repo") if isinstance(source, dict) else source,
+                    tuple(entry.get("tags", ())),
+                    tuple((c, _spans(spans)) for c, spans in sorted(entry.get("conditions", {}).items())),
+                )
+            )
     except (OSError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(
             f"{path}: not a labels file ({type(exc).__name__}: {exc}); expected {{'videos': {{name: {{'smile': [[s, e]], 'ignore': []}}}}}}"
         ) from exc
     return out
+
+
+def _spans(raw) -> tuple[Span, ...]:
+    return tuple((float(a), float(b)) for a, b in raw)
 
 
 @dataclass
@@ -110,6 +134,10 @@ class VideoScore:
     frames: Counts
     events: Counts
     segments: list[Segment]
+    labels: VideoLabels | None = None
+    truth: np.ndarray | None = None  # per analysed frame outside `ignore`: inside a smile span
+    prob: np.ndarray | None = None  # ... the raw whole-video probability there (no face = 0)
+    flagged: np.ndarray | None = None  # ... inside a predicted segment
 
 
 def score_videos(
@@ -119,8 +147,17 @@ def score_videos(
     rows, frames, events = [], Counts(), Counts()
     for labels, result in labelled:
         segments = find_segments(result.series, smoothing, result.tracks, result.end_s)
+        times = result.series.times_s
+        keep = ~_inside(times, labels.ignore)
         row = VideoScore(
-            labels.name, frame_counts(result.series.times_s, segments, labels), event_counts(segments, labels, collar_s), segments
+            labels.name,
+            frame_counts(times, segments, labels),
+            event_counts(segments, labels, collar_s),
+            segments,
+            labels,
+            _inside(times, labels.smile)[keep],
+            np.nan_to_num(result.series.probs[keep], nan=0.0),
+            _inside(times, [(s.start_s, s.end_s) for s in segments])[keep],
         )
         frames += row.frames
         events += row.events
@@ -163,3 +200,68 @@ def analyse_labelled_with(
         params,
         progress=lambda name: print(f"analysing {name}", file=sys.stderr),
     )
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A figure with its 95 % bootstrap interval (clips resampled with replacement)."""
+
+    value: float
+    low: float
+    high: float
+
+    def __str__(self) -> str:
+        return f"{self.value:.3f} [{self.low:.3f}, {self.high:.3f}]"
+
+
+@dataclass(frozen=True)
+class SetFigures:
+    """What docs/model.md reports for a labelled video set."""
+
+    clips: int
+    events: int
+    event_f1: Estimate
+    frame_f1: Estimate
+    frame_roc_auc: Estimate
+    talking_flagged: Estimate | None  # fraction of frames flagged as laughing on clips tagged talking_only
+
+    def lines(self) -> list[str]:
+        out = [
+            f"clips {self.clips}, labelled events {self.events} (95 % intervals: clips resampled)",
+            f"event F1       {self.event_f1}",
+            f"frame F1       {self.frame_f1}",
+            f"frame ROC-AUC  {self.frame_roc_auc}",
+        ]
+        if self.talking_flagged is not None:
+            out.append(f"talking-only frames flagged as laughing  {self.talking_flagged}")
+        return out
+
+
+def set_figures(rows: Sequence[VideoScore], n_boot: int = 1000, seed: int = 0) -> SetFigures:
+    """Pooled figures of scored clips, each with a bootstrap interval over clips (few clips: wide)."""
+    from laughvid.training.metrics import roc_auc  # plain numpy; lazy so that evaluation does not load training code
+
+    def pooled(sample: Sequence[VideoScore]) -> tuple[float, float, float, float]:
+        frames, events = Counts(), Counts()
+        for r in sample:
+            frames += r.frames
+            events += r.events
+        truth = np.concatenate([r.truth for r in sample])
+        auc = roc_auc(truth, np.concatenate([r.prob for r in sample]))
+        talking = [r.flagged for r in sample if "talking_only" in r.labels.tags]
+        flagged = float(np.concatenate(talking).mean()) if talking and sum(map(len, talking)) else float("nan")
+        return events.f1, frames.f1, auc, flagged
+
+    point = pooled(rows)
+    rng = np.random.default_rng(seed)
+    draws = np.array([pooled([rows[i] for i in rng.integers(0, len(rows), len(rows))]) for _ in range(n_boot)])
+    est = [_interval(v, draws[:, k]) for k, v in enumerate(point)]
+    n_events = sum(len(r.labels.smile) for r in rows)
+    return SetFigures(len(rows), n_events, est[0], est[1], est[2], None if np.isnan(point[3]) else est[3])
+
+
+def _interval(value: float, draws: np.ndarray) -> Estimate:
+    finite = draws[~np.isnan(draws)]  # a resample without positives (or talking clips) has no figure
+    if len(finite) == 0:
+        return Estimate(value, float("nan"), float("nan"))
+    return Estimate(value, float(np.percentile(finite, 2.5)), float(np.percentile(finite, 97.5)))

@@ -21,6 +21,8 @@ import numpy as np
 
 from laughvid.types import ScoreSeries, Segment
 
+DECODE_MODES = ("per_person", "whole_video")
+
 
 @dataclass(frozen=True)
 class SmoothingParams:
@@ -32,8 +34,11 @@ class SmoothingParams:
     fill_gap_s: float = 0.5  # no-face gaps up to this long are bridged (missed detections); longer = not laughing
     hmm: bool = False  # Viterbi two-state decoding instead of hysteresis
     hmm_switch_prob: float = 0.05  # per-frame probability of switching state (lower = fewer, longer segments)
+    decode: str = "per_person"  # "per_person": decide on each person's series, then combine; "whole_video": on the max over faces
 
     def __post_init__(self) -> None:
+        if self.decode not in DECODE_MODES:
+            raise ValueError(f"decode must be one of {', '.join(DECODE_MODES)}, got {self.decode!r}")
         if not 0 <= self.off_threshold <= self.on_threshold <= 1:
             raise ValueError(f"need 0 <= off_threshold <= on_threshold <= 1, got off={self.off_threshold}, on={self.on_threshold}")
         durations = {
@@ -120,13 +125,36 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=False))
 
 
+def decide(series: ScoreSeries, params: SmoothingParams) -> np.ndarray:
+    """Laughing or not, per analysed frame of one series (smoothed, then hysteresis or Viterbi)."""
+    values = smooth(series, params)
+    if params.hmm:
+        return viterbi(values, params.on_threshold, params.hmm_switch_prob)
+    return hysteresis(values, params.on_threshold, params.off_threshold)
+
+
+def unattributed(series: ScoreSeries, tracks: dict[int, ScoreSeries]) -> ScoreSeries:
+    """The whole-video score where no person is visible: faces too brief to be a person (fragments)
+    still count, as they do in the whole-video series."""
+    seen = np.zeros(len(series.times_s), bool)
+    for s in tracks.values():
+        seen |= ~np.isnan(s.probs)
+    return ScoreSeries(series.times_s, np.where(seen, np.nan, series.probs), track_id=None)
+
+
 def find_segments(
     series: ScoreSeries,
     params: SmoothingParams = SmoothingParams(),
     tracks: dict[int, ScoreSeries] | None = None,
     end_s: float | None = None,
 ) -> list[Segment]:
-    """Laugh segments of a series; each carries peak/mean raw probability and the tracks that laughed.
+    """Laugh segments of a video; each carries peak/mean raw probability and the persons that laughed.
+
+    Per-person decoding (the default) smooths and thresholds each person's own series and joins the
+    results: a talking person's flicker cannot combine with another face's into an event (the max
+    over faces mixes them before smoothing), and two people laughing in turn still make one moment
+    (their laughs touch or fall within `merge_gap_s`). `tracks` are the persons; without them, or
+    with `decode="whole_video"`, the decision is made on the whole-video series.
 
     `end_s` is where the video ends: the last analysed frame stands for one sampling step, which can
     reach past the video's last frame (a laugh there would end after the video, and no review box,
@@ -134,12 +162,11 @@ def find_segments(
     times = series.times_s
     if len(times) == 0:
         return []
-    values = smooth(series, params)
-    mask = (
-        viterbi(values, params.on_threshold, params.hmm_switch_prob)
-        if params.hmm
-        else hysteresis(values, params.on_threshold, params.off_threshold)
-    )
+    per_person = {tid: decide(s, params) for tid, s in tracks.items()} if tracks and params.decode == "per_person" else {}
+    if per_person:
+        mask = np.logical_or.reduce([*per_person.values(), decide(unattributed(series, tracks), params)])
+    else:
+        mask = decide(series, params)
     step = _step_s(times)
     ends = np.append(times[1:], times[-1] + step)  # a frame stands for the time until the next one
     if end_s is not None:
@@ -159,8 +186,12 @@ def find_segments(
         raw = series.probs[inside]
         scored = raw[~np.isnan(raw)]
         if len(scored) == 0:  # bridged gap only; report the smoothed score
-            scored = values[inside]
-        segments.append(Segment(start, end, float(scored.max()), float(scored.mean()), _laughing_tracks(tracks, inside, params)))
+            scored = smooth(series, params)[inside]
+        if per_person:
+            laughing = tuple(sorted(tid for tid, m in per_person.items() if m[inside].any()))
+        else:
+            laughing = _laughing_tracks(tracks, inside, params)
+        segments.append(Segment(start, end, float(scored.max()), float(scored.mean()), laughing))
     return segments
 
 
