@@ -26,6 +26,7 @@ SUBCOMMAND_MODULES = (
     "laughvid.cli.consent",
     "laughvid.cli.export",
     "laughvid.cli.relink",
+    "laughvid.cli.library",
     "laughvid.cli.store",
 )
 
