@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-pytest.importorskip("torch")
+torch = pytest.importorskip("torch")
 
 from loop_helpers import loop_db, write_set  # noqa: E402
 
@@ -17,7 +17,7 @@ from laughvid.training.data import load_smile_folders  # noqa: E402
 from laughvid.training.finetune import VALIDATION, FinetuneConfig, FinetuneError, finetune, load_replay  # noqa: E402
 from laughvid.training.onnx_export import write_model_dir  # noqa: E402
 from laughvid.training.pipeline import DataSource  # noqa: E402
-from laughvid.training.train import TrainConfig, train  # noqa: E402
+from laughvid.training.train import TrainConfig, load_weights, train  # noqa: E402
 
 PEOPLE = {f"p{i:02d}": (4, 4) for i in range(1, 9)}
 
@@ -60,7 +60,11 @@ def test_finetune_writes_a_registered_model_with_lineage(world, conn, tmp_path):
     val_groups = set(result.sets[0].validation_split.groups)
     assert val_groups and not val_groups & set(lineage["participants"])  # frozen validation never trained
     assert set(result.before) == set(result.after) == {VALIDATION, "custom_test"}
-    assert "Promotion gate" in result.report() and VALIDATION in result.report()
+    assert "Promotion gate" in result.report() and VALIDATION in result.report() and "95% interval" in result.report()
+    assert card["gate"]["decision"].startswith("PROMOTE" if result.gate.promote else "KEEP")
+    assert set(card["gate"]["sets"]) == {VALIDATION, "custom_test"}
+    assert result.comparisons[VALIDATION].n == len(result.sets[0].validation)
+    assert "## Promotion gate" in (tmp_path / "ft" / "MODEL_CARD.md").read_text()
 
     record = registry.get(conn, result.version)
     assert record.parent == result.parent and record.gate == list(result.gate.lines)
@@ -129,3 +133,20 @@ def test_finetune_command_end_to_end(world, tmp_path, monkeypatch, capsys):
     assert main(["models", "list"]) == EXIT_OK
     listing = capsys.readouterr().out
     assert ModelCard.load(tmp_path / "m").version in listing and "smile-v1-" in listing
+
+
+@pytest.mark.parametrize("trainable", ["head", "last"])
+def test_frozen_layers_keep_their_weights_and_statistics(world, trainable):
+    """Fine-tuning only the top leaves the frozen layers exactly as the parent had them (BatchNorm too)."""
+    items = load_smile_folders(world / "public")
+    parent = load_weights(world / "parent")
+    config = TrainConfig(size=48, epochs=1, batch_size=32, trainable=trainable, seed=0, threads=1)
+    net = train(items, items, config, init=parent, log=lambda _: None).net
+    frozen = len(parent.features) - 2 if trainable == "last" else len(parent.features)
+    before, after = parent.state_dict(), net.state_dict()
+    for name, value in before.items():
+        layer = int(name.split(".")[1]) if name.startswith("features.") else None
+        if layer is not None and layer < frozen and value.is_floating_point():
+            assert torch.equal(value, after[name]), name
+    moved = [n for n in before if n.startswith("head.") or (n.startswith("features.") and int(n.split(".")[1]) >= frozen)]
+    assert any(not torch.equal(before[n], after[n]) for n in moved)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from loop_helpers import loop_db
 
 from laughvid.lifecycle import registry
 from laughvid.lifecycle.registry import GateRule, ModelRecord, RegistryError, promotion_gate
+from laughvid.training.metrics import PairedDifference, paired_bootstrap
 
 
 @pytest.fixture
@@ -85,21 +87,41 @@ def test_no_store_means_the_shipped_model(tmp_path, monkeypatch):
     assert not (tmp_path / "home").exists()  # loading a model does not create a store
 
 
-def _metrics(val_f1: float, pub_auc: float) -> dict:
-    return {"val:ft-1": {"f1": val_f1, "roc_auc": 0.9}, "fer2013-test": {"f1": 0.8, "roc_auc": pub_auc}}
+def _change(before: float, low: float, high: float) -> PairedDifference:
+    return PairedDifference("roc_auc", before, before + (low + high) / 2, low, high, 0.95, 500, 500, 2000)
 
 
-def test_gate_promotes_only_a_better_model_that_keeps_public_performance():
-    current = _metrics(0.70, 0.950)
+def test_gate_promotes_only_a_gain_it_is_confident_of_without_a_public_drop():
     cases = {
-        (0.80, 0.940): True,  # better on collected data, public drop 0.010 <= 0.02
-        (0.80, 0.920): False,  # forgot the public data
-        (0.70, 0.960): False,  # not better on the frozen validation split
+        ((0.010, 0.050), (-0.004, 0.003)): True,  # surely better; a public drop > 0.005 is ruled out
+        ((-0.004, 0.030), (-0.002, 0.002)): False,  # better on average, but could be luck
+        ((0.010, 0.050), (-0.012, 0.001)): False,  # may have lost more than 0.005 on the public set
     }
-    for (f1, auc), expected in cases.items():
-        decision = promotion_gate(_metrics(f1, auc), current, ["val:ft-1"], ["fer2013-test"], GateRule(margin=0.02))
+    for (val, pub), expected in cases.items():
+        comparisons = {"frozen_validation": _change(0.90, *val), "fer2013_test": _change(0.95, *pub)}
+        decision = promotion_gate(comparisons, ["frozen_validation"], ["fer2013_test"], GateRule(), names=("smile-ft-new", "smile-v1"))
         assert decision.promote is expected
         text = str(decision)
-        assert "val:ft-1" in text and "fer2013-test" in text and ("PROMOTE" if expected else "KEEP") in text
-    assert "FAIL" in str(promotion_gate(_metrics(0.8, 0.92), current, ["val:ft-1"], ["fer2013-test"]))
-    assert not promotion_gate(_metrics(0.8, 0.95), current, [], ["fer2013-test"]).promote
+        assert "95% interval" in text and f"[{val[0]:+.4f}, {val[1]:+.4f}]" in text
+        assert ("PROMOTE smile-ft-new" if expected else "KEEP smile-v1") in text and ("FAIL" in text) is not expected
+        assert decision.details["sets"]["fer2013_test"]["low"] == pub[0] and decision.details["rule"]["margin"] == 0.005
+    assert not promotion_gate({"fer2013_test": _change(0.95, 0, 0)}, [], ["fer2013_test"]).promote
+
+
+def test_gate_decides_right_on_known_differences_in_generated_scores():
+    """End to end on generated scores: a clearly better candidate that ranks the public faces as before
+    is promoted; the same candidate with a public ROC-AUC loss of ~0.02 is kept out."""
+    rng = np.random.default_rng(0)
+    val_labels = rng.random(400) < 0.3
+    val_old = val_labels * 1.0 + rng.normal(0, 1, 400)
+    val_new = val_old + val_labels * 1.0
+    pub_labels = rng.random(3000) < 0.25
+    pub_old = pub_labels * 2.5 + rng.normal(0, 1, 3000)
+    worse = pub_old - pub_labels * 0.25  # loses about 0.02 ROC-AUC
+    validation = paired_bootstrap(val_labels, val_old, val_new, resamples=500)
+    kept_public = paired_bootstrap(pub_labels, pub_old, pub_old.copy(), resamples=500)
+    lost_public = paired_bootstrap(pub_labels, pub_old, worse, resamples=500)
+    assert -0.03 < lost_public.change < -0.01
+    good = promotion_gate({"val": validation, "pub": kept_public}, ["val"], ["pub"])
+    forgetful = promotion_gate({"val": validation, "pub": lost_public}, ["val"], ["pub"])
+    assert good.promote and not forgetful.promote

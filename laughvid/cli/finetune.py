@@ -29,8 +29,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--consent-ref", default="", help="consent reference for images without one in the manifest: a participant id or public:<dataset>"
     )
     p.add_argument("--faces", choices=("auto", "crops", "detect"), default="auto", help="as in eval-images")
-    p.add_argument("--epochs", type=int, default=8)
-    p.add_argument("--margin", type=float, default=0.02, help="largest ROC-AUC drop allowed on a public test set")
+    recipe = p.add_argument_group("recipe (defaults: the measured best, docs/finetune.md)")
+    recipe.add_argument("--epochs", type=int)
+    recipe.add_argument("--lr", type=float, help="learning rate of the head")
+    recipe.add_argument("--trainable", choices=("all", "last", "head"), help="which layers learn")
+    recipe.add_argument("--backbone-lr", type=float, help="learning rate below the head, as a share of --lr")
+    recipe.add_argument("--replay-ratio", type=float, help="replayed public items per collected training item")
+    p.add_argument(
+        "--margin",
+        type=float,
+        help="largest public ROC-AUC drop the gate accepts: the low end of the change's 95%% interval must be above -MARGIN "
+        "(default 0.005)",
+    )
     p.add_argument("--no-promote", action="store_true", help="register the new model but never activate it")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run)
@@ -58,7 +68,9 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    config = FinetuneConfig(epochs=args.epochs, seed=args.seed, faces=args.faces, gate=GateRule(margin=args.margin))
+    recipe = {k: getattr(args, k) for k in ("epochs", "lr", "trainable", "backbone_lr", "replay_ratio") if getattr(args, k) is not None}
+    gate = GateRule() if args.margin is None else GateRule(margin=args.margin)
+    config = FinetuneConfig(**recipe, seed=args.seed, faces=args.faces, gate=gate)
     try:
         result = finetune(
             args.data,

@@ -56,6 +56,7 @@ class ModelCard:
     training: dict = field(default_factory=dict)  # command, seed, config, item counts, duration
     dedup: dict = field(default_factory=dict)  # rule -> items removed
     metrics: dict = field(default_factory=dict)  # evaluation set -> metrics dict
+    gate: dict = field(default_factory=dict)  # the promotion gate's rule, decision and comparisons (fine-tunes)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -110,6 +111,25 @@ class ModelCard:
                 f"tested on all of {', '.join(n[:-4] for n in cited)}."
             )
 
+    def _gate_markdown(self) -> list[str]:
+        rule, level = self.gate["rule"], f"{self.gate['rule']['level']:.0%}"
+        lines = [
+            "",
+            "## Promotion gate",
+            "",
+            f"Decision: **{self.gate['decision']}**. ROC-AUC of {self.gate['active']} (before) and this model (after) on the same items; "
+            f"{level} interval of the change from a paired bootstrap ({rule['resamples']} draws of whole groups).",
+            "",
+            f"| set | n | groups | before | after | change | {level} interval | rule | result |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for name, r in self.gate["sets"].items():
+            lines.append(
+                f"| {name} | {r['n']} | {r['groups']} | {r['before']:.4f} | {r['after']:.4f} | {r['change']:+.4f} | "
+                f"[{r['low']:+.4f}, {r['high']:+.4f}] | {r['rule']} | {'PASS' if r['passed'] else 'FAIL'} |"
+            )
+        return lines
+
     def to_markdown(self) -> str:
         f = self.framing
         lines = [
@@ -162,6 +182,8 @@ class ModelCard:
                     f"| {name} | {m['n']} | {m['roc_auc']:.4f} | {m['pr_auc']:.4f} | {m['f1']:.4f} | "
                     f"{m['balanced_accuracy']:.4f} | {m['accuracy']:.4f} |"
                 )
+        if self.gate:
+            lines += self._gate_markdown()
         if self.notes:
             lines += ["", "## Notes", "", *[f"- {n}" for n in self.notes]]
         return "\n".join(lines) + "\n"

@@ -2,9 +2,9 @@
 the promotion gate, and rollback.
 
 Why a gate: a fine-tuned model that fits the team's faces better can silently get worse on everyone
-else. A candidate is promoted only if it beats the active model on the frozen validation split of the
-collected data AND loses at most `margin` on each public test set; the decision is printed as a table
-so a person can see why. Activations are an append-only log, so rollback to any earlier version is one
+else. A candidate is promoted only if, with a stated confidence (paired bootstrap), it beats the active
+model on the frozen validation split of the collected data AND loses at most `margin` ROC-AUC on each
+public test set; the decision is printed as a table so a person can see why. Activations are an append-only log, so rollback to any earlier version is one
 more activation and the history stays auditable.
 """
 
@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from laughvid.clock import now_iso
 from laughvid.config import MODEL_ENV, SHIPPED_MODEL_DIR, Settings, model_override  # noqa: F401 (MODEL_ENV re-exported)
 from laughvid.errors import RegistryError
+from laughvid.training.metrics import PairedDifference
 
 DEFAULT_MODEL_DIR = SHIPPED_MODEL_DIR
 
@@ -39,18 +40,22 @@ class ModelRecord:
 
 @dataclass(frozen=True)
 class GateRule:
-    """`metric` must rise by more than `min_gain` on validation; `public_metric` may drop at most `margin`."""
+    """Promote only what the data shows with a stated confidence. On the frozen validation split the
+    lower end of the `level` interval of the candidate's ROC-AUC change must be above `min_gain` (it is
+    better, not lucky); on every public test set it must be above -`margin` (a drop larger than
+    `margin` is ruled out). Intervals: paired bootstrap over `resamples` draws of whole groups."""
 
-    metric: str = "f1"
-    public_metric: str = "roc_auc"
-    margin: float = 0.02
+    margin: float = 0.005
     min_gain: float = 0.0
+    level: float = 0.95
+    resamples: int = 2000
 
 
 @dataclass(frozen=True)
 class GateDecision:
     promote: bool
     lines: tuple[str, ...]
+    details: dict = field(default_factory=dict)  # rule, decision and every set's comparison, for the model card
 
     def __str__(self) -> str:
         return "\n".join(self.lines)
@@ -146,36 +151,48 @@ def flag_models_trained_on(conn: sqlite3.Connection, participant_id: str, reason
 
 
 def promotion_gate(
-    candidate: dict[str, dict[str, float]],
-    current: dict[str, dict[str, float]],
+    comparisons: dict[str, PairedDifference],
     validation: list[str],
     public: list[str],
     rule: GateRule = GateRule(),
     names: tuple[str, str] = ("candidate", "active"),
 ) -> GateDecision:
-    """Compare two models evaluated on the same sets NOW (never against stale stored figures)."""
+    """Decide from paired comparisons of the two models measured on the same items NOW (never against
+    stale stored figures): see `GateRule`. Why not "F1 must rise": on a few hundred crops F1 moves by
+    +-0.01 between two equally good models, so that rule promoted luck and refused real gains."""
     if not validation:
         return GateDecision(False, ("Promotion gate: no frozen validation split to compare on -> KEEP " + names[1],))
+    pct = f"{rule.level:.0%}"
     lines = [
-        f"Promotion gate: {names[0]} vs {names[1]}",
-        f"  {'set':<28} {'metric':<8} {names[1][:9]:>9} {names[0][:9]:>9} {'change':>8}  rule",
+        f"Promotion gate: {names[0]} vs {names[1]}, ROC-AUC, paired bootstrap ({rule.resamples} draws of whole groups), {pct} intervals",
+        f"  {'set':<22} {'n':>6} {'groups':>6} {names[1][:9]:>9} {names[0][:9]:>9} {'change':>7}  {pct + ' interval':<18} rule",
     ]
     ok = True
+    rows = {}
 
-    def row(name: str, metric: str, passed: bool, rule_text: str) -> None:
+    def row(name: str, bound: float, rule_text: str) -> None:
         nonlocal ok
-        a, b = current[name][metric], candidate[name][metric]
-        lines.append(f"  {name:<28} {metric:<8} {a:>9.3f} {b:>9.3f} {b - a:>+8.3f}  {rule_text:<22} {'PASS' if passed else 'FAIL'}")
+        c = comparisons[name]
+        passed = c.low > bound
         ok &= passed
+        rows[name] = {**c.as_dict(), "rule": rule_text, "passed": passed}
+        interval = f"[{c.low:+.4f}, {c.high:+.4f}]"
+        lines.append(
+            f"  {name:<22} {c.n:>6} {c.groups:>6} {c.before:>9.4f} {c.after:>9.4f} {c.change:>+7.4f}  {interval:<18} "
+            f"{rule_text:<26} {'PASS' if passed else 'FAIL'}"
+        )
 
     for name in validation:
-        gain = candidate[name][rule.metric] - current[name][rule.metric]
-        row(name, rule.metric, gain > rule.min_gain, f"must rise > {rule.min_gain:.3f}")
+        row(name, rule.min_gain, f"gain: low end > {rule.min_gain:+.3f}")
     for name in public:
-        drop = current[name][rule.public_metric] - candidate[name][rule.public_metric]
-        row(name, rule.public_metric, drop <= rule.margin, f"may drop <= {rule.margin:.3f}")
-    lines.append(f"  decision: {'PROMOTE ' + names[0] if ok else 'KEEP ' + names[1]}")
-    return GateDecision(ok, tuple(lines))
+        row(name, -rule.margin, f"no drop: low end > {-rule.margin:+.3f}")
+    decision = f"PROMOTE {names[0]}" if ok else f"KEEP {names[1]}"
+    lines.append(
+        f"  decision: {decision} (promote only when, at {pct} confidence, it gains on the collected people's held-out "
+        f"faces and loses at most {rule.margin:.3f} ROC-AUC on each public test set)"
+    )
+    details = {"rule": asdict(rule), "candidate": names[0], "active": names[1], "decision": decision, "sets": rows}
+    return GateDecision(ok, tuple(lines), details)
 
 
 def resolve_model_dir(model: str | Path | None, conn: sqlite3.Connection | None = None) -> Path:

@@ -34,7 +34,8 @@ from laughvid.lifecycle.set_versions import CollectedItem, PreparedSet, prepare
 from laughvid.pipeline.faces.detector import FaceDetector
 from laughvid.pipeline.scoring import SmileClassifier
 from laughvid.training import data
-from laughvid.training.evaluate import evaluate, face_input
+from laughvid.training.evaluate import face_input
+from laughvid.training.metrics import PairedDifference, binary_metrics, paired_bootstrap
 from laughvid.training.onnx_export import write_model_dir
 from laughvid.training.pipeline import DataSource, load_sources
 from laughvid.training.train import TrainConfig, load_weights, train
@@ -46,6 +47,9 @@ VALIDATION = "frozen_validation"
 class FinetuneConfig:
     epochs: int = 8
     lr: float = 1e-3  # pretraining uses 3e-3: stay near the parent
+    trainable: str = "all"  # all | last | head (see TrainConfig.trainable)
+    backbone_lr: float = 1.0  # learning rate below the head, as a share of `lr`
+    ema_decay: float = 0.998
     replay_ratio: float = 1.0  # replayed pretraining items per collected training item
     min_replay: int = 256
     tuning_groups: float = 0.2  # share of collected training groups kept for calibration (>= 3 groups)
@@ -65,6 +69,7 @@ class FinetuneResult:
     sets: list[PreparedSet]
     before: dict[str, dict[str, float]]
     after: dict[str, dict[str, float]]
+    comparisons: dict[str, PairedDifference]  # paired bootstrap of the ROC-AUC change, per evaluation set
     gate: registry.GateDecision
     promoted: bool
     seconds: float
@@ -137,6 +142,23 @@ def evaluation_sets(
     return sets
 
 
+def compare_models(
+    parent: SmileClassifier, candidate: SmileClassifier, eval_sets: dict[str, list[data.ImageItem]], rule: registry.GateRule, seed: int = 0
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]], dict[str, PairedDifference]]:
+    """(before, after, comparisons): each model's metrics at its own threshold, and the paired
+    bootstrap of the ROC-AUC change resampling whole groups (a person's crops move together)."""
+    before, after, comparisons = {}, {}, {}
+    for name, items in eval_sets.items():
+        images, labels = data.load_arrays(items, parent.input_size)
+        old, new = parent.score(images), candidate.score(images)
+        before[name] = binary_metrics(labels, old, parent.threshold)
+        after[name] = binary_metrics(labels, new, candidate.threshold)
+        comparisons[name] = paired_bootstrap(
+            labels, old, new, groups=[it.group for it in items], resamples=rule.resamples, level=rule.level, seed=seed
+        )
+    return before, after, comparisons
+
+
 def finetune(
     data_dirs: list[str | Path],
     out_dir: str | Path,
@@ -194,7 +216,16 @@ def finetune(
     )
 
     train_config = TrainConfig(
-        size=size, epochs=config.epochs, lr=config.lr, warmup_epochs=0.5, seed=config.seed, threads=config.threads, batch_size=64
+        size=size,
+        epochs=config.epochs,
+        lr=config.lr,
+        trainable=config.trainable,
+        backbone_lr=config.backbone_lr,
+        ema_decay=config.ema_decay,
+        warmup_epochs=0.5,
+        seed=config.seed,
+        threads=config.threads,
+        batch_size=64,
     )
     result = train(new_train * repeats + replayed, tuning, train_config, init=load_weights(parent_dir), log=log)
 
@@ -240,13 +271,12 @@ def finetune(
     candidate = SmileClassifier.load(out_dir)
 
     eval_sets = evaluation_sets(validation, replay, config.public_test_max, rng)
-    before = {name: evaluate(parent_model, items) for name, items in eval_sets.items()}
-    after = {name: evaluate(candidate, items) for name, items in eval_sets.items()}
-    card.metrics = after
-    card.save(out_dir)
-
+    before, after, comparisons = compare_models(parent_model, candidate, eval_sets, config.gate, config.seed)
     public = [name for name in eval_sets if name != VALIDATION]
-    gate = registry.promotion_gate(after, before, [VALIDATION], public, config.gate, names=(card.version, parent_model.version))
+    gate = registry.promotion_gate(comparisons, [VALIDATION], public, config.gate, names=(card.version, parent_model.version))
+    card.metrics = after
+    card.gate = gate.details
+    card.save(out_dir)
     registry.register(
         conn,
         registry.ModelRecord(
@@ -263,4 +293,6 @@ def finetune(
     promoted = gate.promote and promote
     if promoted:
         registry.activate(conn, card.version, reason="promoted by gate")
-    return FinetuneResult(Path(out_dir), card.version, parent_model.version, sets, before, after, gate, promoted, time.time() - started)
+    return FinetuneResult(
+        Path(out_dir), card.version, parent_model.version, sets, before, after, comparisons, gate, promoted, time.time() - started
+    )

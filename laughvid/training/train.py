@@ -46,6 +46,10 @@ class TrainConfig:
     # Times each training item of a source is used per epoch (default 1), e.g. {"smilesmiled": 2}:
     # a smaller data set whose framing or labels differ from FER2013's otherwise gets ~1/4 of the steps.
     repeat: dict[str, int] = field(default_factory=dict)
+    # What learns (fine-tuning): "all" layers, the "last" stage (128-channel conv + residual block) and
+    # the head, or the "head" alone; frozen layers also keep their BatchNorm statistics.
+    trainable: str = "all"
+    backbone_lr: float = 1.0  # learning rate of trainable layers below the head, as a share of `lr`
     seed: int = 0
     threads: int = 2
     augment: Augment = field(default_factory=Augment)
@@ -91,6 +95,27 @@ def repeat_index(items: list[ImageItem], repeat: dict[str, int]) -> np.ndarray:
     if any(times < 1 for times in repeat.values()):
         raise ValueError(f"repeat must be at least 1 (got {repeat})")
     return np.repeat(np.arange(len(items)), [repeat.get(it.source, 1) for it in items])
+
+
+TRAINABLE = ("all", "last", "head")
+
+
+def parameter_groups(net: SmileNet, trainable: str, lr: float, backbone_lr: float) -> tuple[list[dict], list[torch.nn.Module]]:
+    """Optimiser groups for the parts that learn (heads at `lr`, trainable backbone layers at
+    `lr * backbone_lr`) and the frozen modules, whose weights and BatchNorm statistics must not move."""
+    if trainable not in TRAINABLE:
+        raise ValueError(f"trainable must be one of {', '.join(TRAINABLE)} (got {trainable!r})")
+    layers = list(net.features)
+    learning = {"all": layers, "last": layers[-2:], "head": []}[trainable]
+    frozen = [m for m in layers if not any(m is k for k in learning)]
+    for module in frozen:
+        module.requires_grad_(False)
+    heads = [p for m in (net.head, net.emotion_head) if m is not None for p in m.parameters()]
+    groups = [{"params": heads, "lr": lr}]
+    backbone = [p for m in learning for p in m.parameters()]
+    if backbone:
+        groups.append({"params": backbone, "lr": lr * backbone_lr})
+    return groups, frozen
 
 
 def predict_logits(net: SmileNet, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
@@ -178,7 +203,8 @@ def train(
     ema = torch.optim.swa_utils.AveragedModel(
         net, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay), use_buffers=True
     )
-    optimiser = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    groups, frozen = parameter_groups(net, config.trainable, config.lr, config.backbone_lr)
+    optimiser = torch.optim.AdamW(groups, weight_decay=config.weight_decay)
     epoch_size = sampler.epoch_size if sampler else len(y_train)
     steps_per_epoch = math.ceil(epoch_size / config.batch_size)
     total, warmup = config.epochs * steps_per_epoch, max(1, int(config.warmup_epochs * steps_per_epoch))
@@ -191,6 +217,8 @@ def train(
     best: tuple[float, dict] | None = None
     for epoch in range(config.epochs):
         net.train()
+        for module in frozen:
+            module.eval()
         order = sampler.next_epoch() if sampler else torch.randperm(len(y_train), generator=generator).numpy()
         running = 0.0
         for start in range(0, len(order), config.batch_size):
