@@ -105,3 +105,7 @@ class FinetuneError(LaughvidError, ValueError):
 
 class UploadError(LaughvidError, ValueError):
     """The upload was refused; nothing was kept."""
+
+
+class EngineError(LaughvidError, RuntimeError):
+    """The workers or the cluster could not run at all (not one video's fault); says what to do."""

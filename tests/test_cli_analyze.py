@@ -52,6 +52,8 @@ def test_bad_files_are_reported_and_the_rest_are_analysed(videos, tmp_path, stan
             "--store",
             str(tmp_path / "s.sqlite"),
             "--quiet",
+            "--workers",
+            "0",  # in this process: the stand-in model is this process's
             "--on-threshold",
             "0.3",
             "--off-threshold",
@@ -143,7 +145,8 @@ def library(tmp_path_factory):
 
 
 def _analyze(tmp_path, *paths_and_flags):
-    return main(["analyze", *map(str, paths_and_flags), "--out", str(tmp_path / "out"), "--store", str(tmp_path / "s.sqlite"), "--quiet"])
+    args = ["analyze", *map(str, paths_and_flags), "--out", str(tmp_path / "out"), "--store", str(tmp_path / "s.sqlite"), "--quiet"]
+    return main([*args, "--workers", "0"])  # in this process: the stand-in model is this process's
 
 
 def _outputs(tmp_path):

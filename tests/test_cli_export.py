@@ -32,7 +32,12 @@ def analysed(tmp_path, stand_in_model):
     face = astronaut_video(videos / "talk.mp4", seconds=3, size=(320, 180), fps=10, face_px=50, blank_spans=[(2.0, 3.0)])
     pattern = synthetic_video(videos / "pattern.mp4", seconds=1)
     s = str(tmp_path / "s.sqlite")
-    assert main(["analyze", str(face), str(pattern), "--out", str(tmp_path / "analysis"), "--store", s, "--quiet", *SMOOTHING]) == EXIT_OK
+    assert (
+        main(
+            ["analyze", str(face), str(pattern), "--out", str(tmp_path / "analysis"), "--store", s, "--quiet", "--workers", "0", *SMOOTHING]
+        )
+        == EXIT_OK
+    )
     return tmp_path, s, face
 
 
@@ -145,7 +150,10 @@ def test_a_250_character_file_name_exports_with_short_unique_names(tmp_path, sta
     ]  # names differing in the last character
     assert len(videos[0].name) == 250
     s = str(tmp_path / "s.sqlite")
-    assert main(["analyze", *map(str, videos), "--out", str(tmp_path / "analysis"), "--store", s, "--quiet", *SMOOTHING]) == EXIT_OK
+    assert (
+        main(["analyze", *map(str, videos), "--out", str(tmp_path / "analysis"), "--store", s, "--quiet", "--workers", "0", *SMOOTHING])
+        == EXIT_OK
+    )
     out = tmp_path / "out"
     assert export(s, out, *map(str, videos), "--automatic", "--clips", "--reel", "--lists", "csv,json,srt,edl") == EXIT_OK
     written = [p for p in out.rglob("*") if p.is_file()]

@@ -2,11 +2,20 @@
 
 Each PATH is a video file or a folder: a folder gives its files that match --include (default: the
 video types the app accepts), and with --recursive those of its sub-folders too. A file named twice
-is analysed once. The last line on stderr sums up: N analysed, M cached, K failed.
+is analysed once, and so is a content found under several names. The last line on stderr sums
+up: N analysed, M cached, K failed.
+
+A library is analysed by --workers processes (default one per core; --workers 0 = in this process)
+or on a Ray cluster (--engine ray, with the optional extra laughvid[ray]). Whatever the engine, this
+process alone writes the store and the output folders, and the results are the same. A video
+already analysed with the same model and parameters is skipped without decoding, wherever it lies
+now (found by its content). Workers keep their progress in per-video files beside the store
+(laughvid-work/): a run that is interrupted or killed resumes where each video stopped.
 
 A bad file among many is reported and skipped. Exit codes: 0 all analysed; 1 some failed (each
 named on stderr, the others still written); 2 bad arguments or no usable model; 130 interrupted
-(finished parts are kept: run the same command again to resume). Results are cached in the store,
+(finished parts are kept: run the same command again to resume). The store must be on a local
+disk, not a network file system. Results are cached in the store,
 so re-running with other smoothing flags does not decode again.
 """
 
@@ -14,15 +23,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from dataclasses import fields
 from pathlib import Path
 
 from tqdm import tqdm
 
 from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, add_command
-from laughvid.errors import VideoError
+from laughvid.engine.library_run import ENGINES, EngineSpec, LibraryProgress, VideoOutcome, analyze_library
 from laughvid.export.results import write_outputs
-from laughvid.pipeline.analyze import AnalysisParams, analyze_video
+from laughvid.pipeline.analyze import AnalysisParams
 from laughvid.pipeline.decode import BACKENDS
 from laughvid.pipeline.inputs import DEFAULT_INCLUDE, parse_include, video_files
 from laughvid.pipeline.segments import DECODE_MODES, SmoothingParams
@@ -66,6 +76,18 @@ def register(subparsers) -> None:
     )
     p.add_argument("--backend", choices=BACKENDS, default=defaults.backend, help="video decoder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    engine = p.add_argument_group("engine (where the videos are analysed; results are the same)")
+    engine.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="worker processes (local) or actors (ray), each with one decode and one inference thread; "
+        "default one per core; 0 = in this process, one video at a time",
+    )
+    engine.add_argument("--engine", choices=ENGINES, default="local", help="local: this machine; ray: a Ray cluster (laughvid[ray])")
+    engine.add_argument(
+        "--ray-address", metavar="ADDR", help="join this Ray cluster ('auto': the one running here); default: start a local one"
+    )
     add_smoothing_args(p)
     p.set_defaults(func=run)
 
@@ -102,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         smoothing = smoothing_from_args(args)
         params = AnalysisParams(fps=args.fps, detect_every=args.detect_every, backend=args.backend)
+        spec = EngineSpec(args.engine, args.workers, args.ray_address)
     except ValueError as exc:
         print(f"laughvid analyze: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -116,55 +139,88 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     conn = open_store(args.store)
     try:
-        from laughvid.lifecycle.registry import load_classifier
+        from laughvid.lifecycle.registry import load_classifier, resolve_model_dir
 
-        classifier = load_classifier(args.model, conn)  # the active model of --store, not of the default store
+        model_dir = resolve_model_dir(args.model, conn)  # the active model of --store, not of the default store
+        classifier = load_classifier(model_dir, conn)
     except (FileNotFoundError, ValueError) as exc:
         print(f"laughvid analyze: error: cannot load the smile model: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    failed = cached = 0
-    for video, out_dir in zip(videos, _output_dirs(videos, args.out), strict=False):
-        bar = tqdm(total=100, desc=video.name, unit="%", disable=args.quiet, leave=True, file=sys.stderr)
-
-        def progress(fraction: float, message: str, bar=bar) -> None:
-            bar.n = round(fraction * 100)
-            bar.set_postfix_str(message, refresh=True)
-
-        try:
-            result = analyze_video(video, conn, classifier, params, smoothing, progress)
-            try:
-                write_outputs(result, out_dir)
-            except OSError as exc:  # full disk, no permission: write_outputs left the previous files whole
-                failed += 1
-                bar.close()
-                print(
-                    f"laughvid analyze: error: {video}: cannot write its results to {out_dir} ({exc.strerror or exc}); the files "
-                    "already there are unchanged and the analysis is kept in the store: free some space or choose another --out, "
-                    "then run the same command again (it will not analyse again)",
-                    file=sys.stderr,
-                )
-                continue
-        except KeyboardInterrupt:
-            bar.close()
-            print(
-                f"laughvid analyze: interrupted during {video}; its finished part is saved, run the same command to resume", file=sys.stderr
-            )
-            return EXIT_INTERRUPTED
-        except VideoError as exc:
-            failed += 1
-            bar.close()
-            print(f"laughvid analyze: error: {exc}", file=sys.stderr)
-            continue
-        except Exception as exc:  # one broken file must not stop the batch
-            failed += 1
-            bar.close()
-            print(f"laughvid analyze: error: {video}: analysis failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-            continue
+    out_dirs = dict(zip(videos, _output_dirs(videos, args.out), strict=True))
+    counts = Counter()
+    bar = _LibraryBar(args.quiet)
+    outcomes = analyze_library(conn, videos, classifier, model_dir, params, smoothing, spec=spec, progress=bar.update)
+    try:
+        for outcome in outcomes:
+            counts[_report(outcome, out_dirs[outcome.path], bar)] += 1
+    except KeyboardInterrupt:
         bar.close()
-        for warning in result.record.warnings:
-            print(f"laughvid analyze: warning: {video}: {warning}", file=sys.stderr)
-        cached += result.from_cache
-        note = " (cached)" if result.from_cache else ""
-        print(f"{video}: {len(result.segments)} laugh segment(s), {len(result.tracks)} person(s){note} -> {out_dir}")
-    print(f"laughvid analyze: {len(videos) - cached - failed} analysed, {cached} cached, {failed} failed", file=sys.stderr)
-    return EXIT_FAILURES if failed else EXIT_OK
+        print(
+            "laughvid analyze: interrupted; finished videos are saved, and each unfinished one keeps its analysed part: "
+            "run the same command to resume",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    bar.close()
+    print(f"laughvid analyze: {counts['analysed']} analysed, {counts['cached']} cached, {counts['failed']} failed", file=sys.stderr)
+    return EXIT_FAILURES if counts["failed"] else EXIT_OK
+
+
+def _report(outcome: VideoOutcome, out_dir: Path, bar: _LibraryBar) -> str:
+    """Write one file's results and say what became of it; returns its status for the summary."""
+    video, result = outcome.path, outcome.result
+    if outcome.error:
+        bar.write(f"laughvid analyze: error: {outcome.error}")
+        return "failed"
+    try:
+        write_outputs(result, out_dir)
+    except OSError as exc:  # full disk, no permission: write_outputs left the previous files whole
+        bar.write(
+            f"laughvid analyze: error: {video}: cannot write its results to {out_dir} ({exc.strerror or exc}); the files "
+            "already there are unchanged and the analysis is kept in the store: free some space or choose another --out, "
+            "then run the same command again (it will not analyse again)"
+        )
+        return "failed"
+    for warning in result.record.warnings:
+        bar.write(f"laughvid analyze: warning: {video}: {warning}")
+    note = " (cached)" if outcome.status == "cached" else ""
+    if outcome.same_as:
+        note = f" (same content as {outcome.same_as}: analysed once)"
+    elif outcome.resumed_from_s:
+        note = f" (resumed at {outcome.resumed_from_s:.1f} s)"
+    bar.write(f"{video}: {len(result.segments)} laugh segment(s), {len(result.tracks)} person(s){note} -> {out_dir}", sys.stdout)
+    return outcome.status
+
+
+class _LibraryBar:
+    """One bar for the whole run: video hours analysed of those to analyse (so the ETA means something),
+    files done of all, and the file(s) being analysed now."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bar: tqdm | None = None
+
+    def update(self, state: LibraryProgress) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:
+            self.bar = tqdm(total=round(state.seconds_total / 3600, 4), file=sys.stderr, bar_format=_BAR)
+        seconds = state.seconds_done + (state.current_fraction or 0.0) * state.current_seconds
+        self.bar.n = round(seconds / 3600, 4)
+        now = ", ".join(state.current[:3]) + (f" +{len(state.current) - 3}" if len(state.current) > 3 else "")
+        self.bar.set_description_str(f"{state.files_done}/{state.files_total} files", refresh=False)
+        self.bar.set_postfix_str(f"now: {now}" if now else "", refresh=True)
+
+    def write(self, line: str, file=None) -> None:
+        if self.bar is not None:
+            self.bar.clear()
+        print(line, file=file or sys.stderr, flush=True)
+        if self.bar is not None:
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+_BAR = "{desc} {percentage:3.0f}%|{bar}| {n:.3f}/{total:.3f} video-h [{elapsed}<{remaining}]{postfix}"

@@ -112,17 +112,19 @@ def analyze_video(
     progress: ProgressFn | None = None,
     detector: _Detector | None = None,
     model_dir: str | Path | None = None,
+    sha256: str | None = None,
 ) -> AnalysisResult:
     """Analyse one video (or return the cached analysis; or resume an interrupted one).
 
     Raises `laughvid.errors.VideoError` with a readable message for files that cannot be analysed.
-    `classifier` defaults to the smile model in `model_dir` (None = the active model).
+    `classifier` defaults to the smile model in `model_dir` (None = the active model). `sha256` is
+    the file's content hash when the caller has it already (a library run hashes before dispatching).
     """
     conn = conn if conn is not None else store.open_store()
     path = Path(path).resolve()  # exports read this path later, from whatever folder they run in
     info = probe(path)
     stamp = FileStamp.of(path)  # before hashing: a change while hashing shows as a changed file later
-    video_id = store.upsert_video(conn, store.file_sha256(path), info, stamp.size_bytes, stamp.mtime_ns)
+    video_id = store.upsert_video(conn, sha256 or store.file_sha256(path), info, stamp.size_bytes, stamp.mtime_ns)
     if classifier is None:
         from laughvid.lifecycle.registry import load_classifier  # lazy: onnxruntime session only when needed
 

@@ -33,6 +33,17 @@ from laughvid.types import FrameBatch, VideoInfo
 BACKENDS = ("auto", "pyav", "decord")
 _SLOT_EPS = 1e-6  # timestamps like 0.1 stored as 0.09999999 must land in slot 1
 _SAME_TIME_S = 1e-4  # times asked of frames_at are decoded frame times; this only absorbs float noise
+_threads = 0  # decoder threads per file; 0 = FFmpeg's choice (one per core). See set_decode_threads.
+
+
+def set_decode_threads(n: int) -> None:
+    """Decode with `n` threads in this process (0 = one per core, the default).
+
+    Why: a library run starts one worker process per core, each with one decode thread; frame
+    threads on every core in every worker would only fight each other. Frames are the same either way.
+    """
+    global _threads
+    _threads = max(0, int(n))
 
 
 def probe(path: str | Path) -> VideoInfo:
@@ -201,6 +212,7 @@ def _pyav_frames(path, info: VideoInfo, fps: float, max_side: int | None, start_
     with av.open(str(path)) as container:
         stream = _video_stream(container)
         stream.thread_type = "AUTO"  # frame threads: decode uses both cores
+        stream.codec_context.thread_count = _threads
         if start_after_s is not None and start_after_s > 0:
             # Seek to the keyframe before the resume point; frames before it are skipped below.
             container.seek(int(start_after_s / stream.time_base), stream=stream, backward=True)
@@ -270,7 +282,7 @@ def _decord_frames(path, info: VideoInfo, fps: float, max_side: int | None, star
 
     out_w, out_h = _target_size(info.width, info.height, max_side)
     try:
-        reader = decord.VideoReader(str(path), width=out_w, height=out_h, num_threads=2)
+        reader = decord.VideoReader(str(path), width=out_w, height=out_h, num_threads=_threads or 2)
         times = reader.get_frame_timestamp(np.arange(len(reader)))[:, 0]
     except decord.DECORDError as exc:
         raise VideoError(f"{path}: decord cannot read this file ({exc}); use the pyav backend") from exc

@@ -1,0 +1,243 @@
+"""Analyse a library: every named file once by content, on this process, worker processes or Ray.
+
+    for outcome in analyze_library(conn, files, classifier, model_dir, work_dir=..., spec=EngineSpec(workers=2)):
+        outcome.status, outcome.result    # analysed | cached | failed, and the AnalysisResult to write out
+
+This process is the store's only writer, whatever the engine: it plans (probe, hash, skip what is
+done, one job per content), dispatches the jobs, imports each finished work file and reads the
+result back for every file of that content, so outputs are the same for every engine and worker
+count. `workers=0` analyses in this process itself, writing the store directly (as before
+libraries: one video at a time, its decoding threaded over every core); so does a run with a single
+video left to analyse on the local engine, where a worker process would only add its start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from laughvid import store
+from laughvid.engine.merge import merge_work_file
+from laughvid.engine.plan import LibraryPlan, PlannedFile, plan_library
+from laughvid.engine.worker import Job, JobDone, remove_work_file
+from laughvid.errors import VideoError
+from laughvid.pipeline.analyze import AnalysisParams, AnalysisResult, Scorer, analyze_video, load_result
+from laughvid.pipeline.segments import SmoothingParams
+
+ENGINES = ("local", "ray")
+WORK_DIR_NAME = "laughvid-work"  # beside the store: the workers' per-video files
+
+
+def work_dir_for(store_path: Path) -> Path:
+    return Path(store_path).resolve().parent / WORK_DIR_NAME
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    engine: str = "local"  # local | ray
+    workers: int | None = None  # None: one per core (local) or per cluster CPU (ray); 0: in this process
+    ray_address: str | None = None  # ray: None starts a local cluster, "auto" joins the running one
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
+        if self.workers is not None and self.workers < 0:
+            raise ValueError(f"workers must be 0 (this process) or more, got {self.workers}")
+        if self.engine == "ray" and self.workers == 0:
+            raise ValueError("--workers 0 means this process, not a Ray cluster: give a number of actors, or leave it out")
+
+
+@dataclass(frozen=True)
+class VideoOutcome:
+    """What became of one named file."""
+
+    path: Path  # as named
+    status: str  # analysed | cached | failed
+    result: AnalysisResult | None = None
+    error: str | None = None  # why it failed, for the user
+    resumed_from_s: float | None = None  # an interrupted analysis picked up at this video time
+    same_as: Path | None = None  # analysed once, under this other name (same content)
+
+
+@dataclass
+class LibraryProgress:
+    """For one progress bar: files done of all, video seconds analysed of those to analyse, what runs now."""
+
+    files_total: int
+    seconds_total: float  # of the videos to analyse (cached ones cost nothing)
+    files_done: int = 0
+    seconds_done: float = 0.0
+    current: list[str] = field(default_factory=list)  # names being analysed
+    current_fraction: float | None = None  # of the one video analysed in this process
+    current_seconds: float = 0.0  # its duration
+
+
+ProgressFn = Callable[[LibraryProgress], None]
+
+
+def analyze_library(
+    conn: sqlite3.Connection,
+    paths: Iterable[Path],
+    classifier: Scorer,
+    model_dir: str | Path,
+    params: AnalysisParams = AnalysisParams(),
+    smoothing: SmoothingParams = SmoothingParams(),
+    work_dir: Path | None = None,
+    spec: EngineSpec = EngineSpec(),
+    progress: ProgressFn | None = None,
+) -> Iterator[VideoOutcome]:
+    """One outcome per file of `paths`, each as soon as it is known (cached and unreadable ones first).
+
+    `classifier` is the model this process uses (its version is the cache key; `workers=0` scores
+    with it); `model_dir` is where workers load the same model from. `work_dir` None = a folder
+    beside the store. KeyboardInterrupt stops the workers at once; every committed chunk is kept
+    and the next run resumes from it.
+    """
+    work_dir = work_dir or (work_dir_for(_store_file(conn)) if _store_file(conn) else Path(tempfile.gettempdir()) / WORK_DIR_NAME)
+    plan = plan_library(conn, paths, classifier.version, params, work_dir)
+    state = LibraryProgress(len(plan.files), plan.seconds_to_analyse)
+
+    def report(outcome: VideoOutcome) -> VideoOutcome:
+        state.files_done += 1
+        if progress:
+            progress(state)
+        return outcome
+
+    in_process = spec.workers == 0 or (spec.engine == "local" and len(plan.jobs) <= 1)
+    if in_process:
+        yield from (report(o) for o in _in_process(conn, plan, classifier, params, smoothing, state, progress))
+        return
+    job_of = {job.sha256: job for job in plan.jobs}
+    for planned in plan.files:
+        if planned.error:
+            yield report(VideoOutcome(planned.path, "failed", error=planned.error))
+        elif planned.cached:
+            yield report(_served(conn, planned, classifier.version, params, smoothing, "cached"))
+        elif job_of[planned.sha256].path == planned.info.path:
+            _record_video(conn, planned)  # before its work file is imported
+    for done in _engine(plan.jobs, spec, model_dir, params, smoothing, state, progress):
+        job = job_of[done.sha256]
+        state.seconds_done += job.duration_s
+        failure = _import(conn, job, done, classifier.version)
+        first = True
+        for planned in (p for p in plan.files if p.sha256 == job.sha256 and not p.error):
+            if failure:
+                yield report(
+                    VideoOutcome(
+                        planned.path, "failed", error=failure if first else f"{planned.path}: same content as {job.path}, which failed"
+                    )
+                )
+            elif first:
+                yield report(_served(conn, planned, classifier.version, params, smoothing, "analysed", done.resumed_from_s))
+            else:
+                yield report(_served(conn, planned, classifier.version, params, smoothing, "cached", same_as=Path(job.path)))
+            first = False
+
+
+def _store_file(conn: sqlite3.Connection) -> Path | None:
+    name = next(row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main")
+    return Path(name) if name else None
+
+
+def _engine(jobs, spec: EngineSpec, model_dir, params, smoothing, state: LibraryProgress, progress) -> Iterator[JobDone]:
+    if spec.engine == "ray":
+        from laughvid.engine.ray_engine import run_ray  # lazy: Ray is an optional extra
+
+        return run_ray(jobs, spec.workers, model_dir, params, smoothing, spec.ray_address)
+    from laughvid.engine.local import default_workers, run_local
+
+    def running(now: list[Job]) -> None:
+        names = [Path(j.path).name for j in now]
+        if progress and names != state.current:
+            state.current = names
+            progress(state)
+
+    return run_local(jobs, spec.workers or default_workers(), model_dir, params, smoothing, running)
+
+
+def _import(conn: sqlite3.Connection, job: Job, done: JobDone, model_version: str) -> str | None:
+    """Merge a worker's work file into the store (the error to report, if any)."""
+    source = Path(job.work_path)
+    if done.data is not None:  # from another machine: its bytes, written beside the store for the import
+        fd, name = tempfile.mkstemp(prefix=source.name + ".", suffix=".incoming", dir=source.parent)
+        with os.fdopen(fd, "wb") as f:
+            f.write(done.data)
+        source = Path(name)
+    try:
+        if source.exists():
+            analysis_id = merge_work_file(conn, source)
+            merged = store.get_analysis(conn, analysis_id)
+            if merged.model_version != model_version:
+                return f"{job.path}: the worker analysed it with model {merged.model_version}, not {model_version}: check --model"
+        if done.error:
+            return done.error  # the failure and its committed part are in the store; the work file stays for resume
+        if done.data is None:
+            remove_work_file(job.work_path)
+        return None
+    finally:
+        if done.data is not None:
+            remove_work_file(source)
+
+
+def _record_video(conn: sqlite3.Connection, planned: PlannedFile) -> int:
+    """Where this content was last seen: this file (so its result names this path)."""
+    return store.upsert_video(conn, planned.sha256, planned.info, planned.stamp.size_bytes, planned.stamp.mtime_ns)
+
+
+def _served(
+    conn: sqlite3.Connection,
+    planned: PlannedFile,
+    model_version: str,
+    params: AnalysisParams,
+    smoothing: SmoothingParams,
+    status: str,
+    resumed_from_s: float | None = None,
+    same_as: Path | None = None,
+) -> VideoOutcome:
+    """The stored analysis of this file's content, read back as this file's result."""
+    video_id = _record_video(conn, planned)
+    record = store.find_analysis(conn, video_id, model_version, store.params_hash(params.as_dict()))
+    result = load_result(conn, record.id, smoothing, from_cache=status == "cached")
+    return VideoOutcome(planned.path, status, result, resumed_from_s=resumed_from_s, same_as=same_as)
+
+
+def _in_process(
+    conn: sqlite3.Connection,
+    plan: LibraryPlan,
+    classifier: Scorer,
+    params: AnalysisParams,
+    smoothing: SmoothingParams,
+    state: LibraryProgress,
+    progress: ProgressFn | None,
+) -> Iterator[VideoOutcome]:
+    """One file after another in this process, writing the store directly (resumable by its chunks)."""
+    for planned in plan.files:
+        if planned.error:
+            yield VideoOutcome(planned.path, "failed", error=planned.error)
+            continue
+        duration = planned.info.duration_s if not planned.cached else 0.0
+        state.current, state.current_seconds = [planned.path.name], duration
+
+        def step(fraction: float, _message: str) -> None:
+            state.current_fraction = fraction
+            if progress:
+                progress(state)
+
+        try:
+            result = analyze_video(planned.info.path, conn, classifier, params, smoothing, step, sha256=planned.sha256)
+        except VideoError as exc:
+            yield VideoOutcome(planned.path, "failed", error=str(exc))
+            continue
+        except Exception as exc:  # one broken file must not stop the batch
+            yield VideoOutcome(planned.path, "failed", error=f"{planned.path}: analysis failed: {type(exc).__name__}: {exc}")
+            continue
+        finally:
+            state.current_fraction = None
+            state.current = []
+        if not result.from_cache:
+            state.seconds_done += duration
+        yield VideoOutcome(planned.path, "cached" if result.from_cache else "analysed", result)
