@@ -98,6 +98,29 @@ def test_undo_reverts_changes_one_by_one(conn):
         review.undo(conn, SHA)
 
 
+def test_redo_puts_back_what_undo_reverted_until_a_new_change(conn):
+    segs = auto((1, 3), (4, 5))
+    items = review.review_list(segs, conn, SHA)
+    review.edit_bounds(conn, SHA, items[0], 1.5, 3.0, "ana")
+    review.merge(conn, SHA, review.review_list(segs, conn, SHA), "ana")
+    merged = states(review.review_list(segs, conn, SHA))
+    assert merged == [(1.5, 5, "accepted")]
+    review.undo(conn, SHA)
+    review.undo(conn, SHA)
+    assert states(review.review_list(segs, conn, SHA)) == [(1, 3, "pending"), (4, 5, "pending")]
+    assert review.redo(conn, SHA).startswith("edit")
+    assert states(review.review_list(segs, conn, SHA)) == [(1.5, 3, "accepted"), (4, 5, "pending")]
+    assert review.redo(conn, SHA).startswith("merge")
+    assert states(review.review_list(segs, conn, SHA)) == merged
+    with pytest.raises(ReviewError, match="nothing to redo"):
+        review.redo(conn, SHA)
+    review.undo(conn, SHA)
+    review.add(conn, SHA, 7.0, 8.0, "ana", duration_s=10)  # a new change: the undone merge cannot come back over it
+    with pytest.raises(ReviewError, match="nothing to redo"):
+        review.redo(conn, SHA)
+    assert states(review.review_list(segs, conn, SHA)) == [(1.5, 3, "accepted"), (4, 5, "pending"), (7, 8, "added")]
+
+
 def test_bad_changes_are_refused_and_write_nothing(conn):
     items = review.review_list(auto((1, 3)), conn, SHA)
     with pytest.raises(ReviewError, match="reviewer"):

@@ -1,6 +1,6 @@
 """Reviewing segments: the edit operations (saved at once, undoable) and the active-learning queue.
 
-edits.py   accept / reject / edit / split / merge / add / delete / undo, completion, navigation
+edits.py   accept / reject / edit / split / merge / add / delete / undo / redo, completion, navigation
 queue.py   what to review first (model uncertainty, per video and across the library)
 """
 
@@ -15,6 +15,7 @@ from laughvid.review.edits import (
     edit_bounds,
     mark_complete,
     merge,
+    redo,
     reject,
     review_list,
     set_state,
@@ -35,6 +36,7 @@ __all__ = [
     "edit_bounds",
     "mark_complete",
     "merge",
+    "redo",
     "reject",
     "review_list",
     "set_state",

@@ -1,11 +1,11 @@
-"""Review state of laugh segments, saved in the store on every change, with undo.
+"""Review state of laugh segments, saved in the store on every change, with undo and redo.
 
 Why only touched segments are stored: auto segments are a function of the score cache and the
 tuning controls, so they are recomputed whenever the threshold or smoothing changes. A segment
 the reviewer acted on (accept, reject, edit, split, merge, add, delete) is written as a row and
 from then on wins over any auto segment that overlaps it, so re-thresholding never loses work.
 Every change also writes a log entry holding the rows as they were before, which is what undo
-restores. "Whole video reviewed" marks the time outside accepted/added segments as non-laugh.
+restores (and the rows an undo replaced, which is what redo puts back). "Whole video reviewed" marks the time outside accepted/added segments as non-laugh.
 """
 
 from __future__ import annotations
@@ -267,8 +267,26 @@ def delete(conn: sqlite3.Connection, video_sha256: str, item: ReviewedSegment, r
     _apply(conn, video_sha256, "delete", reviewer, body)
 
 
+def _affected(before_json: str, created_json: str) -> list[int]:
+    """Row ids a logged change touched: the rows it changed or removed, and the rows it created."""
+    return [row[0] for row in json.loads(before_json)] + list(json.loads(created_json))
+
+
+def _rows(conn: sqlite3.Connection, row_ids: Sequence[int]) -> list[list]:
+    marks = ", ".join("?" * len(row_ids))
+    return [list(r) for r in conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM review_segments WHERE id IN ({marks})", list(row_ids))]
+
+
+def _replace(conn: sqlite3.Connection, row_ids: Sequence[int], rows: Sequence[Sequence]) -> None:
+    """Make the rows `row_ids` be exactly `rows` (an id missing from `rows` is removed)."""
+    conn.execute(f"DELETE FROM review_segments WHERE id IN ({', '.join('?' * len(row_ids))})", list(row_ids))
+    for row in rows:
+        conn.execute(f"INSERT INTO review_segments ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})", row)
+
+
 def undo(conn: sqlite3.Connection, video_sha256: str) -> str:
-    """Revert the most recent change not yet undone (repeatable); returns what was undone."""
+    """Revert the most recent change not yet undone (repeatable); returns what was undone. The rows it
+    replaces are kept in the log, so `redo` can put them back."""
     entry = conn.execute(
         "SELECT id, action, at, before_json, created_ids FROM review_log WHERE video_sha256 = ? AND undone = 0 ORDER BY id DESC LIMIT 1",
         (video_sha256,),
@@ -277,11 +295,33 @@ def undo(conn: sqlite3.Connection, video_sha256: str) -> str:
         raise ReviewError("nothing to undo for this video")
     log_id, action, at, before_json, created_json = entry
     try:
-        for row_id in json.loads(created_json):
-            conn.execute("DELETE FROM review_segments WHERE id = ?", (row_id,))
-        for row in json.loads(before_json):
-            conn.execute(f"INSERT OR REPLACE INTO review_segments ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})", row)
-        conn.execute("UPDATE review_log SET undone = 1 WHERE id = ?", (log_id,))
+        affected = _affected(before_json, created_json)
+        after = _rows(conn, affected)
+        _replace(conn, affected, json.loads(before_json))
+        conn.execute("UPDATE review_log SET undone = 1, redo_json = ? WHERE id = ?", (json.dumps(after), log_id))
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    return f"{action} at {at}"
+
+
+def redo(conn: sqlite3.Connection, video_sha256: str) -> str:
+    """Put back the change undone last (repeatable); returns what was redone. A new change after an
+    undo ends the redo chain, as in any editor: redoing would overwrite it."""
+    entry = conn.execute(
+        "SELECT id, action, at, before_json, created_ids, redo_json FROM review_log WHERE video_sha256 = ? AND undone = 1"
+        " AND id > (SELECT COALESCE(MAX(id), 0) FROM review_log WHERE video_sha256 = ? AND undone = 0) ORDER BY id LIMIT 1",
+        (video_sha256, video_sha256),
+    ).fetchone()
+    if entry is None:
+        raise ReviewError("nothing to redo for this video")
+    log_id, action, at, before_json, created_json, redo_json = entry
+    if redo_json is None:
+        raise ReviewError(f"{action} at {at} was undone by an older laughvid that kept no copy to redo from")
+    try:
+        _replace(conn, _affected(before_json, created_json), json.loads(redo_json))
+        conn.execute("UPDATE review_log SET undone = 0, redo_json = NULL WHERE id = ?", (log_id,))
         conn.commit()
     except BaseException:
         conn.rollback()

@@ -144,4 +144,6 @@ MIGRATIONS: list[tuple[int, str]] = [
     (3, _MODELS_AND_CONSENT_SCHEMA),
     # Export integrity: size and mtime of the file when it was hashed (laughvid.store.video_identity's fast path).
     (4, "ALTER TABLE videos ADD COLUMN size_bytes INTEGER; ALTER TABLE videos ADD COLUMN mtime_ns INTEGER;"),
+    # Redo (laughvid.review.edits.redo): the rows an undo replaced, so the change can be put back.
+    (5, "ALTER TABLE review_log ADD COLUMN redo_json TEXT;"),
 ]
