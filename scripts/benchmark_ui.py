@@ -4,12 +4,13 @@
 
 Writes a synthetic score cache (10 analysed fps, N faces) into a temporary store, then times what
 every rerun of the app does: load the cache and re-segment it, merge the review state, build the
-timeline figure. No video is decoded.
+player-timeline's data. No video is decoded.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -20,7 +21,7 @@ from laughvid import review, store
 from laughvid.pipeline.analyze import load_result
 from laughvid.pipeline.segments import SmoothingParams
 from laughvid.types import VideoInfo
-from laughvid.ui.charts import timeline_figure
+from laughvid.ui.timeline_payload import timeline_payload
 
 
 def main() -> None:
@@ -51,11 +52,23 @@ def main() -> None:
             t1 = time.perf_counter()
             items = review.review_list(result.segments, conn, sha)
             t2 = time.perf_counter()
-            timeline_figure(result.series, result.tracks, items, threshold, 0, 10.0)
+            payload = json.dumps(
+                timeline_payload(
+                    sha256=sha,
+                    url="/v",
+                    fps=30.0,
+                    duration_s=seconds,
+                    problem=None,
+                    series=result.series,
+                    tracks=result.tracks,
+                    items=items,
+                    threshold=threshold,
+                )
+            )
             t3 = time.perf_counter()
             print(
                 f"threshold {threshold}: load + re-segment {t1 - t0:.2f} s ({len(items)} segments), "
-                f"review merge {1000 * (t2 - t1):.1f} ms, timeline figure {t3 - t2:.2f} s, total {t3 - t0:.2f} s"
+                f"review merge {1000 * (t2 - t1):.1f} ms, player data {t3 - t2:.2f} s ({len(payload) / 1e6:.2f} MB), total {t3 - t0:.2f} s"
             )
 
 

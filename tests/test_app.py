@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from laughvid import review
 from laughvid.config import SHIPPED_MODEL_DIR
+from laughvid.errors import ReviewError
 from laughvid.governance.consent import Participant, add_participant, get_participant, track_links, tracks_without_consent
 from laughvid.governance.people import find_person
 from laughvid.lifecycle import registry
@@ -50,31 +51,52 @@ def table(at: AppTest):
     return at.dataframe[0].value
 
 
+def player_data(at: AppTest) -> dict:
+    """What the page handed the player-timeline component on its last run."""
+    (player,) = at.get("bidi_component")
+    return json.loads(player.proto.json)
+
+
+def edit(home, op: str, index: int | None = None, reviewer: str = "ana", **fields) -> str:
+    """What a key in the player does: the component sends this edit, the page stores it with
+    `actions.timeline_edit` (the browser test drives the keys themselves)."""
+    from laughvid.ui import actions
+
+    conn = open_store(home / "laughvid.sqlite")
+    (record,) = actions.library(conn)[:1]
+    view = actions.open_video(conn, record, actions.Tuning.default().smoothing())
+    seg = None if index is None else {"id": view.items[index].id, "start": view.items[index].start_s, "end": view.items[index].end_s}
+    raw = {"op": op, "nonce": "t", "seg": seg, **fields}
+    return actions.timeline_edit(conn, record.sha256, view.items, actions.TimelineEdit.parse(raw), reviewer, view.duration_s)[0]
+
+
 def test_first_start_analyses_the_sample_and_shows_its_timeline(home):
     at = start()
-    assert at.header[0].value == "two_people_astronaut.mp4"
+    assert at.subheader[0].value == "two_people_astronaut.mp4"
     assert any(" 2 person(s) " in c.value for c in at.caption), "the tracker's 5 tracks stitched into its 2 people"
-    assert len(at.get("plotly_chart")) == 1
-    assert len(table(at)) >= 1, "the sample has laugh segments to review"
+    data = player_data(at)
+    assert [line["label"] for line in data["lanes"][0]["lines"]] == ["any face", "person 0", "person 1"]
+    assert data["video"]["url"].startswith("/laughvid/video/") and data["video"]["problem"] is None
+    assert len(table(at)) == len(data["segments"]) >= 1, "the sample has laugh segments to review"
     assert any("was scored by" in c.value for c in at.sidebar.caption)
 
 
-def test_review_changes_are_saved_at_once_and_undoable(home):
+def test_review_changes_are_saved_at_once_undoable_and_redoable(home):
     at = start()
-    click(at, "Next")
-    click(at, "Accept")
-    assert any("reviewer" in e.value for e in at.error), "no change without a reviewer name"
-    assert (table(at)["state"] == "accepted").sum() == 0
-
-    at.text_input(key="reviewer").input("ana").run()
-    click(at, "Accept")
+    with pytest.raises(ReviewError, match="reviewer"):
+        edit(home, "accept", 0, reviewer="")
+    assert edit(home, "accept", 0).startswith("accepted")
+    at.run()
     first = table(at).iloc[0]
     assert (first["state"], first["reviewer"]) == ("accepted", "ana")
+    assert player_data(at)["segments"][0]["state"] == "accepted"
 
     refreshed = start()  # a browser refresh: new session, same store
     assert table(refreshed).iloc[0]["state"] == "accepted"
-    click(refreshed, "Undo")
-    assert table(refreshed).iloc[0]["state"] == "pending"
+    edit(home, "undo")
+    assert table(refreshed.run()).iloc[0]["state"] == "pending"
+    edit(home, "redo")
+    assert table(refreshed.run()).iloc[0]["state"] == "accepted"
 
 
 def covered_s(at: AppTest) -> float:
@@ -101,13 +123,13 @@ def test_uploads_analyse_each_file_and_report_failures(home, tmp_path):
     click(at, "Analyse")
     assert any("broken.mp4" in e.value for e in at.sidebar.error)
     assert any("party_night.mp4: analysed" in s.value for s in at.sidebar.success)
-    assert at.header[0].value == "party_night.mp4"  # the new video is opened
+    assert at.subheader[0].value == "party_night.mp4"  # the new video is opened
     assert sorted(p.name for p in (home / "uploads").iterdir()) == ["broken.mp4", "party_night.mp4"]
 
     (home / "uploads" / "party_night.mp4").unlink()  # moved away after analysis
     at.run()
     assert not at.exception and any("no longer there" in e.value for e in at.error)
-    assert len(at.get("plotly_chart")) == 1  # the timeline and review still work
+    assert "no longer there" in player_data(at)["video"]["problem"]  # the player says so; its timeline and review still work
 
 
 def test_export_buttons_write_files_and_blur_unconsented_faces(home):
@@ -115,8 +137,7 @@ def test_export_buttons_write_files_and_blur_unconsented_faces(home):
     at.text_input(key="reviewer").input("ana").run()
     click(at, "Export clips")
     assert any("no accepted or added segments" in e.value for e in at.error)
-    click(at, "Next")
-    click(at, "Accept")
+    edit(home, "accept", 0)
     at.checkbox(key="blur").check().run()
     click(at, "Export clips")
     assert any("blurred the faces of" in t.value for t in at.toast), "no one in the sample registered clips consent"
@@ -134,7 +155,7 @@ def test_unsure_moments_are_suggested_and_clicking_one_seeks_there(home):
     suggestions = [b for b in at.button if (b.key or "").startswith("suggestion_")]
     assert suggestions, "the model is unsure somewhere in the sample (straight faces, covered face)"
     suggestions[0].click().run()
-    assert at.session_state["seek"][0] == pytest.approx(float(suggestions[0].label.split(" s,")[0]), abs=0.05)
+    assert player_data(at)["command"]["seek"] == pytest.approx(float(suggestions[0].label.split(" s,")[0]), abs=0.05)
 
 
 def copy_of_shipped_model(folder, version: str):
@@ -214,8 +235,7 @@ def test_people_panel_registers_links_and_unlinks_and_clip_blurring_follows(home
     assert sum("linked to p01, who consented to clips: not blurred" in c.value for c in at.caption) == len(mine)
 
     at.text_input(key="reviewer").input("ana").run()
-    click(at, "Next")
-    click(at, "Accept")
+    edit(home, "accept", 0)
     at.checkbox(key="blur").check().run()
     blurred = blurred_in_export(at)
     assert blurred and not blurred & mine, "person 0's faces stay unblurred, everyone else's are blurred"
@@ -264,7 +284,7 @@ def test_markdown_in_a_file_name_shows_as_written(home, tmp_path):
     name = "**bold** [x](www.e.com).mp4"
     analysed(home, astronaut_video(tmp_path / name, seconds=1.0))
     at = start()
-    assert at.header[0].value == literal(name) and at.header[0].value.startswith(r"\*\*bold\*\* \[x\]")
+    assert at.subheader[0].value == literal(name) and at.subheader[0].value.startswith(r"\*\*bold\*\* \[x\]")
 
 
 def analysed(home, video):
@@ -276,36 +296,30 @@ def analysed(home, video):
 
 
 def open_last_segment(end_s: float) -> AppTest:
-    """Select the last segment; its review controls are all there, every time box inside [0, end_s]."""
+    """The page opens with a laugh running to the last frame; the player gets the video's end as its end."""
     at = start()
-    at.text_input(key="reviewer").input("ana").run()
-    for _ in table(at).index:
-        click(at, "Next")
-    assert any(m.value.startswith(f"**Segment {len(table(at))}**") for m in at.markdown)
-    boxes = {n.label: n for n in at.number_input}
-    assert boxes["End (s)"].value == pytest.approx(end_s) and boxes["End (s)"].max == pytest.approx(end_s)
-    assert boxes["Split at (s)"].max <= end_s and boxes["To (s)"].max == pytest.approx(end_s)
-    assert {"save_bounds", "split", "merge", "add", "export_clips"} <= {b.key for b in at.button}
+    data = player_data(at)
+    assert data["segments"][-1]["end"] == pytest.approx(end_s, abs=0.05) and data["video"]["duration"] == pytest.approx(end_s)
+    assert {"export_clips"} <= {b.key for b in at.button}
     return at
 
 
 @pytest.mark.parametrize("saved_by_older_version", [False, True])
 def test_a_laugh_running_to_the_last_frame_keeps_every_review_control(home, tmp_path, saved_by_older_version):
     """56 frames at 30 fps end at 1.87 s, but the last analysed frame (1.8 s) stands for a 0.1 s step:
-    the segment ended at 1.9 s, past the End box's maximum, and the whole review section crashed
-    (StreamlitValueAboveMaxError). A row an older version saved with that end must not crash it either."""
+    the segment ended at 1.9 s, past the video, and the review section crashed. A row an older version
+    saved with that end must not crash it either; its start is then edited from the player."""
     from laughvid.types import ReviewedSegment, Segment
 
     result = analysed(home, astronaut_video(tmp_path / "smile to the end.mp4", seconds=1.85))
     conn, sha, duration = open_store(home / "laughvid.sqlite"), result.record.sha256, result.record.info.duration_s
     if saved_by_older_version:
         review.accept(conn, sha, ReviewedSegment(Segment(0.0, 1.9, 0.9, 0.9, (0,))), "old")
-
     at = open_last_segment(duration)
-    next(n for n in at.number_input if n.label == "Start (s)").set_value(0.5).run()
-    click(at, "Save bounds")
+    edit(home, "bounds", -1, start=0.5, end=duration)
     (edited,) = review.stored(conn, sha)
     assert (edited.start_s, edited.end_s, edited.state) == (0.5, pytest.approx(duration), "accepted")
+    assert player_data(at.run())["segments"][-1]["start"] == 0.5
 
 
 @pytest.mark.data

@@ -1,8 +1,12 @@
 """The real thing: Debian Chromium driven by Playwright against `streamlit run` on 127.0.0.1.
 
-upload -> analyse -> click a segment -> accept + edit its bounds -> export clip -> add to the
-fine-tune set, then check the files: the clip lasts the edited segment plus padding (within one
-frame) and the manifest has the reviewer's smile rows. Screenshots of the main screens go to a temp
+upload -> analyse -> select a segment with n -> accept with a -> move its start with I -> export clip
+-> add to the fine-tune set, then check the files: the clip lasts the edited segment plus padding
+(within one frame) and the manifest has the reviewer's smile rows. The second test drives the
+player-timeline with keys and the mouse (play, frame step, zoom, I/O, edge drag, undo/redo, reload,
+switching videos). The player's element carries its state as data-* attributes (time, playing, view,
+selected, video) and its status line shows the answer to each stored edit: tests wait for those,
+never for a fixed time. Screenshots of the main screens go to a temp
 dir, or to docs/screenshots/ with LAUGHVID_UPDATE_SCREENSHOTS=1 (`make screenshots`), so a test run
 leaves the committed ones alone (they show only project-made media: the shipped sample and a generated video).
 `make test` installs chromium when missing (as root); elsewhere this test skips and says why.
@@ -19,7 +23,7 @@ import av
 import pytest
 
 from laughvid import review
-from laughvid.config import SHIPPED_MODEL_DIR
+from laughvid.config import SAMPLES_DIR, SHIPPED_MODEL_DIR
 from laughvid.export.clips import ClipOptions
 from laughvid.export.crops import read_manifest
 from laughvid.pipeline.decode import probe
@@ -73,17 +77,37 @@ def _button(page, name: str):
     return page.get_by_role("button", name=re.compile(re.escape(name)))
 
 
-def _click_timeline(page, time_s: float) -> None:
-    """Click the timeline above `time_s`, where a user would (plotly's axis maps time to pixels)."""
-    chart = page.locator(".js-plotly-plot").first
-    chart.scroll_into_view_if_needed()
-    x, y = chart.evaluate(
-        "(gd, t) => { const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis; return [xa._offset + xa.l2p(t), ya._offset + ya.l2p(0.5)]; }",
-        time_s,
+def _player(page):
+    return page.locator('[data-testid="lv-player"]')
+
+
+def _attr(page, name: str) -> str:
+    return _player(page).get_attribute(f"data-{name}")
+
+
+def _wait_player(page, condition: str, arg=None) -> None:
+    """Wait until `condition` (JS over the player's element `el`) holds."""
+    page.wait_for_function(
+        f"(arg) => {{ const el = document.querySelector('[data-testid=lv-player]') || [...document.querySelectorAll('*')].map(e => e.shadowRoot && e.shadowRoot.querySelector('[data-testid=lv-player]')).find(Boolean); return el && ({condition}); }}",
+        arg=arg,
+        timeout=TIMEOUT_MS,
     )
-    box = chart.bounding_box()
-    page.mouse.move(box["x"] + x - 3, box["y"] + y)
-    page.mouse.click(box["x"] + x, box["y"] + y)
+
+
+def _status(page, text: str | re.Pattern) -> None:
+    """The player's status line says `text` (the answer to the last stored edit)."""
+    page.locator(".lv-status").filter(has_text=text).wait_for(timeout=TIMEOUT_MS)
+
+
+def _x_of(page, time_s: float) -> tuple[float, float]:
+    """Where on screen the timeline shows `time_s` (its zoomed view maps time to pixels)."""
+    t0, t1 = map(float, _attr(page, "view").split(","))
+    box = page.locator("canvas.lv-lanes").bounding_box()
+    return box["x"] + (time_s - t0) / (t1 - t0) * box["width"], box["y"] + box["height"] / 2
+
+
+def _current_time(page) -> float:
+    return page.locator("video.lv-video").evaluate("v => v.currentTime")
 
 
 def _until_shown(page, action, text: str | re.Pattern, attempts: int = 3) -> None:
@@ -98,13 +122,6 @@ def _until_shown(page, action, text: str | re.Pattern, attempts: int = 3) -> Non
         except Exception:
             if attempt == attempts - 1:
                 raise
-
-
-def _click_first_marker(page) -> None:
-    marker = page.locator(".js-plotly-plot .scatterlayer .trace").last.locator("path.point").first
-    marker.scroll_into_view_if_needed(timeout=10_000)
-    box = marker.bounding_box()
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # plotly's drag layer takes it
 
 
 def _video_span(path: Path) -> tuple[float, float]:
@@ -151,13 +168,10 @@ def test_upload_review_export_in_a_real_browser(app, tmp_path):
 def _walk_through(page, url: str, upload: Path, shots: Path) -> None:
     page.goto(url)
     # First start: the shipped sample is analysed and shown without any upload.
-    page.locator(".js-plotly-plot").first.wait_for(timeout=TIMEOUT_MS)
+    _player(page).wait_for(timeout=TIMEOUT_MS)
     _wait_text(page, "two_people_astronaut.mp4")
     _idle(page)
-    page.screenshot(path=shots / "timeline.png", full_page=True)
-    _click_timeline(page, 0.8)  # before the sample's first laugh: the player seeks there, nothing is selected
-    _wait_text(page, re.compile(r"^Playing from 0\.[78]\d s$"))
-    _idle(page)
+    page.screenshot(path=shots / "timeline.png")
 
     page.get_by_label("Reviewer").fill("ana")
     page.get_by_label("Reviewer").press("Enter")
@@ -168,20 +182,25 @@ def _walk_through(page, url: str, upload: Path, shots: Path) -> None:
     _idle(page)
     page.screenshot(path=shots / "upload.png", full_page=True)
 
-    # Click the first segment's marker on the timeline: the player seeks there and the segment is selected.
-    _until_shown(page, lambda: _click_first_marker(page), re.compile(r"^Segment 1: "))
+    # Keys only: n selects the first segment, a accepts it, then its start moves to the playhead with I.
+    _wait_player(page, "el.dataset.video && el.dataset.selected === '-1'")
+    page.keyboard.press("n")
+    _wait_player(page, "el.dataset.selected === '0'")
+    page.keyboard.press("a")
+    _status(page, re.compile(r"^accepted "))
     _idle(page)
-    _button(page, "Accept").click()
-    _wait_text(page, re.compile(r"1 accepted"))  # the caption's count, once the rerun has saved it
+    page.keyboard.press("Home")
+    for _ in range(15):  # 15 frames at 30 fps: 0.5 s, an analysed frame
+        page.keyboard.press("ArrowRight")
+    _wait_player(page, "Math.abs(parseFloat(el.dataset.time) - 0.5) < 1e-3")
+    page.keyboard.press("p")  # back to the segment (the playhead left it)...
+    page.keyboard.press("Home")
+    for _ in range(15):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("i")
+    _status(page, re.compile(r"is now 0\.50-"))
     _idle(page)
-    start_box = page.get_by_label("Start (s)")
-    start_box.fill("0.50")
-    start_box.press("Enter")
-    _idle(page)
-    _button(page, "Save bounds").click()
-    _wait_text(page, re.compile(r"Segment 1: 0\.50-"))
-    _idle(page)
-    page.screenshot(path=shots / "review.png", full_page=True)
+    page.screenshot(path=shots / "review.png")
 
     _button(page, "Export clips").click()
     _wait_text(page, re.compile(r"wrote 1 file\(s\)"))
@@ -215,35 +234,127 @@ def _check_files(home: Path, upload: Path) -> None:
     assert all((home / "finetune_set" / r["path"]).is_file() for r in rows)
 
 
-def test_a_laugh_running_to_the_last_frame_is_reviewed_and_exported(app, tmp_path):
-    """Issue 10: selecting a segment that ends on the video's last frame crashed the review section
-    (StreamlitValueAboveMaxError) and took the export buttons with it. 56 frames at 30 fps end at
-    1.87 s; the last analysed frame (1.8 s) stood for a 0.1 s step, so the smile ended at 1.9 s."""
+def test_the_player_timeline_with_keys_and_mouse_on_a_video_that_ends_inside_a_laugh(app, tmp_path):
+    """Issue 12. 56 frames at 30 fps end at 1.87 s inside a laugh (the last analysed frame, 1.8 s,
+    stands for a 0.1 s step). The player plays and steps frames, zooms and keeps its zoom across
+    reruns, edits the last segment with I/O and by dragging an edge (snapped to analysed frames),
+    undoes and redoes the stored edit; a reload keeps the reviewer and the video; opening another
+    video shows nothing of this one."""
     url, home = app
     upload = astronaut_video(tmp_path / "smile_to_the_end.mp4", seconds=1.85)
-    with _browser_page(home, "failure_last_frame") as page:
-        page.goto(url)
-        page.locator(".js-plotly-plot").first.wait_for(timeout=TIMEOUT_MS)
+    sample = file_sha256(SAMPLES_DIR / "two_people_astronaut.mp4")
+    with _browser_page(home, "failure_player") as page:
+        page.goto(f"{url}/?video={sample[:16]}")  # a link to a video opens it (the first test uploaded a newer one)
+        _player(page).wait_for(timeout=TIMEOUT_MS)
+        _wait_player(page, "el.dataset.video === arg", sample)
         _idle(page)
+
+        # Space plays (the playhead follows the video), Space again pauses; Right is one frame (24 fps).
+        page.keyboard.press("Space")
+        _wait_player(page, "el.dataset.playing === '1' && parseFloat(el.dataset.time) > 0.3")
+        page.keyboard.press("Space")
+        _wait_player(page, "el.dataset.playing === '0'")
+        before = _current_time(page)
+        page.keyboard.press("ArrowRight")
+        _wait_player(page, "Math.abs(parseFloat(el.dataset.time) - arg) > 1e-3", before)
+        assert _current_time(page) - before == pytest.approx(1 / 24, abs=2e-3)
+
+        # Zoom with the wheel; a click seeks (snapped to an analysed frame) and a rerun keep the zoom.
+        x, y = _x_of(page, 8.0)
+        page.mouse.move(x, y)
+        page.mouse.wheel(0, -600)
+        _wait_player(page, "parseFloat(el.dataset.view.split(',')[1]) - parseFloat(el.dataset.view.split(',')[0]) < 10")
+        zoom = _attr(page, "view")
+        x, y = _x_of(page, 7.03)
+        page.mouse.click(x, y)
+        _wait_player(page, "Math.abs(parseFloat(el.dataset.time) - 7.0) < 0.1")
         page.get_by_label("Reviewer").fill("bo")
-        page.get_by_label("Reviewer").press("Enter")
-        _until_shown(page, lambda: page.get_by_text("Upload videos").click(), re.compile(r"^Videos \(up to"))  # open (or reopen) it
+        page.get_by_label("Reviewer").press("Enter")  # a rerun
+        _idle(page)
+        assert _attr(page, "view") == zoom
+
+        _until_shown(page, lambda: page.get_by_text("Upload videos").click(), re.compile(r"^Videos \(up to"))
         _until_shown(
             page, lambda: page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload)), "smile_to_the_end.mp4"
         )
         _button(page, "Analyse").click()
         _wait_text(page, "smile_to_the_end.mp4: analysed")
-        _until_shown(page, lambda: _click_first_marker(page), re.compile(r"^Segment 1: 0\.00-1\.87 s"))
+        _wait_player(page, "el.dataset.video !== arg", sample)
         _idle(page)
-        _button(page, "Accept").click()
-        _wait_text(page, re.compile(r"1 accepted"))
+
+        # I/O on the last segment: its start 3 frames in (0.1 s), its end 6 frames before the end, then at the end.
+        page.keyboard.press("End")
+        page.keyboard.press("p")
+        _wait_player(page, "el.dataset.selected !== '-1'")
+        page.keyboard.press("Home")
+        for _ in range(3):
+            page.keyboard.press("ArrowRight")
+        page.keyboard.press("i")
+        _status(page, re.compile(r"is now 0\.10-1\.8"))
         _idle(page)
+        page.keyboard.press("End")
+        for _ in range(6):
+            page.keyboard.press("ArrowLeft")
+        page.keyboard.press("o")
+        _status(page, re.compile(r"is now 0\.10-1\.[67]0 s"))
+        _idle(page)
+        page.keyboard.press("End")
+        page.keyboard.press("o")
+        _status(page, re.compile(r"is now 0\.10-1\.8[67] s"))
+        _idle(page)
+        conn = open_store(home / "laughvid.sqlite")
+        sha = file_sha256(upload)
+        end = probe(upload).duration_s
+        (edited,) = review.stored(conn, sha)
+        assert (edited.start_s, edited.end_s) == (pytest.approx(0.1), pytest.approx(end))
+
+        # Drag the start edge from 0.1 s to 0.5 s (snapped to the analysed frame there).
+        page.get_by_role("button", name="whole video").click()
+        _wait_player(page, "el.dataset.view.startsWith('0.000,')")
+        x0, y = _x_of(page, 0.1)
+        x1, _ = _x_of(page, 0.51)
+        page.mouse.move(x0, y)
+        page.mouse.down()
+        page.mouse.move((x0 + x1) / 2, y)
+        page.mouse.move(x1, y)
+        page.mouse.up()
+        _status(page, re.compile(r"is now 0\.50-"))
+        _idle(page)
+        assert review.stored(conn, sha)[0].start_s == pytest.approx(0.5)
+
+        # Undo puts the stored start back, redo moves it again.
+        page.keyboard.press("Control+z")
+        _status(page, re.compile(r"^undone: edit"))
+        _idle(page)
+        assert review.stored(conn, sha)[0].start_s == pytest.approx(0.1)
+        page.keyboard.press("Control+Shift+z")
+        _status(page, re.compile(r"^redone: edit"))
+        _idle(page)
+        assert review.stored(conn, sha)[0].start_s == pytest.approx(0.5)
+
         _button(page, "Export clips").click()
         _wait_text(page, re.compile(r"wrote 1 file\(s\)"))
+        _idle(page)
+        assert page.locator('[data-testid="stDownloadButton"]').filter(has_text="smile_to_the_end").count() == 1
         assert page.locator('[data-testid="stException"]').count() == 0
-    (accepted,) = [s for s in review.stored(open_store(home / "laughvid.sqlite"), file_sha256(upload)) if s.state == "accepted"]
-    end = probe(upload).duration_s
-    assert accepted.end_s == pytest.approx(end)
+
+        # A reload (new session) opens the same reviewer and video, from the address.
+        page.reload()
+        _player(page).wait_for(timeout=TIMEOUT_MS)
+        _idle(page)
+        assert page.get_by_label("Reviewer").input_value() == "bo"
+        assert _attr(page, "video") == sha and "video=" in page.url
+
+        # Another video: nothing of this one stays (its export's download button, the player's last answer).
+        _button(page, "Export clips").click()
+        _wait_text(page, re.compile(r"wrote 1 file\(s\)"))
+        _idle(page)
+        page.get_by_label("Library").click()
+        page.get_by_role("option", name=re.compile("two_people_astronaut")).click()
+        _wait_player(page, "el.dataset.video === arg", sample)
+        _idle(page)
+        assert page.locator('[data-testid="stDownloadButton"]').count() == 0
+        assert page.locator(".lv-status").inner_text() == ""
     (clip,) = (home / "exports").glob("smile_to_the_end-*/clips/*.mp4")
     duration, fps = _video_span(clip)
-    assert duration == pytest.approx(end - max(0.0, accepted.start_s - ClipOptions().pre_roll_s), abs=1 / fps)
+    assert duration == pytest.approx(end - max(0.0, 0.5 - ClipOptions().pre_roll_s), abs=1 / fps)

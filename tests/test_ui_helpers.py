@@ -1,16 +1,17 @@
-"""UI helpers without Streamlit: safe uploads, timeline figure and click interpretation."""
+"""UI helpers without Streamlit: safe uploads, names shown as written, the player-timeline's data."""
 
 from __future__ import annotations
 
 import io
+import json
 import threading
 
 import numpy as np
 import pytest
 
 from laughvid.types import ReviewedSegment, ScoreSeries, Segment
-from laughvid.ui.charts import MARKER_Y, SEGMENT_TRACE, downsample, interpret_click, timeline_figure
 from laughvid.ui.text import literal
+from laughvid.ui.timeline_payload import timeline_payload
 from laughvid.ui.uploads import UploadError, sanitize_name, save_upload
 
 
@@ -87,31 +88,17 @@ def test_file_names_are_escaped_to_show_as_written_in_markdown(name, shown):
 ITEMS = [ReviewedSegment(Segment(1.0, 2.0, 0.9, 0.8, (1,)), "accepted"), ReviewedSegment(Segment(4.0, 6.0, 0.7, 0.6, (2,)))]
 
 
-def test_figure_has_curve_people_bands_markers_and_threshold():
+def test_the_player_gets_every_analysed_frame_people_segments_and_the_threshold():
     times = np.arange(0, 8, 0.1)
-    series = ScoreSeries(times, np.where(times < 3, 0.9, np.nan))
+    series = ScoreSeries(times, np.where(times < 3, 0.904, np.nan))
     tracks = {1: series, 2: ScoreSeries(times, np.full(len(times), 0.2), 2)}
-    fig = timeline_figure(series, tracks, ITEMS, threshold=0.55, selected=1, cursor_s=4.0)
-    names = [t.name for t in fig.data]
-    assert names == ["laugh probability (any face)", "person 1", "person 2", SEGMENT_TRACE]
-    bands = [s for s in fig.layout.shapes if s.type == "rect"]
-    assert [(b.x0, b.x1) for b in bands] == [(1.0, 2.0), (4.0, 6.0)] and bands[1].line.width == 2  # selected outlined
-    assert any(s.type == "line" and s.y0 == 0.55 for s in fig.layout.shapes)
-
-
-def test_long_videos_are_downsampled_keeping_peaks_and_gaps():
-    times = np.arange(36_000) / 10.0
-    probs = np.zeros(len(times))
-    probs[12_345] = 0.99
-    probs[20_000:20_100] = np.nan
-    t, p = downsample(times, probs, 4000)
-    assert len(t) == 4000 and np.nanmax(p) == 0.99 and np.isnan(p).sum() >= 10
-
-
-def test_clicks_seek_and_select():
-    assert interpret_click([{"x": 4.5, "y": MARKER_Y, "customdata": 1}], ITEMS).segment == 1
-    assert interpret_click([{"x": 3.9, "y": 0.2}, {"x": 5.0, "y": MARKER_Y, "customdata": [1]}], ITEMS).segment == 1  # marker wins
-    click = interpret_click([{"x": 1.5, "y": 0.3}], ITEMS)
-    assert (click.time_s, click.segment) == (1.5, 0)  # on the curve inside a band
-    assert interpret_click([{"x": 3.0, "y": 0.3}], ITEMS).segment is None
-    assert interpret_click([], ITEMS) is None
+    data = timeline_payload(
+        sha256="ab" * 32, url="/v", fps=30.0, duration_s=8.0, problem=None, series=series, tracks=tracks, items=ITEMS, threshold=0.55
+    )
+    assert data["frames"][:3] == [0, 100, 200] and len(data["frames"]) == 80  # ms, no frame dropped
+    (lane,) = data["lanes"]
+    assert lane["threshold"] == data["threshold"] == 0.55
+    assert [line["label"] for line in lane["lines"]] == ["any face", "person 1", "person 2"]
+    assert lane["lines"][0]["p"][0] == 90 and lane["lines"][0]["p"][-1] is None  # percent; no face = gap
+    assert [(s["start"], s["end"], s["state"]) for s in data["segments"]] == [(1.0, 2.0, "accepted"), (4.0, 6.0, "pending")]
+    assert json.loads(json.dumps(data)) == data  # plain JSON for the component

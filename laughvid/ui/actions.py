@@ -58,6 +58,7 @@ from laughvid.review.edits import delete as delete
 from laughvid.review.edits import edit_bounds as edit_bounds
 from laughvid.review.edits import mark_complete as mark_complete
 from laughvid.review.edits import merge as merge
+from laughvid.review.edits import redo as redo
 from laughvid.review.edits import reject as reject
 from laughvid.review.edits import split as split
 from laughvid.review.edits import step as step
@@ -555,3 +556,119 @@ def export_video(
     except OSError as exc:  # a full disk, a folder we may not write: said like any other refusal
         raise ExportError(str(exc)) from exc
     return Exported(paths, [*notes, f"wrote {len(paths)} file(s) to {paths[0].parent}"])
+
+
+# ---------------------------------------------------------------- the player's video file
+
+
+def playable_file(conn: sqlite3.Connection, video_sha256: str) -> Path:
+    """The file to stream for the video with this sha256, checked to be the analysed one.
+
+    Raises:
+        VideoFileError: no analysed video has this sha256, or its file is missing or changed.
+    """
+    record = next((r for r in library(conn) if r.sha256 == video_sha256), None)
+    if record is None:
+        raise VideoFileError(f"no analysed video has sha256 {video_sha256[:12]}")
+    return check_video(record, conn)
+
+
+# ---------------------------------------------------------------- edits sent by the player-timeline
+
+
+END_SLACK_S = 1e-3  # an end this close past the video's end is its end
+
+
+@dataclass(frozen=True)
+class TimelineEdit:
+    """One change the player-timeline asks for (a key, a button or a dragged edge).
+
+    `seg` and `other` name segments as the component drew them ({"id", "start", "end"}); `start`,
+    `end` and `at` are times in seconds, already snapped to analysed frames by the component."""
+
+    op: str
+    nonce: str
+    seg: dict | None = None
+    other: dict | None = None
+    start: float | None = None
+    end: float | None = None
+    at: float | None = None
+
+    @classmethod
+    def parse(cls, raw: dict) -> TimelineEdit:
+        def seconds(key: str) -> float | None:
+            return None if raw.get(key) is None else float(raw[key])
+
+        return cls(
+            str(raw.get("op", "")),
+            str(raw.get("nonce", "")),
+            raw.get("seg"),
+            raw.get("other"),
+            seconds("start"),
+            seconds("end"),
+            seconds("at"),
+        )
+
+
+def _drawn(items: Sequence[ReviewedSegment], ref: dict | None) -> ReviewedSegment:
+    """The segment the component named, among those the page drew (a stored id wins over times)."""
+    if ref:
+        for item in items:
+            if ref.get("id") is not None and item.id == ref["id"]:
+                return item
+        for item in items:
+            if ref.get("id") is None and abs(item.start_s - float(ref["start"])) < 1e-3 and abs(item.end_s - float(ref["end"])) < 1e-3:
+                return item
+    raise ReviewError("that segment has changed since the page was drawn (another tab, or a rerun): select it again")
+
+
+def timeline_edit(
+    conn: sqlite3.Connection, video_sha256: str, items: Sequence[ReviewedSegment], edit: TimelineEdit, reviewer: str, duration_s: float
+) -> tuple[str, tuple[float, float] | None]:
+    """Store one change asked by the player-timeline; returns what to tell the reviewer and the bounds
+    of the segment to keep selected (None: keep the selection as it is).
+
+    Raises:
+        ReviewError: no reviewer, an unknown op, a stale segment, or a refused edit (nothing is stored).
+    """
+    op = edit.op
+    if edit.end is not None and duration_s < edit.end < duration_s + END_SLACK_S:
+        edit = replace(edit, end=duration_s)  # the browser's clock rounds the last frame's end
+    if op == "undo":
+        return f"undone: {undo(conn, video_sha256)}", None
+    if op == "redo":
+        return f"redone: {redo(conn, video_sha256)}", None
+    if op == "add":
+        if edit.start is None or edit.end is None:
+            raise ReviewError("an added laugh needs a start and an end")
+        add(conn, video_sha256, edit.start, edit.end, reviewer, duration_s)
+        return f"added a laugh at {edit.start:.2f}-{edit.end:.2f} s", (edit.start, edit.end)
+    item = _drawn(items, edit.seg)
+    where = f"{item.start_s:.2f}-{item.end_s:.2f} s"
+    if op == "accept":
+        accept(conn, video_sha256, item, reviewer)
+        return f"accepted {where}", None
+    if op == "reject":
+        reject(conn, video_sha256, item, reviewer)
+        return f"rejected {where}", None
+    if op == "delete":
+        delete(conn, video_sha256, item, reviewer)
+        return f"deleted {where}", None
+    if op == "bounds":
+        if edit.start is None or edit.end is None:
+            raise ReviewError("new bounds need a start and an end")
+        edit_bounds(conn, video_sha256, item, edit.start, edit.end, reviewer, duration_s)
+        return f"{where} is now {edit.start:.2f}-{edit.end:.2f} s", (edit.start, edit.end)
+    if op == "split":
+        if edit.at is None:
+            raise ReviewError("a split needs a time")
+        split(conn, video_sha256, item, edit.at, reviewer)
+        return f"split {where} at {edit.at:.2f} s", (item.start_s, edit.at)
+    if op == "merge":
+        other = _drawn(items, edit.other)
+        merge(conn, video_sha256, [item, other], reviewer)
+        return f"merged {where} with {other.start_s:.2f}-{other.end_s:.2f} s", (
+            min(item.start_s, other.start_s),
+            max(item.end_s, other.end_s),
+        )
+    raise ReviewError(f"unknown timeline edit {op!r}")

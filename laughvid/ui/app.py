@@ -1,7 +1,8 @@
 """The review page: upload -> analyse -> scrub the laugh timeline -> review segments -> export.
 
 `main()` sets up the page, opens the store, loads the model, analyses the samples on a first start
-and draws the panels in order: sidebar, player, review, people, export. The panels draw widgets;
+and draws the panels in order: sidebar, player-timeline (with the message bar above it), the
+segment table, people, export. The panels draw widgets;
 every change is an action (`laughvid.ui.actions`) run by a button's callback, so it is saved to the
 store before the page is drawn again and the page always shows what the store holds (a refresh or
 crash loses nothing).
@@ -18,6 +19,9 @@ from laughvid.ui.messages import flash, show_flashes, show_page
 
 state = st.session_state
 
+# Streamlit's default top padding (6 rem) would push the player's action bar below the fold at 1280x720.
+PAGE_CSS = "<style>.stMainBlockContainer { padding-top: 2.2rem; }</style>"
+
 
 @st.cache_resource(show_spinner="Loading the smile model...", max_entries=4)
 def load_model(model_dir: str) -> actions.LoadedModel:
@@ -28,6 +32,7 @@ def load_model(model_dir: str) -> actions.LoadedModel:
 def main() -> None:
     """Draw the page; what laughvid refuses (a damaged store...) is shown as the page."""
     st.set_page_config(page_title="laughvid review", page_icon=":smile:", layout="wide")
+    st.html(PAGE_CSS)
     show_page(_draw)
 
 
@@ -39,8 +44,7 @@ def _draw() -> None:
     choice = sidebar.draw(settings, db, model)
     view = actions.open_video(db, choice.record, choice.smoothing)
     selection.follow(view.record.sha256, view.items)
-    show_flashes()
-    player.draw(settings, view)
+    player.draw(settings, view, show_flashes)
     review_panel.draw(settings, view)
     st.subheader("Export")
     people_panel.draw(settings, db, view)

@@ -47,12 +47,20 @@ def run_op(
         flash("success", ok.format(result=result))
 
 
+MESSAGE_BAR_PX = 64  # fixed: a message appearing or going never moves the player
+
+
 def show_flashes() -> None:
-    """Each queued message as a toast; errors also stay on the page until the next action."""
-    for kind, message in st.session_state.pop("flash", []):
-        st.toast(literal(message), icon=":material/check_circle:" if kind == "success" else ":material/error:")
+    """The message bar: one fixed-height box above the player, always drawn (empty when there is
+    nothing to say), holding what the last action did or why it was refused. Successes also toast."""
+    bar = st.container(height=MESSAGE_BAR_PX, border=False, key="message_bar")
+    messages = st.session_state.pop("flash", [])
+    for kind, message in messages:
         if kind == "error":
-            st.error(literal(message))
+            bar.error(literal(message), icon=":material/error:")
+        else:
+            bar.success(literal(message), icon=":material/check_circle:")
+            st.toast(literal(message), icon=":material/check_circle:")
 
 
 def show_page(draw: Callable[[], None]) -> None:

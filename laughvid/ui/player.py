@@ -1,18 +1,20 @@
-"""The video on screen: its name and numbers, its file (found again when moved), the player, the
-laugh timeline and a strip of thumbnails."""
+"""The video on screen: its name and numbers, its file (found again when moved), the player-timeline
+(video, laugh curves, segment bands, keys and the selected segment's actions) and a thumbnail strip."""
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 
 import numpy as np
 import streamlit as st
 
 from laughvid.config import Settings
-from laughvid.ui import actions, selection
-from laughvid.ui.charts import SEGMENT_TRACE, timeline_figure
-from laughvid.ui.messages import run_op
+from laughvid.errors import LaughvidError
+from laughvid.ui import actions, selection, video_route
+from laughvid.ui.messages import flash, run_op
+from laughvid.ui.player_timeline import player_timeline
 from laughvid.ui.text import literal
+from laughvid.ui.timeline_payload import Reply, timeline_payload
 
 state = st.session_state
 
@@ -22,44 +24,65 @@ def thumbnails(path: str, rotation: int, times: tuple[float, ...]) -> list[tuple
     return list(actions.frames_at(path, rotation, times))
 
 
-def draw(settings: Settings, view: actions.VideoView) -> None:
-    """Header, file check, player beside the timeline, thumbnails."""
-    record, items = view.record, view.items
-    _header(settings, view)
-    left, right = st.columns([2, 3])
-    seek_start, seek_end = state.seek
-    with left:
-        if not view.problem:
-            st.video(
-                record.path,
-                start_time=int(seek_start),
-                end_time=math.ceil(seek_end) if seek_end else None,
-                loop=seek_end is not None,
-                subtitles={"laughs": actions.to_srt(items)} if items else None,  # the review state as captions while playing
-            )
-        st.caption(f"Playing from {seek_start:.2f} s" + (f" to {seek_end:.2f} s (loop)" if seek_end else ""))
-    with right:
-        figure = timeline_figure(
-            view.result.series, view.result.tracks, items, view.result.smoothing.on_threshold, selection.selected_index(items), seek_start
-        )
-        st.plotly_chart(figure, key="timeline", on_select=selection.on_chart_click, selection_mode=("points",))
-        st.caption(
-            f"Click the timeline to play from that time; click a ▼ ({SEGMENT_TRACE}) or inside a band to review that segment. "
-            "Drag to zoom, double-click to zoom out."
-        )
+def player_key(video_sha256: str) -> str:
+    """One component per video: opening another video mounts a fresh player."""
+    return f"player_{video_sha256[:16]}"
+
+
+def draw(settings: Settings, view: actions.VideoView, message_bar: Callable[[], None]) -> None:
+    """Header, file check, the message bar, the player-timeline, thumbnails."""
+    record = view.record
+    head, messages = st.columns([3, 2], vertical_alignment="top")
+    with head:
+        _header(settings, view)
+    with messages:
+        message_bar()
+    key = player_key(record.sha256)
+    data = timeline_payload(
+        sha256=record.sha256,
+        url=video_route.video_url(record.sha256),
+        fps=record.info.fps,
+        duration_s=view.duration_s,
+        problem=view.problem,
+        series=view.result.series,
+        tracks=view.result.tracks,
+        items=view.items,
+        threshold=view.result.smoothing.on_threshold,
+        reply=state.get("timeline_reply"),
+        command=selection.command(),
+    )
+    player_timeline(key, data, on_edit=lambda: _on_edit(settings, view, key))
     picks = actions.strip_times(view.result.cache.frame_times_s)
     if picks and not view.problem:
         for column, (t, frame) in zip(st.columns(len(picks)), thumbnails(record.path, record.info.rotation, picks), strict=False):
             column.image(frame, caption=f"{t:.1f} s", width="stretch")
 
 
+def _on_edit(settings: Settings, view: actions.VideoView, key: str) -> None:
+    """Store the change the player asked for; its answer goes back to the player (and a refusal to
+    the message bar). The segments are those the reviewer saw when pressing the key."""
+    raw = (state.get(key) or {}).get("edit")
+    if not raw:
+        return
+    edit = actions.TimelineEdit.parse(raw)
+    try:
+        message, focus = actions.timeline_edit(
+            actions.connect(settings), view.record.sha256, view.items, edit, state.get("reviewer", ""), view.duration_s
+        )
+    except LaughvidError as exc:
+        state.timeline_reply = Reply(edit.nonce, False, str(exc))
+        flash("error", str(exc))
+        return
+    state.timeline_reply = Reply(edit.nonce, True, message, focus)
+
+
 def _header(settings: Settings, view: actions.VideoView) -> None:
     """The name as written (a file name is not Markdown), its numbers, and what is wrong with its file."""
     record = view.record
-    st.header(literal(record.name))
+    st.subheader(literal(record.name))
     st.caption(
         f"{view.duration_s:.1f} s, {record.info.width}x{record.info.height}, {record.info.fps:.2f} fps · "
-        f"{len(view.result.tracks)} person(s) · segments: "
+        f"{len(view.result.tracks)} person(s) · threshold {view.result.smoothing.on_threshold:.2f} · segments: "
         + ", ".join(f"{n} {s}" for s, n in view.counts().items())
         + (" · whole video reviewed" if view.completed else "")
     )

@@ -13,6 +13,7 @@ from laughvid.ui.messages import run_op
 from laughvid.ui.text import literal
 from laughvid.ui.uploads import max_upload_mb
 
+URL_SHA_CHARS = 16  # the video in the address: enough of its sha256 to be unique in any library
 TUNING_KEYS = ("t_on", "t_gap", "t_median", "t_min", "t_merge")  # in the order of actions.Tuning's fields
 
 state = st.session_state
@@ -31,7 +32,10 @@ def draw(settings: Settings, db: sqlite3.Connection, model: actions.LoadedModel)
     """Draw the sidebar; stops the page when the library is empty (nothing to review yet)."""
     with st.sidebar:
         st.title("laughvid")
+        if "reviewer" not in state:  # a reload (new session) starts from the link: ?reviewer=...&video=...
+            state.reviewer = st.query_params.get("reviewer", "")
         st.text_input("Reviewer", key="reviewer", placeholder="your name (saved with every change)")
+        _to_url("reviewer", state.reviewer.strip())
         _uploads(settings, db, model)
         _models(settings, db, model)
         record = _library(db)
@@ -122,11 +126,22 @@ def _library(db: sqlite3.Connection) -> actions.AnalysisRecord:
         st.stop()
     shas = [v.sha256 for v in videos]
     if state.get("video") not in shas:
-        state.video = shas[0]
+        linked = st.query_params.get("video", "")
+        state.video = next((s for s in shas if linked and s.startswith(linked)), shas[0])
     st.selectbox(
         "Library", shas, key="video", format_func=lambda s: next(f"{v.name} ({v.info.duration_s:.0f} s)" for v in videos if v.sha256 == s)
     )
+    _to_url("video", state.video[:URL_SHA_CHARS])
     return next(v for v in videos if v.sha256 == state.video)
+
+
+def _to_url(name: str, value: str) -> None:
+    """Keep the reviewer and the video in the page's address, so a reload or a shared link opens the same."""
+    if (st.query_params.get(name) or "") != value:
+        if value:
+            st.query_params[name] = value
+        else:
+            del st.query_params[name]
 
 
 def _tuning() -> actions.SmoothingParams:

@@ -1,0 +1,93 @@
+"""What the player-timeline component is given on each rerun, as plain JSON (no Streamlit here).
+
+Times travel as integer milliseconds and probabilities as integer percent (NaN, no face, as null):
+a 30-minute analysis at 10 fps with two people is ~18,000 frames per line, and the payload is sent
+on every rerun, so it is kept short without dropping a single analysed frame (the component snaps
+seeks and edges to these exact frame times). Lanes leave room for more series than the laugh
+probability (e.g. a laugh-intensity lane): the component draws one lane per entry, stacked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from laughvid.types import ReviewedSegment, ScoreSeries
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What Python did with the component's last edit: shown in the component's status line."""
+
+    nonce: str
+    ok: bool
+    message: str
+    focus: tuple[float, float] | None = None  # the segment to select afterwards (an added or edited one)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"nonce": self.nonce, "ok": self.ok, "message": self.message, "focus": list(self.focus) if self.focus else None}
+
+
+def _ms(times: np.ndarray) -> list[int]:
+    return np.rint(np.asarray(times, dtype=float) * 1000).astype(np.int64).tolist()
+
+
+def _percent(probs: np.ndarray) -> list[int | None]:
+    p = np.asarray(probs, dtype=float)
+    out: list[int | None] = np.rint(np.nan_to_num(p, nan=0.0) * 100).astype(np.int64).tolist()
+    for i in np.flatnonzero(np.isnan(p)).tolist():
+        out[i] = None
+    return out
+
+
+def _line(label: str, series: ScoreSeries, frames: np.ndarray, person: int | None = None) -> dict[str, Any]:
+    line: dict[str, Any] = {"label": label, "person": person, "p": _percent(series.probs)}
+    if len(series.times_s) != len(frames) or not np.array_equal(series.times_s, frames):
+        line["t"] = _ms(series.times_s)  # its own clock (never the case for the laugh lines today)
+    return line
+
+
+def segment_json(n: int, item: ReviewedSegment) -> dict[str, Any]:
+    return {
+        "n": n,
+        "id": item.id,
+        "start": float(item.start_s),  # exact: an edge sent back unchanged must match the store (and the video's end)
+        "end": float(item.end_s),
+        "state": item.state,
+        "peak": round(float(item.segment.peak_prob), 2),
+        "people": list(item.segment.track_ids),
+    }
+
+
+def timeline_payload(
+    *,
+    sha256: str,
+    url: str,
+    fps: float,
+    duration_s: float,
+    problem: str | None,
+    series: ScoreSeries,
+    tracks: dict[int, ScoreSeries],
+    items: Sequence[ReviewedSegment],
+    threshold: float,
+    reply: Reply | None = None,
+    command: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The component's `data`: the video, its analysed frames, the lanes of lines, the segments as
+    reviewed, the threshold, the answer to the last edit and a one-off command (select or seek)."""
+    frames = series.times_s
+    lines = [_line("any face", series, frames)]
+    if len(tracks) > 1:
+        lines += [_line(f"person {tid}", track, frames, tid) for tid, track in sorted(tracks.items())]
+    return {
+        "video": {"sha": sha256, "url": url, "fps": float(fps), "duration": float(duration_s), "problem": problem},
+        "frames": _ms(frames),
+        "lanes": [{"title": "laugh probability", "threshold": float(threshold), "lines": lines}],
+        "threshold": float(threshold),
+        "segments": [segment_json(n, i) for n, i in enumerate(items)],
+        "reply": reply.to_json() if reply else None,
+        "command": command,
+    }
