@@ -29,7 +29,6 @@ CONDITIONS = {
     "low_light",
     "infant",
 }
-TAGS = {"talking", "talking_only", "multi_person", "portrait", "head_turns", "grimace", "subtle_smile", "infant", "film"}
 
 
 def _load_script():
@@ -75,22 +74,22 @@ def test_no_footage_is_used_twice(clips):
     for same in by_sha.values():
         spans = sorted((c.source.start_s, c.source.end_s, c.name) for c in same)
         for (_, a1, an), (b0, _, bn) in zip(spans, spans[1:], strict=False):
-            assert a1 is not None and a1 <= b0, f"{an} and {bn} cut overlapping parts of the same source file"
+            assert a1 is not None and a1 <= b0, f"{an} and {bn} cut overlapping parts of the same source file"  # None: to the end
 
 
 def test_labels_lie_inside_their_clip_and_smiles_do_not_overlap(clips):
     for c in clips:
         s = c.source
-        assert s.end_s is not None and s.end_s > s.start_s >= 0, f"{c.name}: give start_s < end_s (end_s pins the clip length)"
-        length = s.end_s - s.start_s
+        assert s.start_s >= 0 and (s.end_s is None or s.end_s > s.start_s), f"{c.name}: need 0 <= start_s < end_s"
+        length = float("inf") if s.end_s is None else s.end_s - s.start_s  # end_s null = to the end of the file
         for kind, spans in [("smile", c.smile), ("ignore", c.ignore), *((f"conditions.{k}", v) for k, v in c.conditions.items())]:
             for a, b in spans:
-                assert 0 <= a < b <= length + 1e-6, f"{c.name}: {kind} span [{a}, {b}] outside the clip [0, {length:.2f}]"
+                assert 0 <= a < b <= length + 1e-6, f"{c.name}: {kind} span [{a}, {b}] outside the clip [0, {length}]"
         smiles = sorted(c.smile)
         for (_, e), (b, _) in zip(smiles, smiles[1:], strict=False):
             assert e <= b, f"{c.name}: smile spans overlap"
         assert set(c.conditions) <= CONDITIONS, f"{c.name}: unknown condition {set(c.conditions) - CONDITIONS}"
-        assert set(c.tags) <= TAGS, f"{c.name}: unknown tag {set(c.tags) - TAGS}"
+        assert all(re.fullmatch(r"[a-z0-9_]+", t) for t in c.tags), f"{c.name}: tags are snake_case words, got {c.tags}"
         if "talking_only" in c.tags:
             assert not c.smile, f"{c.name}: tagged talking_only but has smile spans"
 
