@@ -6,9 +6,10 @@
 This process is the store's only writer, whatever the engine: it plans (probe, hash, skip what is
 done, one job per content), dispatches the jobs, imports each finished work file and reads the
 result back for every file of that content, so outputs are the same for every engine and worker
-count. `workers=0` analyses in this process itself, writing the store directly (as before
-libraries: one video at a time, its decoding threaded over every core); so does a run with a single
-video left to analyse on the local engine, where a worker process would only add its start-up.
+count. `workers=0` analyses in this process itself (one video at a time, its decoding threaded over
+every core, with the caller's classifier); so does a run with a single video left to analyse on the
+local engine, where a worker process would only add its start-up. Every mode goes through the same
+per-video work files, so a run of one kind resumes what a run of another kind left unfinished.
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ from pathlib import Path
 
 from laughvid import store
 from laughvid.engine.merge import merge_work_file
-from laughvid.engine.plan import LibraryPlan, PlannedFile, plan_library
-from laughvid.engine.worker import Job, JobDone, remove_work_file
-from laughvid.errors import VideoError
-from laughvid.pipeline.analyze import AnalysisParams, AnalysisResult, Scorer, analyze_video, load_result
+from laughvid.engine.plan import PlannedFile, plan_library
+from laughvid.engine.worker import Analyser, Job, JobDone, remove_work_file
+from laughvid.pipeline.analyze import AnalysisParams, AnalysisResult, Scorer, load_result
 from laughvid.pipeline.segments import SmoothingParams
 
 ENGINES = ("local", "ray")
@@ -107,10 +107,6 @@ def analyze_library(
             progress(state)
         return outcome
 
-    in_process = spec.workers == 0 or (spec.engine == "local" and len(plan.jobs) <= 1)
-    if in_process:
-        yield from (report(o) for o in _in_process(conn, plan, classifier, params, smoothing, state, progress))
-        return
     job_of = {job.sha256: job for job in plan.jobs}
     for planned in plan.files:
         if planned.error:
@@ -119,7 +115,12 @@ def analyze_library(
             yield report(_served(conn, planned, classifier.version, params, smoothing, "cached"))
         elif job_of[planned.sha256].path == planned.info.path:
             _record_video(conn, planned)  # before its work file is imported
-    for done in _engine(plan.jobs, spec, model_dir, params, smoothing, state, progress):
+    in_process = spec.workers == 0 or (spec.engine == "local" and len(plan.jobs) <= 1)
+    if in_process:
+        done_stream = _in_process(plan.jobs, Analyser(classifier, None, params, smoothing), state, progress)
+    else:
+        done_stream = _engine(plan.jobs, spec, model_dir, params, smoothing, state, progress)
+    for done in done_stream:
         job = job_of[done.sha256]
         state.seconds_done += job.duration_s
         failure = _import(conn, job, done, classifier.version)
@@ -163,6 +164,7 @@ def _import(conn: sqlite3.Connection, job: Job, done: JobDone, model_version: st
     """Merge a worker's work file into the store (the error to report, if any)."""
     source = Path(job.work_path)
     if done.data is not None:  # from another machine: its bytes, written beside the store for the import
+        source.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=source.name + ".", suffix=".incoming", dir=source.parent)
         with os.fdopen(fd, "wb") as f:
             f.write(done.data)
@@ -205,22 +207,10 @@ def _served(
     return VideoOutcome(planned.path, status, result, resumed_from_s=resumed_from_s, same_as=same_as)
 
 
-def _in_process(
-    conn: sqlite3.Connection,
-    plan: LibraryPlan,
-    classifier: Scorer,
-    params: AnalysisParams,
-    smoothing: SmoothingParams,
-    state: LibraryProgress,
-    progress: ProgressFn | None,
-) -> Iterator[VideoOutcome]:
-    """One file after another in this process, writing the store directly (resumable by its chunks)."""
-    for planned in plan.files:
-        if planned.error:
-            yield VideoOutcome(planned.path, "failed", error=planned.error)
-            continue
-        duration = planned.info.duration_s if not planned.cached else 0.0
-        state.current, state.current_seconds = [planned.path.name], duration
+def _in_process(jobs: list[Job], analyser: Analyser, state: LibraryProgress, progress: ProgressFn | None) -> Iterator[JobDone]:
+    """The jobs one after another in this process, through the same work files as the workers (so any run resumes any other)."""
+    for job in jobs:
+        state.current, state.current_seconds = [Path(job.path).name], job.duration_s
 
         def step(fraction: float, _message: str) -> None:
             state.current_fraction = fraction
@@ -228,16 +218,6 @@ def _in_process(
                 progress(state)
 
         try:
-            result = analyze_video(planned.info.path, conn, classifier, params, smoothing, step, sha256=planned.sha256)
-        except VideoError as exc:
-            yield VideoOutcome(planned.path, "failed", error=str(exc))
-            continue
-        except Exception as exc:  # one broken file must not stop the batch
-            yield VideoOutcome(planned.path, "failed", error=f"{planned.path}: analysis failed: {type(exc).__name__}: {exc}")
-            continue
+            yield analyser.analyse(job, progress=step)
         finally:
-            state.current_fraction = None
-            state.current = []
-        if not result.from_cache:
-            state.seconds_done += duration
-        yield VideoOutcome(planned.path, "cached" if result.from_cache else "analysed", result)
+            state.current, state.current_fraction = [], None

@@ -40,7 +40,7 @@ def _start_worker(model_dir: str, params: AnalysisParams, smoothing: SmoothingPa
     global _analyser
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _die_with_parent()
-    _analyser = Analyser(model_dir, params, smoothing)
+    _analyser = Analyser.load(model_dir, params, smoothing)
 
 
 def _die_with_parent() -> None:

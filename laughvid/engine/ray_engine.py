@@ -24,7 +24,7 @@ class _Actor:
     """What runs on a node: a worker's Analyser, handing back each work file's bytes."""
 
     def __init__(self, model_dir: str, params: AnalysisParams, smoothing: SmoothingParams) -> None:
-        self.analyser = Analyser(model_dir, params, smoothing)
+        self.analyser = Analyser.load(model_dir, params, smoothing)
 
     def analyse(self, job: Job) -> JobDone:
         return self.analyser.analyse(job, return_data=True)

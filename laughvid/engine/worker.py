@@ -15,7 +15,7 @@ from pathlib import Path
 
 from laughvid import store
 from laughvid.errors import VideoError
-from laughvid.pipeline.analyze import AnalysisParams, analyze_video
+from laughvid.pipeline.analyze import AnalysisParams, ProgressFn, Scorer, analyze_video
 from laughvid.pipeline.decode import set_decode_threads
 from laughvid.pipeline.segments import SmoothingParams
 
@@ -46,19 +46,23 @@ def work_file_name(sha256: str, model_version: str, params: AnalysisParams) -> s
 
 
 class Analyser:
-    """A worker's models, loaded once (single-threaded ONNX Runtime, one decode thread): one per process or actor."""
+    """A worker's models, loaded once: one per worker process or actor (or the parent's own, for --workers 0)."""
 
-    def __init__(self, model_dir: str | Path, params: AnalysisParams, smoothing: SmoothingParams) -> None:
+    def __init__(self, classifier: Scorer, detector, params: AnalysisParams, smoothing: SmoothingParams) -> None:
+        self.classifier, self.detector = classifier, detector  # detector None: the process's shared one
+        self.params, self.smoothing = params, smoothing
+
+    @classmethod
+    def load(cls, model_dir: str | Path, params: AnalysisParams, smoothing: SmoothingParams) -> Analyser:
+        """For a worker: single-threaded ONNX Runtime and one decode thread (one worker per core)."""
         from laughvid.lifecycle.registry import load_classifier
         from laughvid.pipeline.faces.detector import FaceDetector
 
         set_decode_threads(1)
-        self.classifier = load_classifier(Path(model_dir), threads=1)
-        self.detector = FaceDetector(min_confidence=params.min_face_confidence, threads=1)
-        self.params = params
-        self.smoothing = smoothing
+        detector = FaceDetector(min_confidence=params.min_face_confidence, threads=1)
+        return cls(load_classifier(Path(model_dir), threads=1), detector, params, smoothing)
 
-    def analyse(self, job: Job, return_data: bool = False) -> JobDone:
+    def analyse(self, job: Job, return_data: bool = False, progress: ProgressFn | None = None) -> JobDone:
         """Analyse (or resume) `job` into its work file; errors come back as a message, never raised.
 
         `return_data`: hand back the file's bytes (the writer is elsewhere) and delete a finished one
@@ -69,7 +73,7 @@ class Analyser:
         conn = store.open_store(work)
         resumed = _resume_point(conn)
         try:
-            analyze_video(job.path, conn, self.classifier, self.params, self.smoothing, detector=self.detector, sha256=job.sha256)
+            analyze_video(job.path, conn, self.classifier, self.params, self.smoothing, progress, detector=self.detector, sha256=job.sha256)
             error = None
         except VideoError as exc:
             error = str(exc)
