@@ -36,6 +36,8 @@ def shipped(name: str) -> Path:
 
 SHIPPED_MODEL_DIR = shipped("models") / "smile"
 DETECTOR_DIR = shipped("models") / "face_detector"
+LANDMARKER_DIR = shipped("models") / "face_landmarker"  # Face Mesh V2 landmarks + blendshapes (ONNX)
+FUSION_DIR = shipped("models") / "fusion"  # CNN + face geometry fusion (JSON)
 SAMPLES_DIR = shipped("sample_videos")
 
 
