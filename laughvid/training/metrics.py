@@ -157,3 +157,15 @@ def paired_bootstrap(
     return PairedDifference(
         "roc_auc", roc_auc(labels, before), roc_auc(labels, after), float(low), float(high), level, len(labels), int(n_units), resamples
     )
+
+
+def bootstrap_interval(
+    metric, labels: np.ndarray, scores: np.ndarray, n: int = 1000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of `metric(labels, scores)` over items resampled with replacement."""
+    labels, scores = np.asarray(labels), np.asarray(scores)
+    rng = np.random.default_rng(seed)
+    values = [metric(labels[idx], scores[idx]) for idx in rng.integers(0, len(labels), (n, len(labels)))]
+    values = np.asarray(values)[~np.isnan(values)]
+    tail = (1 - level) / 2 * 100
+    return (float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))) if len(values) else (float("nan"),) * 2
