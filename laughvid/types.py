@@ -94,6 +94,7 @@ class Segment:
     mean_prob: float
     track_ids: tuple[int, ...] = ()
     label: str = "laugh"  # "laugh" or "not_laugh" after review
+    peak_intensity: float | None = None  # how big the laugh got, 0..1 (None: no face geometry, e.g. analysed before it existed)
 
     @property
     def duration_s(self) -> float:
@@ -130,7 +131,8 @@ class ScoreCache:
     """Every face score of one analysis, as stored: enough to re-smooth or re-threshold without decoding.
 
     `frame_times_s` lists every analysed frame (with or without faces) so that "no face" is known,
-    not guessed; the other arrays have one row per face observation (N). Stitching relabels
+    not guessed; the other arrays have one row per face observation (N). `probs` is the laugh
+    probability the timeline shows (the fusion of the CNN and face geometry); its parts stay beside it. Stitching relabels
     `track_ids` to person ids; `raw_track_ids` keeps the tracker's ids, the ones consent links name
     (a person may join two people's tracks, a raw track never does).
     """
@@ -143,7 +145,15 @@ class ScoreCache:
     probs: np.ndarray  # float64, N
     detected: np.ndarray  # bool, N: True where the detector ran, False where the box was interpolated
     raw_track_ids: np.ndarray | None = None  # int64, N: the tracker's ids (default: `track_ids`, as stored)
+    cnn_probs: np.ndarray | None = None  # float64, N: the smile CNN's own probability (default: `probs`, as before fusion)
+    geometry: np.ndarray | None = None  # float64, N: laugh probability from face geometry alone (NaN: none)
+    intensity: np.ndarray | None = None  # float64, N: how big the laugh is, 0..1 (NaN: no face geometry)
 
     def __post_init__(self) -> None:
         if self.raw_track_ids is None:
             self.raw_track_ids = self.track_ids
+        if self.cnn_probs is None:
+            self.cnn_probs = self.probs
+        for name in ("geometry", "intensity"):
+            if getattr(self, name) is None:
+                setattr(self, name, np.full(len(self.times_s), np.nan))

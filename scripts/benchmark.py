@@ -6,8 +6,9 @@ For a generated 720p30 clip (the astronaut face moving over a noisy background, 
 /tmp) and each dev video (../shared/videos/dev, if present) it prints, in one run on the same file:
   - decode-only: every frame decoded, none converted (the floor any decoder-based tool pays),
   - each stage at default settings, timed separately: decode (sampled frames converted to RGB),
-    detect, crop+score, smooth,
+    detect, crop+score (CNN), landmarks (face geometry on detection keyframes), smooth,
   - end to end: `analyze_video` into a fresh store (stages overlap: decoding runs in its own thread),
+    with the default fusion of CNN and face geometry, and with the CNN alone (`geometry=""`),
 as realtime factors (video seconds per wall second), plus end-to-end / decode-only.
 Memory: peak RSS of a fresh process analysing a 1-minute and a 10-minute clip (the 10-minute one
 is the 1-minute one looped, stream-copied) to show memory stays flat in video length.
@@ -16,6 +17,7 @@ is the 1-minute one looped, stream-copied) to show memory stays flat in video le
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import resource
 import subprocess
@@ -36,6 +38,7 @@ from laughvid.lifecycle.registry import load_classifier
 from laughvid.pipeline.analyze import AnalysisParams, analyze_video  # noqa: E402
 from laughvid.pipeline.decode import iter_batches, probe  # noqa: E402
 from laughvid.pipeline.faces.detector import FaceDetector  # noqa: E402
+from laughvid.pipeline.faces.landmarks import FaceLandmarker  # noqa: E402
 from laughvid.pipeline.faces.tracker import iou  # noqa: E402
 from laughvid.pipeline.scoring import SmileClassifier  # noqa: E402
 from laughvid.pipeline.segments import SmoothingParams, find_segments  # noqa: E402
@@ -98,7 +101,8 @@ def decode_only(path: Path) -> float:
 def stages(path: Path, classifier: SmileClassifier, params: AnalysisParams) -> dict[str, float]:
     """Seconds spent in each stage, timed one at a time (no overlap)."""
     detector = FaceDetector(min_confidence=params.min_face_confidence)
-    spent = {"decode": 0.0, "detect": 0.0, "score": 0.0, "smooth": 0.0}
+    landmarker = FaceLandmarker.load() if params.geometry else None
+    spent = {"decode": 0.0, "detect": 0.0, "score": 0.0, "landmarks": 0.0, "smooth": 0.0}
     times, probs = [], []
     batches = iter_batches(path, params.fps, params.batch_size, params.max_side, backend=params.backend)
     n = 0
@@ -113,6 +117,10 @@ def stages(path: Path, classifier: SmileClassifier, params: AnalysisParams) -> d
                 t0 = time.perf_counter()
                 boxes = [d.box for d in detector.detect(frame)]
                 spent["detect"] += time.perf_counter() - t0
+                if landmarker is not None and n % (params.detect_every * params.landmark_every) == 0:
+                    t0 = time.perf_counter()
+                    landmarker.run(frame, boxes)
+                    spent["landmarks"] += time.perf_counter() - t0
             n += 1
             t0 = time.perf_counter()
             p = classifier.score(classifier.crop(frame, boxes)) if boxes else np.zeros(0)
@@ -145,11 +153,13 @@ def report(path: Path, classifier: SmileClassifier, params: AnalysisParams) -> N
     raw = decode_only(path)
     spent = stages(path, classifier, params)
     e2e, cpu = end_to_end(path, classifier, params)
+    cnn_only, _ = end_to_end(path, classifier, dataclasses.replace(params, geometry=""))
     rt = {k: dur / v if v > 0 else float("inf") for k, v in spent.items()}
     print(
         f"{path.name:30s} {info.width}x{info.height}@{info.fps:.0f} {dur:6.1f}s | decode-only {dur / raw:6.1f}x | "
-        f"decode {rt['decode']:6.1f}x  detect {rt['detect']:6.1f}x  score {rt['score']:6.1f}x  smooth {rt['smooth']:8.0f}x | "
-        f"end-to-end {dur / e2e:5.1f}x = {raw / e2e:.2f} of decode-only | {dur / cpu:5.1f} video-s per CPU-s"
+        f"decode {rt['decode']:6.1f}x  detect {rt['detect']:6.1f}x  score {rt['score']:6.1f}x  landmarks {rt['landmarks']:6.1f}x  "
+        f"smooth {rt['smooth']:8.0f}x | end-to-end {dur / e2e:5.1f}x = {raw / e2e:.2f} of decode-only | {dur / cpu:5.1f} video-s per CPU-s"
+        f" | CNN alone {dur / cnn_only:5.1f}x = {raw / cnn_only:.2f}"
     )
 
 

@@ -88,7 +88,9 @@ def check(tflite_dir: Path) -> None:
 
     x = (astronaut_crop().astype(np.float32) / 255.0)[None]
     ref, out = both("face_landmarks_detector", x)
-    print(f"landmarks: max |TFLite - ONNX| = {np.abs(ref[0] - out[0]).max():.2e} px (of 256), face logit {ref[1].item():.3f} vs {out[1].item():.3f}")
+    print(
+        f"landmarks: max |TFLite - ONNX| = {np.abs(ref[0] - out[0]).max():.2e} px (of 256), face logit {ref[1].item():.3f} vs {out[1].item():.3f}"
+    )
     points = ref[0].reshape(-1, 3)[list(BLENDSHAPE_SUBSET), :2].astype(np.float32)[None]
     ref, out = both("face_blendshapes", points)
     smile = BLENDSHAPE_NAMES.index("mouthSmileLeft")
@@ -109,7 +111,9 @@ def main(bundle: str) -> None:
             subprocess.run([*cmd, "--opset", str(OPSET)], check=True, capture_output=True)
             dst = OUT / f"{name}.onnx"
             onnx.save(rewrite_prelu(onnx.load(raw)), dst)
-            print(f"{name}.tflite -> {dst.relative_to(REPO)} ({dst.stat().st_size} bytes, sha256 {hashlib.sha256(dst.read_bytes()).hexdigest()})")
+            print(
+                f"{name}.tflite -> {dst.relative_to(REPO)} ({dst.stat().st_size} bytes, sha256 {hashlib.sha256(dst.read_bytes()).hexdigest()})"
+            )
         check(tmp_dir)
 
 

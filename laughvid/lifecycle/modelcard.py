@@ -36,6 +36,16 @@ DATASET_TERMS = {
 NON_COMMERCIAL_SOURCES = {"ckplus", "affectnet"}
 
 
+# What analysis does with this model's probability (laughvid.pipeline.fusion; models/fusion/README.md).
+FUSION_NOTE = (
+    "- The laugh probability on laughvid's timeline is this model's calibrated probability fused with face geometry "
+    "(MediaPipe Face Mesh V2 landmarks and blendshapes, Apache-2.0, models/face_landmarker/) by a logistic regression "
+    "(models/fusion/fusion.json; `AnalysisParams.geometry`). Each face row keeps this model's own probability beside it.",
+    "- The fusion was fitted on the validation splits of FER2013, SMILEsmileD and CK+ (deduplicated as for training; no "
+    "test image) on top of the shipped model: **non-commercial**, under the same data terms as above.",
+)
+
+
 def platt(logits: np.ndarray, calibration: tuple[float, float]) -> np.ndarray:
     """Calibrated probabilities sigmoid(a * logit + b) (float64)."""
     a, b = calibration
@@ -159,6 +169,7 @@ class ModelCard:
         ]
         if self.parent_version:
             lines.append(f"- Fine-tuned from {self.parent_version}.")
+        lines += ["", "## In analysis: fused with face geometry", "", *FUSION_NOTE]
         lines += ["", "## Training", ""]
         lines += [f"- {k}: {json.dumps(v) if not isinstance(v, str) else v}" for k, v in self.training.items() if k != "epochs_history"]
         if self.training.get("epochs_history"):

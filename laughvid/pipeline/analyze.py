@@ -34,10 +34,12 @@ import numpy as np
 
 from laughvid import store
 from laughvid.pipeline.decode import DecodeReport, iter_batches, probe
+from laughvid.pipeline.faces.landmarks import FEATURES, features
 from laughvid.pipeline.faces.stitch import stitch
 from laughvid.pipeline.faces.tracker import Tracker, TrackerParams, fill_between
+from laughvid.pipeline.fusion import SHIPPED_FUSION, GeometryScorer
 from laughvid.pipeline.segments import SmoothingParams, find_segments
-from laughvid.pipeline.timeline import track_series, whole_series
+from laughvid.pipeline.timeline import peak_between, track_series, whole_series
 from laughvid.store.video_identity import FileStamp
 from laughvid.types import Box, Detection, FrameBatch, ScoreCache, ScoreSeries, Segment
 
@@ -65,13 +67,17 @@ class AnalysisParams:
     min_face_confidence: float = 0.6
     backend: str = "auto"
     tracker: TrackerParams = field(default_factory=TrackerParams)
+    geometry: str = SHIPPED_FUSION  # fuse face geometry with the CNN using this fusion model ("" = the CNN alone)
+    landmark_every: int = 1  # face landmarks on every n-th detection keyframe; features interpolated in between
 
     def __post_init__(self) -> None:
         """Refuse bad values here, before any analysis row is written, for every caller (CLI, UI, scripts)."""
         if not math.isfinite(self.fps) or self.fps <= 0:  # NaN passes `<= 0`, and would fail mid-analysis
             raise ValueError(f"fps must be a number above 0, got {self.fps}")
-        if self.detect_every < 1 or self.batch_size < 1:
-            raise ValueError(f"detect_every and batch_size must be >= 1, got {self.detect_every} and {self.batch_size}")
+        if self.detect_every < 1 or self.batch_size < 1 or self.landmark_every < 1:
+            raise ValueError(
+                f"detect_every, batch_size and landmark_every must be >= 1, got {self.detect_every}, {self.batch_size}, {self.landmark_every}"
+            )
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -81,12 +87,14 @@ class AnalysisParams:
 class AnalysisResult:
     record: store.AnalysisRecord
     cache: ScoreCache  # track ids are person ids (stitched); raw_track_ids are the tracker's, as stored
-    series: ScoreSeries  # whole video: max over visible faces, NaN where none
+    series: ScoreSeries  # whole video: laugh probability (CNN fused with face geometry), max over visible faces, NaN where none
     tracks: dict[int, ScoreSeries]  # one per person
     segments: list[Segment]
     smoothing: SmoothingParams
     from_cache: bool  # True when nothing was decoded
     fragments: tuple[int, ...]  # ids in `cache` of faces seen too briefly to be a person: in `series`, not in `tracks`
+    intensity: ScoreSeries | None = None  # whole video: how big the laugh is (0..1), max over faces; NaN without face geometry
+    track_intensity: dict[int, ScoreSeries] = field(default_factory=dict)  # the same per person
 
     @property
     def end_s(self) -> float:
@@ -113,12 +121,14 @@ def analyze_video(
     detector: _Detector | None = None,
     model_dir: str | Path | None = None,
     sha256: str | None = None,
+    geometry: GeometryScorer | None = None,
 ) -> AnalysisResult:
     """Analyse one video (or return the cached analysis; or resume an interrupted one).
 
     Raises `laughvid.errors.VideoError` with a readable message for files that cannot be analysed.
     `classifier` defaults to the smile model in `model_dir` (None = the active model). `sha256` is
     the file's content hash when the caller has it already (a library run hashes before dispatching).
+    `geometry` defaults to the shipped landmark and fusion models of `params.geometry` (none when it is "").
     """
     conn = conn if conn is not None else store.open_store()
     path = Path(path).resolve()  # exports read this path later, from whatever folder they run in
@@ -132,7 +142,9 @@ def analyze_video(
     record = store.start_analysis(conn, video_id, classifier.version, params.as_dict())  # a finished one comes back untouched
     if record.status != "done":
         try:
-            warnings = _run(conn, record, classifier, detector or _default_detector(params), params, progress)
+            if geometry is None and params.geometry:
+                geometry = _shared_geometry(params.geometry)
+            warnings = _run(conn, record, classifier, detector or _default_detector(params), params, progress, geometry)
         except store.AnalysisDone:  # another run of the same analysis finished first: serve its result
             pass
         except BaseException as exc:  # KeyboardInterrupt too: committed chunks stay for resume
@@ -162,6 +174,12 @@ def _default_detector(params: AnalysisParams) -> _Detector:
     return _shared_detector(params.min_face_confidence)
 
 
+@functools.lru_cache(maxsize=1)
+def _shared_geometry(version: str) -> GeometryScorer:
+    """Landmark and fusion models, loaded once per process (like the detector)."""
+    return GeometryScorer.load(version)
+
+
 def load_result(conn, analysis_id: int, smoothing: SmoothingParams = SmoothingParams(), from_cache: bool = True) -> AnalysisResult:
     """Series, tracks and segments of a stored analysis, without decoding."""
     record = store.get_analysis(conn, analysis_id)
@@ -171,7 +189,13 @@ def load_result(conn, analysis_id: int, smoothing: SmoothingParams = SmoothingPa
     series = whole_series(people.cache)
     tracks = {tid: s for tid, s in track_series(people.cache).items() if tid not in people.fragments}
     segments = find_segments(series, smoothing, tracks, video_end_s(record.info.duration_s, series.times_s))
-    return AnalysisResult(record, people.cache, series, tracks, segments, smoothing, from_cache, people.fragments)
+    intensity = whole_series(people.cache, people.cache.intensity)
+    for segment in segments:  # export and review rank big laughs first
+        segment.peak_intensity = peak_between(intensity, segment.start_s, segment.end_s)
+    track_intensity = {tid: s for tid, s in track_series(people.cache, people.cache.intensity).items() if tid in tracks}
+    return AnalysisResult(
+        record, people.cache, series, tracks, segments, smoothing, from_cache, people.fragments, intensity, track_intensity
+    )
 
 
 def compute_segments(conn, analysis_id: int, smoothing: SmoothingParams) -> list[Segment]:
@@ -224,7 +248,13 @@ def _prefetch(batches: Iterator[FrameBatch], depth: int) -> Iterator[FrameBatch]
 
 
 def _run(
-    conn, record: store.AnalysisRecord, classifier: Scorer, detector: _Detector, params: AnalysisParams, progress: ProgressFn | None
+    conn,
+    record: store.AnalysisRecord,
+    classifier: Scorer,
+    detector: _Detector,
+    params: AnalysisParams,
+    progress: ProgressFn | None,
+    geometry: GeometryScorer | None = None,
 ) -> list[str]:
     info = record.info
     resume = record.resume or {}
@@ -238,7 +268,7 @@ def _run(
     for batch in _prefetch(batches, PREFETCH_DEPTH):
         scale = info.width / batch.frames.shape[2]
         faces, is_key, keyframe = _track_batch(batch, analysed, tracker, detector, params.detect_every, keyframe)
-        rows = _score_rows(batch, faces, is_key, classifier, scale)
+        rows = _score_rows(batch, faces, is_key, classifier, scale, geometry, params.landmark_every)
         analysed += len(batch)
         last = float(batch.times_s[-1])
         state = {"tracker": tracker.state(), "analysed": analysed, "last_time_s": last, "keyframe": _faces_to_json(keyframe)}
@@ -294,8 +324,16 @@ def _track_batch(
     return faces, is_key, prev
 
 
-def _score_rows(batch: FrameBatch, faces: list[_Faces], is_key: list[bool], classifier: Scorer, scale: float) -> list[tuple]:
-    """Crop every face of every frame, score all crops in one call, return store rows."""
+def _score_rows(
+    batch: FrameBatch,
+    faces: list[_Faces],
+    is_key: list[bool],
+    classifier: Scorer,
+    scale: float,
+    geometry: GeometryScorer | None = None,
+    landmark_every: int = 1,
+) -> list[tuple]:
+    """Crop every face of every frame, score all crops in one call, fuse with face geometry, return store rows."""
     crops, keys = [], []
     for i, frame_faces in enumerate(faces):
         if not frame_faces:
@@ -305,10 +343,62 @@ def _score_rows(batch: FrameBatch, faces: list[_Faces], is_key: list[bool], clas
         keys.extend((i, t) for t in ids)
     if not keys:
         return []
-    probs = classifier.score(np.concatenate(crops))
+    cnn = classifier.score(np.concatenate(crops))
+    probs, geo, intensity = cnn, [None] * len(keys), [None] * len(keys)
+    if geometry is not None:
+        feats = _face_features(batch, faces, is_key, keys, geometry, landmark_every)
+        probs = geometry.model.fuse(cnn, feats)
+        geo, intensity = (_nullable(v) for v in (geometry.model.geometry_score(feats), geometry.model.intensity(probs, feats)))
     rows = []
-    for (i, tid), prob in zip(keys, probs, strict=False):
+    for k, (i, tid) in enumerate(keys):
         det = faces[i][tid]
         box = [float(v) * scale for v in det.box]
-        rows.append((float(batch.times_s[i]), tid, *box, float(det.confidence), float(prob), bool(is_key[i])))
+        rows.append(
+            (
+                float(batch.times_s[i]),
+                tid,
+                *box,
+                float(det.confidence),
+                float(probs[k]),
+                bool(is_key[i]),
+                float(cnn[k]),
+                geo[k],
+                intensity[k],
+            )
+        )
     return rows
+
+
+def _nullable(values: np.ndarray) -> list[float | None]:
+    return [None if np.isnan(v) else float(v) for v in values]
+
+
+def _face_features(
+    batch: FrameBatch, faces: list[_Faces], is_key: list[bool], keys: list[tuple[int, int]], geometry: GeometryScorer, every: int
+) -> np.ndarray:
+    """Face features (landmarks.FEATURES) for every (frame, track) in `keys`.
+
+    Landmarks cost ~15-20 ms per face, 5x the CNN, so they run only on detection keyframes (every
+    `every`-th, counted back from the batch's last frame; plus each track's last keyframe if that
+    left it without one), and each track's features are interpolated in time between them (held
+    at the batch's edges: no state crosses batches, so resume is unchanged).
+    """
+    keyframes = [i for i in range(len(batch)) if is_key[i]][::-1]
+    chosen = {i: set(faces[i]) for i in keyframes[::every]}
+    covered = set().union(*chosen.values()) if chosen else set()
+    for i in keyframes:  # newest first: each uncovered track's last keyframe
+        for tid in set(faces[i]) - covered:
+            chosen.setdefault(i, set()).add(tid)
+            covered.add(tid)
+    seen: dict[int, list[tuple[float, np.ndarray]]] = {}
+    for i in sorted(chosen):
+        ids = sorted(chosen[i])
+        for tid, shape in zip(ids, geometry.landmarker.run(batch.frames[i], [faces[i][t].box for t in ids]), strict=True):
+            seen.setdefault(tid, []).append((float(batch.times_s[i]), features(shape)))
+    out = np.full((len(keys), len(FEATURES)), np.nan)
+    for tid, samples in seen.items():
+        rows = [k for k, (_, t) in enumerate(keys) if t == tid]
+        at = np.array([float(batch.times_s[keys[k][0]]) for k in rows])
+        times, values = np.array([t for t, _ in samples]), np.stack([v for _, v in samples])
+        out[rows] = np.column_stack([np.interp(at, times, values[:, c]) for c in range(values.shape[1])])
+    return out

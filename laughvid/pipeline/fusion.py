@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from laughvid.pipeline.faces.landmarks import FEATURES, FaceLandmarker
+
 FUSION_FILE = "fusion.json"
 _EPS = 1e-6
 
@@ -69,8 +71,6 @@ class FusionModel:
         data = json.loads(path.read_text())
         data["fused"], data["geometry"] = Logistic(**data["fused"]), Logistic(**data["geometry"])
         model = cls(**data)
-        from laughvid.pipeline.faces.landmarks import FEATURES
-
         if tuple(model.features) != FEATURES:
             raise ValueError(f"{path}: fitted on features {model.features}, this laughvid computes {list(FEATURES)}; refit it")
         return model
@@ -106,3 +106,22 @@ class FusionModel:
         jaw = feats[:, self.features.index("jawOpen")]
         openness = np.clip((jaw - self.open_low) / (self.open_high - self.open_low), 0, 1)
         return np.asarray(prob, np.float64) * (self.closed_intensity + (1 - self.closed_intensity) * openness)
+
+
+SHIPPED_FUSION = "fusion-v1"  # the version of models/fusion/fusion.json; AnalysisParams names it, so a refit is a new analysis
+
+
+@dataclass
+class GeometryScorer:
+    """What analysis needs for the second opinion: the landmark models and the fusion fitted on their features."""
+
+    landmarker: FaceLandmarker
+    model: FusionModel
+
+    @classmethod
+    def load(cls, version: str = SHIPPED_FUSION, threads: int = 1) -> GeometryScorer:
+        """The shipped landmark and fusion models; refuses a fusion of another version than `version`."""
+        model = FusionModel.load()
+        if model.version != version:
+            raise ValueError(f"analysis asks for fusion {version!r}, the shipped one is {model.version!r}")
+        return cls(FaceLandmarker.load(threads=threads), model)

@@ -146,4 +146,11 @@ MIGRATIONS: list[tuple[int, str]] = [
     (4, "ALTER TABLE videos ADD COLUMN size_bytes INTEGER; ALTER TABLE videos ADD COLUMN mtime_ns INTEGER;"),
     # Redo (laughvid.review.edits.redo): the rows an undo replaced, so the change can be put back.
     (5, "ALTER TABLE review_log ADD COLUMN redo_json TEXT;"),
+    # Face geometry (issue 14): `prob` becomes the fused laugh probability; its parts stay per face row
+    # (NULL in rows analysed before: there `prob` is the CNN's). Segments keep their peak laugh intensity.
+    (
+        6,
+        "ALTER TABLE face_scores ADD COLUMN cnn_prob REAL; ALTER TABLE face_scores ADD COLUMN geometry REAL; "
+        "ALTER TABLE face_scores ADD COLUMN intensity REAL; ALTER TABLE segments ADD COLUMN peak_intensity REAL;",
+    ),
 ]

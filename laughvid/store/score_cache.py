@@ -145,13 +145,17 @@ def start_analysis(conn: sqlite3.Connection, video_id: int, model_version: str, 
     return find_analysis(conn, video_id, model_version, p_hash)
 
 
+_FACE_COLUMNS = 12  # per face row, as save_chunk takes them
+
+
 def save_chunk(
     conn: sqlite3.Connection, analysis_id: int, frame_times: np.ndarray, rows: list[tuple], resume: dict, progress: float
 ) -> None:
     """Commit one chunk of the score cache and the state to resume after it, atomically.
 
-    `rows` are (time_s, track_id, x0, y0, x1, y1, confidence, prob, detected). Raises AnalysisDone,
-    writing nothing, once another run has finished the analysis.
+    `rows` are (time_s, track_id, x0, y0, x1, y1, confidence, prob, detected, cnn_prob, geometry, intensity)
+    (the last three None or left out where unknown). Raises AnalysisDone, writing nothing, once another run has
+    finished the analysis.
     """
     with conn:
         updated = conn.execute(
@@ -164,9 +168,9 @@ def save_chunk(
             "INSERT OR REPLACE INTO frames (analysis_id, time_s) VALUES (?, ?)", [(analysis_id, float(t)) for t in frame_times]
         )
         conn.executemany(
-            "INSERT OR REPLACE INTO face_scores (analysis_id, time_s, track_id, x0, y0, x1, y1, confidence, prob, detected) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(analysis_id, *row) for row in rows],
+            "INSERT OR REPLACE INTO face_scores (analysis_id, time_s, track_id, x0, y0, x1, y1, confidence, prob, detected, "
+            "cnn_prob, geometry, intensity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(analysis_id, *row, *(None,) * (_FACE_COLUMNS - len(row))) for row in rows],
         )
 
 
@@ -201,11 +205,11 @@ def load_cache(conn: sqlite3.Connection, analysis_id: int) -> ScoreCache:
         [r[0] for r in conn.execute("SELECT time_s FROM frames WHERE analysis_id = ? ORDER BY time_s", (analysis_id,))], np.float64
     )
     rows = conn.execute(
-        "SELECT time_s, track_id, x0, y0, x1, y1, confidence, prob, detected FROM face_scores "
-        "WHERE analysis_id = ? ORDER BY time_s, track_id",
+        "SELECT time_s, track_id, x0, y0, x1, y1, confidence, prob, detected, COALESCE(cnn_prob, prob), geometry, intensity "
+        "FROM face_scores WHERE analysis_id = ? ORDER BY time_s, track_id",
         (analysis_id,),
     ).fetchall()
-    table = np.array(rows, np.float64).reshape(-1, 9)
+    table = np.array(rows, np.float64).reshape(-1, 12)  # NULL reads as NaN
     return ScoreCache(
         frame_times_s=frame_times,
         times_s=table[:, 0],
@@ -214,6 +218,9 @@ def load_cache(conn: sqlite3.Connection, analysis_id: int) -> ScoreCache:
         confidences=table[:, 6],
         probs=table[:, 7],
         detected=table[:, 8].astype(bool),
+        cnn_probs=table[:, 9],
+        geometry=table[:, 10],
+        intensity=table[:, 11],
     )
 
 
@@ -221,15 +228,20 @@ def save_segments(conn: sqlite3.Connection, analysis_id: int, smoothing_hash: st
     with conn:
         conn.execute("DELETE FROM segments WHERE analysis_id = ? AND smoothing_hash = ?", (analysis_id, smoothing_hash))
         conn.executemany(
-            "INSERT INTO segments (analysis_id, smoothing_hash, start_s, end_s, peak_prob, mean_prob, track_ids) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(analysis_id, smoothing_hash, s.start_s, s.end_s, s.peak_prob, s.mean_prob, json.dumps(list(s.track_ids))) for s in segments],
+            "INSERT INTO segments (analysis_id, smoothing_hash, start_s, end_s, peak_prob, mean_prob, track_ids, peak_intensity) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (analysis_id, smoothing_hash, s.start_s, s.end_s, s.peak_prob, s.mean_prob, json.dumps(list(s.track_ids)), s.peak_intensity)
+                for s in segments
+            ],
         )
 
 
 def load_segments(conn: sqlite3.Connection, analysis_id: int, smoothing_hash: str) -> list[Segment]:
     """Segments saved for these smoothing parameters (they are cheap to recompute from the cache)."""
     rows = conn.execute(
-        "SELECT start_s, end_s, peak_prob, mean_prob, track_ids FROM segments WHERE analysis_id = ? AND smoothing_hash = ? ORDER BY start_s",
+        "SELECT start_s, end_s, peak_prob, mean_prob, track_ids, peak_intensity FROM segments "
+        "WHERE analysis_id = ? AND smoothing_hash = ? ORDER BY start_s",
         (analysis_id, smoothing_hash),
     ).fetchall()
-    return [Segment(a, b, p, m, tuple(json.loads(t))) for a, b, p, m, t in rows]
+    return [Segment(a, b, p, m, tuple(json.loads(t)), peak_intensity=i) for a, b, p, m, t, i in rows]

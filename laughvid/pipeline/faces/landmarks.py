@@ -107,7 +107,9 @@ class FaceLandmarker:
         sessions = []
         for name in (LANDMARKS_FILE, BLENDSHAPES_FILE):
             if not (model_dir / name).is_file():
-                raise FileNotFoundError(f"{model_dir / name}: face landmark model missing (rebuild with scripts/convert_face_landmarker.py)")
+                raise FileNotFoundError(
+                    f"{model_dir / name}: face landmark model missing (rebuild with scripts/convert_face_landmarker.py)"
+                )
             sessions.append(ort.InferenceSession(str(model_dir / name), options, providers=["CPUExecutionProvider"]))
         return cls(*sessions)
 
@@ -131,7 +133,9 @@ class FaceLandmarker:
             lm = points[i].astype(np.float64)
             if frames is not None:
                 cx, cy, per_px = frames[i]
-                lm = np.column_stack([(lm[:, 0] - INPUT_SIZE / 2) * per_px + cx, (lm[:, 1] - INPUT_SIZE / 2) * per_px + cy, lm[:, 2] * per_px])
+                lm = np.column_stack(
+                    [(lm[:, 0] - INPUT_SIZE / 2) * per_px + cx, (lm[:, 1] - INPUT_SIZE / 2) * per_px + cy, lm[:, 2] * per_px]
+                )
             presence = float(1 / (1 + np.exp(-float(presence_logit.reshape(-1)[i]))))
             out.append(FaceShape(lm, presence, scores.astype(np.float64)))
         return out
