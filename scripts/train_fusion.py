@@ -76,8 +76,8 @@ def main() -> None:
     test = split_table(splits["test"], classifier, landmarker, args.cache, "test")
     smile = list(FEATURES).index("mouthSmile")
     jaw = val["feats"][:, list(FEATURES).index("jawOpen")]
-    # Openness scale: from "lips just apart" to a wide laugh, read off the smiling validation faces.
-    open_low, open_high = (float(np.percentile(jaw[val["labels"] == 1], q)) for q in (25, 95))
+    # Openness scale, read off the smiling validation faces: a typical (median) smile counts as closed, the widest 5 % as fully open.
+    open_low, open_high = (float(np.percentile(jaw[val["labels"] == 1], q)) for q in (50, 95))
     model = fit_fusion(
         VERSION,
         val["cnn"],

@@ -24,6 +24,7 @@ COLUMNS = (
     "duration_s",
     "peak_prob",
     "mean_prob",
+    "peak_intensity",  # how big the laugh got (0..1; empty where the analysis had no face geometry)
     "track_ids",
     "state",
     "origin",
@@ -60,6 +61,7 @@ def rows(segments: Sequence[Segment | ReviewedSegment]) -> list[dict]:
             "duration_s": round(r.segment.duration_s, 3),
             "peak_prob": round(r.segment.peak_prob, 4),
             "mean_prob": round(r.segment.mean_prob, 4),
+            "peak_intensity": "" if r.segment.peak_intensity is None else round(r.segment.peak_intensity, 4),
             "track_ids": " ".join(str(t) for t in r.segment.track_ids),
             "state": r.state,
             "origin": r.origin,

@@ -30,20 +30,25 @@ def logit(p: np.ndarray) -> np.ndarray:
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-np.asarray(z, np.float64)))
+    return 1 / (1 + np.exp(-np.clip(np.asarray(z, np.float64), -500, 500)))
 
 
 @dataclass
 class Logistic:
-    """p = sigmoid(intercept + coef . (x - mean) / scale)."""
+    """p = sigmoid(intercept + coef . (x - mean) / scale), with x first clipped to the range seen in
+    fitting (`low`..`high`): a face unlike any training face must not push the probability to 0 or 1
+    by extrapolation."""
 
     coef: list[float]
     intercept: float
     mean: list[float]
     scale: list[float]
+    low: list[float]
+    high: list[float]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        z = (np.asarray(x, np.float64) - np.asarray(self.mean)) / np.asarray(self.scale)
+        x = np.clip(np.asarray(x, np.float64), self.low, self.high)
+        z = (x - np.asarray(self.mean)) / np.asarray(self.scale)
         return sigmoid(self.intercept + z @ np.asarray(self.coef))
 
 

@@ -54,7 +54,9 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iters: int = 50)
         w -= step
         if np.abs(step).max() < 1e-8:
             break
-    return Logistic(coef=w[1:].tolist(), intercept=float(w[0]), mean=mean.tolist(), scale=scale.tolist())
+    return Logistic(
+        coef=w[1:].tolist(), intercept=float(w[0]), mean=mean.tolist(), scale=scale.tolist(), low=x.min(0).tolist(), high=x.max(0).tolist()
+    )
 
 
 def fit_fusion(version: str, cnn_prob: np.ndarray, feats: np.ndarray, labels: np.ndarray, l2: float = 1.0, **extra) -> FusionModel:
