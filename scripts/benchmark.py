@@ -216,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, help="smile model directory (default: the active model)")
     parser.add_argument("--seconds", type=int, default=60, help="length of the generated 720p30 clip")
+    parser.add_argument("--landmark-every", type=int, default=AnalysisParams().landmark_every, help="AnalysisParams.landmark_every")
     parser.add_argument("--no-dev", action="store_true", help="skip the dev videos")
     parser.add_argument("--no-memory", action="store_true", help="skip the 1 min vs 10 min memory runs")
     parser.add_argument(
@@ -223,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     classifier = load_classifier(args.model)
-    params = AnalysisParams()
+    params = AnalysisParams(landmark_every=args.landmark_every)
     print(f"model {classifier.version}; {json.dumps(params.as_dict())}")
     print("realtime factors (video seconds per wall second; higher is faster), 2 threads max per stage")
     clip = generated_720p(args.seconds)
