@@ -74,10 +74,10 @@ class AnalysisParams:
         """Refuse bad values here, before any analysis row is written, for every caller (CLI, UI, scripts)."""
         if not math.isfinite(self.fps) or self.fps <= 0:  # NaN passes `<= 0`, and would fail mid-analysis
             raise ValueError(f"fps must be a number above 0, got {self.fps}")
-        if self.detect_every < 1 or self.batch_size < 1 or self.landmark_every < 1:
-            raise ValueError(
-                f"detect_every, batch_size and landmark_every must be >= 1, got {self.detect_every}, {self.batch_size}, {self.landmark_every}"
-            )
+        if self.detect_every < 1 or self.batch_size < 1:
+            raise ValueError(f"detect_every and batch_size must be >= 1, got {self.detect_every} and {self.batch_size}")
+        if self.landmark_every < 1:
+            raise ValueError(f"landmark_every must be >= 1, got {self.landmark_every}")
 
     def as_dict(self) -> dict:
         return asdict(self)
