@@ -6,7 +6,9 @@ rejected / added).
     laughvid library --failed        only the videos whose analysis failed, with the reason
     laughvid library --json          the same entries as JSON (for scripts)
 
-Changes nothing. Exit codes: 0 listed; 2 the store cannot be used (the message says why).
+A file that is not a readable video never enters the store (`laughvid analyze` names it with its
+reason); a video whose analysis failed part-way is listed with the reason, and the same analyze
+command resumes it. Changes nothing. Exit codes: 0 listed; 2 the store cannot be used (the message says why).
 """
 
 from __future__ import annotations
