@@ -46,6 +46,7 @@ class Detection:
 
     box: Box
     confidence: float
+    detected: bool = True  # False: carried by the tracker through a detector miss (no detector saw it here)
 
 
 @dataclass

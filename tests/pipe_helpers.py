@@ -2,8 +2,9 @@
 
 import time
 
+from laughvid.pipeline.analyze import AnalysisParams
 from laughvid.pipeline.faces.crop import Framing, crop_faces
-from laughvid.pipeline.faces.detector import FaceDetector
+from laughvid.pipeline.faces.finder import FaceFinder, make_detector
 
 
 class BrightnessScorer:
@@ -28,10 +29,15 @@ class BrightnessScorer:
         return crops.reshape(len(crops), -1).mean(1) / 255.0
 
 
-class CountingDetector(FaceDetector):
-    """The real detector, counting its calls (to prove a cache hit decodes nothing)."""
+class CountingDetector(FaceFinder):
+    """The default detectors, counting whole-frame detections (to prove a cache hit decodes nothing)."""
 
     calls = 0
+
+    def __init__(self):
+        params = AnalysisParams()
+        default = make_detector(params.detector, params.min_face_confidence, params.min_yunet_confidence)
+        super().__init__(default.blaze, default.yunet)
 
     def detect(self, frame):
         self.calls += 1

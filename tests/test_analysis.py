@@ -20,6 +20,8 @@ from laughvid.export.results import analysis_document
 from laughvid.pipeline import analyze as analysis
 from laughvid.pipeline.analyze import AnalysisParams, analyze_video, compute_segments, list_videos, load_result
 from laughvid.pipeline.decode import VideoError
+from laughvid.pipeline.faces.finder import FaceFinder, make_detector
+from laughvid.pipeline.faces.tracker import TrackerParams
 from laughvid.pipeline.segments import SmoothingParams
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_videos" / "two_people_astronaut.mp4"
@@ -36,8 +38,11 @@ def conn(tmp_path):
     return store.open_store(tmp_path / "store.sqlite")
 
 
+NOTHING_CARRIED = TrackerParams(look_again_s=0.0, carry_s=0.0)  # the former tracker: a face missed on a keyframe is gone there
+
+
 def test_every_analysed_frame_is_scored_and_no_face_is_nan(clip, conn):
-    result = analyze_video(clip, conn, BrightnessScorer())
+    result = analyze_video(clip, conn, BrightnessScorer(), AnalysisParams(tracker=NOTHING_CARRIED))
     times, probs = result.series.times_s, result.series.probs
     np.testing.assert_allclose(times, np.arange(30) / 10, atol=1e-6)
     assert np.isnan(probs[(times >= 1.3) & (times < 1.5)]).all()  # inside the blank span, away from its edges
@@ -47,6 +52,68 @@ def test_every_analysed_frame_is_scored_and_no_face_is_nan(clip, conn):
     for t, box in zip(result.cache.times_s[detected], result.cache.boxes[detected], strict=False):
         np.testing.assert_allclose(box, face_box_in_frame(t, 3.0, (640, 360), 120), atol=15)
     assert result.record.status == "done" and not result.from_cache
+
+
+class MissingKeyframes(FaceFinder):
+    """The default detectors, except that whole-frame detection finds nothing on the given keyframes
+    (counted from 1), as BlazeFace does on a laugh with the head thrown back; second looks optional."""
+
+    def __init__(self, missed: set[int], second_looks: bool = True):
+        params = AnalysisParams()
+        default = make_detector(params.detector, params.min_face_confidence, params.min_yunet_confidence)
+        super().__init__(default.blaze, default.yunet)
+        self.missed, self.second_looks, self.calls = missed, second_looks, 0
+
+    def detect(self, frame):
+        self.calls += 1
+        return [] if self.calls in self.missed else super().detect(frame)
+
+    def detect_region(self, frame, region):
+        return super().detect_region(frame, region) if self.second_looks else []
+
+    def scan(self, frame):
+        return [] if self.calls in self.missed else super().scan(frame)
+
+
+@pytest.mark.parametrize("second_looks", [True, False])
+def test_a_face_missed_on_three_keyframes_stays_tracked(tmp_path, second_looks):
+    video = astronaut_video(tmp_path / "a.mp4", seconds=2, fps=10)
+    missed = {4, 5, 6}  # keyframes at 0.8, 1.1, 1.4 s
+    old = analyze_video(
+        video,
+        store.open_store(tmp_path / "old.sqlite"),
+        BrightnessScorer(),
+        AnalysisParams(tracker=NOTHING_CARRIED),
+        detector=MissingKeyframes(missed),
+    )
+    new = analyze_video(
+        video, store.open_store(tmp_path / "new.sqlite"), BrightnessScorer(), detector=MissingKeyframes(missed, second_looks)
+    )
+    assert np.isnan(old.series.probs).sum() >= 5  # the former path: no face from ~0.7 to ~1.5 s
+    assert not np.isnan(new.series.probs).any() and len(new.tracks) == 1  # one person, a face on every frame
+    in_gap = (new.cache.times_s > 0.75) & (new.cache.times_s < 1.45)
+    # found again by a second look around where the face was, or else carried (not counted as detected)
+    assert new.cache.detected[in_gap].any() == second_looks
+
+
+def test_a_face_that_vanishes_is_carried_at_most_carry_s(tmp_path, conn):
+    video = astronaut_video(tmp_path / "gone.mp4", seconds=4, fps=10, moving=False, blank_spans=[(1.0, 4.0)])
+    result = analyze_video(video, conn, BrightnessScorer())
+    last_face = result.series.times_s[~np.isnan(result.series.probs)].max()
+    assert last_face <= 1.0 + TrackerParams().carry_s + 0.3  # last seen at ~0.8 s; carried no longer than carry_s (+ half a keyframe gap)
+    assert not result.cache.detected[result.cache.times_s >= 1.0].any()
+
+
+def test_a_small_face_across_the_room_is_found_and_followed(tmp_path, conn):
+    video = astronaut_video(tmp_path / "room.mp4", seconds=2, size=(1280, 720), fps=10, face_px=36, moving=False)
+    before = analyze_video(video, conn, BrightnessScorer(), AnalysisParams(detector="blaze", scan_every=0, tracker=NOTHING_CARRIED))
+    after = analyze_video(video, conn, BrightnessScorer())
+    assert np.isnan(before.series.probs).mean() > 0.7  # BlazeFace alone sees a 36 px face in 720p at most in glimpses
+    assert (~np.isnan(after.series.probs)).mean() >= 0.9 and len(after.tracks) == 1
+    detected = after.cache.detected
+    for t, box in zip(after.cache.times_s[detected], after.cache.boxes[detected], strict=False):
+        expected = face_box_in_frame(t, 2.0, (1280, 720), 36, moving=False)
+        assert abs((box[0] + box[2]) / 2 - (expected[0] + expected[2]) / 2) < 10
 
 
 def test_boxes_are_in_source_pixels_when_frames_are_downscaled(tmp_path, conn):
@@ -135,7 +202,7 @@ def test_killed_process_resumes_from_its_last_chunk(clip, tmp_path):
 
 
 def test_segments_for_new_smoothing_come_from_the_cache(clip, conn, monkeypatch):
-    result = analyze_video(clip, conn, BrightnessScorer())
+    result = analyze_video(clip, conn, BrightnessScorer(), AnalysisParams(tracker=NOTHING_CARRIED))  # two spans of face
     monkeypatch.setattr(analysis, "iter_batches", lambda *a, **k: pytest.fail("decoded again"))
     low = compute_segments(
         conn, result.record.id, SmoothingParams(median_s=0, on_threshold=0.01, off_threshold=0.01, fill_gap_s=0, merge_gap_s=0)
@@ -178,16 +245,16 @@ def test_a_face_back_elsewhere_after_3_s_is_still_one_person(tmp_path, conn):
 
 def test_the_sample_video_shows_its_two_people(conn):
     """Camera pans and zooms: the left person's return after the empty corner is stitched back to
-    them; two single-detection glimpses during the whip pans are fragments, not persons."""
+    them; five single-detection glimpses during the whip pans (BlazeFace sees two, YuNet three more) are fragments, not persons."""
     result = analyze_video(SAMPLE, conn, BrightnessScorer())
-    assert len(np.unique(store.load_cache(conn, result.record.id).track_ids)) == 5
-    assert sorted(result.tracks) == [0, 1] and len(result.fragments) == 2
+    assert len(np.unique(store.load_cache(conn, result.record.id).track_ids)) == 8
+    assert sorted(result.tracks) == [0, 1] and len(result.fragments) == 5
     left = result.cache.times_s[result.cache.track_ids == 0]
     assert left.min() < 0.5 and left.max() > 15.5  # the left person is in view at the start and the end
     glimpses = result.cache.times_s[np.isin(result.cache.track_ids, result.fragments)]
     assert not np.isnan(result.series.probs[np.isin(result.series.times_s, glimpses)]).any()  # still in the whole-video series
     doc = analysis_document(result)  # analysis.json: persons under "tracks", glimpses under "fragments", nothing lost
-    assert [len(doc["tracks"]), len(doc["fragments"])] == [2, 2]
+    assert [len(doc["tracks"]), len(doc["fragments"])] == [2, 5]
     assert sum(len(t["observations"]) for t in doc["tracks"] + doc["fragments"]) == len(result.cache.times_s)
 
 

@@ -34,9 +34,10 @@ import numpy as np
 
 from laughvid import store
 from laughvid.pipeline.decode import DecodeReport, iter_batches, probe
+from laughvid.pipeline.faces.finder import DETECTORS
 from laughvid.pipeline.faces.landmarks import FEATURES, features
 from laughvid.pipeline.faces.stitch import stitch
-from laughvid.pipeline.faces.tracker import Tracker, TrackerParams, fill_between
+from laughvid.pipeline.faces.tracker import RegionDetector, Tracker, TrackerParams, fill_between, track_keyframe
 from laughvid.pipeline.fusion import SHIPPED_FUSION, GeometryScorer
 from laughvid.pipeline.segments import SmoothingParams, find_segments
 from laughvid.pipeline.timeline import peak_between, track_series, whole_series
@@ -64,7 +65,10 @@ class AnalysisParams:
     detect_every: int = 3  # run the face detector on every n-th analysed frame (plus each batch's last)
     batch_size: int = 30  # analysed frames per batch = per committed cache chunk
     max_side: int = 1280  # decode frames no larger than this (4K is downscaled; boxes stay in source pixels)
-    min_face_confidence: float = 0.6
+    min_face_confidence: float = 0.6  # BlazeFace
+    min_yunet_confidence: float = 0.75  # YuNet: at 0.6 it took a hand holding a phone for a face (dev clip people_street)
+    detector: str = "blaze+yunet"  # see laughvid.pipeline.faces.finder: which face detectors run on keyframes
+    scan_every: int = 3  # ... and every n-th keyframe is also scanned finely for small faces (0 = never)
     backend: str = "auto"
     tracker: TrackerParams = field(default_factory=TrackerParams)
     geometry: str = SHIPPED_FUSION  # fuse face geometry with the CNN using this fusion model ("" = the CNN alone)
@@ -78,6 +82,10 @@ class AnalysisParams:
             raise ValueError(f"detect_every and batch_size must be >= 1, got {self.detect_every} and {self.batch_size}")
         if self.landmark_every < 1:
             raise ValueError(f"landmark_every must be >= 1, got {self.landmark_every}")
+        if self.scan_every < 0:
+            raise ValueError(f"scan_every must be >= 0 (0 = no small-face scan), got {self.scan_every}")
+        if self.detector not in DETECTORS:
+            raise ValueError(f"detector must be one of {', '.join(DETECTORS)}, got {self.detector!r}")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -107,10 +115,6 @@ def video_end_s(duration_s: float, times_s: np.ndarray) -> float:
     return max(duration_s, float(times_s[-1])) if len(times_s) else duration_s
 
 
-class _Detector(Protocol):
-    def detect(self, frame_rgb: np.ndarray) -> list[Detection]: ...
-
-
 def analyze_video(
     path: str | Path,
     conn=None,
@@ -118,7 +122,7 @@ def analyze_video(
     params: AnalysisParams = AnalysisParams(),
     smoothing: SmoothingParams = SmoothingParams(),
     progress: ProgressFn | None = None,
-    detector: _Detector | None = None,
+    detector: RegionDetector | None = None,
     model_dir: str | Path | None = None,
     sha256: str | None = None,
     geometry: GeometryScorer | None = None,
@@ -163,15 +167,15 @@ def analyze_video(
 
 
 @functools.lru_cache(maxsize=2)
-def _shared_detector(min_confidence: float) -> _Detector:
+def _shared_detector(kind: str, min_confidence: float, min_yunet_confidence: float) -> RegionDetector:
     """One ONNX session per process (creating one costs 15-50 ms; `run` is thread-safe)."""
-    from laughvid.pipeline.faces.detector import FaceDetector
+    from laughvid.pipeline.faces.finder import make_detector
 
-    return FaceDetector(min_confidence=min_confidence)
+    return make_detector(kind, min_confidence, min_yunet_confidence)
 
 
-def _default_detector(params: AnalysisParams) -> _Detector:
-    return _shared_detector(params.min_face_confidence)
+def _default_detector(params: AnalysisParams) -> RegionDetector:
+    return _shared_detector(params.detector, params.min_face_confidence, params.min_yunet_confidence)
 
 
 @functools.lru_cache(maxsize=1)
@@ -251,7 +255,7 @@ def _run(
     conn,
     record: store.AnalysisRecord,
     classifier: Scorer,
-    detector: _Detector,
+    detector: RegionDetector,
     params: AnalysisParams,
     progress: ProgressFn | None,
     geometry: GeometryScorer | None = None,
@@ -267,7 +271,7 @@ def _run(
     )
     for batch in _prefetch(batches, PREFETCH_DEPTH):
         scale = info.width / batch.frames.shape[2]
-        faces, is_key, keyframe = _track_batch(batch, analysed, tracker, detector, params.detect_every, keyframe)
+        faces, is_key, keyframe = _track_batch(batch, analysed, tracker, detector, params, keyframe)
         rows = _score_rows(batch, faces, is_key, classifier, scale, geometry, params.landmark_every)
         analysed += len(batch)
         last = float(batch.times_s[-1])
@@ -298,16 +302,23 @@ def _faces_from_json(data: list) -> tuple[float, _Faces]:
 
 
 def _track_batch(
-    batch: FrameBatch, analysed: int, tracker: Tracker, detector: _Detector, every: int, keyframe: tuple[float, _Faces] | None
+    batch: FrameBatch,
+    analysed: int,
+    tracker: Tracker,
+    detector: RegionDetector,
+    params: AnalysisParams,
+    keyframe: tuple[float, _Faces] | None,
 ) -> tuple[list[_Faces], list[bool], tuple[float, _Faces]]:
     """Faces (track id -> detection) per frame, which frames were detected, and the last keyframe."""
-    n = len(batch)
+    n, every = len(batch), params.detect_every
     # Keyframes end each run of `every` frames, so with batch_size a multiple of `every` the batch's
     # last frame (needed to interpolate up to it) costs no extra detection; plus the video's first frame.
     is_key = [(analysed + i) % every == every - 1 or analysed + i == 0 or i == n - 1 for i in range(n)]
-    keyed: dict[int, _Faces] = {}
-    for i in np.flatnonzero(is_key):
-        keyed[i] = {tid: det for tid, det in tracker.update(float(batch.times_s[i]), detector.detect(batch.frames[i]))}
+    # The small-face scan runs on every `scan_every`-th regular keyframe and the first frame: by frame
+    # index, so a resumed analysis scans the same frames.
+    period = every * params.scan_every
+    scan = [period > 0 and ((analysed + i) % period == period - 1 or analysed + i == 0) for i in range(n)]
+    keyed = {i: track_keyframe(tracker, detector, batch.frames[i], float(batch.times_s[i]), scan[i]) for i in np.flatnonzero(is_key)}
     faces: list[_Faces] = []
     prev = keyframe
     next_keys = sorted(keyed)
@@ -360,7 +371,7 @@ def _score_rows(
                 *box,
                 float(det.confidence),
                 float(probs[k]),
-                bool(is_key[i]),
+                bool(is_key[i]) and det.detected,
                 float(cnn[k]),
                 geo[k],
                 intensity[k],

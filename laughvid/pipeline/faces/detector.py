@@ -16,7 +16,7 @@ import numpy as np
 import onnxruntime as ort
 
 from laughvid.config import DETECTOR_DIR
-from laughvid.types import Detection
+from laughvid.types import Box, Detection
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,14 @@ def _weighted_nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -
     return kept
 
 
+def region_pixels(region: Box, shape: tuple[int, ...], min_side: int = 8) -> tuple[int, int, int, int] | None:
+    """Integer (x0, y0, x1, y1) of a region clipped to a frame of `shape`, or None if too small to search."""
+    height, width = shape[:2]
+    x0, y0 = max(0, int(region[0])), max(0, int(region[1]))
+    x1, y1 = min(width, int(np.ceil(region[2]))), min(height, int(np.ceil(region[3])))
+    return (x0, y0, x1, y1) if x1 - x0 >= min_side and y1 - y0 >= min_side else None
+
+
 class FaceDetector:
     """Finds faces in RGB frames; returns pixel boxes in the frame's own coordinates."""
 
@@ -96,6 +104,16 @@ class FaceDetector:
         self.min_confidence = min_confidence
         self.iou_threshold = iou_threshold
         self.min_face_px = min_face_px
+
+    def detect_region(self, frame_rgb: np.ndarray, region: Box) -> list[Detection]:
+        """Faces inside `region` of the frame (a second look where a tracked face was missed), in frame pixels."""
+        if (pixels := region_pixels(region, frame_rgb.shape)) is None:
+            return []
+        x0, y0, x1, y1 = pixels
+        return [
+            Detection((d.box[0] + x0, d.box[1] + y0, d.box[2] + x0, d.box[3] + y0), d.confidence)
+            for d in self.detect(np.ascontiguousarray(frame_rgb[y0:y1, x0:x1]))
+        ]
 
     def detect(self, frame_rgb: np.ndarray) -> list[Detection]:
         """Faces in one upright RGB frame (H x W x 3 uint8), most confident first."""

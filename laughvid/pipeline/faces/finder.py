@@ -1,0 +1,86 @@
+"""Which face detectors analysis runs, and how their findings are merged.
+
+`FaceFinder` runs BlazeFace and YuNet on each keyframe and keeps every face either one finds: the
+two fail on different faces (BlazeFace loses faces close to the camera, tilted far back or half
+covered by a hand; YuNet some it finds less surely), so their union loses fewer laughing faces
+than either (measured, docs/pipeline.md). Where both find a face, BlazeFace's box is kept: the smile
+model's framing was fitted on it. YuNet takes any input size, so it also does the second looks:
+`detect_region` (where a tracked face was just missed, the region enlarged to `region_side`) and
+`scan` (the whole frame at `scan_side`, for faces under ~40 px that the keyframe pass at 320 px
+cannot see).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from laughvid.pipeline.faces.tracker import iou, merge
+from laughvid.types import Box, Detection
+
+if TYPE_CHECKING:  # importing a detector starts onnxruntime; `import laughvid.pipeline.analyze` stays cheap
+    from laughvid.pipeline.faces.detector import FaceDetector
+    from laughvid.pipeline.faces.yunet import YuNetDetector
+
+DETECTORS = ("blaze", "yunet", "blaze+yunet")
+
+
+class FaceFinder:
+    """Whole-frame detection, second looks at regions, and a fine scan for small faces."""
+
+    def __init__(
+        self,
+        blaze: FaceDetector | None,
+        yunet: YuNetDetector | None,
+        same_face_iou: float = 0.3,
+        region_side: int = 192,
+        scan_side: int = 640,
+        scan_candidate_confidence: float = 0.5,
+    ) -> None:
+        if blaze is None and yunet is None:
+            raise ValueError("FaceFinder needs at least one detector")
+        self.blaze, self.yunet = blaze, yunet
+        self.same_face_iou = same_face_iou
+        self.region_side = region_side
+        self.scan_side = scan_side
+        self.scan_candidate_confidence = scan_candidate_confidence
+
+    def detect(self, frame_rgb: np.ndarray) -> list[Detection]:
+        found = self.blaze.detect(frame_rgb) if self.blaze else []
+        return merge(found, self.yunet.detect(frame_rgb), self.same_face_iou) if self.yunet else found
+
+    def detect_region(self, frame_rgb: np.ndarray, region: Box) -> list[Detection]:
+        if self.yunet:
+            return self.yunet.detect_region(frame_rgb, region, self.region_side)
+        return self.blaze.detect_region(frame_rgb, region)
+
+    def scan(self, frame_rgb: np.ndarray) -> list[Detection]:
+        """Small faces: candidates from the whole frame at `scan_side` px (a tiny face scores low
+        there), each confirmed by a look at its region enlarged, at YuNet's own threshold; nothing without YuNet."""
+        if not self.yunet:
+            return []
+        height, width = frame_rgb.shape[:2]
+        whole = (0.0, 0.0, float(width), float(height))
+        confirmed: list[Detection] = []
+        for candidate in self.yunet.detect_region(frame_rgb, whole, self.scan_side, self.scan_candidate_confidence):
+            x0, y0, x1, y1 = candidate.box
+            half = 1.5 * max(x1 - x0, y1 - y0)  # a 3-face-wide square around it
+            cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+            near = [
+                d for d in self.detect_region(frame_rgb, (cx - half, cy - half, cx + half, cy + half)) if iou(d.box, candidate.box) > 0.3
+            ]
+            confirmed = merge(confirmed, near[:1], self.same_face_iou)
+        return confirmed
+
+
+def make_detector(kind: str, min_confidence: float = 0.6, min_yunet_confidence: float = 0.75) -> FaceFinder:
+    """The detectors an `AnalysisParams.detector` name stands for."""
+    from laughvid.pipeline.faces.detector import FaceDetector
+    from laughvid.pipeline.faces.yunet import YuNetDetector
+
+    if kind not in DETECTORS:
+        raise ValueError(f"unknown face detector {kind!r}; choose one of {', '.join(DETECTORS)}")
+    blaze = FaceDetector(min_confidence=min_confidence) if "blaze" in kind else None
+    yunet = YuNetDetector(min_confidence=min_yunet_confidence) if "yunet" in kind else None
+    return FaceFinder(blaze, yunet)
