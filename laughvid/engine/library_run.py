@@ -14,6 +14,7 @@ per-video work files, so a run of one kind resumes what a run of another kind le
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import tempfile
@@ -117,7 +118,7 @@ def analyze_library(
             _record_video(conn, planned)  # before its work file is imported
     in_process = spec.workers == 0 or (spec.engine == "local" and len(plan.jobs) <= 1)
     if in_process:
-        done_stream = _in_process(plan.jobs, Analyser(classifier, None, params, smoothing), state, progress)
+        done_stream = _in_process(plan.jobs, Analyser(classifier, params, smoothing), state, progress)
     else:
         done_stream = _engine(plan.jobs, spec, model_dir, params, smoothing, state, progress)
     for done in done_stream:
@@ -137,6 +138,8 @@ def analyze_library(
             else:
                 yield report(_served(conn, planned, classifier.version, params, smoothing, "cached", same_as=Path(job.path)))
             first = False
+    with contextlib.suppress(OSError):  # an empty work folder: nothing left to resume
+        work_dir.rmdir()
 
 
 def _store_file(conn: sqlite3.Connection) -> Path | None:

@@ -48,19 +48,17 @@ def work_file_name(sha256: str, model_version: str, params: AnalysisParams) -> s
 class Analyser:
     """A worker's models, loaded once: one per worker process or actor (or the parent's own, for --workers 0)."""
 
-    def __init__(self, classifier: Scorer, detector, params: AnalysisParams, smoothing: SmoothingParams) -> None:
-        self.classifier, self.detector = classifier, detector  # detector None: the process's shared one
-        self.params, self.smoothing = params, smoothing
+    def __init__(self, classifier: Scorer, params: AnalysisParams, smoothing: SmoothingParams) -> None:
+        self.classifier, self.params, self.smoothing = classifier, params, smoothing
 
     @classmethod
     def load(cls, model_dir: str | Path, params: AnalysisParams, smoothing: SmoothingParams) -> Analyser:
-        """For a worker: single-threaded ONNX Runtime and one decode thread (one worker per core)."""
+        """For a worker: one decode thread; the models' ONNX sessions are single-threaded (the
+        face models are the pipeline's own per-process ones, made on the first video)."""
         from laughvid.lifecycle.registry import load_classifier
-        from laughvid.pipeline.faces.detector import FaceDetector
 
         set_decode_threads(1)
-        detector = FaceDetector(min_confidence=params.min_face_confidence, threads=1)
-        return cls(load_classifier(Path(model_dir), threads=1), detector, params, smoothing)
+        return cls(load_classifier(Path(model_dir), threads=1), params, smoothing)
 
     def analyse(self, job: Job, return_data: bool = False, progress: ProgressFn | None = None) -> JobDone:
         """Analyse (or resume) `job` into its work file; errors come back as a message, never raised.
@@ -73,7 +71,7 @@ class Analyser:
         conn = store.open_store(work)
         resumed = _resume_point(conn)
         try:
-            analyze_video(job.path, conn, self.classifier, self.params, self.smoothing, progress, detector=self.detector, sha256=job.sha256)
+            analyze_video(job.path, conn, self.classifier, self.params, self.smoothing, progress, sha256=job.sha256)
             error = None
         except VideoError as exc:
             error = str(exc)
