@@ -1,0 +1,189 @@
+"""Phase 2 on a population the base model never saw: does fine-tuning on 1,000 of its faces pay off,
+and does the promotion gate tell? Prints the figures (docs/finetune.md quotes them).
+
+The population is SMILEsmileD (LFW news photos). With a base trained without it
+(`laughvid train ... --smilesmiled DIR --test-only smilesmiled`) all of it is new; with a base that
+trained on its train split (the shipped model) only its held-out split is used, and said so. It is
+never replayed, so the public gates are the other sources' test splits. Exact copies and copies
+with conflicting labels are dropped, near-copies (16x16 thumbnails correlating >= 0.95) share a
+group, so no face sits on both sides. `--n` faces (default 1,000, drawn by group) form the
+collected fine-tune set; all the others are the test part, never used to choose anything. Within
+the set the product's own frozen validation split (25 % of the groups) is where recipes are
+compared: that is all a team has when it fine-tunes.
+
+For each recipe (`--recipes`, see RECIPES) it runs the product's `finetune` (replay of the base's
+public training data, gate with paired bootstrap) and prints the frozen-validation change with its
+interval, the public gates and the decision; `--test` then scores the base and every recipe's model
+on the test part (ROC-AUC with a bootstrap interval of the change). Models already written under
+`--out` are reused, so a second call with `--test` only evaluates.
+
+    .venv/bin/python scripts/simulate_phase2.py --model runs/base_nosmile --data ../shared/data \
+        [--n 1000] [--recipes old default head last] [--test]
+
+Sets and models go to `--out` (default runs/phase2, git-ignored: research-only faces).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from laughvid.lifecycle.modelcard import ModelCard
+from laughvid.lifecycle.registry import GateRule
+from laughvid.lifecycle.set_versions import freeze_validation, load_collected, write_items
+from laughvid.pipeline.scoring import SmileClassifier
+from laughvid.store import open_store
+from laughvid.training.data import ImageItem, deduplicate, load_arrays, load_smilesmiled
+from laughvid.training.finetune import VALIDATION, FinetuneConfig, compare_models, finetune, load_replay
+from laughvid.training.metrics import PairedDifference
+from laughvid.training.pipeline import DataSource
+
+REPLAY_FOLDERS = {"fer2013": "FER2013", "ckplus": "CK+48"}  # SMILEsmileD is the population: never replayed
+CONSENT = "public:SMILEsmileD"
+# The recipe before this study, then the candidates compared on the frozen validation split.
+RECIPES: dict[str, dict] = {
+    "old": dict(epochs=8, lr=1e-3, ema_decay=0.998, ema_share=0.0, replay_ratio=1.0),
+    "ema0.1": dict(ema_share=0.1, replay_ratio=1.0),
+    "ema0.3": dict(ema_share=0.3, replay_ratio=1.0),
+    "noema": dict(ema_decay=0.0, ema_share=0.0, replay_ratio=1.0),
+    "head": dict(replay_ratio=1.0, ema_share=0.1, trainable="head", lr=3e-3),
+    "last": dict(replay_ratio=1.0, ema_share=0.1, trainable="last"),
+    "bb0.3": dict(replay_ratio=1.0, ema_share=0.1, lr=3e-3, backbone_lr=0.3),
+    "lr3e-3": dict(replay_ratio=1.0, ema_share=0.1, lr=3e-3),
+    "lr3e-4": dict(replay_ratio=1.0, ema_share=0.1, lr=3e-4),
+    "e16": dict(replay_ratio=1.0, ema_share=0.1, epochs=16),
+    "e4": dict(replay_ratio=1.0, ema_share=0.1, epochs=4),
+    "replay0.5": dict(ema_share=0.1, replay_ratio=0.5),
+    "replay2": dict(ema_share=0.1, replay_ratio=2.0),
+    "unbalanced": dict(replay_ratio=1.0, ema_share=0.1, balanced=False),
+    "default": dict(),  # FinetuneConfig's defaults: replay2's recipe
+}
+
+
+def near_copy_groups(items: list[ImageItem], threshold: float = 0.95) -> list[ImageItem]:
+    """Items whose 16x16 thumbnails correlate >= threshold share a group (union-find), so a re-crop of
+    one photo cannot sit in both the fine-tune set and the test part."""
+    thumbs = np.stack([cv2.resize(cv2.imread(it.path, 0), (16, 16), interpolation=cv2.INTER_AREA).ravel() for it in items]).astype(
+        np.float32
+    )
+    thumbs -= thumbs.mean(1, keepdims=True)
+    thumbs /= np.linalg.norm(thumbs, axis=1, keepdims=True) + 1e-6
+    parent = list(range(len(items)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for start in range(0, len(items), 2000):
+        corr = thumbs[start : start + 2000] @ thumbs.T
+        for i, j in zip(*np.nonzero(corr >= threshold), strict=True):
+            if start + i != j:
+                parent[root(start + i)] = root(j)
+    for i, it in enumerate(items):
+        it.group = items[root(i)].group
+    return items
+
+
+def split_population(items: list[ImageItem], n: int, seed: int) -> tuple[list[ImageItem], list[ImageItem]]:
+    """(collected, test): whole groups in a seeded hash order until `n` faces are collected."""
+    groups: dict[str, list[ImageItem]] = {}
+    for it in items:
+        groups.setdefault(it.group, []).append(it)
+    order = sorted(groups, key=lambda g: hashlib.sha1(f"{seed}:{g}".encode()).hexdigest())
+    collected: list[ImageItem] = []
+    for g in order:
+        if len(collected) >= n:
+            break
+        collected += groups[g]
+    taken = {it.group for it in collected}
+    return collected, [it for it in items if it.group not in taken]
+
+
+def describe(c) -> str:
+    return f"{c.before:.4f} -> {c.after:.4f} ({c.change:+.4f} [{c.low:+.4f}, {c.high:+.4f}])"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    ap.add_argument("--model", type=Path, required=True, help="base model directory (ideally trained without SMILEsmileD)")
+    ap.add_argument("--n", type=int, default=1000, help="faces in the collected fine-tune set")
+    ap.add_argument("--recipes", nargs="+", default=["old", "default"], choices=sorted(RECIPES))
+    ap.add_argument("--test", action="store_true", help="also score the base and each recipe's model on the test part")
+    ap.add_argument("--seed", type=int, default=0, help="which faces are collected")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--epochs", type=int, help="override every recipe's epochs (a quick smoke run)")
+    ap.add_argument("--out", type=Path, default=Path("runs/phase2"))
+    args = ap.parse_args()
+    started = time.time()
+    quiet = lambda _: None  # noqa: E731
+
+    base = SmileClassifier.load(args.model)
+    items, dedup = deduplicate(load_smilesmiled(args.data / "SMILEsmileD"))
+    seen = "smilesmiled" in base.card.training_sources
+    if seen:  # only the images it never trained on (its held-out split); its public gates lose that split
+        items = [it for it in items if it.split != "train"]
+    items = near_copy_groups(items)
+    collected, test = split_population(items, args.n, args.seed)
+    set_dir = args.out / f"set_n{args.n}_s{args.seed}"
+    if not set_dir.exists():
+        write_items(set_dir, collected, CONSENT)
+        freeze_validation(set_dir, load_collected(set_dir))
+    sources = [DataSource(k, args.data / REPLAY_FOLDERS[k]) for k in base.card.training_sources if k in REPLAY_FOLDERS]
+    replay = load_replay(sources, log=quiet)
+    replay = {split: [it for it in rows if it.source != "smilesmiled"] for split, rows in replay.items()}  # the population
+    print(
+        f"base {base.version} (trained on {', '.join(base.card.training_sources)}); SMILEsmileD "
+        f"{'held-out split (the base trained on the rest)' if seen else 'all (never trained on)'} after dedup {len(items)} "
+        f"({dedup.as_dict()}), {len({it.group for it in items})} groups after near-copy grouping; collected {len(collected)} "
+        f"({sum(it.smile for it in collected)} smiling), test {len(test)} ({sum(it.smile for it in test)} smiling); "
+        f"replay {', '.join(s.kind for s in sources)} ({time.time() - started:.0f} s)"
+    )
+
+    conn = open_store(":memory:")
+    models = {}
+    print(f"\n{'recipe':<10} {'s':>5}  {'frozen validation ROC-AUC (change, 95% interval)':<50} public gates (change, 95% interval); gate")
+    for name in args.recipes:
+        out = args.out / "models" / f"{set_dir.name}_{name}"
+        models[name] = out
+        t0 = time.time()
+        if not (out / "model.onnx").is_file():
+            epochs = {"epochs": args.epochs} if args.epochs else {}
+            config = FinetuneConfig(**{**RECIPES[name], **epochs, "threads": args.threads, "gate": GateRule()})
+            finetune([set_dir], out, conn, replay, parent=args.model, config=config, promote=False, log=quiet)
+        card = ModelCard.load(out)
+        sets = {k: PairedDifference(**{f: r[f] for f in PairedDifference.__dataclass_fields__}) for k, r in card.gate["sets"].items()}
+        public = "; ".join(
+            f"{k.removesuffix('_test')} {c.change:+.4f} [{c.low:+.4f}, {c.high:+.4f}]" for k, c in sets.items() if k != VALIDATION
+        )
+        print(
+            f"{name:<10} {time.time() - t0:>5.0f}  {describe(sets[VALIDATION]):<50} {public}; {card.gate['decision'].split()[0]}  "
+            f"F1 after {card.metrics[VALIDATION]['f1']:.3f}"
+        )
+
+    if args.test:
+        _, labels = load_arrays(test, base.input_size)
+        print(f"\nTest part: {len(test)} SMILEsmileD faces ({int(labels.sum())} smiling) never used to choose anything")
+        for name, out in models.items():
+            model = SmileClassifier.load(out)
+            before, after, comparisons = compare_models(base, model, {"test": test}, GateRule(), seed=0)
+            c = comparisons["test"]
+            print(
+                f"  {name:<10} ROC-AUC {describe(c)}  PR-AUC {before['test']['pr_auc']:.4f} -> {after['test']['pr_auc']:.4f}  "
+                f"F1 {before['test']['f1']:.3f} -> {after['test']['f1']:.3f}  balanced acc "
+                f"{before['test']['balanced_accuracy']:.3f} -> {after['test']['balanced_accuracy']:.3f}"
+            )
+    print(f"\ntotal {time.time() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
