@@ -203,3 +203,11 @@ def test_malformed_sources_is_a_usage_error(tmp_path, capsys):
     bad.write_text(json.dumps({"clips": {"a.mp4": {"smile": []}}}))
     assert fvd.main(["--sources", str(bad), "--out", str(tmp_path / "out")]) == 2
     assert "source needs repo" in capsys.readouterr().err
+
+
+def test_the_set_is_big_enough_to_tune_on_and_spans_many_sources(clips):
+    """Issue 14: at least 40 clips and 60 smile/laugh events; folds are sources, so many of them."""
+    events = sum(len(c.smile) for c in clips)
+    sources = {c.source.repo for c in clips}
+    assert len(clips) >= 40 and events >= 60, f"{len(clips)} clips, {events} events"
+    assert len(sources) >= 20, f"only {len(sources)} source repositories"
