@@ -138,6 +138,10 @@ def test_export_buttons_write_files_and_blur_unconsented_faces(home):
     click(at, "Export clips")
     assert any("no accepted or added segments" in e.value for e in at.error)
     edit(home, "accept", 0)
+    at.run()  # the page shows the accepted segment (as after the player's own edit)
+    at.button(key="preview_finetune").click().run()
+    assert any(c.value.startswith("smile: ") for c in at.caption), "a contact sheet of the smile crops"
+    assert not (home / "finetune_set").exists(), "a preview writes nothing"
     at.checkbox(key="blur").check().run()
     click(at, "Export clips")
     assert any("blurred the faces of" in t.value for t in at.toast), "no one in the sample registered clips consent"
@@ -156,6 +160,24 @@ def test_unsure_moments_are_suggested_and_clicking_one_seeks_there(home):
     assert suggestions, "the model is unsure somewhere in the sample (straight faces, covered face)"
     suggestions[0].click().run()
     assert player_data(at)["command"]["seek"] == pytest.approx(float(suggestions[0].label.split(" s,")[0]), abs=0.05)
+
+
+def test_the_library_counts_every_video_and_its_queue_opens_a_video_at_the_moment(home, tmp_path):
+    at = start()  # the sample is on screen
+    other = analysed(home, astronaut_video(tmp_path / "second take.mp4", seconds=2.0))
+    at.run()
+    library = at.dataframe[1].value
+    assert sorted(library["video"]) == sorted(["two_people_astronaut.mp4", other.record.name])
+    sample = library[library["video"] == "two_people_astronaut.mp4"].iloc[0]
+    assert sample["pending"] == (table(at)["state"] == "pending").sum(), "the library counts what the review table shows"
+    at.button(key="queue_all").click().run()
+    moments = [b for b in at.button if (b.key or "").startswith("queue_") and b.key != "queue_all"]
+    assert moments, "the model is unsure somewhere in the library"
+    pick = next((b for b in moments if b.label.startswith("second")), moments[0])
+    pick.click().run()
+    opened = other.record.sha256 if pick.label.startswith("second") else at.session_state["video"]
+    assert at.session_state["video"] == opened and player_data(at)["video"]["sha"] == opened
+    assert player_data(at)["command"]["seek"] == pytest.approx(float(pick.label.split(" at ")[1].split(" s,")[0]), abs=0.05)
 
 
 def copy_of_shipped_model(folder, version: str):
@@ -236,6 +258,10 @@ def test_people_panel_registers_links_and_unlinks_and_clip_blurring_follows(home
 
     at.text_input(key="reviewer").input("ana").run()
     edit(home, "accept", 0)
+    at.run()  # the page shows the accepted segment (as after the player's own edit)
+    at.button(key="preview_finetune").click().run()
+    assert any(c.value.startswith("smile: ") for c in at.caption), "a contact sheet of the smile crops"
+    assert not (home / "finetune_set").exists(), "a preview writes nothing"
     at.checkbox(key="blur").check().run()
     blurred = blurred_in_export(at)
     assert blurred and not blurred & mine, "person 0's faces stay unblurred, everyone else's are blurred"

@@ -138,6 +138,20 @@ def test_edl_is_cmx3600_with_matching_source_and_record_lengths():
     assert "* FROM CLIP NAME: talk show.mp4" in lines
 
 
+def test_srt_and_edl_hold_the_laughs_unless_all_states_are_asked_for(tmp_path):
+    judged = [
+        *REVIEWED,
+        ReviewedSegment(seg(5.0, 6.0), "rejected", "auto", "ana", "2026-11-25T10:02:00+00:00", 5),
+        ReviewedSegment(seg(8.0, 9.0)),
+    ]
+    paths = write_lists(judged, SOURCE, tmp_path)
+    assert paths["srt"].read_text().count(" --> ") == 2 and "rejected" not in paths["srt"].read_text()
+    assert "pending" not in paths["edl"].read_text() and paths["edl"].read_text().count("* FROM CLIP NAME") == 2
+    assert len(list(csv.DictReader(paths["csv"].open()))) == 4  # the table keeps every segment with its state
+    paths = write_lists(judged, SOURCE, tmp_path, all_states=True)
+    assert paths["srt"].read_text().count(" --> ") == 4 and "Laugh (rejected" in paths["srt"].read_text()
+
+
 def test_plain_segments_export_as_pending(tmp_path):
     paths = write_lists([seg(1, 2)], SOURCE, tmp_path)
     assert sorted(paths) == ["csv", "edl", "json", "srt"]

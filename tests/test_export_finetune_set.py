@@ -16,6 +16,7 @@ from laughvid.export.crops import (
     VideoSource,
     export_finetune_set,
     plan_crops,
+    preview_crops,
     read_manifest,
     write_manifest,
 )
@@ -83,6 +84,19 @@ def test_export_writes_crops_and_manifest_and_replaces_on_reexport(video, cache,
     after = read_manifest(tmp_path / "set")
     assert sorted(r["label"] for r in after) == ["smile", "smile", "smile"]
     assert len(list((tmp_path / "set" / "non_smile").glob("*.png"))) == 0
+
+
+def test_the_preview_shows_the_crops_as_they_would_be_written_and_writes_nothing(video, cache, tmp_path):
+    source = VideoSource(path=str(video), **SOURCE_ARGS)
+    plan = plan_crops([item(0.0, 1.0, "accepted"), item(2.0, 3.0, "rejected")], cache, every_s=0.5)
+    shown = preview_crops(source, plan, Framing(), per_label=1)
+    assert sorted(c.label for c, _ in shown) == ["non_smile", "smile"] and not (tmp_path / "set").exists()
+    written = export_finetune_set(tmp_path / "set", source, plan, Framing())
+    first_smile = next(c for c, _ in shown if c.label == "smile")
+    row = next(r for r in written.rows if r["label"] == "smile" and float(r["time_s"]) == pytest.approx(first_smile.time_s))
+    image = next(i for c, i in shown if c.label == "smile")
+    saved = cv2.cvtColor(cv2.imread(str(tmp_path / "set" / row["path"])), cv2.COLOR_BGR2RGB)
+    assert np.array_equal(saved, image)
 
 
 def test_nothing_reviewed_is_a_clear_error(video, cache, tmp_path):

@@ -121,6 +121,17 @@ def test_redo_puts_back_what_undo_reverted_until_a_new_change(conn):
     assert states(review.review_list(segs, conn, SHA)) == [(1.5, 3, "accepted"), (4, 5, "pending"), (7, 8, "added")]
 
 
+def test_a_candidate_reaching_past_a_reviewed_segment_is_reported_not_dropped_silently(conn):
+    items = review.review_list(auto((2, 3)), conn, SHA)
+    review.reject(conn, SHA, items[0], "ana")
+    lower = auto((1, 5), (2.1, 2.9), (8, 9))  # a lower threshold: 1-5 s reaches 3 s past the rejected 2-3 s
+    assert states(review.review_list(lower, conn, SHA)) == [(2, 3, "rejected"), (8, 9, "pending")]
+    assert [(s.start_s, s.end_s) for s in review.hidden_candidates(lower, conn, SHA)] == [(1, 5)]  # 2.1-2.9 lies inside: not new
+    (candidate,) = [i for i in review.review_list(auto((8, 10)), conn, SHA) if i.start_s == 8]
+    review.edit_bounds(conn, SHA, candidate, 8.5, 10, "ana")  # a reviewer trims its start
+    assert review.hidden_candidates(auto((8, 10)), conn, SHA) == []
+
+
 def test_bad_changes_are_refused_and_write_nothing(conn):
     items = review.review_list(auto((1, 3)), conn, SHA)
     with pytest.raises(ReviewError, match="reviewer"):

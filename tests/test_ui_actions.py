@@ -83,6 +83,8 @@ def test_unsure_moments_are_this_videos_unreviewed_ones(video):
     moments = actions.unsure_moments(conn, record.sha256, SmoothingParams(), count=3)
     assert 0 < len(moments) <= 3 and {m.video_sha256 for m in moments} == {record.sha256}, "the brightness scorer is unsure of the face"
     assert actions.unsure_moments(conn, "another video", SmoothingParams()) == []
+    page = actions.unsure_moments(conn, record.sha256, SmoothingParams(on_threshold=0.83))
+    assert all("threshold 0.83" in m.why for m in page if "uncertain" in m.why), "ranked against the threshold the page shows"
     review.mark_complete(conn, record.sha256, "ana")
     assert actions.unsure_moments(conn, record.sha256, SmoothingParams()) == [], "a fully reviewed video has nothing to check"
 

@@ -2,8 +2,8 @@
 DIR/<video stem>-<sha256 prefix>/ (clips/ holds the clips).
 
 Clips and the reel are cut from the reviewed laughs (accepted and added segments), or with
---automatic from every segment the model found (review ignored); lists hold every segment with its
-review state. A video is named by its file (matched by content), an analysis id, its sha256 (8 or
+--automatic from every segment the model found (review ignored); CSV/JSON lists hold every segment
+with its review state, SRT/EDL only the laughs (--all-states: every segment, each with its state). A video is named by its file (matched by content), an analysis id, its sha256 (8 or
 more characters) or its file name in the library. Nothing is cut from a file that is not the
 analysed one (moved videos: `laughvid relink`), and with --blur every face without clips consent is
 blurred and checked, or no clip is written. Exit codes: 0 all exported; 1 some videos failed (each
@@ -46,6 +46,7 @@ def register(subparsers) -> None:
     p.add_argument("--reel", action="store_true", help="all laughs joined into one highlight reel")
     p.add_argument("--lists", type=_formats, metavar="FORMATS", help=f"segment lists, any of {','.join(LIST_FORMATS)}")
     p.add_argument("--automatic", action="store_true", help="cut the segments the model found, not the reviewed laughs")
+    p.add_argument("--all-states", action="store_true", help="SRT/EDL with pending and rejected segments too (default: laughs only)")
     defaults = ClipOptions()
     p.add_argument(
         "--pre-roll", type=float, default=defaults.pre_roll_s, help=f"seconds kept before a laugh (default {defaults.pre_roll_s})"
@@ -110,7 +111,7 @@ def _export_one(conn: sqlite3.Connection, ref: str, args: argparse.Namespace, op
         if blur is not None:
             done.append(actions.blur_note(blur))
     if args.lists:
-        actions.lists_for(args.out, record, items, args.lists)
+        actions.lists_for(args.out, record, items, args.lists, args.all_states)
         done.append(f"lists {','.join(args.lists)}")
     return f"{record.name} (analysis {record.id}): {', '.join(done)} -> {actions.export_dir(args.out, record)}"
 

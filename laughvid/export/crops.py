@@ -15,7 +15,7 @@ Exporting a video again replaces that video's crops, so the set always mirrors t
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -124,6 +124,31 @@ def plan_crops(
     return plan
 
 
+def _cut(source: VideoSource, plan: Sequence[PlannedCrop], framing: Framing) -> Iterator[tuple[PlannedCrop, np.ndarray]]:
+    """Each planned face cut out (RGB, the set's framing), decoding each analysed frame once."""
+    framing = crop_framing(framing)
+    by_time: dict[float, list[PlannedCrop]] = {}
+    for crop in plan:
+        by_time.setdefault(crop.time_s, []).append(crop)
+    for t, frame in frames_at(source.path, source.rotation, list(by_time)):
+        crops = by_time[t]
+        yield from zip(crops, crop_faces(frame, [c.box for c in crops], framing), strict=False)
+
+
+def preview_crops(
+    source: VideoSource, plan: Sequence[PlannedCrop], framing: Framing, per_label: int = 24
+) -> list[tuple[PlannedCrop, np.ndarray]]:
+    """Up to `per_label` of the planned crops of each label, spread over the video, cut exactly as
+    `export_finetune_set` would write them: what a reviewer checks before labelled faces enter the set
+    (a rejected segment that was in fact a smile would become `non_smile` crops of a broad smile)."""
+    picks = []
+    for label in LABELS:
+        of_label = [c for c in plan if c.label == label]
+        step = max(1, -(-len(of_label) // per_label))
+        picks += of_label[::step][:per_label]
+    return list(_cut(source, picks, framing))
+
+
 def export_finetune_set(
     root: str | Path,
     source: VideoSource,
@@ -137,37 +162,31 @@ def export_finetune_set(
     root = Path(root)
     for label in LABELS:
         (root / label).mkdir(parents=True, exist_ok=True)
-    framing = crop_framing(framing)
     people = track_links(conn, source.sha256) if conn is not None else {}  # raw track -> participant id
-    by_time: dict[float, list[PlannedCrop]] = {}
-    for crop in plan:
-        by_time.setdefault(crop.time_s, []).append(crop)
 
     new_rows = []
-    for t, frame in frames_at(source.path, source.rotation, list(by_time)):
-        crops = by_time[t]
-        images = crop_faces(frame, [c.box for c in crops], framing)
-        for crop, image in zip(crops, images, strict=False):
-            rel = f"{crop.label}/{source.sha256[:12]}_{round(t * 1000):09d}ms_t{crop.track_id}.png"
-            try:
-                write_image_atomic(root / rel, cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-            except OSError as exc:
-                raise FinetuneExportError(f"could not write {root / rel} (disk full or no permission?): {exc}") from exc
-            participant = people.get(crop.raw_track_id)
-            new_rows.append(
-                {
-                    "path": rel,
-                    "label": crop.label,
-                    "group": participant or f"video-{source.sha256[:12]}",
-                    "video_sha256": source.sha256,
-                    "time_s": f"{t:.3f}",
-                    "track_id": str(crop.track_id),
-                    "reviewer": crop.reviewer,
-                    "reviewed_at": crop.reviewed_at,
-                    "model_version": source.model_version,
-                    "consent_ref": participant or source.default_consent_ref,
-                }
-            )
+    for crop, image in _cut(source, plan, framing):
+        t = crop.time_s
+        rel = f"{crop.label}/{source.sha256[:12]}_{round(t * 1000):09d}ms_t{crop.track_id}.png"
+        try:
+            write_image_atomic(root / rel, cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        except OSError as exc:
+            raise FinetuneExportError(f"could not write {root / rel} (disk full or no permission?): {exc}") from exc
+        participant = people.get(crop.raw_track_id)
+        new_rows.append(
+            {
+                "path": rel,
+                "label": crop.label,
+                "group": participant or f"video-{source.sha256[:12]}",
+                "video_sha256": source.sha256,
+                "time_s": f"{t:.3f}",
+                "track_id": str(crop.track_id),
+                "reviewer": crop.reviewer,
+                "reviewed_at": crop.reviewed_at,
+                "model_version": source.model_version,
+                "consent_ref": participant or source.default_consent_ref,
+            }
+        )
     previous = read_manifest(root)
     kept = [r for r in previous if r.get("video_sha256") != source.sha256]
     written = {r["path"] for r in new_rows}

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from laughvid.atomic import write_files_atomic
 from laughvid.export.naming import export_stem
+from laughvid.review import LAUGH_STATES
 from laughvid.types import ReviewedSegment, Segment
 
 COLUMNS = (
@@ -143,18 +144,30 @@ def to_edl(segments: Sequence[Segment | ReviewedSegment], source: ListSource) ->
     return "\n".join(lines)
 
 
+def laughs_only(segments: Sequence[Segment | ReviewedSegment]) -> list[Segment | ReviewedSegment]:
+    """What an editor's cut list or subtitles should carry: accepted and added laughs (a plain
+    model segment, from `--automatic`, is the model's laugh), never pending or rejected ones."""
+    return [s for s in segments if not isinstance(s, ReviewedSegment) or s.state in LAUGH_STATES]
+
+
 def write_lists(
-    segments: Sequence[Segment | ReviewedSegment], source: ListSource, out_dir: str | Path, formats: Sequence[str] = LIST_FORMATS
+    segments: Sequence[Segment | ReviewedSegment],
+    source: ListSource,
+    out_dir: str | Path,
+    formats: Sequence[str] = LIST_FORMATS,
+    all_states: bool = False,
 ) -> dict[str, Path]:
     """The lists in `formats` (default all four) beside each other, named after the video; returns
-    {format: path}. All or none: a failed write (full disk) raises OSError and leaves the previous
-    lists as they were."""
+    {format: path}. CSV and JSON hold every segment with its review state; SRT and EDL only the
+    laughs (`laughs_only`) unless `all_states` (then each event says its state). All or none: a failed
+    write (full disk) raises OSError and leaves the previous lists as they were."""
     stem = export_stem(source.name)
+    cut = list(segments) if all_states else laughs_only(segments)
     writers = {
         "csv": lambda: to_csv(segments),
         "json": lambda: to_json(segments, source),
-        "srt": lambda: to_srt(segments),
-        "edl": lambda: to_edl(segments, source),
+        "srt": lambda: to_srt(cut),
+        "edl": lambda: to_edl(cut, source),
     }
     contents = {fmt: writers[fmt]() for fmt in formats}
     paths = {fmt: Path(out_dir) / f"{stem}_segments.{fmt}" for fmt in contents}

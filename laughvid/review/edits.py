@@ -52,6 +52,24 @@ def review_list(auto: Sequence[Segment], conn: sqlite3.Connection, video_sha256:
     return sorted([k for k in kept if k.state != "deleted"] + fresh, key=lambda i: (i.start_s, i.end_s))
 
 
+def hidden_candidates(
+    auto: Sequence[Segment], conn: sqlite3.Connection, video_sha256: str, min_uncovered_s: float = 1.0, min_share: float = 0.5
+) -> list[Segment]:
+    """Auto segments `review_list` leaves out because a reviewed (or deleted) segment overlaps them,
+    although most of them (at least `min_share`, and `min_uncovered_s`) lies outside every reviewed
+    one: laughter the current tuning finds that nobody judged (a lower threshold grows a candidate
+    around a rejected moment, say), which the page mentions rather than dropping silently. A
+    reviewer's trim of an edge leaves a small share outside and is not reported."""
+    kept = stored(conn, video_sha256, include_deleted=True)
+    hidden = []
+    for s in auto:
+        over = [k for k in kept if _overlaps(s.start_s, s.end_s, k.start_s, k.end_s)]
+        uncovered = s.end_s - s.start_s - sum(min(s.end_s, k.end_s) - max(s.start_s, k.start_s) for k in over)
+        if over and uncovered >= min_uncovered_s and uncovered >= min_share * (s.end_s - s.start_s):
+            hidden.append(s)
+    return hidden
+
+
 def _stored_row(conn: sqlite3.Connection, row_id: int) -> tuple:
     row = conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM review_segments WHERE id = ?", (row_id,)).fetchone()
     if row is None:

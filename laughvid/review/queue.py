@@ -147,6 +147,7 @@ def review_queue(
     params: SmoothingParams = SmoothingParams(),
     min_gap_s: float = 1.0,
     weights: RankWeights = RankWeights(),
+    model_thresholds: bool = True,
 ) -> list[RankedItem]:
     """The "review next" queue over every finished analysis in the store (latest analysis per video):
     faces not yet covered by a reviewed segment, in videos not marked fully reviewed, ranked against
@@ -161,7 +162,7 @@ def review_queue(
         if review.completed(conn, sha):
             continue
         reviewed = [(s.start_s, s.end_s) for s in review.stored(conn, sha, include_deleted=True) if s.state != "pending"]
-        threshold = model_threshold(conn, analysis.model_version)
+        threshold = model_threshold(conn, analysis.model_version) if model_thresholds else None
         cache = stitch(store.load_cache(conn, analysis.id)).cache  # person ids, as the timeline shows them
         smoothed = {tid: smooth(series, params) for tid, series in timeline.track_series(cache).items()}
         frame_of = np.searchsorted(cache.frame_times_s, cache.times_s)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import astuple, dataclass, replace
+from dataclasses import astuple, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal
@@ -32,7 +32,7 @@ from laughvid.errors import (
     VideoFileError,
 )
 from laughvid.export.clips import Clip, ClipOptions, Finish, Reel, export_clips, export_reel
-from laughvid.export.crops import FinetuneExport, VideoSource, export_finetune_set, plan_crops
+from laughvid.export.crops import FinetuneExport, VideoSource, export_finetune_set, plan_crops, preview_crops
 from laughvid.export.lists import LIST_FORMATS, ListSource, write_lists
 from laughvid.export.lists import to_srt as to_srt
 from laughvid.export.naming import export_stem, video_export_dir
@@ -51,7 +51,7 @@ from laughvid.lifecycle.registry import rollback_target as rollback_target
 from laughvid.pipeline.analyze import AnalysisResult, Scorer, analyze_video, list_videos, load_result
 from laughvid.pipeline.decode import frames_at as frames_at
 from laughvid.pipeline.segments import SmoothingParams
-from laughvid.review.edits import LAUGH_STATES, completed, review_list
+from laughvid.review.edits import LAUGH_STATES, completed, hidden_candidates, review_list
 from laughvid.review.edits import accept as accept
 from laughvid.review.edits import add as add
 from laughvid.review.edits import delete as delete
@@ -63,6 +63,7 @@ from laughvid.review.edits import reject as reject
 from laughvid.review.edits import split as split
 from laughvid.review.edits import step as step
 from laughvid.review.edits import undo as undo
+from laughvid.review.library import library_entries as library_entries
 from laughvid.review.queue import review_queue
 from laughvid.store import AnalysisRecord, open_store
 from laughvid.store.video_identity import check_video, relink
@@ -286,6 +287,7 @@ class VideoView:
     items: list[ReviewedSegment]
     completed: bool  # the whole video was marked reviewed
     problem: str | None  # why the file cannot be played or cut (missing, or not the analysed one)
+    hidden: list[Segment] = field(default_factory=list)  # candidates a reviewed segment hides (`hidden_candidates`)
 
     @property
     def record(self) -> AnalysisRecord:
@@ -300,11 +302,19 @@ class VideoView:
         return {s: sum(i.state == s for i in self.items) for s in ("pending", "accepted", "added", "rejected")}
 
 
-def open_video(conn: sqlite3.Connection, record: AnalysisRecord, smoothing: SmoothingParams) -> VideoView:
-    """Segment `record`'s analysis from its score cache (no decoding) and lay the review state over it."""
-    result = load_result(conn, record.id, smoothing)
+def open_video(
+    conn: sqlite3.Connection,
+    record: AnalysisRecord,
+    smoothing: SmoothingParams,
+    load: Callable[[sqlite3.Connection, int, SmoothingParams], AnalysisResult] = load_result,
+) -> VideoView:
+    """Segment `record`'s analysis from its score cache (no decoding) and lay the review state over it.
+    `load` is `load_result`, or the app's cached copy of it: a finished analysis never changes, and
+    reading and stitching a long one's cache is most of a rerun (0.8 s for 30 minutes)."""
+    result = load(conn, record.id, smoothing)
     items = review_list(result.segments, conn, record.sha256)
-    return VideoView(result, items, completed(conn, record.sha256) is not None, video_problem(conn, record))
+    hidden = hidden_candidates(result.segments, conn, record.sha256)
+    return VideoView(result, items, completed(conn, record.sha256) is not None, video_problem(conn, record), hidden)
 
 
 def video_problem(conn: sqlite3.Connection, record: AnalysisRecord) -> str | None:
@@ -345,12 +355,21 @@ class UnsureMoment:
     time_s: float
     track_id: int
     why: str
+    video_name: str = ""
 
 
-def unsure_moments(conn: sqlite3.Connection, video_sha256: str, smoothing: SmoothingParams, count: int = 8) -> list[UnsureMoment]:
-    """Up to `count` unreviewed moments of this video, best first, from the library's review queue."""
-    picks = [r for r in review_queue(conn, k=200, params=smoothing) if r.candidate.key[0] == video_sha256][:count]
-    return [UnsureMoment(video_sha256, r.candidate.time_s, r.candidate.track_id, "; ".join(r.reasons) or "mixed signals") for r in picks]
+def unsure_moments(conn: sqlite3.Connection, video_sha256: str | None, smoothing: SmoothingParams, count: int = 8) -> list[UnsureMoment]:
+    """Up to `count` unreviewed moments of this video (of every video with None: the library's review
+    queue, in `laughvid review-next` order), best first, ranked against `smoothing`'s threshold (the
+    one the page shows)."""
+    queue = review_queue(conn, k=200 if video_sha256 else count, params=smoothing, model_thresholds=False)
+    picks = [r for r in queue if video_sha256 is None or r.candidate.key[0] == video_sha256][:count]
+    return [
+        UnsureMoment(
+            r.candidate.key[0], r.candidate.time_s, r.candidate.track_id, "; ".join(r.reasons) or "mixed signals", r.candidate.video
+        )
+        for r in picks
+    ]
 
 
 # ---------------------------------------------------------------- people and consent
@@ -472,12 +491,17 @@ def face_blur(conn: sqlite3.Connection, record: AnalysisRecord, cache: ScoreCach
 
 
 def lists_for(
-    exports_root: Path, record: AnalysisRecord, items: Sequence[ReviewedSegment], formats: Sequence[str] = LIST_FORMATS
+    exports_root: Path,
+    record: AnalysisRecord,
+    items: Sequence[ReviewedSegment],
+    formats: Sequence[str] = LIST_FORMATS,
+    all_states: bool = False,
 ) -> dict[str, Path]:
-    """CSV, JSON, SRT and EDL (or some of them) of every segment on screen, with its review state. They
-    come from the store alone (naming the video by its sha256), so they are written even when the file is gone."""
+    """CSV, JSON, SRT and EDL (or some of them) of the segments on screen: CSV/JSON every segment with
+    its review state, SRT/EDL the laughs (every segment with `all_states`). They come from the store
+    alone (naming the video by its sha256), so they are written even when the file is gone."""
     source = ListSource(record.name, record.info.fps, record.sha256, record.model_version)
-    return write_lists(items, source, export_dir(exports_root, record), formats)
+    return write_lists(items, source, export_dir(exports_root, record), formats, all_states)
 
 
 def finetune_for(
@@ -493,6 +517,21 @@ def finetune_for(
     plan = plan_crops(items, result.cache, completed(conn, record.sha256))
     source = VideoSource(str(check_video(record, conn)), record.sha256, record.info.rotation, record.model_version, consent_ref.strip())
     return export_finetune_set(settings.finetune_dir, source, plan, card.framing, conn)
+
+
+def finetune_preview(
+    conn: sqlite3.Connection, result: AnalysisResult, items: Sequence[ReviewedSegment], card: ModelCard | None, per_label: int = 24
+) -> list[tuple[str, float, int, np.ndarray]]:
+    """(label, time, person, RGB crop) for a contact sheet of what "Add to fine-tune set" would write
+    for this video, cut the same way; nothing is written."""
+    record = result.record
+    if card is None:
+        raise FinetuneExportError(f"no model card for {record.model_version}: its crop framing is unknown")
+    plan = plan_crops(items, result.cache, completed(conn, record.sha256))
+    if not plan:
+        raise FinetuneExportError("nothing to preview: accept, add or reject segments (or mark the whole video reviewed) first")
+    source = VideoSource(str(check_video(record, conn)), record.sha256, record.info.rotation, record.model_version)
+    return [(c.label, c.time_s, c.track_id, image) for c, image in preview_crops(source, plan, card.framing, per_label)]
 
 
 ExportKind = Literal["clips", "reel", "lists", "finetune"]
@@ -521,10 +560,12 @@ def export_video(
     blur: bool = False,
     card: ModelCard | None = None,
     consent_ref: str = "",
+    all_states: bool = False,
 ) -> Exported:
     """Write one kind of export of the video on screen: clips or a reel of its laughs (faces without
     `clips` consent blurred when `blur`), its segment lists, or its crops for the fine-tune set
-    (framed for `card`'s model, `consent_ref` recorded for faces no participant is linked to).
+    (framed for `card`'s model, `consent_ref` recorded for faces no participant is linked to; SRT/EDL
+    with every segment when `all_states`).
 
     Returns:
         The files written (none for the fine-tune set, which is a folder) and a message per step.
@@ -543,7 +584,7 @@ def export_video(
             return Exported([], [f"fine-tune set {done.root}: {done.counts()} crops from this video{removed}"])
         notes = []
         if kind == "lists":
-            paths = list(lists_for(settings.exports_dir, record, view.items).values())
+            paths = list(lists_for(settings.exports_dir, record, view.items, all_states=all_states).values())
         else:
             chosen = laugh_segments(view.items)
             hidden = face_blur(conn, record, view.result.cache, options) if blur else None

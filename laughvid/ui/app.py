@@ -2,7 +2,7 @@
 
 `main()` sets up the page, opens the store, loads the model, analyses the samples on a first start
 and draws the panels in order: sidebar, player-timeline (with the message bar above it), the
-segment table, people, export. The panels draw widgets;
+segment table, people, export, the library. The panels draw widgets;
 every change is an action (`laughvid.ui.actions`) run by a button's callback, so it is saved to the
 store before the page is drawn again and the page always shows what the store holds (a refresh or
 crash loses nothing).
@@ -14,7 +14,7 @@ import sqlite3
 
 import streamlit as st
 
-from laughvid.ui import actions, export_panel, people_panel, player, review_panel, selection, sidebar
+from laughvid.ui import actions, export_panel, library_panel, people_panel, player, review_panel, selection, sidebar
 from laughvid.ui.messages import flash, show_flashes, show_page
 
 state = st.session_state
@@ -27,6 +27,15 @@ PAGE_CSS = "<style>.stMainBlockContainer { padding-top: 2.2rem; }</style>"
 def load_model(model_dir: str) -> actions.LoadedModel:
     """Keyed by folder: activating another model (here or with `laughvid models`) loads it on the next run."""
     return actions.load_model(model_dir)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def load_analysis(
+    _conn: sqlite3.Connection, store_path: str, analysis_id: int, video_path: str, smoothing: actions.SmoothingParams
+) -> actions.AnalysisResult:
+    """An analysis segmented with `smoothing`, kept across reruns and sessions (a finished analysis
+    never changes; a relinked file changes `video_path`, so its record is read again)."""
+    return actions.load_result(_conn, analysis_id, smoothing)
 
 
 def main() -> None:
@@ -42,13 +51,19 @@ def _draw() -> None:
     model = actions.active_model(db, load_model)
     _first_run(db, model)
     choice = sidebar.draw(settings, db, model)
-    view = actions.open_video(db, choice.record, choice.smoothing)
+    view = actions.open_video(
+        db,
+        choice.record,
+        choice.smoothing,
+        lambda conn, analysis_id, smoothing: load_analysis(conn, str(settings.store_path), analysis_id, choice.record.path, smoothing),
+    )
     selection.follow(view.record.sha256, view.items)
     player.draw(settings, view, show_flashes)
     review_panel.draw(settings, view)
     st.subheader("Export")
     people_panel.draw(settings, db, view)
     export_panel.draw(settings, view, choice.card)
+    library_panel.draw(settings, db, choice.smoothing)
 
 
 def _first_run(db: sqlite3.Connection, model: actions.LoadedModel) -> None:

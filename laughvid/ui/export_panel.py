@@ -33,9 +33,27 @@ def draw(settings: Settings, view: actions.VideoView, card: actions.ModelCard | 
         "link them in **People in this video** above (or with `laughvid consent link`)",
     )
 
+    cols[2].checkbox(
+        "SRT/EDL: every segment, with its state",
+        key="lists_all_states",
+        help="by default subtitles and the cut list hold only accepted and added laughs; CSV and JSON always hold every segment",
+    )
+
     def export(kind: actions.ExportKind) -> None:
         options = actions.ClipOptions(state.pre_roll, state.post_roll, CUT_MODES[state.cut_mode])
-        run_op(settings, actions.export_video, settings, kind, view, options, state.blur, card, state.consent_ref, then=_keep)
+        run_op(
+            settings,
+            actions.export_video,
+            settings,
+            kind,
+            view,
+            options,
+            state.blur,
+            card,
+            state.consent_ref,
+            state.lists_all_states,
+            then=_keep,
+        )
 
     buttons = st.columns(4)
     buttons[0].button("Export clips", key="export_clips", on_click=export, args=("clips",), width="stretch")
@@ -44,6 +62,14 @@ def draw(settings: Settings, view: actions.VideoView, card: actions.ModelCard | 
     buttons[3].button(
         "Add to fine-tune set", key="export_finetune", on_click=export, args=("finetune",), width="stretch", disabled=card is None
     )
+    st.button(
+        "Preview fine-tune crops",
+        key="preview_finetune",
+        disabled=card is None,
+        help="a contact sheet of the faces the fine-tune set would get from this video, by label, before anything is written",
+        on_click=lambda: run_op(settings, actions.finetune_preview, view.result, view.items, card, then=_keep_preview),
+    )
+    _contact_sheet(state.get("crop_preview", []))
     for n, path in enumerate(p for p in map(Path, state.get("exports", [])) if p.is_file()):
         st.download_button(
             literal(path.name),
@@ -53,6 +79,22 @@ def draw(settings: Settings, view: actions.VideoView, card: actions.ModelCard | 
             key=f"download_{n}",
             on_click="ignore",
         )
+
+
+def _keep_preview(crops: list) -> None:
+    state.crop_preview = crops
+
+
+def _contact_sheet(crops: list, columns: int = 12) -> None:
+    """The previewed crops, smiles then non-smiles, each captioned with its time and person."""
+    for label in ("smile", "non_smile"):
+        shown = [c for c in crops if c[0] == label]
+        if not shown:
+            continue
+        st.caption(f"{label}: {len(shown)} of the crops this video would add (spread over the video)")
+        for start in range(0, len(shown), columns):
+            for column, (_, t, person, image) in zip(st.columns(columns), shown[start : start + columns], strict=False):
+                column.image(image, caption=f"{t:.1f} s p{person}", width="stretch")
 
 
 def _keep(exported: actions.Exported) -> None:

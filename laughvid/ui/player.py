@@ -86,6 +86,12 @@ def _header(settings: Settings, view: actions.VideoView) -> None:
         + ", ".join(f"{n} {s}" for s, n in view.counts().items())
         + (" · whole video reviewed" if view.completed else "")
     )
+    if view.hidden:
+        spans = ", ".join(f"{s.start_s:.1f}-{s.end_s:.1f} s" for s in view.hidden[:4]) + (" ..." if len(view.hidden) > 4 else "")
+        st.caption(
+            f":material/visibility_off: {len(view.hidden)} candidate(s) at this tuning reach past reviewed segments and are not listed: "
+            f"{spans}. Widen the reviewed segment (drag its edge) or add the laugh (I then O) to keep them."
+        )
     for warning in record.warnings:
         st.warning(literal(warning))
     if view.problem:  # missing, or not the analysed file: nothing is played or cut from it

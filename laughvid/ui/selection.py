@@ -19,7 +19,7 @@ from laughvid.types import ReviewedSegment
 
 state = st.session_state
 
-PER_VIDEO = ("timeline_reply", "command", "exports", "suggestions", "flash")
+PER_VIDEO = ("timeline_reply", "command", "exports", "suggestions", "flash", "crop_preview")
 _nonces = itertools.count(1)
 
 
@@ -28,8 +28,10 @@ def follow(video_sha256: str, items: list[ReviewedSegment]) -> None:
     state["items"] = items
     if state.get("sel_video") != video_sha256:
         if state.get("sel_video") is not None:
+            meant_for_it = (state.get("command") or {}).get("video") == video_sha256  # from the library's review queue
             for key in PER_VIDEO:
-                state.pop(key, None)
+                if not (key == "command" and meant_for_it):
+                    state.pop(key, None)
         state.sel_video = video_sha256
 
 
@@ -46,6 +48,20 @@ def select(index: int) -> None:
 
 def seek(time_s: float) -> None:
     state.command = {"nonce": f"c{next(_nonces)}", "seek": float(time_s)}
+
+
+def open_at(video_sha256: str, time_s: float) -> None:
+    """Open another video (the sidebar's library box follows) and seek its player to `time_s`."""
+    state.video = video_sha256
+    state.command = {"nonce": f"c{next(_nonces)}", "seek": float(time_s), "video": video_sha256}
+
+
+def open_row(key: str, shas: list[str]) -> None:
+    """A ticked row of the library table opens that video; the tick is cleared (a new table key)."""
+    rows = state[key].selection.rows
+    if rows:
+        state.video = shas[rows[0]]
+    state.table_epoch = state.get("table_epoch", 0) + 1
 
 
 def on_table_click(key: str) -> None:

@@ -1,0 +1,53 @@
+"""The library below the export: every analysed video with its review counts (a click opens it), and
+one review queue across videos, in `laughvid review-next` order (a click opens that video there)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from laughvid.config import Settings
+from laughvid.ui import actions, selection
+from laughvid.ui.messages import run_op
+from laughvid.ui.text import literal
+
+COLUMNS = ["video", "duration (s)", "analysis", "pending", "accepted", "rejected", "added", "whole video reviewed"]
+
+state = st.session_state
+
+
+def draw(settings: Settings, db, smoothing: actions.SmoothingParams) -> None:
+    st.subheader("Library")
+    entries = [e for e in actions.library_entries(db, smoothing) if e.status == "done"]
+    table = pd.DataFrame(
+        [[e.name, round(e.duration_s, 1), e.status, e.pending, e.accepted, e.rejected, e.added, e.reviewed] for e in entries],
+        columns=COLUMNS,
+    )
+    key = f"library_table_{state.get('table_epoch', 0)}"
+    shas = [e.sha256 for e in entries]
+    st.dataframe(
+        table,
+        key=key,
+        on_select=lambda: selection.open_row(key, shas),
+        selection_mode="single-row",
+        hide_index=True,
+        height=min(300, 38 + 35 * len(entries)),
+    )
+    st.caption(f"Counts at this page's tuning (threshold {smoothing.on_threshold:.2f}). Click a row to open that video.")
+    st.button(
+        "Review queue across videos",
+        key="queue_all",
+        help="the moments whose label would help the model most, over every video not marked reviewed (as `laughvid review-next`)",
+        on_click=lambda: run_op(settings, actions.unsure_moments, None, smoothing, 10, then=_keep_queue),
+    )
+    for n, moment in enumerate(state.get("library_queue", [])):
+        st.button(
+            f"{literal(moment.video_name)} at {moment.time_s:.1f} s, person {moment.track_id}: {moment.why}",
+            key=f"queue_{n}",
+            on_click=selection.open_at,
+            args=(moment.video_sha256, moment.time_s),
+        )
+
+
+def _keep_queue(moments: list[actions.UnsureMoment]) -> None:
+    state.library_queue = moments
