@@ -29,7 +29,7 @@ def analysed(tmp_path, stand_in_model):
     """Two analysed videos: a face with a laugh to find, and a test pattern with none."""
     videos = tmp_path / "videos"
     videos.mkdir()
-    face = astronaut_video(videos / "talk.mp4", seconds=3, size=(320, 180), fps=10, face_px=50, blank_spans=[(2.0, 3.0)])
+    face = astronaut_video(videos / "talk.mp4", seconds=4, size=(320, 180), fps=10, face_px=50, blank_spans=[(2.0, 4.0)])
     pattern = synthetic_video(videos / "pattern.mp4", seconds=1)
     s = str(tmp_path / "s.sqlite")
     assert (
@@ -75,7 +75,9 @@ def test_reviewed_laughs_are_cut_and_a_video_is_named_by_id_name_or_hash(analyse
 
     (first, *_) = load_result(conn, record.id, review_smoothing()).segments
     review.accept(conn, record.sha256, review.review_list([first], conn, record.sha256)[0], "ana")
-    review.add(conn, record.sha256, 2.2, 2.8, "ana", record.info.duration_s)
+    missed = first.end_s + 0.2  # a laugh the model missed, in free time after the accepted one
+    assert missed + 0.6 <= record.info.duration_s
+    review.add(conn, record.sha256, missed, missed + 0.6, "ana", record.info.duration_s)
     for ref in (str(record.id), "talk.mp4", record.sha256[:10]):
         assert export(s, out / ref, ref, "--clips", "--lists", "csv") == EXIT_OK
         rows = list(csv.DictReader(open(next((out / ref).glob("*/talk_segments.csv")))))
