@@ -103,7 +103,7 @@ def test_an_open_mouthed_laugh_is_more_intense_than_a_closed_smile_and_a_neutral
 def test_analysis_stores_the_parts_and_an_intensity_lane(tmp_path):
     clip = astronaut_video(tmp_path / "a.mp4", seconds=2, fps=30, blank_spans=[(0.8, 1.2)])
     conn = store.open_store(tmp_path / "s.sqlite")
-    result = analyze_video(clip, conn, BrightnessScorer(), AnalysisParams(landmark_every=2))
+    result = analyze_video(clip, conn, BrightnessScorer(), AnalysisParams(landmark_every=1))
     cache = result.cache
     assert not np.isnan(cache.geometry).any() and not np.isnan(cache.intensity).any()
     assert (cache.geometry > 0.5).all(), "the astronaut smiles"
