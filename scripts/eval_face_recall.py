@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         conn = open_store(args.store or Path(tmp) / "recall.sqlite")
-        base = AnalysisParams(detect_every=args.detect_every)
+        base = AnalysisParams(detect_every=args.detect_every, geometry="")  # recall does not depend on the scorer: skip landmarks
         settings = [
             (
                 f"{args.detector}, look again {args.look_again_s} s, carry {args.carry_s} s, scan every {args.scan_every} keyframes",
