@@ -6,9 +6,11 @@ For a generated 720p30 clip (the astronaut face moving over a noisy background, 
 /tmp) and each dev video (../shared/videos/dev, if present) it prints, in one run on the same file:
   - decode-only: every frame decoded, none converted (the floor any decoder-based tool pays),
   - each stage at default settings, timed separately: decode (sampled frames converted to RGB),
-    detect, crop+score (CNN), landmarks (face geometry on detection keyframes), smooth,
+    detect (BlazeFace + YuNet, second looks, small-face scan: `_track_batch`), crop+score (CNN),
+    landmarks (face geometry on detection keyframes), smooth,
   - end to end: `analyze_video` into a fresh store (stages overlap: decoding runs in its own thread),
-    with the default fusion of CNN and face geometry, and with the CNN alone (`geometry=""`),
+    with the default fusion of CNN and face geometry, with the CNN alone (`geometry=""`), and with
+    face finding as before issue 14 ("former faces": BlazeFace alone, nothing looked for again or carried),
 as realtime factors (video seconds per wall second), plus end-to-end / decode-only.
 Memory: peak RSS of a fresh process analysing a 1-minute and a 10-minute clip (the 10-minute one
 is the 1-minute one looped, stream-copied) to show memory stays flat in video length.
@@ -35,11 +37,11 @@ sys.path.insert(0, str(REPO / "tests"))  # generated-media helpers
 from media import astronaut_frames, run_ffmpeg  # noqa: E402
 
 from laughvid.lifecycle.registry import load_classifier
-from laughvid.pipeline.analyze import AnalysisParams, analyze_video  # noqa: E402
+from laughvid.pipeline.analyze import AnalysisParams, _track_batch, analyze_video  # noqa: E402
 from laughvid.pipeline.decode import iter_batches, probe  # noqa: E402
-from laughvid.pipeline.faces.detector import FaceDetector  # noqa: E402
+from laughvid.pipeline.faces.finder import make_detector  # noqa: E402
 from laughvid.pipeline.faces.landmarks import FaceLandmarker  # noqa: E402
-from laughvid.pipeline.faces.tracker import iou  # noqa: E402
+from laughvid.pipeline.faces.tracker import Tracker, TrackerParams, iou  # noqa: E402
 from laughvid.pipeline.scoring import SmileClassifier  # noqa: E402
 from laughvid.pipeline.segments import SmoothingParams, find_segments  # noqa: E402
 from laughvid.store import open_store  # noqa: E402
@@ -98,9 +100,18 @@ def decode_only(path: Path) -> float:
     return time.perf_counter() - start
 
 
+def former_faces(params: AnalysisParams) -> AnalysisParams:
+    """Face finding as before issue 14: BlazeFace alone, no second looks, nothing carried, no small-face scan."""
+    return dataclasses.replace(params, detector="blaze", scan_every=0, tracker=TrackerParams(look_again_s=0.0, carry_s=0.0))
+
+
 def stages(path: Path, classifier: SmileClassifier, params: AnalysisParams) -> dict[str, float]:
     """Seconds spent in each stage, timed one at a time (no overlap)."""
-    detector = FaceDetector(min_confidence=params.min_face_confidence)
+    detector, tracker, keyframe = (
+        make_detector(params.detector, params.min_face_confidence, params.min_yunet_confidence),
+        Tracker(params.tracker),
+        None,
+    )
     landmarker = FaceLandmarker.load() if params.geometry else None
     spent = {"decode": 0.0, "detect": 0.0, "score": 0.0, "landmarks": 0.0, "smooth": 0.0}
     times, probs = [], []
@@ -112,15 +123,15 @@ def stages(path: Path, classifier: SmileClassifier, params: AnalysisParams) -> d
         spent["decode"] += time.perf_counter() - t0
         if batch is None:
             break
-        for frame, t in zip(batch.frames, batch.times_s, strict=False):
-            if n % params.detect_every == 0:
+        t0 = time.perf_counter()  # detection with everything the tracker adds: second looks, the small-face scan
+        faces, is_key, keyframe = _track_batch(batch, n, tracker, detector, params, keyframe)
+        spent["detect"] += time.perf_counter() - t0
+        for frame, t, frame_faces, key in zip(batch.frames, batch.times_s, faces, is_key, strict=False):
+            boxes = [d.box for d in frame_faces.values()]
+            if key and landmarker is not None and (n // params.detect_every) % params.landmark_every == 0:
                 t0 = time.perf_counter()
-                boxes = [d.box for d in detector.detect(frame)]
-                spent["detect"] += time.perf_counter() - t0
-                if landmarker is not None and n % (params.detect_every * params.landmark_every) == 0:
-                    t0 = time.perf_counter()
-                    landmarker.run(frame, boxes)
-                    spent["landmarks"] += time.perf_counter() - t0
+                landmarker.run(frame, boxes)
+                spent["landmarks"] += time.perf_counter() - t0
             n += 1
             t0 = time.perf_counter()
             p = classifier.score(classifier.crop(frame, boxes)) if boxes else np.zeros(0)
@@ -154,12 +165,13 @@ def report(path: Path, classifier: SmileClassifier, params: AnalysisParams) -> N
     spent = stages(path, classifier, params)
     e2e, cpu = end_to_end(path, classifier, params)
     cnn_only, _ = end_to_end(path, classifier, dataclasses.replace(params, geometry=""))
+    former, _ = end_to_end(path, classifier, former_faces(params))
     rt = {k: dur / v if v > 0 else float("inf") for k, v in spent.items()}
     print(
         f"{path.name:30s} {info.width}x{info.height}@{info.fps:.0f} {dur:6.1f}s | decode-only {dur / raw:6.1f}x | "
         f"decode {rt['decode']:6.1f}x  detect {rt['detect']:6.1f}x  score {rt['score']:6.1f}x  landmarks {rt['landmarks']:6.1f}x  "
         f"smooth {rt['smooth']:8.0f}x | end-to-end {dur / e2e:5.1f}x = {raw / e2e:.2f} of decode-only | {dur / cpu:5.1f} video-s per CPU-s"
-        f" | CNN alone {dur / cnn_only:5.1f}x = {raw / cnn_only:.2f}"
+        f" | CNN alone {dur / cnn_only:5.1f}x = {raw / cnn_only:.2f} | former faces {dur / former:5.1f}x = {raw / former:.2f}"
     )
 
 

@@ -68,7 +68,7 @@ class AnalysisParams:
     min_face_confidence: float = 0.6  # BlazeFace
     min_yunet_confidence: float = 0.75  # YuNet: at 0.6 it took a hand holding a phone for a face (dev clip people_street)
     detector: str = "blaze+yunet"  # see laughvid.pipeline.faces.finder: which face detectors run on keyframes
-    scan_every: int = 3  # ... and every n-th keyframe is also scanned finely for small faces (0 = never)
+    scan_every: int = 3  # ... and every n-th keyframe YuNet also scans the whole frame, at 320 and 640 px (0 = never)
     backend: str = "auto"
     tracker: TrackerParams = field(default_factory=TrackerParams)
     geometry: str = SHIPPED_FUSION  # fuse face geometry with the CNN using this fusion model ("" = the CNN alone)
@@ -316,7 +316,7 @@ def _track_batch(
     # Keyframes end each run of `every` frames, so with batch_size a multiple of `every` the batch's
     # last frame (needed to interpolate up to it) costs no extra detection; plus the video's first frame.
     is_key = [(analysed + i) % every == every - 1 or analysed + i == 0 or i == n - 1 for i in range(n)]
-    # The small-face scan runs on every `scan_every`-th regular keyframe and the first frame: by frame
+    # The YuNet scan runs on every `scan_every`-th regular keyframe and the first frame: by frame
     # index, so a resumed analysis scans the same frames.
     period = every * params.scan_every
     scan = [period > 0 and ((analysed + i) % period == period - 1 or analysed + i == 0) for i in range(n)]

@@ -1,13 +1,14 @@
 """Which face detectors analysis runs, and how their findings are merged.
 
-`FaceFinder` runs BlazeFace and YuNet on each keyframe and keeps every face either one finds: the
-two fail on different faces (BlazeFace loses faces close to the camera, tilted far back or half
-covered by a hand; YuNet some it finds less surely), so their union loses fewer laughing faces
-than either (measured, docs/pipeline.md). Where both find a face, BlazeFace's box is kept: the smile
-model's framing was fitted on it. YuNet takes any input size, so it also does the second looks:
-`detect_region` (where a tracked face was just missed, the region enlarged to `region_side`) and
-`scan` (the whole frame at `scan_side`, for faces under ~40 px that the keyframe pass at 320 px
-cannot see).
+`FaceFinder` keeps every face BlazeFace or YuNet finds: the two fail on different faces
+(BlazeFace loses faces close to the camera, tilted far back or half covered by a hand; YuNet some
+it finds less surely), so their union loses fewer laughing faces than either (measured,
+docs/pipeline.md). Where both find a face, BlazeFace's box is kept: the smile model's framing was
+fitted on it. To stay within the speed budget YuNet's whole-frame passes do not run on every
+keyframe: `detect` (every keyframe) adds YuNet only where BlazeFace found nothing, `scan` (every
+few keyframes) runs it on the whole frame at 320 and 640 px (faces under ~40 px); faces found
+either way are then followed between scans by YuNet's second looks, `detect_region` (where a
+tracked face was just missed, the region enlarged to `region_side`).
 """
 
 from __future__ import annotations
@@ -47,8 +48,10 @@ class FaceFinder:
         self.scan_candidate_confidence = scan_candidate_confidence
 
     def detect(self, frame_rgb: np.ndarray) -> list[Detection]:
+        """Every keyframe: BlazeFace, and YuNet at `input_side` only where BlazeFace found nothing (a face
+        filling the frame, an aligned face crop); other faces YuNet would add come from `scan`."""
         found = self.blaze.detect(frame_rgb) if self.blaze else []
-        return merge(found, self.yunet.detect(frame_rgb), self.same_face_iou) if self.yunet else found
+        return self.yunet.detect(frame_rgb) if self.yunet and not found else found
 
     def detect_region(self, frame_rgb: np.ndarray, region: Box) -> list[Detection]:
         if self.yunet:
@@ -56,22 +59,26 @@ class FaceFinder:
         return self.blaze.detect_region(frame_rgb, region)
 
     def scan(self, frame_rgb: np.ndarray) -> list[Detection]:
-        """Small faces: candidates from the whole frame at `scan_side` px (a tiny face scores low
-        there), each confirmed by a look at its region enlarged, at YuNet's own threshold; nothing without YuNet."""
+        """Faces BlazeFace does not see, on every `AnalysisParams.scan_every`-th keyframe: YuNet on the
+        whole frame at `input_side`, plus small faces: candidates from the whole frame at `scan_side`
+        px (a tiny face scores low there), each confirmed by a look at its region enlarged, at
+        YuNet's own threshold. Nothing without YuNet."""
         if not self.yunet:
             return []
         height, width = frame_rgb.shape[:2]
+        found = self.yunet.detect(frame_rgb)
         whole = (0.0, 0.0, float(width), float(height))
-        confirmed: list[Detection] = []
         for candidate in self.yunet.detect_region(frame_rgb, whole, self.scan_side, self.scan_candidate_confidence):
+            if any(iou(candidate.box, f.box) >= self.same_face_iou for f in found):
+                continue
             x0, y0, x1, y1 = candidate.box
             half = 1.5 * max(x1 - x0, y1 - y0)  # a 3-face-wide square around it
             cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
             near = [
                 d for d in self.detect_region(frame_rgb, (cx - half, cy - half, cx + half, cy + half)) if iou(d.box, candidate.box) > 0.3
             ]
-            confirmed = merge(confirmed, near[:1], self.same_face_iou)
-        return confirmed
+            found = merge(found, near[:1], self.same_face_iou)
+        return found
 
 
 def make_detector(kind: str, min_confidence: float = 0.6, min_yunet_confidence: float = 0.75) -> FaceFinder:

@@ -170,7 +170,7 @@ def track_keyframe(
     The second look covers `redetect_scale` face sizes around where the face should be, so a face
     that fills the frame (a laugh close to the camera) and a small one across the room both reach
     the detector at a size it handles; whatever it finds there joins the frame's detections. With
-    `scan`, the whole frame is also searched finely for small faces (then followed by second looks).
+    `scan`, YuNet also searches the whole frame (at two scales: faces BlazeFace misses, small faces).
     """
     p = tracker.params
     found = detector.detect(frame_rgb)
