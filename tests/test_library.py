@@ -9,7 +9,7 @@ from pipe_helpers import BrightnessScorer
 
 from laughvid import review, store
 from laughvid.cli import EXIT_OK, main
-from laughvid.pipeline.analyze import analyze_video
+from laughvid.pipeline.analyze import AnalysisParams, analyze_video
 from laughvid.review.library import library_entries
 
 
@@ -27,12 +27,13 @@ def library_store(tmp_path_factory):
     d = tmp_path_factory.mktemp("library")
     path = d / "s.sqlite"
     conn = store.open_store(path)
-    faces = analyze_video(astronaut_video(d / "faces.mp4", seconds=4, fps=15, blank_spans=[(1.5, 2.5)]), conn, AlwaysSmiling())
+    clip = astronaut_video(d / "faces.mp4", seconds=6, fps=15, blank_spans=[(1.5, 4.0)])  # longer than a missed face is carried
+    faces = analyze_video(clip, conn, AlwaysSmiling(), AnalysisParams(geometry=""))  # the stand-in's 0.9 alone
     assert len(faces.segments) == 2
     sha = faces.record.sha256
     first, _ = review.review_list(faces.segments, conn, sha)
     review.accept(conn, sha, first, "ana")
-    review.add(conn, sha, 1.7, 2.3, "ana")
+    review.add(conn, sha, 2.8, 3.4, "ana")
     with pytest.raises(RuntimeError, match="simulated crash"):
         analyze_video(astronaut_video(d / "broken.mp4", seconds=1), conn, BrightnessScorer(fail_after_calls=0))
     analyze_video(synthetic_video(d / "pattern.mp4", seconds=1), conn, AlwaysSmiling())
@@ -48,7 +49,7 @@ def test_entries_say_each_videos_state_and_review_counts(library_store):
     faces = entries["faces.mp4"]
     assert (faces.status, faces.model_version, faces.error) == ("done", "smiling-test", None)
     assert (faces.pending, faces.accepted, faces.rejected, faces.added, faces.segments) == (1, 1, 0, 1, 3)
-    assert faces.duration_s == pytest.approx(4, abs=0.1) and faces.size_bytes == (d / "faces.mp4").stat().st_size and faces.on_disk
+    assert faces.duration_s == pytest.approx(6, abs=0.1) and faces.size_bytes == (d / "faces.mp4").stat().st_size and faces.on_disk
     broken = entries["broken.mp4"]
     assert (broken.status, broken.error, broken.segments) == ("failed", "RuntimeError: simulated crash", 0)
     assert entries["pattern.mp4"].segments == 0 and entries["pattern.mp4"].status == "done"
@@ -72,7 +73,7 @@ def test_cli_table_json_and_failed(library_store, capsys):
     assert main(["library", "--store", str(path)]) == EXIT_OK
     out = capsys.readouterr().out.splitlines()
     faces = next(line for line in out if line.endswith("faces.mp4"))
-    assert faces.split()[:7] == ["done", "0:00:04", f"{(d / 'faces.mp4').stat().st_size / 1e6:.1f}", "MB", "1", "1", "0"]
+    assert faces.split()[:7] == ["done", "0:00:06", f"{(d / 'faces.mp4').stat().st_size / 1e6:.1f}", "MB", "1", "1", "0"]
     assert "failed: RuntimeError: simulated crash" in "\n".join(out)
     assert out[-1].startswith("3 video(s)") and out[-1].endswith("2 analysed, 1 failed")
 
