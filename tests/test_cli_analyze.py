@@ -22,7 +22,9 @@ needs_model = pytest.mark.skipif(not HAS_MODEL, reason=f"needs the trained smile
 def videos(tmp_path_factory):
     d = tmp_path_factory.mktemp("cli")
     return {
-        "face": astronaut_video(d / "face.mp4", seconds=3, fps=15, blank_spans=[(2.0, 3.0)]),
+        "face": astronaut_video(
+            d / "face.mp4", seconds=3, fps=15, blank_spans=[(1.5, 3.0)]
+        ),  # the face is carried up to 1 s into the blank
         "pattern": synthetic_video(d / "pattern.mp4", seconds=1),
         "empty": zero_length(d / "empty.mp4"),
         "voice": audio_only(d / "voice.m4a"),
