@@ -15,6 +15,7 @@ import onnxruntime as ort
 
 from laughvid.lifecycle.modelcard import ModelCard, platt
 from laughvid.pipeline.faces.crop import crop_faces
+from laughvid.pipeline.onnx_sessions import cpu_session
 from laughvid.types import Box
 
 
@@ -40,14 +41,11 @@ class SmileClassifier:
         """
         model_dir = Path(model_dir)
         onnx_path = model_dir / "model.onnx"
+        missing = f"{onnx_path}: no model (a model directory holds model.onnx and model_card.json)"
         if not onnx_path.is_file():
-            raise FileNotFoundError(f"{onnx_path}: no model (a model directory holds model.onnx and model_card.json)")
+            raise FileNotFoundError(missing)  # before reading the card, whose own error would be less clear
         card = ModelCard.load(model_dir)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-        return cls(model_dir, card, session)
+        return cls(model_dir, card, cpu_session(onnx_path, missing, threads))
 
     @property
     def input_size(self) -> int:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import onnxruntime as ort
 
 from laughvid.config import DETECTOR_DIR
+from laughvid.pipeline.onnx_sessions import cpu_session
 from laughvid.types import Box, Detection
 
 
@@ -92,12 +92,7 @@ class FaceDetector:
         threads: int = 1,
     ) -> None:
         path = DETECTOR_DIR / spec.filename
-        if not path.is_file():
-            raise FileNotFoundError(f"face detector model missing: {path} (reinstall laughvid)")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._session = cpu_session(path, f"face detector model missing: {path} (reinstall laughvid)", threads)
         self._input = self._session.get_inputs()[0].name
         self._spec = spec
         self._anchors = _anchor_centres(spec)

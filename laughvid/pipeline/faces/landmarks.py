@@ -96,22 +96,12 @@ class FaceLandmarker:
     @classmethod
     def load(cls, model_dir: str | Path | None = None, threads: int = 1) -> FaceLandmarker:
         """Load the converted models (default: the shipped models/face_landmarker/)."""
-        import onnxruntime as ort
-
         from laughvid.config import LANDMARKER_DIR
+        from laughvid.pipeline.onnx_sessions import cpu_session  # lazy: onnxruntime only when landmarks run
 
         model_dir = Path(model_dir or LANDMARKER_DIR)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        sessions = []
-        for name in (LANDMARKS_FILE, BLENDSHAPES_FILE):
-            if not (model_dir / name).is_file():
-                raise FileNotFoundError(
-                    f"{model_dir / name}: face landmark model missing (rebuild with scripts/convert_face_landmarker.py)"
-                )
-            sessions.append(ort.InferenceSession(str(model_dir / name), options, providers=["CPUExecutionProvider"]))
-        return cls(*sessions)
+        hint = "face landmark model missing (rebuild with scripts/convert_face_landmarker.py)"
+        return cls(*(cpu_session(model_dir / name, f"{model_dir / name}: {hint}", threads) for name in (LANDMARKS_FILE, BLENDSHAPES_FILE)))
 
     def run(self, frame_rgb: np.ndarray, boxes: Sequence[Box]) -> list[FaceShape]:
         """One FaceShape per box (all boxes of the frame in one landmark call)."""

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import onnxruntime as ort
 
 from laughvid.config import DETECTOR_DIR
 from laughvid.pipeline.faces.detector import region_pixels
+from laughvid.pipeline.onnx_sessions import cpu_session
 from laughvid.types import Box, Detection
 
 MODEL_FILE = "face_detection_yunet_2026may.onnx"
@@ -63,12 +63,7 @@ class YuNetDetector:
         threads: int = 1,
     ) -> None:
         path = DETECTOR_DIR / MODEL_FILE
-        if not path.is_file():
-            raise FileNotFoundError(f"face detector model missing: {path} (reinstall laughvid)")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self._session = cpu_session(path, f"face detector model missing: {path} (reinstall laughvid)", threads)
         self._outputs = [o.name for o in self._session.get_outputs()]
         self.input_side = input_side
         self.min_confidence = min_confidence
