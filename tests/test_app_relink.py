@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 
 from tests.media import astronaut_video, synthetic_video
-from tests.test_app import analysed, click, home, start  # noqa: F401,F811 (home is a fixture)
+from tests.test_app import analysed, click, home, player_data, start  # noqa: F401,F811 (home is a fixture)
 
 
 def test_a_moved_video_is_relinked_from_a_folder_and_a_replaced_one_refused(home, tmp_path):
@@ -18,7 +18,7 @@ def test_a_moved_video_is_relinked_from_a_folder_and_a_replaced_one_refused(home
 
     at = start()
     assert any("party.mp4 is no longer there" in e.value and "laughvid relink" in e.value for e in at.error)
-    assert not at.get("video"), "nothing is played from a missing file"
+    assert "no longer there" in player_data(at)["video"]["problem"], "nothing is played from a missing file"
     at.text_input(key="relink_folder").input(str(tmp_path / "no such folder")).run()
     click(at, "Find it there")
     assert any("no such file or folder" in e.value for e in at.error)
@@ -26,8 +26,9 @@ def test_a_moved_video_is_relinked_from_a_folder_and_a_replaced_one_refused(home
     click(at, "Find it there")
     assert any(f"party.mp4 found at {moved}" in t.value for t in at.toast)
     assert not any("no longer there" in e.value for e in at.error)
-    assert at.get("video"), "found: it plays again"
+    assert player_data(at)["video"]["problem"] is None, "found: it plays again"
 
     synthetic_video(moved, seconds=2.0)  # replaced by another video of the same name
     at.run()
-    assert any("is not the video that was analysed" in e.value for e in at.error) and not at.get("video")
+    assert any("is not the video that was analysed" in e.value for e in at.error)
+    assert "is not the video that was analysed" in player_data(at)["video"]["problem"], "a replaced file is not played"
