@@ -130,7 +130,11 @@ def _start(folder, tmp_path) -> subprocess.Popen:
         str(tmp_path / "out"),
     ]
     cmd += ["--store", str(tmp_path / "s.sqlite"), "--quiet", "--workers", "2"]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as a terminal gives it: a disposition "ignore" inherited from whatever started pytest (a
+    # background job, a CI runner) would survive exec, and Python then never raises KeyboardInterrupt.
+    return subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
+    )
 
 
 def _committed_chunks(work_dir: Path) -> int:
