@@ -41,11 +41,9 @@ class SmileClassifier:
         """
         model_dir = Path(model_dir)
         onnx_path = model_dir / "model.onnx"
-        missing = f"{onnx_path}: no model (a model directory holds model.onnx and model_card.json)"
-        if not onnx_path.is_file():
-            raise FileNotFoundError(missing)  # before reading the card, whose own error would be less clear
-        card = ModelCard.load(model_dir)
-        return cls(model_dir, card, cpu_session(onnx_path, missing, threads))
+        # The model first: a folder without one is refused as such, not by the card's own (less clear) error.
+        session = cpu_session(onnx_path, f"{onnx_path}: no model (a model directory holds model.onnx and model_card.json)", threads)
+        return cls(model_dir, ModelCard.load(model_dir), session)
 
     @property
     def input_size(self) -> int:
