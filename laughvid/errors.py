@@ -63,6 +63,15 @@ class ExportError(LaughvidError, RuntimeError):
     """ffmpeg failed or the request made no sense; the message says which and why."""
 
 
+class ExportCancelled(LaughvidError):
+    """The user cancelled a running export. `written`: the whole files it had written before (kept);
+    nothing partial is left, and a file it was replacing keeps its previous content."""
+
+    def __init__(self, message: str = "export cancelled", written: tuple = ()):
+        super().__init__(message)
+        self.written = written
+
+
 class FinetuneExportError(LaughvidError, ValueError):
     """Nothing usable to export, or the set folder is not writable; says what to do."""
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import signal
+import subprocess
+import sys
 
 import av
 import pytest
@@ -13,6 +17,7 @@ from pipe_helpers import BrightnessScorer
 
 from laughvid import review, store
 from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, main
+from laughvid.cli.analyze import EXIT_INTERRUPTED
 from laughvid.pipeline.analyze import load_result
 from laughvid.pipeline.scoring import SmileClassifier
 
@@ -162,3 +167,29 @@ def test_a_250_character_file_name_exports_with_short_unique_names(tmp_path, sta
     assert len(written) >= 2 * 6 and all(len(p.name.encode()) <= 255 for p in written)
     assert all(p.name.startswith(stem[:60]) for p in written)  # still says which video
     assert len({p.parent.parent.name for p in out.glob("*/clips/*.mp4")}) == 2  # one folder per video, not shared
+
+
+def test_ctrl_c_during_a_blurred_export_exits_130_and_leaves_no_partial_clip(tmp_path, stand_in_model):
+    """Issue 12: a blurred export shows where it is on stderr, and Ctrl-C (SIGINT, given a default
+    disposition as a terminal gives it) stops it cleanly: exit 130, a message, no clip half-written."""
+    video = astronaut_video(tmp_path / "long.mp4", seconds=16, size=(640, 360), fps=25, face_px=120)
+    s = str(tmp_path / "s.sqlite")
+    assert main(["analyze", str(video), "--out", str(tmp_path / "analysis"), "--store", s, "--quiet", "--workers", "0", *SMOOTHING]) == 0
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-c", "import sys; from laughvid.cli import main; sys.exit(main())", "export", str(video), "--automatic"]
+    cmd += ["--clips", "--blur", "--out", str(out), "--store", s, *SMOOTHING]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
+    )
+    err = b""
+    while b"blurring faces" not in err:  # the progress bar reached the blur of the first clip
+        chunk = os.read(proc.stderr.fileno(), 4096)
+        assert chunk, f"export ended before blurring: {err.decode(errors='replace')}"
+        err += chunk
+    proc.send_signal(signal.SIGINT)
+    rest_out, rest_err = proc.communicate(timeout=60)
+    err = (err + rest_err).decode(errors="replace")
+    assert proc.returncode == EXIT_INTERRUPTED, err
+    assert "cancelled (export cancelled: 0 of 1 clip(s) written before the cancel)" in err and "Traceback" not in err
+    assert "nothing partial was left" in err
+    assert [p.name for p in out.rglob("*") if p.is_file()] == []  # no clip, no temp file

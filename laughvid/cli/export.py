@@ -6,21 +6,29 @@ Clips and the reel are cut from the reviewed laughs (accepted and added segments
 with its review state, SRT/EDL only the laughs (--all-states: every segment, each with its state). A video is named by its file (matched by content), an analysis id, its sha256 (8 or
 more characters) or its file name in the library. Nothing is cut from a file that is not the
 analysed one (moved videos: `laughvid relink`), and with --blur every face without clips consent is
-blurred and checked, or no clip is written. Exit codes: 0 all exported; 1 some videos failed (each
-named on stderr, the others still exported); 2 bad arguments.
+blurred and checked, or no clip is written. A bar on stderr shows which clip is cut or blurred and
+how far (--quiet: none). Ctrl-C cancels within a second: the clip being written is not left (a file of
+its name keeps its content), the clips finished before stay. Exit codes: 0 all exported; 1 some
+videos failed (each named on stderr, the others still exported); 2 bad arguments; 130 cancelled.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sqlite3
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+
+from tqdm import tqdm
 
 from laughvid import review, store
 from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, add_command
-from laughvid.cli.analyze import add_smoothing_args, smoothing_from_args
-from laughvid.errors import BlurError, ExportError, ReviewError, VideoError, VideoNotFound
+from laughvid.cli.analyze import EXIT_INTERRUPTED, add_smoothing_args, smoothing_from_args
+from laughvid.errors import BlurError, ExportCancelled, ExportError, ReviewError, VideoError, VideoNotFound
 from laughvid.export.clips import MODES, ClipOptions
 from laughvid.export.lists import LIST_FORMATS
 from laughvid.pipeline.analyze import load_result
@@ -55,6 +63,7 @@ def register(subparsers) -> None:
     p.add_argument("--cut", choices=MODES, default=defaults.mode, help="reencode: frame-accurate; copy: fast, starts on a keyframe")
     p.add_argument("--blur", action="store_true", help="blur every face without clips consent (checked: no clip is written otherwise)")
     p.add_argument("--store", type=Path, help="SQLite store (default: $LAUGHVID_HOME/laughvid.sqlite)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_smoothing_args(p)
     p.set_defaults(func=run)
 
@@ -90,8 +99,17 @@ def find_analysis(conn: sqlite3.Connection, ref: str) -> store.AnalysisRecord:
     return matches[0]
 
 
-def _export_one(conn: sqlite3.Connection, ref: str, args: argparse.Namespace, options: ClipOptions, smoothing: SmoothingParams) -> str:
-    """Export one video; returns what was written (raises with the reason otherwise)."""
+def _export_one(
+    conn: sqlite3.Connection,
+    ref: str,
+    args: argparse.Namespace,
+    options: ClipOptions,
+    smoothing: SmoothingParams,
+    bar: _ExportBar,
+    cancel: threading.Event,
+) -> str:
+    """Export one video; returns what was written (raises with the reason otherwise, ExportCancelled
+    when `cancel` was set)."""
     record = find_analysis(conn, ref)
     result = load_result(conn, record.id, smoothing)
     if args.automatic:
@@ -105,9 +123,9 @@ def _export_one(conn: sqlite3.Connection, ref: str, args: argparse.Namespace, op
         segments = [i.segment for i in items] if args.automatic else actions.laugh_segments(items)
         blur = actions.face_blur(conn, record, result.cache, options) if args.blur else None
         if args.clips:
-            done.append(f"{len(actions.clips_for(args.out, record, segments, options, blur))} clip(s)")
+            done.append(f"{len(actions.clips_for(args.out, record, segments, options, blur, bar.update, cancel))} clip(s)")
         if args.reel:
-            done.append(f"reel {actions.reel_for(args.out, record, segments, options, blur).path.name}")
+            done.append(f"reel {actions.reel_for(args.out, record, segments, options, blur, bar.update, cancel).path.name}")
         if blur is not None:
             done.append(actions.blur_note(blur))
     if args.lists:
@@ -129,16 +147,84 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     conn = store.open_store(args.store)
     failed = 0
-    for ref in args.videos:
-        try:
-            print(_export_one(conn, ref, args, options, smoothing))
-        except ReviewError as exc:
-            failed += 1
-            print(f"laughvid export: error: {ref}: {exc} (in the app, or use --automatic)", file=sys.stderr)
-        except (VideoNotFound, VideoError, ExportError, BlurError, OSError) as exc:
-            failed += 1
-            print(f"laughvid export: error: {ref}: {exc}", file=sys.stderr)
+    cancel = threading.Event()
+    bar = _ExportBar(args.quiet)
+    with _ctrl_c_cancels(cancel):
+        for ref in args.videos:
+            try:
+                bar.write(_export_one(conn, ref, args, options, smoothing, bar, cancel), sys.stdout)
+            except (ExportCancelled, KeyboardInterrupt) as exc:
+                cancel.set()
+                written = f" ({exc})" if isinstance(exc, ExportCancelled) else ""
+                bar.write(f"laughvid export: {ref}: cancelled{written}")
+            except ReviewError as exc:
+                failed += 1
+                bar.write(f"laughvid export: error: {ref}: {exc} (in the app, or use --automatic)")
+            except (VideoNotFound, VideoError, ExportError, BlurError, OSError) as exc:
+                failed += 1
+                bar.write(f"laughvid export: error: {ref}: {exc}")
+            if cancel.is_set():
+                break
+    bar.close()
+    if cancel.is_set():
+        print("laughvid export: cancelled; files written before the cancel are whole, nothing partial was left", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if failed:
         print(f"laughvid export: {failed} of {len(args.videos)} video(s) failed", file=sys.stderr)
         return EXIT_FAILURES
     return EXIT_OK
+
+
+@contextlib.contextmanager
+def _ctrl_c_cancels(cancel: threading.Event) -> Iterator[None]:
+    """While exporting, the first Ctrl-C sets `cancel` (the export stops at its next check, well under
+    a second, and cleans up); a second one interrupts at once. A run that ignores SIGINT (started in
+    the background) keeps ignoring it."""
+
+    def on_ctrl_c(signum, frame) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+class _ExportBar:
+    """One tqdm bar on stderr (as `laughvid analyze` draws), redrawn for each export: its percentage
+    and what it does now ("clip 2 of 5: blurring faces 1.2 / 4.0 s")."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bar: tqdm | None = None
+
+    def update(self, progress: actions.ExportProgress) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:
+            self.bar = tqdm(total=100, file=sys.stderr, bar_format=_BAR)
+        self.bar.n = round(100 * progress.fraction, 1)
+        self.bar.set_postfix_str(progress.phrase, refresh=True)
+        if progress.fraction >= 1.0:  # this export is done: the next one starts its own bar
+            self.close()
+
+    def write(self, line: str, file=None) -> None:
+        if self.bar is not None:
+            self.bar.clear()
+        print(line, file=file or sys.stderr, flush=True)
+        if self.bar is not None:
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+_BAR = "{percentage:3.0f}%|{bar:20}| [{elapsed}<{remaining}] {postfix}"

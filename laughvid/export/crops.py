@@ -14,7 +14,11 @@ Exporting a video again replaces that video's crops, so the set always mirrors t
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
+import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,7 +27,8 @@ import cv2
 import numpy as np
 
 from laughvid.atomic import write_image_atomic
-from laughvid.errors import FinetuneExportError
+from laughvid.errors import ExportCancelled, FinetuneExportError
+from laughvid.export.progress import OnTime, ProgressFn, Tracker
 from laughvid.governance.consent import track_links
 from laughvid.lifecycle.manifest import MANIFEST_COLUMNS, read_manifest, write_manifest  # noqa: F401 (re-exported for the set's readers)
 from laughvid.pipeline.decode import frames_at
@@ -124,8 +129,11 @@ def plan_crops(
     return plan
 
 
-def _cut(source: VideoSource, plan: Sequence[PlannedCrop], framing: Framing) -> Iterator[tuple[PlannedCrop, np.ndarray]]:
-    """Each planned face cut out (RGB, the set's framing), decoding each analysed frame once."""
+def _cut(
+    source: VideoSource, plan: Sequence[PlannedCrop], framing: Framing, on_time: OnTime | None = None
+) -> Iterator[tuple[PlannedCrop, np.ndarray]]:
+    """Each planned face cut out (RGB, the set's framing), decoding each analysed frame once;
+    `on_time` hears the video time reached after each frame."""
     framing = crop_framing(framing)
     by_time: dict[float, list[PlannedCrop]] = {}
     for crop in plan:
@@ -133,6 +141,8 @@ def _cut(source: VideoSource, plan: Sequence[PlannedCrop], framing: Framing) -> 
     for t, frame in frames_at(source.path, source.rotation, list(by_time)):
         crops = by_time[t]
         yield from zip(crops, crop_faces(frame, [c.box for c in crops], framing), strict=False)
+        if on_time is not None:
+            on_time(t)
 
 
 def preview_crops(
@@ -155,23 +165,55 @@ def export_finetune_set(
     plan: Sequence[PlannedCrop],
     framing: Framing,
     conn: sqlite3.Connection | None = None,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
 ) -> FinetuneExport:
-    """Cut the planned crops into the set at `root`, replacing this video's earlier crops."""
+    """Cut the planned crops into the set at `root`, replacing this video's earlier crops.
+
+    The crops are cut into a staging folder inside `root` and moved into place only once all are cut,
+    so a failure or a cancel (ExportCancelled, within a frame of setting `cancel`) leaves the set
+    exactly as it was. `progress` hears how far through the video the cutting is."""
     if not plan:
         raise FinetuneExportError("nothing to export: accept, add or reject segments (or mark the whole video reviewed) first")
     root = Path(root)
     for label in LABELS:
         (root / label).mkdir(parents=True, exist_ok=True)
     people = track_links(conn, source.sha256) if conn is not None else {}  # raw track -> participant id
+    last_s = max(c.time_s for c in plan)
+    tracker = Tracker(progress, cancel, last_s, 1)
+    staging = Path(tempfile.mkdtemp(prefix=".tmp-crops-", dir=root))
+    try:
+        new_rows = _stage(staging, source, plan, framing, people, tracker.step(1, "cutting faces", last_s, label="fine-tune crops"))
+        tracker.check()
+        for row in new_rows:  # renames within one folder tree: fast, and each crop whole
+            os.replace(staging / row["path"], root / row["path"])
+    except ExportCancelled as exc:
+        raise ExportCancelled("export cancelled: the fine-tune set is as it was (no crop added)") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    previous = read_manifest(root)
+    kept = [r for r in previous if r.get("video_sha256") != source.sha256]
+    written = {r["path"] for r in new_rows}
+    stale = [r for r in previous if r.get("video_sha256") == source.sha256 and r["path"] not in written]
+    for row in stale:
+        (root / row["path"]).unlink(missing_ok=True)
+    write_manifest(root, kept + new_rows)
+    tracker.done(f"{len(new_rows)} fine-tune crop(s) written")
+    return FinetuneExport(root, new_rows, len(stale))
 
+
+def _stage(
+    staging: Path, source: VideoSource, plan: Sequence[PlannedCrop], framing: Framing, people: dict[int, str], on_time: OnTime
+) -> list[dict]:
+    """Write each planned crop under `staging` (same relative paths as in the set); its manifest rows."""
     new_rows = []
-    for crop, image in _cut(source, plan, framing):
+    for crop, image in _cut(source, plan, framing, on_time):
         t = crop.time_s
         rel = f"{crop.label}/{source.sha256[:12]}_{round(t * 1000):09d}ms_t{crop.track_id}.png"
         try:
-            write_image_atomic(root / rel, cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+            write_image_atomic(staging / rel, cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         except OSError as exc:
-            raise FinetuneExportError(f"could not write {root / rel} (disk full or no permission?): {exc}") from exc
+            raise FinetuneExportError(f"could not write {staging.parent / rel} (disk full or no permission?): {exc}") from exc
         participant = people.get(crop.raw_track_id)
         new_rows.append(
             {
@@ -187,11 +229,4 @@ def export_finetune_set(
                 "consent_ref": participant or source.default_consent_ref,
             }
         )
-    previous = read_manifest(root)
-    kept = [r for r in previous if r.get("video_sha256") != source.sha256]
-    written = {r["path"] for r in new_rows}
-    stale = [r for r in previous if r.get("video_sha256") == source.sha256 and r["path"] not in written]
-    for row in stale:
-        (root / row["path"]).unlink(missing_ok=True)
-    write_manifest(root, kept + new_rows)
-    return FinetuneExport(root, new_rows, len(stale))
+    return new_rows

@@ -15,7 +15,9 @@ otherwise leave that face visible in a file reported as blurred.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -26,8 +28,9 @@ import ffmpeg
 import numpy as np
 
 from laughvid.atomic import atomic_path
-from laughvid.errors import BlurError, VideoError
+from laughvid.errors import BlurError, ExportCancelled, VideoError
 from laughvid.export import ffmpeg as ffmpeg_run
+from laughvid.export.progress import OnTime
 from laughvid.governance.consent import tracks_without_consent
 from laughvid.pipeline.decode import DecodeReport, iter_batches, probe
 from laughvid.types import Box, FaceObservation, FaceTrack, ScoreCache
@@ -113,6 +116,8 @@ def blur_clip(
     tracks: Sequence[FaceTrack],
     windows: Sequence[tuple[float, float]],
     crf: int = 20,
+    on_time: OnTime | None = None,
+    cancel: threading.Event | None = None,
 ) -> Path:
     """Re-encode a clip (or reel) with the faces of `tracks` blurred in every frame; audio is copied.
 
@@ -122,6 +127,9 @@ def blur_clip(
     stream-copied phone clip (stored sideways plus a rotation tag) gets its boxes in the right place;
     the output holds upright pixels and no tag, so it plays upright everywhere. The output appears
     only when every box of `tracks` inside `windows` was blurred (see `missed_boxes`).
+
+    `on_time` hears the seconds of the file blurred, after each batch of frames; `cancel` is checked
+    at every frame: when set, the encoder is killed and ExportCancelled raised, leaving no output.
     """
     clip_path, out_path = Path(clip_path), Path(out_path)
     if clip_path.resolve() == out_path.resolve():
@@ -141,20 +149,31 @@ def blur_clip(
             )
         )
         report = DecodeReport()
+        batches = iter_batches(clip_path, fps=EVERY_FRAME_FPS, batch_size=8, max_side=None, info=info, report=report)
         try:
-            for batch in iter_batches(clip_path, fps=EVERY_FRAME_FPS, batch_size=8, max_side=None, info=info, report=report):
-                for frame, t in zip(batch.frames, batch.times_s, strict=False):
-                    at = source_time(float(t), windows)
-                    boxes = track_boxes.by_track(at)
-                    encoder.stdin.write(blur_boxes(frame, list(boxes.values())).tobytes())
-                    for tid, box in boxes.items():
-                        if blur_region(box, frame.shape) is not None:
-                            blurred[tid].append(at)
-        finally:
+            with contextlib.closing(batches):  # a cancel closes the decoder now, not when collected
+                for batch in batches:
+                    for frame, t in zip(batch.frames, batch.times_s, strict=False):
+                        if cancel is not None and cancel.is_set():
+                            raise ExportCancelled()
+                        at = source_time(float(t), windows)
+                        boxes = track_boxes.by_track(at)
+                        encoder.stdin.write(blur_boxes(frame, list(boxes.values())).tobytes())
+                        for tid, box in boxes.items():
+                            if blur_region(box, frame.shape) is not None:
+                                blurred[tid].append(at)
+                    if on_time is not None:
+                        on_time(float(batch.times_s[-1]))
+        except BrokenPipeError:
+            pass  # the encoder stopped reading: its exit status and stderr below say why
+        except BaseException:
+            ffmpeg_run.kill(encoder)  # a cancel, Ctrl-C or a decode error: no encoder left running
+            raise
+        with contextlib.suppress(BrokenPipeError):
             encoder.stdin.close()
-            err = encoder.stderr.read()
-            if encoder.wait() != 0:  # the root cause when a write to its stdin broke
-                raise BlurError(f"ffmpeg failed to write {out_path.name}: {ffmpeg_run.stderr_tail(err)}")
+        err = encoder.stderr.read()
+        if encoder.wait() != 0:  # the root cause when a write to its stdin broke
+            raise BlurError(f"ffmpeg failed to write {out_path.name}: {ffmpeg_run.stderr_tail(err)}")
         if report.warnings:  # a shortened blurred copy must not replace the full clip
             raise BlurError(f"{clip_path}: not blurred, the clip could not be read in full: {'; '.join(report.warnings)}")
         missed = missed_boxes(track_boxes.observed_in(windows), blurred, 1.0 / (info.fps or 30))
@@ -216,12 +235,15 @@ class FaceBlur:
     def track_ids(self) -> list[int]:
         return [t.track_id for t in self.tracks]
 
-    def __call__(self, path: str | Path, windows: Sequence[tuple[float, float]]) -> None:
+    def __call__(
+        self, path: str | Path, windows: Sequence[tuple[float, float]], on_time: OnTime | None = None, cancel: threading.Event | None = None
+    ) -> None:
         """Blur the faces in the file at `path` (made of these source windows), in place; raises
-        BlurError, leaving the file as it was, when any box of theirs was not blurred."""
+        BlurError, leaving the file as it was, when any box of theirs was not blurred (ExportCancelled
+        when `cancel` is set; `on_time` hears the seconds blurred)."""
         if self.tracks:
             with atomic_path(path) as blurred:
-                blur_clip(path, blurred, self.tracks, windows)
+                blur_clip(path, blurred, self.tracks, windows, on_time=on_time, cancel=cancel)
 
 
 def unconsented_faces(conn: sqlite3.Connection, video_sha256: str, cache: ScoreCache, on: date | None = None) -> FaceBlur:

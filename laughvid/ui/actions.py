@@ -11,6 +11,7 @@ with a message for the reviewer; the app shows it (`laughvid.ui.messages`).
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import astuple, dataclass, field, replace
 from datetime import date
@@ -23,6 +24,7 @@ from laughvid.config import MODEL_ENV, SAMPLES_DIR, Settings, model_override
 from laughvid.errors import (
     BlurError,
     ConsentError,
+    ExportCancelled,
     ExportError,
     FinetuneExportError,
     RegistryError,
@@ -36,6 +38,8 @@ from laughvid.export.crops import FinetuneExport, VideoSource, export_finetune_s
 from laughvid.export.lists import LIST_FORMATS, ListSource, write_lists
 from laughvid.export.lists import to_srt as to_srt
 from laughvid.export.naming import export_stem, video_export_dir
+from laughvid.export.progress import ExportProgress as ExportProgress
+from laughvid.export.progress import ProgressFn
 from laughvid.governance import consent
 from laughvid.governance.consent import SCOPES as SCOPES
 from laughvid.governance.consent import active_participants as active_participants
@@ -469,17 +473,31 @@ def laugh_segments(items: Sequence[ReviewedSegment]) -> list[Segment]:
 
 
 def clips_for(
-    exports_root: Path, record: AnalysisRecord, segments: Sequence[Segment], options: ClipOptions, blur: Finish | None = None
+    exports_root: Path,
+    record: AnalysisRecord,
+    segments: Sequence[Segment],
+    options: ClipOptions,
+    blur: Finish | None = None,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
 ) -> list[Clip]:
-    """One clip per segment, cut from the analysed file only (`check_video`), faces hidden by `blur`."""
-    return export_clips(check_video(record), segments, record.info.duration_s, export_dir(exports_root, record) / "clips", options, blur)
+    """One clip per segment, cut from the analysed file only (`check_video`), faces hidden by `blur`;
+    `progress` and `cancel` as `export_clips` takes them."""
+    out = export_dir(exports_root, record) / "clips"
+    return export_clips(check_video(record), segments, record.info.duration_s, out, options, blur, progress, cancel)
 
 
 def reel_for(
-    exports_root: Path, record: AnalysisRecord, segments: Sequence[Segment], options: ClipOptions, blur: Finish | None = None
+    exports_root: Path,
+    record: AnalysisRecord,
+    segments: Sequence[Segment],
+    options: ClipOptions,
+    blur: Finish | None = None,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
 ) -> Reel:
     out = export_dir(exports_root, record) / f"{export_stem(record.name)}_highlights.mp4"
-    return export_reel(check_video(record), segments, record.info.duration_s, out, options, blur)
+    return export_reel(check_video(record), segments, record.info.duration_s, out, options, blur, progress, cancel)
 
 
 def face_blur(conn: sqlite3.Connection, record: AnalysisRecord, cache: ScoreCache, options: ClipOptions) -> FaceBlur:
@@ -512,11 +530,13 @@ def finetune_for(
     items: Sequence[ReviewedSegment],
     card: ModelCard,
     consent_ref: str = "",
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
 ) -> FinetuneExport:
     """Add this video's reviewed segments to the fine-tune set as labelled face crops."""
     plan = plan_crops(items, result.cache, completed(conn, record.sha256))
     source = VideoSource(str(check_video(record, conn)), record.sha256, record.info.rotation, record.model_version, consent_ref.strip())
-    return export_finetune_set(settings.finetune_dir, source, plan, card.framing, conn)
+    return export_finetune_set(settings.finetune_dir, source, plan, card.framing, conn, progress, cancel)
 
 
 def finetune_preview(
@@ -539,10 +559,12 @@ ExportKind = Literal["clips", "reel", "lists", "finetune"]
 
 @dataclass(frozen=True)
 class Exported:
-    """What an Export button wrote: the files to offer for download, and what to tell the reviewer."""
+    """What an Export button wrote: the files to offer for download, and what to tell the reviewer;
+    `cancelled`: the reviewer stopped it, and `paths` are the whole files written before that."""
 
     paths: list[Path]
     notes: list[str]
+    cancelled: bool = False
 
 
 def blur_note(hidden: FaceBlur) -> str:
@@ -561,14 +583,18 @@ def export_video(
     card: ModelCard | None = None,
     consent_ref: str = "",
     all_states: bool = False,
+    progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
 ) -> Exported:
     """Write one kind of export of the video on screen: clips or a reel of its laughs (faces without
     `clips` consent blurred when `blur`), its segment lists, or its crops for the fine-tune set
     (framed for `card`'s model, `consent_ref` recorded for faces no participant is linked to; SRT/EDL
-    with every segment when `all_states`).
+    with every segment when `all_states`). `progress` hears where a clip, reel or crop export is;
+    setting `cancel` stops it within a second, keeping only whole files.
 
     Returns:
-        The files written (none for the fine-tune set, which is a folder) and a message per step.
+        The files written (none for the fine-tune set, which is a folder) and a message per step;
+        when cancelled, the clips finished before the cancel and a note saying so.
 
     Raises:
         LaughvidError: nothing to cut, a refused option, ffmpeg or blurring failed, no model card
@@ -579,7 +605,7 @@ def export_video(
         if kind == "finetune":
             if card is None:
                 raise FinetuneExportError(f"no model card for {record.model_version}: its crop framing is unknown")
-            done = finetune_for(settings, conn, record, view.result, view.items, card, consent_ref)
+            done = finetune_for(settings, conn, record, view.result, view.items, card, consent_ref, progress, cancel)
             removed = f", {done.removed} outdated removed" if done.removed else ""
             return Exported([], [f"fine-tune set {done.root}: {done.counts()} crops from this video{removed}"])
         notes = []
@@ -589,11 +615,13 @@ def export_video(
             chosen = laugh_segments(view.items)
             hidden = face_blur(conn, record, view.result.cache, options) if blur else None
             if kind == "clips":
-                paths = [c.path for c in clips_for(settings.exports_dir, record, chosen, options, hidden)]
+                paths = [c.path for c in clips_for(settings.exports_dir, record, chosen, options, hidden, progress, cancel)]
             else:
-                paths = [reel_for(settings.exports_dir, record, chosen, options, hidden).path]
+                paths = [reel_for(settings.exports_dir, record, chosen, options, hidden, progress, cancel).path]
             if hidden is not None:
                 notes.append(blur_note(hidden))
+    except ExportCancelled as exc:
+        return Exported(list(exc.written), [f"{exc}; nothing partial was left"], cancelled=True)
     except OSError as exc:  # a full disk, a folder we may not write: said like any other refusal
         raise ExportError(str(exc)) from exc
     return Exported(paths, [*notes, f"wrote {len(paths)} file(s) to {paths[0].parent}"])
