@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 from datetime import date
 
 import pytest
@@ -44,6 +45,18 @@ def start() -> AppTest:
 def click(at: AppTest, label: str) -> AppTest:
     next(b for b in at.button if b.label == label).click().run()
     assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def finish_export(at: AppTest) -> AppTest:
+    """Rerun the page until the export it started in a thread has ended and been reported (the browser
+    redraws it on a timer; AppTest has none)."""
+    deadline = time.monotonic() + TIMEOUT
+    while "export_job" in at.session_state:
+        assert time.monotonic() < deadline, "the export never ended"
+        time.sleep(0.1)
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
     return at
 
 
@@ -135,7 +148,7 @@ def test_uploads_analyse_each_file_and_report_failures(home, tmp_path):
 def test_export_buttons_write_files_and_blur_unconsented_faces(home):
     at = start()
     at.text_input(key="reviewer").input("ana").run()
-    click(at, "Export clips")
+    finish_export(click(at, "Export clips"))
     assert any("no accepted or added segments" in e.value for e in at.error)
     edit(home, "accept", 0)
     at.run()  # the page shows the accepted segment (as after the player's own edit)
@@ -143,7 +156,7 @@ def test_export_buttons_write_files_and_blur_unconsented_faces(home):
     assert any(c.value.startswith("smile: ") for c in at.caption), "a contact sheet of the smile crops"
     assert not (home / "finetune_set").exists(), "a preview writes nothing"
     at.checkbox(key="blur").check().run()
-    click(at, "Export clips")
+    finish_export(click(at, "Export clips"))
     assert any("blurred the faces of" in t.value for t in at.toast), "no one in the sample registered clips consent"
     assert list((home / "exports").glob("*/clips/*.mp4"))
     click(at, "Export lists (CSV, JSON, SRT, EDL)")
@@ -235,7 +248,7 @@ def press(at: AppTest, key: str) -> AppTest:
 
 def blurred_in_export(at: AppTest) -> set[int]:
     """The raw track ids the clip export blurred, as its message names them."""
-    click(at, "Export clips")
+    finish_export(click(at, "Export clips"))
     (message,) = [t.value for t in at.toast if t.value.startswith("blurred the faces of")]
     return set(map(int, re.fullmatch(r"blurred the faces of raw track\(s\) ([\d, ]+) \(no clips consent\)", message)[1].split(", ")))
 

@@ -26,10 +26,12 @@ from laughvid import review
 from laughvid.config import SAMPLES_DIR, SHIPPED_MODEL_DIR
 from laughvid.export.clips import ClipOptions
 from laughvid.export.crops import read_manifest
+from laughvid.pipeline.analyze import analyze_video
 from laughvid.pipeline.decode import probe
 from laughvid.store import file_sha256, open_store
 from tests.app_server import REPO, serving
 from tests.media import astronaut_video
+from tests.pipe_helpers import BrightnessScorer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -365,3 +367,33 @@ def test_the_player_timeline_with_keys_and_mouse_on_a_video_that_ends_inside_a_l
     (clip,) = (home / "exports").glob("smile_to_the_end-*/clips/*.mp4")
     duration, fps = _video_span(clip)
     assert duration == pytest.approx(end - max(0.0, 0.5 - ClipOptions().pre_roll_s), abs=1 / fps)
+
+
+def test_a_blurred_export_shows_progress_and_cancel_leaves_no_file(app, tmp_path):
+    """Issue 12: a blurred export ran 43 s with the page greyed and no way to stop it. Now the page
+    shows its progress bar and phrase while it runs (the page stays usable), Cancel stops it, the
+    message bar says so and no clip (nor temp file) is written."""
+    url, home = app
+    video = astronaut_video(tmp_path / "long_720p.mp4", seconds=16.0, size=(1280, 720), fps=25, face_px=240)
+    conn = open_store(home / "laughvid.sqlite")
+    sha = analyze_video(video, conn, BrightnessScorer()).record.sha256  # the store the app reads
+    review.add(conn, sha, 0.5, 15.5, "cy")
+    with _browser_page(home, "failure_cancel") as page:
+        page.goto(f"{url}/?video={sha[:16]}")
+        _player(page).wait_for(timeout=TIMEOUT_MS)
+        _wait_player(page, "el.dataset.video === arg", sha)
+        _idle(page)
+        page.get_by_text("Blur faces without clips consent").click()
+        expect(page.get_by_role("checkbox", name="Blur faces without clips consent")).to_be_checked()
+        _idle(page)
+        _button(page, "Export clips").click()
+        bar = page.locator('[data-testid="stProgress"]')
+        bar.filter(has_text=re.compile(r"clip 1 of 1: (cutting|blurring faces)")).wait_for(timeout=TIMEOUT_MS)
+        expect(_button(page, "Export clips")).to_be_disabled()  # one export at a time; the rest of the page works
+        _button(page, "Cancel export").click()
+        _wait_text(page, re.compile(r"export cancelled: 0 of 1 clip\(s\) written"))
+        expect(bar).to_have_count(0, timeout=30_000)
+        expect(_button(page, "Export clips")).to_be_enabled()
+        assert page.locator('[data-testid="stException"]').count() == 0
+    written = [p for p in (home / "exports").glob("long_720p-*/**/*") if p.is_file()]
+    assert written == [], "a cancelled export leaves no clip and no temp file"

@@ -1,5 +1,10 @@
-"""Export: clip options, the export buttons (clips, highlight reel, lists, fine-tune set) and a
-download button for each file written."""
+"""Export: clip options, the export buttons (clips, highlight reel, lists, fine-tune set), the progress
+of a running export with its Cancel button, and a download button for each file written.
+
+Clips, reels and fine-tune crops run as an `ExportJob` (a thread of its own), so the page stays usable
+while they run; a fragment redraws their progress every POLL_S and, once the job ends, puts what it
+did in the page's message bar and reruns the page for its download buttons. Lists take milliseconds
+and run in their button's callback."""
 
 from __future__ import annotations
 
@@ -8,16 +13,19 @@ from pathlib import Path
 import streamlit as st
 
 from laughvid.config import Settings
-from laughvid.ui import actions
+from laughvid.ui import actions, export_job
 from laughvid.ui.messages import flash, run_op
 from laughvid.ui.text import literal
 
 CUT_MODES = {"frame-accurate (re-encode)": "reencode", "fast (stream copy, starts on a keyframe)": "copy"}
 
 state = st.session_state
+POLL_S = 0.5  # how often a running export's progress is redrawn (a fragment rerun: the page is not greyed)
 
 
 def draw(settings: Settings, view: actions.VideoView, card: actions.ModelCard | None) -> None:
+    _drop_other_videos_job(view.record.sha256)
+    busy = "export_job" in state
     defaults = actions.ClipOptions()
     cols = st.columns(4)
     cols[0].number_input("Pre-roll (s)", 0.0, 30.0, defaults.pre_roll_s, 0.5, key="pre_roll", help="the joke before the laugh")
@@ -41,27 +49,20 @@ def draw(settings: Settings, view: actions.VideoView, card: actions.ModelCard | 
 
     def export(kind: actions.ExportKind) -> None:
         options = actions.ClipOptions(state.pre_roll, state.post_roll, CUT_MODES[state.cut_mode])
-        run_op(
-            settings,
-            actions.export_video,
-            settings,
-            kind,
-            view,
-            options,
-            state.blur,
-            card,
-            state.consent_ref,
-            state.lists_all_states,
-            then=_keep,
-        )
+        chosen = (settings, kind, view, options, state.blur, card, state.consent_ref, state.lists_all_states)
+        if kind == "lists":
+            run_op(settings, actions.export_video, *chosen, then=_keep)
+        else:
+            state.export_job = export_job.start(*chosen)
 
     buttons = st.columns(4)
-    buttons[0].button("Export clips", key="export_clips", on_click=export, args=("clips",), width="stretch")
-    buttons[1].button("Export highlight reel", key="export_reel", on_click=export, args=("reel",), width="stretch")
+    buttons[0].button("Export clips", key="export_clips", on_click=export, args=("clips",), width="stretch", disabled=busy)
+    buttons[1].button("Export highlight reel", key="export_reel", on_click=export, args=("reel",), width="stretch", disabled=busy)
     buttons[2].button("Export lists (CSV, JSON, SRT, EDL)", key="export_lists", on_click=export, args=("lists",), width="stretch")
     buttons[3].button(
-        "Add to fine-tune set", key="export_finetune", on_click=export, args=("finetune",), width="stretch", disabled=card is None
+        "Add to fine-tune set", key="export_finetune", on_click=export, args=("finetune",), width="stretch", disabled=card is None or busy
     )
+    st.fragment(_job_progress, run_every=POLL_S if busy else None)()
     st.button(
         "Preview fine-tune crops",
         key="preview_finetune",
@@ -81,6 +82,38 @@ def draw(settings: Settings, view: actions.VideoView, card: actions.ModelCard | 
         )
 
 
+def _drop_other_videos_job(video_sha256: str) -> None:
+    """Opening another video cancels the export of the one before (its finished clips stay on disk);
+    nothing of it is shown on this one."""
+    job = state.get("export_job")
+    if job is not None and job.video_sha256 != video_sha256:
+        job.stop()
+        del state.export_job
+
+
+def _job_progress() -> None:
+    """The running export's bar, its phrase and Cancel; once it has ended, its outcome in the message
+    bar and a rerun of the page (download buttons, export buttons enabled again)."""
+    job: export_job.ExportJob | None = state.get("export_job")
+    if job is None:
+        return
+    if job.running:
+        progress = job.progress
+        stopping = job.cancel.is_set()
+        phrase = "cancelling..." if stopping else (progress.phrase if progress else "starting the export")
+        st.progress(progress.fraction if progress else 0.0, text=literal(phrase))
+        st.button("Cancel export", key="cancel_export", icon=":material/cancel:", on_click=job.stop, disabled=stopping)
+        return
+    del state.export_job
+    if job.failure is not None:
+        raise job.failure
+    if job.error is not None:
+        flash("error", job.error)
+    elif job.outcome is not None:
+        _keep(job.outcome)
+    st.rerun()
+
+
 def _keep_preview(crops: list) -> None:
     state.crop_preview = crops
 
@@ -98,8 +131,8 @@ def _contact_sheet(crops: list, columns: int = 12) -> None:
 
 
 def _keep(exported: actions.Exported) -> None:
-    """Offer the files written for download, and say what was done."""
+    """Offer the files written for download, and say what was done (or that it was cancelled)."""
     if exported.paths:
         state.exports = [str(p) for p in exported.paths]
     for note in exported.notes:
-        flash("success", note)
+        flash("info" if exported.cancelled else "success", note)

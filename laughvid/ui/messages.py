@@ -20,7 +20,7 @@ from laughvid.ui.text import literal
 
 
 def flash(kind: str, message: str) -> None:
-    """Queue a message ("success" or "error") for the next drawing of the page: a callback runs before
+    """Queue a message ("success", "info" or "error") for the next drawing of the page: a callback runs before
     the page is drawn again, so the page shows it (`show_flashes`)."""
     st.session_state.setdefault("flash", []).append((kind, message))
 
@@ -58,6 +58,8 @@ def show_flashes() -> None:
     for kind, message in messages:
         if kind == "error":
             bar.error(literal(message), icon=":material/error:")
+        elif kind == "info":  # neither done nor refused: an export the reviewer cancelled
+            bar.info(literal(message), icon=":material/cancel:")
         else:
             bar.success(literal(message), icon=":material/check_circle:")
             st.toast(literal(message), icon=":material/check_circle:")

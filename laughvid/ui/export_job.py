@@ -1,0 +1,76 @@
+"""A long export (clips, reel, fine-tune crops) run off the page's script thread, with its progress and
+cancel token, kept in the session so each rerun of the page can show where it is.
+
+Why a thread: run inside a button's callback, a blurred 1080p export held the script for 43 s, the
+page greyed out and nothing could stop it (issue 12). The job's thread runs `actions.export_video`
+alone (its own store connection: sqlite connections stay on their thread); the page polls `progress`
+and shows `outcome` once the thread ends. Nothing here imports Streamlit, so tests drive it directly.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from laughvid.config import Settings
+from laughvid.errors import LaughvidError
+from laughvid.ui import actions
+
+STOP_WAIT_S = 2.0  # a cancel ends the export within a second; this bounds the wait if it does not
+
+
+@dataclass
+class ExportJob:
+    """One export of one video. `progress` is the last report, `outcome` the result once done (None
+    while running), `error` what was refused (shown like any refusal), `failure` an unexpected exception
+    (re-raised on the script thread so Streamlit shows it as the bug it is)."""
+
+    kind: actions.ExportKind
+    video_sha256: str
+    cancel: threading.Event = field(default_factory=threading.Event)
+    progress: actions.ExportProgress | None = None
+    outcome: actions.Exported | None = None
+    error: str | None = None
+    failure: BaseException | None = None
+    thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+    def stop(self, wait_s: float = 0.0) -> None:
+        """Ask the export to stop (it keeps the files finished before); wait up to `wait_s` for it."""
+        self.cancel.set()
+        if self.thread is not None and wait_s:
+            self.thread.join(wait_s)
+
+    def _run(self, settings: Settings, args: tuple) -> None:
+        try:
+            self.outcome = actions.export_video(
+                actions.connect(settings), settings, self.kind, *args, progress=self._keep, cancel=self.cancel
+            )
+        except LaughvidError as exc:
+            self.error = str(exc)
+        except BaseException as exc:  # a bug: kept for the page to raise, never lost with the thread
+            self.failure = exc
+
+    def _keep(self, progress: actions.ExportProgress) -> None:
+        self.progress = progress
+
+
+def start(
+    settings: Settings,
+    kind: actions.ExportKind,
+    view: actions.VideoView,
+    options: actions.ClipOptions,
+    blur: bool = False,
+    card: actions.ModelCard | None = None,
+    consent_ref: str = "",
+    all_states: bool = False,
+) -> ExportJob:
+    """Start exporting `kind` of the video on screen in a thread (arguments as `actions.export_video`)."""
+    job = ExportJob(kind, view.record.sha256)
+    args = (view, options, blur, card, consent_ref, all_states)
+    job.thread = threading.Thread(target=job._run, args=(settings, args), name=f"laughvid-export-{kind}", daemon=True)
+    job.thread.start()
+    return job

@@ -1,0 +1,74 @@
+"""The app's long exports run as an ExportJob (a thread), tested without Streamlit: the job reports
+progress to the end and hands back what the export wrote; a refusal comes back as its message; Cancel
+during the blur stops it, writes no clip and leaves no temp file (issue 12)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from media import astronaut_video
+from pipe_helpers import BrightnessScorer
+
+from laughvid import review, store
+from laughvid.config import Settings
+from laughvid.pipeline.analyze import analyze_video
+from laughvid.pipeline.segments import SmoothingParams
+from laughvid.ui import actions, export_job
+
+TIMEOUT_S = 120
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    """A 12 s analysed video (long enough that its blur is still running when Cancel is pressed)."""
+    tmp = tmp_path_factory.mktemp("job")
+    conn = store.open_store(tmp / "s.sqlite")
+    path = astronaut_video(tmp / "talk.mp4", seconds=12.0, size=(640, 360), fps=25, face_px=120)
+    record = analyze_video(path, conn, BrightnessScorer()).record
+    review.add(conn, record.sha256, 0.5, 11.5, "ana")
+    return conn, record
+
+
+def settings_in(tmp_path) -> Settings:
+    return Settings(tmp_path / "home")
+
+
+def view_of(conn, record) -> actions.VideoView:
+    return actions.open_video(conn, record, SmoothingParams())
+
+
+def wait_until(condition) -> None:
+    deadline = time.monotonic() + TIMEOUT_S
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_a_job_reports_progress_to_the_end_and_what_it_wrote(video, tmp_path):
+    conn, record = video
+    job = export_job.start(settings_in(tmp_path), "clips", view_of(conn, record), actions.ClipOptions(mode="copy"))
+    wait_until(lambda: not job.running)
+    assert job.error is None and job.failure is None and not job.outcome.cancelled
+    (clip,) = job.outcome.paths
+    assert clip.is_file() and job.outcome.notes[-1] == f"wrote 1 file(s) to {clip.parent}"
+    assert job.progress.fraction == 1.0 and job.progress.phrase == "1 clip(s) written"
+
+
+def test_a_refused_export_comes_back_as_its_message(video, tmp_path):
+    conn, record = video
+    job = export_job.start(settings_in(tmp_path), "reel", view_of(conn, record), actions.ClipOptions(mode="copy"), blur=True)
+    wait_until(lambda: not job.running)
+    assert "choose the frame-accurate cut" in job.error and job.outcome is None
+
+
+def test_cancel_during_the_blur_writes_nothing(video, tmp_path):
+    conn, record = video
+    settings = settings_in(tmp_path)
+    job = export_job.start(settings, "clips", view_of(conn, record), actions.ClipOptions(), blur=True)
+    wait_until(lambda: job.progress is not None and "blurring faces" in job.progress.phrase)
+    job.stop(wait_s=export_job.STOP_WAIT_S)
+    wait_until(lambda: not job.running)
+    assert job.outcome.cancelled and job.outcome.paths == []
+    assert job.outcome.notes == ["export cancelled: 0 of 1 clip(s) written before the cancel; nothing partial was left"]
+    assert [p.name for p in settings.exports_dir.rglob("*") if p.is_file()] == []
