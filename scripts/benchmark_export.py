@@ -1,9 +1,12 @@
-"""Export speed: highlight clips (re-encode vs stream copy), reel, lists and fine-tune crops.
+"""Export speed: highlight clips (re-encode vs stream copy), reel, lists and fine-tune crops; then the
+blurred export of issue 12 (1.8 s of 1080p): its time, how often its progress moves, and how long a
+cancel takes to stop it while ffmpeg cuts and while faces are blurred.
 
-    .venv/bin/python scripts/benchmark_export.py [--seconds 120] [--size 1280x720]
+    .venv/bin/python scripts/benchmark_export.py [--seconds 120] [--size 1280x720] [--cancels 5]
 
-Generates a test video (ffmpeg test pattern with audio, no project data), then times each export
-on 10 segments spread over it and prints seconds per clip and the realtime factor.
+Generates test videos (ffmpeg test pattern with audio, a moving face for the blur; no project data),
+then times each export on 10 segments spread over it and prints seconds per clip and the realtime
+factor.
 """
 
 from __future__ import annotations
@@ -11,19 +14,23 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
+from laughvid.errors import ExportCancelled
 from laughvid.export.clips import ClipOptions, export_clips, export_reel
 from laughvid.export.crops import VideoSource, export_finetune_set, plan_crops
 from laughvid.export.lists import ListSource, write_lists
+from laughvid.export.progress import ExportProgress
+from laughvid.governance.face_blur import FaceBlur
 from laughvid.pipeline.faces.crop import Framing
-from laughvid.types import ReviewedSegment, ScoreCache, Segment
+from laughvid.types import FaceObservation, FaceTrack, ReviewedSegment, ScoreCache, Segment
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.media: generated-media helpers
-from tests.media import synthetic_video  # noqa: E402
+from tests.media import astronaut_video, face_box_in_frame, synthetic_video  # noqa: E402
 
 
 def main() -> None:
@@ -31,6 +38,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=120.0)
     parser.add_argument("--size", default="1280x720")
     parser.add_argument("--fps", type=float, default=30.0)
+    parser.add_argument("--cancels", type=int, default=5, help="cancels timed per phase (cutting, blurring)")
     args = parser.parse_args()
     width, height = map(int, args.size.split("x"))
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,6 +79,57 @@ def main() -> None:
         export_finetune_set(tmp / "set", VideoSource(str(video), "0" * 64, 0, "bench"), plan, Framing())
         took = time.perf_counter() - t0
         print(f"fine-tune crops : {took:6.2f} s for {len(plan)} crops ({1000 * took / len(plan):.0f} ms per crop, seeking)")
+        blurred_export(tmp, args.cancels)
+
+
+def blurred_export(tmp: Path, cancels: int) -> None:
+    """Issue 12's case: a blurred clip of 1.8 s of 1080p (a moving face), then cancels at known points."""
+    seconds, size, face_px = 6.0, (1920, 1080), 300
+    video = astronaut_video(tmp / "face1080.mp4", seconds=seconds, size=size, fps=30, face_px=face_px, audio=True)
+    times = np.round(np.arange(0, seconds, 0.1), 6)
+    blur = FaceBlur((FaceTrack(1, [FaceObservation(float(t), 1, face_box_in_frame(t, seconds, size, face_px), 0.9) for t in times]),))
+    segment, options = [Segment(2.0, 3.8, 0.9, 0.8, (1,))], ClipOptions(pre_roll_s=0, post_roll_s=0)
+    stamps: list[float] = []
+    t0 = time.perf_counter()
+    export_clips(video, segment, seconds, tmp / "blur", options, blur, progress=lambda p: stamps.append(time.perf_counter()))
+    took = time.perf_counter() - t0
+    gaps = np.diff([t0, *stamps])
+    print(
+        f"blurred clip    : {took:6.2f} s for 1.8 s of 1920x1080 (cut + blur), {len(stamps)} progress reports, "
+        f"longest gap between them {gaps.max():.2f} s"
+    )
+    for phase in ("cutting", "blurring faces"):
+        latencies = []
+        for _ in range(cancels):
+            cancel, asked = threading.Event(), []
+
+            def press_cancel(cancel=cancel, asked=asked) -> None:  # another thread, as the app's Cancel button
+                asked.append(time.perf_counter())
+                cancel.set()
+
+            def progress(p: ExportProgress, phase=phase, asked=asked, press=press_cancel) -> None:
+                if phase in p.phrase and p.done_s > 0 and not asked:
+                    asked.append(0.0)
+                    threading.Timer(0.15, press).start()  # lands between two checks, not on one
+
+            try:
+                export_clips(video, segment, seconds, tmp / "cancelled", options, blur, progress, cancel)
+            except ExportCancelled:
+                latencies.append(time.perf_counter() - asked[-1])
+        left = sorted(p.name for p in (tmp / "cancelled").iterdir()) if (tmp / "cancelled").exists() else []
+        ms = 1000 * np.array(latencies)
+        low, high = median_interval(ms)
+        print(
+            f"cancel {phase:<15}: stopped {np.median(ms):4.0f} ms median (95% bootstrap {low:.0f}-{high:.0f}), {ms.max():4.0f} ms max "
+            f"after the cancel ({len(ms)} of {cancels} cancelled mid-export), files left: {left or 'none'}"
+        )
+
+
+def median_interval(values: np.ndarray, resamples: int = 2000) -> tuple[float, float]:
+    """95% bootstrap interval of the median (few runs: the median alone would overstate its precision)."""
+    rng = np.random.default_rng(0)
+    medians = np.median(rng.choice(values, (resamples, len(values))), axis=1)
+    return float(np.percentile(medians, 2.5)), float(np.percentile(medians, 97.5))
 
 
 if __name__ == "__main__":
