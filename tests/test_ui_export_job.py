@@ -1,6 +1,6 @@
 """The app's long exports run as an ExportJob (a thread), tested without Streamlit: the job reports
 progress to the end and hands back what the export wrote; a refusal comes back as its message; Cancel
-during the blur stops it, writes no clip and leaves no temp file (issue 12)."""
+during the blur, or opening another video, stops it, writes no clip and leaves no temp file (issue 12)."""
 
 from __future__ import annotations
 
@@ -72,3 +72,14 @@ def test_cancel_during_the_blur_writes_nothing(video, tmp_path):
     assert job.outcome.cancelled and job.outcome.paths == []
     assert job.outcome.notes == ["export cancelled: 0 of 1 clip(s) written before the cancel; nothing partial was left"]
     assert [p.name for p in settings.exports_dir.rglob("*") if p.is_file()] == []
+
+
+def test_opening_another_video_cancels_its_export(video, tmp_path):
+    conn, record = video
+    settings = settings_in(tmp_path)
+    job = export_job.start(settings, "clips", view_of(conn, record), actions.ClipOptions(), blur=True)
+    assert export_job.for_video(job, record.sha256) is job  # the same video: kept running
+    wait_until(lambda: job.progress is not None and "blurring faces" in job.progress.phrase)
+    assert export_job.for_video(job, "another video's sha256") is None
+    wait_until(lambda: not job.running)
+    assert job.outcome.cancelled and [p for p in settings.exports_dir.rglob("*") if p.is_file()] == []

@@ -58,6 +58,15 @@ class ExportJob:
         self.progress = progress
 
 
+def for_video(job: ExportJob | None, video_sha256: str) -> ExportJob | None:
+    """The job if it exports the video on screen; a job of another video (the reviewer opened a new
+    one) is cancelled, keeping the clips it had finished, and dropped: nothing of it shows on this one."""
+    if job is None or job.video_sha256 == video_sha256:
+        return job
+    job.stop()
+    return None
+
+
 def start(
     settings: Settings,
     kind: actions.ExportKind,

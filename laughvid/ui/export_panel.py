@@ -83,12 +83,8 @@ def draw(settings: Settings, view: actions.VideoView, card: actions.ModelCard | 
 
 
 def _drop_other_videos_job(video_sha256: str) -> None:
-    """Opening another video cancels the export of the one before (its finished clips stay on disk);
-    nothing of it is shown on this one."""
-    job = state.get("export_job")
-    if job is not None and job.video_sha256 != video_sha256:
-        job.stop()
-        del state.export_job
+    if export_job.for_video(state.get("export_job"), video_sha256) is None:
+        state.pop("export_job", None)
 
 
 def _job_progress() -> None:
