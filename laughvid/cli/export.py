@@ -210,7 +210,7 @@ class _ExportBar:
         if self.bar is None:
             self.bar = tqdm(total=100, file=sys.stderr, bar_format=_BAR)
         self.bar.n = round(100 * progress.fraction, 1)
-        self.bar.set_postfix_str(progress.phrase, refresh=True)
+        self.bar.set_description_str(progress.phrase, refresh=True)
         if progress.fraction >= 1.0:  # this export is done: the next one starts its own bar
             self.close()
 
@@ -227,4 +227,4 @@ class _ExportBar:
             self.bar = None
 
 
-_BAR = "{percentage:3.0f}%|{bar:20}| [{elapsed}<{remaining}] {postfix}"
+_BAR = "{percentage:3.0f}%|{bar:20}| [{elapsed}<{remaining}] {desc}"
