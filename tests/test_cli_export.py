@@ -19,6 +19,7 @@ from laughvid import review, store
 from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, main
 from laughvid.cli.analyze import EXIT_INTERRUPTED
 from laughvid.pipeline.analyze import load_result
+from laughvid.pipeline.decode import probe
 from laughvid.pipeline.scoring import SmileClassifier
 
 SMOOTHING = ["--on-threshold", "0.3", "--off-threshold", "0.2"]  # the brightness stand-in scores the astronaut ~0.4
@@ -193,3 +194,31 @@ def test_ctrl_c_during_a_blurred_export_exits_130_and_leaves_no_partial_clip(tmp
     assert "cancelled (export cancelled: 0 of 1 clip(s) written before the cancel)" in err and "Traceback" not in err
     assert "nothing partial was left" in err
     assert [p.name for p in out.rglob("*") if p.is_file()] == []  # no clip, no temp file
+
+
+def test_rank_intensity_top_n_cuts_the_biggest_laughs_numbered_biggest_first(analysed, capsys):
+    tmp_path, s, face = analysed
+    conn = store.open_store(s)
+    record = next(r for r in store.list_analyses(conn) if r.name == "talk.mp4")
+    # intensity rises with time where the face is (0 -> 0.2 over its first 2 s); none from 3 s (no face there)
+    conn.execute("UPDATE face_scores SET intensity = CASE WHEN time_s < 3 THEN time_s / 10 END WHERE analysis_id = ?", (record.id,))
+    conn.commit()
+    for start, end in ((0.1, 0.6), (0.8, 1.3), (1.4, 1.9), (3.2, 3.8)):  # peaks ~0.05, ~0.12, ~0.18, none
+        review.add(conn, record.sha256, start, end, "ana", record.info.duration_s)
+    tight = ("--pre-roll", "0", "--post-roll", "0", "--quiet")
+    assert export(s, tmp_path / "top", "talk.mp4", "--clips", "--reel", "--rank", "intensity", "--top", "2", *tight) == EXIT_OK
+    assert mp4s(tmp_path / "top") == ["talk_clip01_1.40-1.90.mp4", "talk_clip02_0.80-1.30.mp4", "talk_highlights.mp4"]
+    (reel,) = (tmp_path / "top").rglob("talk_highlights.mp4")
+    assert abs(probe(reel).duration_s - 1.0) < 0.15  # the two biggest only
+    assert export(s, tmp_path / "all", "talk.mp4", "--clips", "--rank", "intensity", *tight) == EXIT_OK
+    assert mp4s(tmp_path / "all") == [  # the laugh without intensity comes last
+        "talk_clip01_1.40-1.90.mp4",
+        "talk_clip02_0.80-1.30.mp4",
+        "talk_clip03_0.10-0.60.mp4",
+        "talk_clip04_3.20-3.80.mp4",
+    ]
+    assert export(s, tmp_path / "time", "talk.mp4", "--clips", *tight) == EXIT_OK  # default: time order
+    assert mp4s(tmp_path / "time")[0] == "talk_clip01_0.10-0.60.mp4"
+    capsys.readouterr()
+    assert export(s, tmp_path / "bad", "talk.mp4", "--clips", "--top", "2") == EXIT_USAGE
+    assert "give --rank intensity" in capsys.readouterr().err and mp4s(tmp_path / "bad") == []

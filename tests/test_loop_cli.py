@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from loop_helpers import write_set
 
+from laughvid import store
 from laughvid.cli import EXIT_OK, EXIT_USAGE, main
 from laughvid.lifecycle import registry
 from laughvid.store import open_store
+from laughvid.types import VideoInfo
 
 
 @pytest.fixture(autouse=True)
@@ -56,3 +59,28 @@ def test_finetune_without_replay_data_is_refused(tmp_path, capsys):
     assert main(["finetune", str(tmp_path / "set"), "--out", str(tmp_path / "m")]) == EXIT_USAGE
     assert "--no-replay" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+
+
+def test_review_next_by_intensity_lists_the_biggest_laughs_first_and_unknown_last(capsys):
+    conn = open_store()
+    times = np.round(np.arange(0, 10, 0.1), 3)
+    for sha, name, geometry in (("a" * 64, "a.mp4", False), ("b" * 64, "b.mp4", True)):
+        vid = store.upsert_video(conn, sha, VideoInfo(name, 640, 360, 30.0, 10.0, 300))
+        analysis = store.start_analysis(conn, vid, "smile-test", {})
+        # b: intensity rises with time (0 -> 0.99); a: analysed without face geometry (none)
+        rows = [(t, 0, 100, 100, 160, 160, 0.95, 0.8, True, 0.8, None, t / 10 if geometry else None) for t in times]
+        store.save_chunk(conn, analysis.id, times, rows, {}, 1.0)
+        store.finish_analysis(conn, analysis.id, [])
+    assert main(["review-next", "-k", "30", "--order", "intensity"]) == EXIT_OK
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[-3:] == ["laugh", "score", "why"]
+    rows = [line.split() for line in out[1:-1]]
+    assert rows[0][1:3] == ["b.mp4", "9.90s"] and rows[0][6] == "0.99" and "big laugh (intensity 0.99)" in out[1]
+    laugh = [r[6] for r in rows]
+    known = [float(v) for v in laugh if v != "-"]
+    assert known == sorted(known, reverse=True) and len(known) == 10  # one pick per second of b's one face
+    assert laugh[10:] == ["-"] * 10 and {r[1] for r in rows[10:]} == {"a.mp4"}  # no intensity: after every known one
+    assert out[-1].startswith("laugh: laugh intensity")
+    with pytest.raises(SystemExit) as usage:
+        main(["review-next", "--order", "loudest"])
+    assert usage.value.code == EXIT_USAGE

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 
+import numpy as np
 import pytest
 
 from laughvid import review
 from laughvid.review import ReviewError
+from laughvid.review.intensity import biggest_first
 from laughvid.store import open_store
-from laughvid.types import ReviewedSegment, Segment
+from laughvid.types import ReviewedSegment, ScoreSeries, Segment
 
 SHA = "a" * 64
 
@@ -160,3 +162,21 @@ def test_mark_video_complete(conn):
     assert review.completed(conn, SHA) is None
     review.mark_complete(conn, SHA, "ana")
     assert review.completed(conn, SHA)[0] == "ana"
+
+
+def test_biggest_laughs_rank_first_and_segments_without_intensity_last():
+    segs = [Segment(0, 1, 0.9, 0.8), Segment(2, 3, 0.9, 0.8, peak_intensity=0.4), Segment(4, 5, 0.9, 0.8, peak_intensity=0.95)]
+    segs += [Segment(6, 7, 0.9, 0.8, peak_intensity=0.4), Segment(8, 9, 0.9, 0.8)]
+    assert [(s.start_s, s.peak_intensity) for s in biggest_first(segs)] == [(4, 0.95), (2, 0.4), (6, 0.4), (0, None), (8, None)]
+    assert [s.start_s for s in biggest_first(segs, top=2)] == [4, 2]
+
+
+def test_reviewed_segments_get_their_peak_intensity_back_for_their_own_bounds(conn):
+    times = np.arange(0, 10, 0.5)
+    intensity = ScoreSeries(times, np.where(times < 8, times / 10, np.nan))  # rises 0 -> 0.75, none from 8 s
+    auto = [Segment(0.0, 2.0, 0.9, 0.8, peak_intensity=0.15)]
+    review.add(conn, SHA, 3.0, 4.0, "ana")
+    review.add(conn, SHA, 8.5, 9.5, "ana")  # where the analysis has no intensity
+    items = review.review_list(auto, conn, SHA, intensity)
+    assert [(i.state, i.segment.peak_intensity) for i in items] == [("pending", 0.15), ("added", 0.35), ("added", None)]
+    assert [i.segment.peak_intensity for i in review.review_list(auto, conn, SHA)] == [0.15, None, None]  # no series: unknown

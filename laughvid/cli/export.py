@@ -3,8 +3,10 @@ DIR/<video stem>-<sha256 prefix>/ (clips/ holds the clips).
 
 Clips and the reel are cut from the reviewed laughs (accepted and added segments), or with
 --automatic from every segment the model found (review ignored); CSV/JSON lists hold every segment
-with its review state, SRT/EDL only the laughs (--all-states: every segment, each with its state). A video is named by its file (matched by content), an analysis id, its sha256 (8 or
-more characters) or its file name in the library. Nothing is cut from a file that is not the
+with its review state, SRT/EDL only the laughs (--all-states: every segment, each with its state).
+--rank intensity numbers the clips biggest laugh first, and with --top N cuts only the N biggest.
+A video is named by its file (matched by content), an analysis id, its sha256 (8 or more
+characters) or its file name in the library. Nothing is cut from a file that is not the
 analysed one (moved videos: `laughvid relink`), and with --blur every face without clips consent is
 blurred and checked, or no clip is written. A bar on stderr shows which clip is cut or blurred and
 how far (--quiet: none). Ctrl-C cancels within a second: the clip being written is not left (a file of
@@ -33,9 +35,12 @@ from laughvid.export.clips import MODES, ClipOptions
 from laughvid.export.lists import LIST_FORMATS
 from laughvid.pipeline.analyze import load_result
 from laughvid.pipeline.segments import SmoothingParams
+from laughvid.review.intensity import biggest_first
 from laughvid.store.video_identity import FileStamp
 from laughvid.types import ReviewedSegment
 from laughvid.ui import actions
+
+RANKS = ("time", "intensity")
 
 
 def _formats(text: str) -> tuple[str, ...]:
@@ -64,6 +69,17 @@ def register(subparsers) -> None:
     p.add_argument("--blur", action="store_true", help="blur every face without clips consent (checked: no clip is written otherwise)")
     p.add_argument("--store", type=Path, help="SQLite store (default: $LAUGHVID_HOME/laughvid.sqlite)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--rank",
+        choices=RANKS,
+        default="time",
+        help="time: clips numbered in time order (default); intensity: biggest laugh first (clip01 = the highest peak "
+        "laugh intensity; segments without intensity, e.g. analysed before face geometry, come after all that have it, "
+        "in time order). The reel always keeps time order",
+    )
+    p.add_argument(
+        "--top", type=int, metavar="N", help="with --rank intensity: cut only the N biggest laughs (clips and reel; lists keep all)"
+    )
     add_smoothing_args(p)
     p.set_defaults(func=run)
 
@@ -115,15 +131,18 @@ def _export_one(
     if args.automatic:
         items = [ReviewedSegment(s) for s in result.segments]
     else:
-        items = review.review_list(result.segments, conn, record.sha256)
+        items = review.review_list(result.segments, conn, record.sha256, result.intensity)
     done = []
     if args.clips or args.reel:
         if args.automatic and not result.segments:
             raise ExportError("the model found no laugh segments (try a lower --on-threshold)")
         segments = [i.segment for i in items] if args.automatic else actions.laugh_segments(items)
+        ranked = args.rank == "intensity"
+        if ranked:
+            segments = biggest_first(segments, args.top)
         blur = actions.face_blur(conn, record, result.cache, options) if args.blur else None
         if args.clips:
-            done.append(f"{len(actions.clips_for(args.out, record, segments, options, blur, bar.update, cancel))} clip(s)")
+            done.append(f"{len(actions.clips_for(args.out, record, segments, options, blur, bar.update, cancel, ranked))} clip(s)")
         if args.reel:
             done.append(f"reel {actions.reel_for(args.out, record, segments, options, blur, bar.update, cancel).path.name}")
         if blur is not None:
@@ -138,6 +157,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if not (args.clips or args.reel or args.lists):
             raise ValueError("nothing to export: give --clips, --reel and/or --lists FORMATS")
+        if args.top is not None and (args.rank != "intensity" or args.top < 1):
+            raise ValueError("--top N picks the N biggest laughs: give --rank intensity and N >= 1")
         if args.blur and args.cut == "copy":
             raise ValueError("--blur re-encodes anyway: use --cut reencode")
         options = ClipOptions(args.pre_roll, args.post_roll, args.cut)

@@ -1,11 +1,12 @@
-"""`laughvid review-next`: the faces a label would help the model most (active learning queue)."""
+"""`laughvid review-next`: the faces a label would help the model most (active learning queue), or
+with `--order intensity` the biggest laughs first."""
 
 from __future__ import annotations
 
 import argparse
 
 from laughvid.cli import EXIT_OK
-from laughvid.review.queue import review_queue
+from laughvid.review.queue import ORDERS, review_queue
 from laughvid.store import open_store
 
 
@@ -13,19 +14,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("review-next", help="list unreviewed moments whose labels would help the model most")
     parser.add_argument("-k", type=int, default=20, help="how many (default 20)")
     parser.add_argument("--min-gap", type=float, default=1.0, help="at most one pick per face within this many seconds")
+    parser.add_argument(
+        "--order",
+        choices=ORDERS,
+        default="useful",
+        help="useful: the labels that help the model most first (default); intensity: the biggest laughs first "
+        "(laugh intensity 0..1 from face geometry; moments without it, e.g. analysed before face geometry, come last)",
+    )
     parser.set_defaults(func=_run)
 
 
+def _intensity(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 def _run(args: argparse.Namespace) -> int:
-    queue = review_queue(open_store(), k=args.k, min_gap_s=args.min_gap)
+    queue = review_queue(open_store(), k=args.k, min_gap_s=args.min_gap, order=args.order)
     if not queue:
         print("nothing to review: no finished analyses with unreviewed faces")
         return EXIT_OK
-    print(f"{'#':>3} {'video':<28} {'time':>8} {'track':>5} {'p':>5} {'smooth':>6} {'score':>5}  why")
+    print(f"{'#':>3} {'video':<28} {'time':>8} {'track':>5} {'p':>5} {'smooth':>6} {'laugh':>5} {'score':>5}  why")
     for i, item in enumerate(queue, start=1):
         c = item.candidate
         print(
             f"{i:>3} {c.video[:28]:<28} {c.time_s:>7.2f}s {c.track_id:>5} {c.prob:>5.2f} {c.smoothed_prob:>6.2f} "
-            f"{item.score:>5.2f}  {'; '.join(item.reasons) or 'weak signals only'}"
+            f"{_intensity(c.intensity):>5} {item.score:>5.2f}  {'; '.join(item.reasons) or 'weak signals only'}"
         )
+    print("laugh: laugh intensity, 0..1 (a closed smile ~0.3, a wide-open laugh ~1; - where the analysis has none)")
     return EXIT_OK

@@ -167,8 +167,10 @@ def export_clips(
     finish: Finish | None = None,
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
+    ranked: bool = False,
 ) -> list[Clip]:
-    """One padded clip per segment (clips of overlapping segments may share footage), each passed
+    """One padded clip per segment (clips of overlapping segments may share footage), numbered in time
+    order, or in the order given with `ranked` (clip01 = the first of a ranking), each passed
     through `finish` before it is put in place. All or nothing: when one fails, the clips this call
     already wrote are removed, so a failed export never looks like a finished one.
 
@@ -176,7 +178,7 @@ def export_clips(
     stops it within a second: the clip being written is not left (nor its temp file, and a file of
     its name keeps its content), the clips finished before are kept and named by the
     ExportCancelled raised."""
-    ordered = sorted(segments, key=lambda s: s.start_s)
+    ordered = list(segments) if ranked else sorted(segments, key=lambda s: s.start_s)
     windows = [clip_window(segment, video_duration_s, options) for segment in ordered]
     passes = 2 if finish is not None else 1
     tracker = Tracker(progress, cancel, passes * sum(w.duration_s for w in windows), len(windows))

@@ -2,6 +2,7 @@
 
 edits.py   accept / reject / edit / split / merge / add / delete / undo / redo, completion, navigation
 queue.py   what to review first (model uncertainty, per video and across the library)
+intensity.py  big laughs first (ranking segments by peak laugh intensity)
 """
 
 from laughvid.review.edits import (

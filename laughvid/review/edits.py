@@ -16,7 +16,8 @@ from collections.abc import Sequence
 
 from laughvid.clock import now_iso
 from laughvid.errors import ReviewError
-from laughvid.types import ReviewedSegment, Segment
+from laughvid.review.intensity import with_peak_intensity
+from laughvid.types import ReviewedSegment, ScoreSeries, Segment
 
 STATES = ("pending", "accepted", "rejected", "added", "deleted")
 LAUGH_STATES = ("accepted", "added")  # what counts as laughter for clips and fine-tuning
@@ -45,11 +46,16 @@ def _overlaps(a0: float, a1: float, b0: float, b1: float) -> bool:
     return a0 < b1 and b0 < a1
 
 
-def review_list(auto: Sequence[Segment], conn: sqlite3.Connection, video_sha256: str) -> list[ReviewedSegment]:
-    """What the reviewer sees: stored segments, plus auto segments no stored one (deleted included) covers."""
+def review_list(
+    auto: Sequence[Segment], conn: sqlite3.Connection, video_sha256: str, intensity: ScoreSeries | None = None
+) -> list[ReviewedSegment]:
+    """What the reviewer sees: stored segments, plus auto segments no stored one (deleted included) covers.
+    Given the analysis' `intensity` series, stored segments get their peak intensity back from it
+    (auto segments carry theirs already)."""
     kept = stored(conn, video_sha256, include_deleted=True)
     fresh = [ReviewedSegment(s) for s in auto if not any(_overlaps(s.start_s, s.end_s, k.start_s, k.end_s) for k in kept)]
-    return sorted([k for k in kept if k.state != "deleted"] + fresh, key=lambda i: (i.start_s, i.end_s))
+    shown = with_peak_intensity([k for k in kept if k.state != "deleted"], intensity)
+    return sorted(shown + fresh, key=lambda i: (i.start_s, i.end_s))
 
 
 def hidden_candidates(

@@ -8,7 +8,8 @@ Three signals, each in [0, 1], mixed by `RankWeights`:
 - rarity: conditions the pretraining data has little of (small faces, dark frames, and low detector
   confidence, which in practice means extreme pose or occlusion).
 Picks are spread out in time per face track (`min_gap_s`): ten near-identical neighbouring frames
-teach the model less than ten different moments.
+teach the model less than ten different moments. `order="intensity"` puts the biggest laughs first
+instead (laugh intensity, from face geometry; faces without it come after all that have it).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from laughvid.lifecycle.modelcard import ModelCard
 from laughvid.pipeline import timeline
 from laughvid.pipeline.faces.stitch import stitch
 from laughvid.pipeline.segments import SmoothingParams, smooth
+from laughvid.review.intensity import biggest_first_key
 from laughvid.store import AnalysisRecord
 
 
@@ -43,6 +45,11 @@ class Candidate:
     track_id: int | None = None
     time_s: float | None = None
     threshold: float | None = None  # the operating threshold of the model that scored it (else rank's)
+    intensity: float | None = None  # how big the laugh is, 0..1 (None: no face geometry)
+
+
+ORDERS = ("useful", "intensity")  # most useful label first (default); biggest laugh first
+BIG_LAUGH = 0.6  # intensity from which a moment is called a big laugh in its reasons
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,8 @@ def score_candidate(c: Candidate, threshold: float, w: RankWeights = RankWeights
         reasons.append(f"dark (mean luma {c.brightness:.0f})")
     if hard > 0:
         reasons.append(f"hard pose/occlusion (detector {c.detector_confidence:.2f})")
+    if c.intensity is not None and c.intensity >= BIG_LAUGH:
+        reasons.append(f"big laugh (intensity {c.intensity:.2f})")
     score = w.uncertainty * uncertainty + w.disagreement * disagreement + w.rarity * rarity
     return RankedItem(c, float(score), float(uncertainty), float(disagreement), float(rarity), tuple(reasons))
 
@@ -102,10 +111,15 @@ def rank(
     k: int | None = None,
     min_gap_s: float = 1.0,
     weights: RankWeights = RankWeights(),
+    order: str = "useful",
 ) -> list[RankedItem]:
     """The `k` most useful candidates to label (all if None), best first, at most one per track
-    within `min_gap_s` seconds."""
+    within `min_gap_s` seconds; with `order="intensity"` the biggest laughs first (ties: most useful)."""
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
     scored = sorted((score_candidate(c, threshold, weights) for c in candidates), key=lambda r: -r.score)
+    if order == "intensity":
+        scored.sort(key=lambda r: biggest_first_key(r.candidate.intensity)[:2])  # stable: ties keep the useful order
     picked: list[RankedItem] = []
     taken: dict[tuple[str, int | None], list[float]] = {}
     for r in scored:
@@ -148,12 +162,14 @@ def review_queue(
     min_gap_s: float = 1.0,
     weights: RankWeights = RankWeights(),
     model_thresholds: bool = True,
+    order: str = "useful",
 ) -> list[RankedItem]:
     """The "review next" queue over every finished analysis in the store (latest analysis per video):
-    faces not yet covered by a reviewed segment, in videos not marked fully reviewed, ranked against
-    the operating threshold of the model that scored them (the smoothing's `on_threshold` when that
-    model is unknown here). Candidate keys are (video sha256, time_s, track_id). Brightness is not in
-    the score cache, so only face size and detector confidence count as rare conditions here."""
+        faces not yet covered by a reviewed segment, in videos not marked fully reviewed, ranked against
+        the operating threshold of the model that scored them (the smoothing's `on_threshold` when that
+        model is unknown here). Candidate keys are (video sha256, time_s, track_id). Brightness is not in
+        the score cache, so only face size and detector confidence count as rare conditions here. `order`:
+    see `rank`."""
     latest: dict[str, AnalysisRecord] = {}
     for a in store.list_analyses(conn, status="done"):  # newest first
         latest.setdefault(a.sha256, a)
@@ -171,6 +187,7 @@ def review_queue(
                 continue
             tid = int(cache.track_ids[i])
             x0, y0, x1, y1 = cache.boxes[i]
+            intensity = float(cache.intensity[i])
             candidates.append(
                 Candidate(
                     key=(sha, float(t), tid),
@@ -182,6 +199,7 @@ def review_queue(
                     track_id=tid,
                     time_s=float(t),
                     threshold=threshold,
+                    intensity=None if np.isnan(intensity) else intensity,
                 )
             )
-    return rank(candidates, params.on_threshold, k=k, min_gap_s=min_gap_s, weights=weights)
+    return rank(candidates, params.on_threshold, k=k, min_gap_s=min_gap_s, weights=weights, order=order)

@@ -316,7 +316,7 @@ def open_video(
     `load` is `load_result`, or the app's cached copy of it: a finished analysis never changes, and
     reading and stitching a long one's cache is most of a rerun (0.8 s for 30 minutes)."""
     result = load(conn, record.id, smoothing)
-    items = review_list(result.segments, conn, record.sha256)
+    items = review_list(result.segments, conn, record.sha256, result.intensity)
     hidden = hidden_candidates(result.segments, conn, record.sha256)
     return VideoView(result, items, completed(conn, record.sha256) is not None, video_problem(conn, record), hidden)
 
@@ -480,11 +480,12 @@ def clips_for(
     blur: Finish | None = None,
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
+    ranked: bool = False,
 ) -> list[Clip]:
     """One clip per segment, cut from the analysed file only (`check_video`), faces hidden by `blur`;
-    `progress` and `cancel` as `export_clips` takes them."""
+    `progress`, `cancel` and `ranked` as `export_clips` takes them."""
     out = export_dir(exports_root, record) / "clips"
-    return export_clips(check_video(record), segments, record.info.duration_s, out, options, blur, progress, cancel)
+    return export_clips(check_video(record), segments, record.info.duration_s, out, options, blur, progress, cancel, ranked)
 
 
 def reel_for(
