@@ -10,6 +10,7 @@ import shutil
 import time
 from datetime import date
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -21,6 +22,7 @@ from laughvid.governance.people import find_person
 from laughvid.lifecycle import registry
 from laughvid.lifecycle.modelcard import ModelCard
 from laughvid.store import open_store
+from laughvid.ui import actions
 from tests.media import astronaut_video, not_a_video
 
 TIMEOUT = 120
@@ -73,8 +75,6 @@ def player_data(at: AppTest) -> dict:
 def edit(home, op: str, index: int | None = None, reviewer: str = "ana", **fields) -> str:
     """What a key in the player does: the component sends this edit, the page stores it with
     `actions.timeline_edit` (the browser test drives the keys themselves)."""
-    from laughvid.ui import actions
-
     conn = open_store(home / "laughvid.sqlite")
     (record,) = actions.library(conn)[:1]
     view = actions.open_video(conn, record, actions.Tuning.default().smoothing())
@@ -89,6 +89,12 @@ def test_first_start_analyses_the_sample_and_shows_its_timeline(home):
     assert any(" 2 person(s) " in c.value for c in at.caption), "the tracker's 5 tracks stitched into its 2 people"
     data = player_data(at)
     assert [line["label"] for line in data["lanes"][0]["lines"]] == ["any face", "person 0", "person 1"]
+    laugh, intensity = data["lanes"]  # analysed with face geometry: the intensity lane, same people, same clock
+    assert intensity["title"].startswith("laugh intensity") and data["notes"] == []
+    assert [line["label"] for line in intensity["lines"]] == ["any face", "person 0", "person 1"]
+    assert len(intensity["lines"][0]["p"]) == len(data["frames"]) and max(p or 0 for p in intensity["lines"][0]["p"]) > 0
+    shown = [None if pd.isna(v) else v for v in table(at)["intensity"]]
+    assert shown == [s["intensity"] for s in data["segments"]] and any(v is not None for v in shown)
     assert data["video"]["url"].startswith("/laughvid/video/") and data["video"]["problem"] is None
     assert len(table(at)) == len(data["segments"]) >= 1, "the sample has laugh segments to review"
     assert any("was scored by" in c.value for c in at.sidebar.caption)
@@ -186,7 +192,15 @@ def test_the_library_counts_every_video_and_its_queue_opens_a_video_at_the_momen
     at.button(key="queue_all").click().run()
     moments = [b for b in at.button if (b.key or "").startswith("queue_") and b.key != "queue_all"]
     assert moments, "the model is unsure somewhere in the library"
-    pick = next((b for b in moments if b.label.startswith("second")), moments[0])
+    at.radio(key="queue_order").set_value("intensity").run()
+    at.button(key="queue_all").click().run()
+    biggest = [b.label for b in at.button if (b.key or "").startswith("queue_") and b.key != "queue_all"]
+    conn = open_store(home / "laughvid.sqlite")
+    expected = actions.unsure_moments(conn, None, actions.Tuning.default().smoothing(), 10, "intensity")
+    assert [label.split(":")[0] for label in biggest] == [f"{m.video_name} at {m.time_s:.1f} s, person {m.track_id}" for m in expected]
+    assert biggest != [b.label for b in moments], "biggest laugh first is another order than most useful first"
+    current = [b for b in at.button if (b.key or "").startswith("queue_") and b.key != "queue_all"]
+    pick = next((b for b in current if b.label.startswith("second")), current[0])
     pick.click().run()
     opened = other.record.sha256 if pick.label.startswith("second") else at.session_state["video"]
     assert at.session_state["video"] == opened and player_data(at)["video"]["sha"] == opened

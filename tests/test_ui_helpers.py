@@ -102,3 +102,32 @@ def test_the_player_gets_every_analysed_frame_people_segments_and_the_threshold(
     assert lane["lines"][0]["p"][0] == 90 and lane["lines"][0]["p"][-1] is None  # percent; no face = gap
     assert [(s["start"], s["end"], s["state"]) for s in data["segments"]] == [(1.0, 2.0, "accepted"), (4.0, 6.0, "pending")]
     assert json.loads(json.dumps(data)) == data  # plain JSON for the component
+
+
+def test_the_intensity_lane_follows_the_laugh_lane_on_the_same_frames_and_is_a_note_without_geometry():
+    times = np.arange(0, 8, 0.1)
+    series = ScoreSeries(times, np.where(times < 3, 0.9, np.nan))
+    tracks = {1: series, 2: ScoreSeries(times, np.full(len(times), 0.2), 2)}
+    intensity = ScoreSeries(times, np.where(times < 3, 0.734, np.nan))
+    per_person = {1: intensity, 2: ScoreSeries(times, np.full(len(times), 0.1), 2)}
+    items = [ReviewedSegment(Segment(1.0, 2.0, 0.9, 0.8, (1,), peak_intensity=0.7341)), ReviewedSegment(Segment(4.0, 6.0, 0.7, 0.6, (2,)))]
+    common = dict(
+        sha256="ab" * 32, url="/v", fps=30.0, duration_s=8.0, problem=None, series=series, tracks=tracks, items=items, threshold=0.55
+    )
+    data = timeline_payload(**common, intensity=intensity, track_intensity=per_person)
+    laugh, lane = data["lanes"]
+    assert lane["title"].startswith("laugh intensity") and lane["threshold"] is None and data["notes"] == []
+    assert [line["label"] for line in lane["lines"]] == ["any face", "person 1", "person 2"]
+    assert lane["lines"][0]["p"][:2] == [73, 73] and lane["lines"][0]["p"][-1] is None and lane["lines"][2]["p"][0] == 10
+    assert all("t" not in line for line in lane["lines"])  # the laugh lane's clock (data["frames"])
+    assert [s["intensity"] for s in data["segments"]] == [0.73, None]
+
+    for old in (None, ScoreSeries(times, np.full(len(times), np.nan))):  # made before face geometry, or with it off
+        data = timeline_payload(**common, intensity=old, track_intensity={})
+        assert [lane["title"] for lane in data["lanes"]] == ["laugh probability"]
+        assert data["notes"] == [
+            "No laugh intensity lane: this analysis has no face geometry (made before it existed, or with it off); analyse the video again to get it."
+        ]
+    faceless = ScoreSeries(times, np.full(len(times), np.nan))
+    data = timeline_payload(**{**common, "series": faceless, "tracks": {}}, intensity=faceless)
+    assert len(data["lanes"]) == 1 and data["notes"] == []  # no face at all: nothing to measure, no note either

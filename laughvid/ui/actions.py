@@ -362,11 +362,13 @@ class UnsureMoment:
     video_name: str = ""
 
 
-def unsure_moments(conn: sqlite3.Connection, video_sha256: str | None, smoothing: SmoothingParams, count: int = 8) -> list[UnsureMoment]:
+def unsure_moments(
+    conn: sqlite3.Connection, video_sha256: str | None, smoothing: SmoothingParams, count: int = 8, order: str = "useful"
+) -> list[UnsureMoment]:
     """Up to `count` unreviewed moments of this video (of every video with None: the library's review
-    queue, in `laughvid review-next` order), best first, ranked against `smoothing`'s threshold (the
-    one the page shows)."""
-    queue = review_queue(conn, k=200 if video_sha256 else count, params=smoothing, model_thresholds=False)
+    queue, in `laughvid review-next` order, or with `order="intensity"` the biggest laughs first),
+    best first, ranked against `smoothing`'s threshold (the one the page shows)."""
+    queue = review_queue(conn, k=200 if video_sha256 else count, params=smoothing, model_thresholds=False, order=order)
     picks = [r for r in queue if video_sha256 is None or r.candidate.key[0] == video_sha256][:count]
     return [
         UnsureMoment(

@@ -1,5 +1,6 @@
 """The library below the export: every analysed video with its review counts (a click opens it), and
-one review queue across videos, in `laughvid review-next` order (a click opens that video there)."""
+one review queue across videos, in `laughvid review-next` order or biggest laugh first (a click opens
+that video there)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from laughvid.ui import actions, selection
 from laughvid.ui.messages import run_op
 from laughvid.ui.text import literal
 
+ORDERS = {"useful": "most useful to label first", "intensity": "biggest laugh first"}  # review.queue.ORDERS, as shown
 COLUMNS = ["video", "duration (s)", "analysis", "pending", "accepted", "rejected", "added", "whole video reviewed"]
 
 state = st.session_state
@@ -34,11 +36,21 @@ def draw(settings: Settings, db, smoothing: actions.SmoothingParams) -> None:
         height=min(300, 38 + 35 * len(entries)),
     )
     st.caption(f"Counts at this page's tuning (threshold {smoothing.on_threshold:.2f}). Click a row to open that video.")
-    st.button(
+    ask, order = st.columns([1, 2], vertical_alignment="center")
+    order.radio(
+        "Queue order",
+        list(ORDERS),
+        format_func=ORDERS.get,
+        key="queue_order",
+        horizontal=True,
+        label_visibility="collapsed",
+        help="Biggest laugh first: by laugh intensity (face geometry); moments of analyses without it come last",
+    )
+    ask.button(
         "Review queue across videos",
         key="queue_all",
-        help="the moments whose label would help the model most, over every video not marked reviewed (as `laughvid review-next`)",
-        on_click=lambda: run_op(settings, actions.unsure_moments, None, smoothing, 10, then=_keep_queue),
+        help="unreviewed moments over every video not marked reviewed, in the order chosen beside (as `laughvid review-next --order`)",
+        on_click=lambda: run_op(settings, actions.unsure_moments, None, smoothing, 10, state.queue_order, then=_keep_queue),
     )
     for n, moment in enumerate(state.get("library_queue", [])):
         st.button(

@@ -50,6 +50,8 @@ def draw(settings: Settings, view: actions.VideoView, message_bar: Callable[[], 
         threshold=view.result.smoothing.on_threshold,
         reply=state.get("timeline_reply"),
         command=selection.command(),
+        intensity=view.result.intensity,
+        track_intensity=view.result.track_intensity,
     )
     player_timeline(key, data, on_edit=lambda: _on_edit(settings, view, key))
     picks = actions.strip_times(view.result.cache.frame_times_s)

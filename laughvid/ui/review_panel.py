@@ -12,7 +12,7 @@ from laughvid.types import ReviewedSegment
 from laughvid.ui import actions, selection
 from laughvid.ui.messages import run_op
 
-TABLE_COLUMNS = ["#", "start (s)", "end (s)", "length (s)", "peak", "state", "people", "reviewer", "when"]
+TABLE_COLUMNS = ["#", "start (s)", "end (s)", "length (s)", "peak", "intensity", "state", "people", "reviewer", "when"]
 
 state = st.session_state
 
@@ -70,6 +70,7 @@ def _table(items: list[ReviewedSegment]) -> pd.DataFrame:
             "end (s)": round(i.end_s, 2),
             "length (s)": round(i.segment.duration_s, 2),
             "peak": round(i.segment.peak_prob, 2),
+            "intensity": None if i.segment.peak_intensity is None else round(i.segment.peak_intensity, 2),  # empty: no face geometry
             "state": i.state,
             "people": " ".join(map(str, i.segment.track_ids)),
             "reviewer": i.reviewer or "",

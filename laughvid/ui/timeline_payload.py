@@ -3,8 +3,10 @@
 Times travel as integer milliseconds and probabilities as integer percent (NaN, no face, as null):
 a 30-minute analysis at 10 fps with two people is ~18,000 frames per line, and the payload is sent
 on every rerun, so it is kept short without dropping a single analysed frame (the component snaps
-seeks and edges to these exact frame times). Lanes leave room for more series than the laugh
-probability (e.g. a laugh-intensity lane): the component draws one lane per entry, stacked.
+seeks and edges to these exact frame times). Lanes: the laugh probability, then the laugh
+intensity (how big the laugh is, 0..1, from face geometry) where the analysis has it; the component
+draws one lane per entry, stacked, on one clock. An analysis without intensity (made before face
+geometry existed, or with it off) gets a one-line note instead of an empty lane.
 """
 
 from __future__ import annotations
@@ -50,6 +52,27 @@ def _line(label: str, series: ScoreSeries, frames: np.ndarray, person: int | Non
     return line
 
 
+def _lines(series: ScoreSeries, tracks: dict[int, ScoreSeries], frames: np.ndarray) -> list[dict[str, Any]]:
+    """The whole video's line, then one per person when there are several."""
+    lines = [_line("any face", series, frames)]
+    if len(tracks) > 1:
+        lines += [_line(f"person {tid}", track, frames, tid) for tid, track in sorted(tracks.items())]
+    return lines
+
+
+NO_INTENSITY = "No laugh intensity lane: this analysis has no face geometry (made before it existed, or with it off); analyse the video again to get it."
+
+
+def _intensity_lane(
+    series: ScoreSeries, intensity: ScoreSeries | None, tracks: dict[int, ScoreSeries], frames: np.ndarray
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The intensity lane (as a list of 0 or 1) and the notes that replace it when it is absent: none
+    where the video shows no face at all (there is nothing to measure, the laugh lane is empty too)."""
+    if intensity is not None and np.any(~np.isnan(intensity.probs)):
+        return [{"title": "laugh intensity (1 = wide-open laugh)", "threshold": None, "lines": _lines(intensity, tracks, frames)}], []
+    return [], [NO_INTENSITY] if np.any(~np.isnan(series.probs)) else []
+
+
 def segment_json(n: int, item: ReviewedSegment) -> dict[str, Any]:
     return {
         "n": n,
@@ -58,6 +81,7 @@ def segment_json(n: int, item: ReviewedSegment) -> dict[str, Any]:
         "end": float(item.end_s),
         "state": item.state,
         "peak": round(float(item.segment.peak_prob), 2),
+        "intensity": None if item.segment.peak_intensity is None else round(float(item.segment.peak_intensity), 2),
         "people": list(item.segment.track_ids),
     }
 
@@ -75,17 +99,19 @@ def timeline_payload(
     threshold: float,
     reply: Reply | None = None,
     command: dict[str, Any] | None = None,
+    intensity: ScoreSeries | None = None,
+    track_intensity: dict[int, ScoreSeries] | None = None,
 ) -> dict[str, Any]:
-    """The component's `data`: the video, its analysed frames, the lanes of lines, the segments as
-    reviewed, the threshold, the answer to the last edit and a one-off command (select or seek)."""
+    """The component's `data`: the video, its analysed frames, the lanes of lines (laugh probability;
+    laugh intensity where the analysis has it, else a note), the segments as reviewed, the threshold,
+    the answer to the last edit and a one-off command (select or seek)."""
     frames = series.times_s
-    lines = [_line("any face", series, frames)]
-    if len(tracks) > 1:
-        lines += [_line(f"person {tid}", track, frames, tid) for tid, track in sorted(tracks.items())]
+    extra, notes = _intensity_lane(series, intensity, track_intensity or {}, frames)
     return {
         "video": {"sha": sha256, "url": url, "fps": float(fps), "duration": float(duration_s), "problem": problem},
         "frames": _ms(frames),
-        "lanes": [{"title": "laugh probability", "threshold": float(threshold), "lines": lines}],
+        "lanes": [{"title": "laugh probability", "threshold": float(threshold), "lines": _lines(series, tracks, frames)}, *extra],
+        "notes": notes,
         "threshold": float(threshold),
         "segments": [segment_json(n, i) for n, i in enumerate(items)],
         "reply": reply.to_json() if reply else None,

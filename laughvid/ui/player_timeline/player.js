@@ -65,6 +65,7 @@ class Player {
     this.over = q(".lv-overview");
     this.lanes = q(".lv-lanes");
     this.segEl = q(".lv-seg");
+    this.noteEl = q(".lv-note");
     this.statusEl = q(".lv-status");
     this.help = q(".lv-help");
     this.buttons = Object.fromEntries([...root.querySelectorAll("[data-op]")].map((b) => [b.dataset.op, b]));
@@ -95,6 +96,11 @@ class Player {
     this.snaps = Float64Array.from([...this.frames, this.duration]).sort();
     this.lines = data.lanes.flatMap((lane, li) => lane.lines.map((line) => ({ ...line, lane: li, t: line.t ? Float64Array.from(line.t, (ms) => ms / 1000) : this.frames })));
     this.segments = data.segments.map((s) => ({ ...s }));
+    this.box.dataset.lanes = data.lanes.map((lane) => lane.title).join("|"); // the canvas grows with the lanes (CSS)
+    const notes = data.notes || [];
+    this.noteEl.textContent = notes.join(" ");
+    this.noteEl.title = notes.join(" ");
+    this.noteEl.hidden = !notes.length;
     if (newVideo) this.openVideo(data.video);
     const reply = data.reply;
     if (reply && reply.nonce !== this.seen.reply) {
@@ -562,7 +568,7 @@ class Player {
     const i = this.selectedIndex(), s = this.segments[i];
     const pending = this.segments.filter((x) => x.state === "pending").length;
     this.segEl.textContent = s
-      ? `#${i + 1}/${this.segments.length} ${s.start.toFixed(2)}–${s.end.toFixed(2)} s ${s.state}${s.peak ? ` (peak ${s.peak.toFixed(2)})` : ""} · ${pending} pending`
+      ? `#${i + 1}/${this.segments.length} ${s.start.toFixed(2)}–${s.end.toFixed(2)} s ${s.state}${s.peak ? ` (peak ${s.peak.toFixed(2)}${s.intensity != null ? `, intensity ${s.intensity.toFixed(2)}` : ""})` : ""} · ${pending} pending`
       : this.mark != null ? `Start marked at ${this.mark.toFixed(2)} s: O adds a laugh up to the playhead` : `No segment selected (n / p, or click a band) · ${pending} pending`;
     for (const op of ["accept", "reject", "start", "split", "merge", "loop", "delete"]) this.buttons[op].disabled = !s;
     this.buttons.end.disabled = !s && this.mark == null;
@@ -626,6 +632,7 @@ class Player {
     });
     this.data.lanes.forEach((lane, li) => {
       const y0 = li * laneH;
+      if (li > 0) { g.strokeStyle = "#bbb"; g.lineWidth = 1; g.beginPath(); g.moveTo(0, y0 + 0.5); g.lineTo(w, y0 + 0.5); g.stroke(); }
       g.fillStyle = "#666";
       g.font = "11px sans-serif";
       g.fillText(lane.title, 4, y0 + 11);
