@@ -397,3 +397,65 @@ def test_a_blurred_export_shows_progress_and_cancel_leaves_no_file(app, tmp_path
         assert page.locator('[data-testid="stException"]').count() == 0
     written = [p for p in (home / "exports").glob("long_720p-*/**/*") if p.is_file()]
     assert written == [], "a cancelled export leaves no clip and no temp file"
+
+
+def _focused(page) -> str:
+    """The accessible name (or text) of the element with the keyboard focus, through shadow roots."""
+    return page.evaluate(
+        "() => { let e = document.activeElement; while (e && e.shadowRoot && e.shadowRoot.activeElement) e = e.shadowRoot.activeElement;"
+        " return e ? (e.getAttribute('aria-label') || e.innerText || '').trim() : ''; }"
+    )
+
+
+def _tab_to(page, name: str, limit: int = 150) -> int:
+    """Press Tab until `name` has the focus; how many presses it took."""
+    for presses in range(1, limit + 1):
+        page.keyboard.press("Tab")
+        if _focused(page).startswith(name):
+            return presses
+    raise AssertionError(f"{limit} Tabs never reached {name!r} (last focus: {_focused(page)!r})")
+
+
+def test_a_review_with_the_keyboard_alone(app, tmp_path):
+    """Issue 12's 'keyboard only' walk, in short (docs/review-ui.md, 'Keyboard-only review'): the
+    reviewer's name typed in its box and Esc leaves the box, so the next keys drive the player instead
+    of being typed into the name; split then accept at once, and the late answer to the split does not
+    pull the selection back onto the accepted half (x rejects the second half, not the first); Tab
+    reaches the export buttons and Enter presses them (the player does not swallow it as 'loop')."""
+    url, home = app
+    sample = file_sha256(SAMPLES_DIR / "two_people_astronaut.mp4")
+    with _browser_page(home, "failure_keyboard") as page:
+        page.goto(f"{url}/?video={sample[:16]}")
+        _player(page).wait_for(timeout=TIMEOUT_MS)
+        _wait_player(page, "el.dataset.video === arg && el.dataset.selected === '-1'", sample)
+        _idle(page)
+
+        assert _tab_to(page, "Reviewer", limit=3) == 2  # Skip to main content, then the name
+        page.keyboard.type("kim")
+        page.keyboard.press("Enter")
+        _idle(page)
+        page.keyboard.press("Escape")
+        page.keyboard.press("n")
+        _wait_player(page, "el.dataset.selected === '0'")
+        assert page.get_by_label("Reviewer").input_value() == "kim"
+
+        # The first segment (1.92-5.21 s): split 1 s in, accept the first half and at once reject the second.
+        page.keyboard.press("Shift+ArrowRight")
+        page.keyboard.press("s")
+        page.keyboard.press("a")  # before the split's answer: auto-advance selects the second half
+        _status(page, re.compile(r"^accepted 1\.9"))
+        _idle(page)
+        page.keyboard.press("x")
+        _status(page, re.compile(r"^rejected 2\.9"))
+        _idle(page)
+        conn = open_store(home / "laughvid.sqlite")
+        first, second = review.stored(conn, sample)[:2]
+        assert (first.state, second.state) == ("accepted", "rejected") and first.end_s == pytest.approx(second.start_s)
+        assert {first.reviewer, second.reviewer} == {"kim"}
+
+        presses = _tab_to(page, "Export lists")
+        page.keyboard.press("Enter")
+        _wait_text(page, re.compile(r"wrote 4 file\(s\)"))
+        assert presses < 100, f"{presses} Tabs from the player to the lists export"
+    (srt,) = (home / "exports").glob("two_people_astronaut-*/*.srt")
+    assert "-->" in srt.read_text()  # the accepted half is the one laugh in the list

@@ -25,12 +25,24 @@ function remembered(sha) {
   return memory.get(sha);
 }
 
-function typing(e) {
-  const t = e.composedPath ? e.composedPath()[0] : e.target;
-  if (!t || !t.tagName) return false;
+function typing(t) {
   const tag = t.tagName.toLowerCase();
   if (tag === "textarea" || tag === "select" || t.isContentEditable) return true;
   return tag === "input" && !["checkbox", "radio", "button", "range"].includes((t.type || "").toLowerCase());
+}
+
+/** Whether the focused element `t` needs this key itself: a box being typed in takes every key; a
+ * slider or radio group its arrows; a control reached with Tab (a button, a box to tick, an expander)
+ * Enter and Space, so the exports and the rest of the page work from the keyboard. A control that
+ * was clicked is not :focus-visible, and Space and Enter stay with the player after a click. */
+function ownsKey(t, key) {
+  if (!t || !t.tagName) return false;
+  if (typing(t)) return true;
+  const tag = t.tagName.toLowerCase(), type = (t.type || "").toLowerCase(), role = t.getAttribute("role") || "";
+  if (key.startsWith("Arrow")) return ["range", "radio"].includes(type) || ["slider", "radio", "tab", "option"].includes(role);
+  if (key !== "Enter" && key !== " ") return false;
+  const control = ["button", "a", "summary"].includes(tag) || ["checkbox", "radio"].includes(type) || ["button", "tab", "option", "checkbox", "switch"].includes(role);
+  return control && t.matches(":focus-visible");
 }
 
 function lowerBound(arr, x) {
@@ -78,6 +90,8 @@ class Player {
     this.reverse = 0; // J: reverse speed (emulated: Chromium cannot play backwards)
     this.drag = null;
     this.nonce = 0;
+    this.unsent = []; // edits pressed while another is being stored (see edit())
+    this.inFlight = null;
     this.seen = { reply: null, command: null };
     this.raf = 0;
     this.autoBox.checked = localStorage.getItem("laughvid:auto") !== "0";
@@ -101,12 +115,15 @@ class Player {
     this.noteEl.textContent = notes.join(" ");
     this.noteEl.title = notes.join(" ");
     this.noteEl.hidden = !notes.length;
-    if (newVideo) this.openVideo(data.video);
+    if (newVideo) { this.openVideo(data.video); this.unsent = []; this.inFlight = null; }
     const reply = data.reply;
     if (reply && reply.nonce !== this.seen.reply) {
       this.seen.reply = reply.nonce;
+      if (this.inFlight && reply.nonce === this.inFlight.payload.nonce) this.inFlight = null;
       this.say(reply.message, !reply.ok);
-      if (reply.ok && reply.focus) this.sel = { start: reply.focus[0], end: reply.focus[1] };
+      // The answer's bounds select the edited segment, unless the reviewer has moved on since (another
+      // edit, n / p, a / x advancing): a late answer must not pull the selection back to it.
+      if (reply.ok && reply.focus && this.sent && reply.nonce === this.sent.nonce && this.sameSel(this.sent.sel)) this.sel = { start: reply.focus[0], end: reply.focus[1] };
     }
     const command = data.command;
     if (command && command.nonce !== this.seen.command) {
@@ -114,6 +131,9 @@ class Player {
       if (command.select) { this.sel = { start: command.select[0], end: command.select[1] }; this.seek(command.select[0]); }
       else if (command.seek != null) { this.sel = null; this.seek(command.seek); }
     }
+    // Edits not answered yet are drawn again over the new data, and the next one is sent.
+    for (const e of [this.inFlight, ...this.unsent]) if (e) e.apply();
+    this.sendNext();
     this.legend();
     this.refresh();
   }
@@ -251,7 +271,11 @@ class Player {
     return false;
   }
 
-  /** Send a change of the stored review to Python; `local` redraws it at once (until the rerun). */
+  /** Send a change of the stored review to Python; `local(seg, i)` redraws it at once (and again
+   * over each rerun's data until answered). Edits go one at a time, each after the answer to the one
+   * before: Streamlit keeps only a component's last trigger value, so two keys pressed within one
+   * rerun would otherwise lose the first edit (and the second, naming a segment the first made,
+   * would be refused). */
   edit(op, fields = {}, local = null, i = this.selectedIndex()) {
     const seg = this.segments[i];
     const needs = !["add", "undo", "redo"].includes(op);
@@ -259,10 +283,28 @@ class Player {
     this.nonce += 1;
     const payload = { op, nonce: `${Date.now()}-${this.nonce}`, at: this.now(), ...fields };
     if (seg) payload.seg = { id: seg.id, start: seg.start, end: seg.end };
-    if (local) local(seg, i);
+    const apply = () => {
+      const j = payload.seg ? this.segments.findIndex((s) => Math.abs(s.start - payload.seg.start) < 1e-6 && Math.abs(s.end - payload.seg.end) < 1e-6) : -1;
+      if (local && (j >= 0 || !payload.seg)) local(this.segments[j], j);
+    };
+    apply();
+    this.unsent.push({ payload, apply });
     this.say(`${op}…`);
-    this.trigger("edit", payload);
+    this.sendNext();
     this.refresh();
+    // What the key left selected (callers set it after this call): see the reply in update().
+    const sent = (this.sent = { nonce: payload.nonce, sel: null });
+    queueMicrotask(() => { sent.sel = this.sel && { ...this.sel }; });
+  }
+
+  sendNext() {
+    if (this.inFlight || !this.unsent.length || !this.trigger) return;
+    this.inFlight = this.unsent.shift();
+    this.trigger("edit", this.inFlight.payload);
+  }
+
+  sameSel(sel) {
+    return sel === this.sel || (!!sel && !!this.sel && sel.start === this.sel.start && sel.end === this.sel.end);
   }
 
   judge(state) {
@@ -301,7 +343,7 @@ class Player {
 
   remove() {
     const i = this.selectedIndex();
-    this.edit("delete", {}, () => { this.segments.splice(i, 1); });
+    this.edit("delete", {}, (seg, j) => { this.segments.splice(j, 1); });
     this.sel = null;
     if (i >= 0 && this.segments[i]) this.select(i, false);
   }
@@ -318,14 +360,14 @@ class Player {
     const i = this.selectedIndex(), seg = this.segments[i];
     const at = this.snap(this.now());
     if (!seg || !(seg.start < at && at < seg.end)) { this.say("put the playhead inside the selected segment to split it", true); return; }
-    this.edit("split", { at }, () => { this.segments.splice(i + 1, 0, { ...seg, start: at }); seg.end = at; });
+    this.edit("split", { at }, (s, j) => { this.segments.splice(j + 1, 0, { ...s, start: at }); s.end = at; });
     this.sel = { start: seg.start, end: at };
   }
 
   merge() {
     const i = this.selectedIndex(), next = this.segments[i + 1];
     if (!next) { this.say("no next segment to merge with", true); return; }
-    this.edit("merge", { other: { id: next.id, start: next.start, end: next.end } }, (seg) => { seg.end = Math.max(seg.end, next.end); this.segments.splice(i + 1, 1); });
+    this.edit("merge", { other: { id: next.id, start: next.start, end: next.end } }, (seg, j) => { const n = this.segments[j + 1]; if (n) { seg.end = Math.max(seg.end, n.end); this.segments.splice(j + 1, 1); } });
     this.sel = { start: this.segments[i].start, end: this.segments[i].end };
   }
 
@@ -386,7 +428,12 @@ class Player {
   }
 
   key(e) {
-    if (activePlayer !== this || typing(e) || e.altKey || e.metaKey) return;
+    if (activePlayer !== this || e.altKey || e.metaKey) return;
+    const target = e.composedPath ? e.composedPath()[0] : e.target;
+    if (ownsKey(target, e.key)) {
+      if (e.key === "Escape" && typing(target)) target.blur(); // Esc leaves a box: the keys drive the player again
+      return;
+    }
     const k = e.key, ctrl = e.ctrlKey;
     const act = (fn) => { e.preventDefault(); e.stopPropagation(); fn(); };
     if (ctrl) {
