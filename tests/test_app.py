@@ -340,12 +340,23 @@ def test_markdown_in_a_file_name_shows_as_written(home, tmp_path):
     assert at.subheader[0].value == literal(name) and at.subheader[0].value.startswith(r"\*\*bold\*\* \[x\]")
 
 
-def analysed(home, video):
+def analysed(home, video, **params):
     """`video` analysed by the shipped model into the app's store (so the app opens it, no upload)."""
-    from laughvid.pipeline.analyze import analyze_video
+    from laughvid.pipeline.analyze import AnalysisParams, analyze_video
     from laughvid.pipeline.scoring import SmileClassifier
 
-    return analyze_video(video, open_store(home / "laughvid.sqlite"), SmileClassifier.load(SHIPPED_MODEL_DIR))
+    return analyze_video(video, open_store(home / "laughvid.sqlite"), SmileClassifier.load(SHIPPED_MODEL_DIR), AnalysisParams(**params))
+
+
+def test_an_analysis_without_face_geometry_shows_a_note_instead_of_the_intensity_lane(home, tmp_path):
+    from laughvid.ui.timeline_payload import NO_INTENSITY
+
+    result = analysed(home, astronaut_video(tmp_path / "before geometry.mp4", seconds=2.0), geometry="")
+    at = start()
+    data = player_data(at)
+    assert data["video"]["sha"] == result.record.sha256 and len(table(at)) == len(data["segments"]) >= 1
+    assert [lane["title"] for lane in data["lanes"]] == ["laugh probability"] and data["notes"] == [NO_INTENSITY]
+    assert table(at)["intensity"].isna().all() and [s["intensity"] for s in data["segments"]] == [None] * len(data["segments"])
 
 
 def open_last_segment(end_s: float) -> AppTest:

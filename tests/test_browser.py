@@ -256,6 +256,8 @@ def test_the_player_timeline_with_keys_and_mouse_on_a_video_that_ends_inside_a_l
         _player(page).wait_for(timeout=TIMEOUT_MS)
         _wait_player(page, "el.dataset.video === arg", sample)
         _idle(page)
+        assert _attr(page, "lanes") == "laugh probability|laugh intensity (1 = wide-open laugh)"  # the sample has face geometry
+        assert not page.locator(".lv-note").is_visible()
 
         # Space plays (the playhead follows the video), Space again pauses; Right is one frame (24 fps).
         page.keyboard.press("Space")

@@ -561,7 +561,7 @@ class Player {
   }
 
   legend() {
-    const people = this.lines.filter((l) => l.person != null);
+    const people = this.lines.filter((l) => l.person != null && l.lane === 0); // every lane draws its people alike
     this.legendEl.innerHTML = "";
     const add = (text, colour, dash) => {
       const s = document.createElement("span");
