@@ -161,15 +161,21 @@ def test_export_buttons_write_files_and_blur_unconsented_faces(home):
     at.button(key="preview_finetune").click().run()
     assert any(c.value.startswith("smile: ") for c in at.caption), "a contact sheet of the smile crops"
     assert not (home / "finetune_set").exists(), "a preview writes nothing"
+    edit(home, "accept", 1)
+    at.number_input(key="top_laughs").set_value(1).run()
     at.checkbox(key="blur").check().run()
     finish_export(click(at, "Export clips"))
     assert any("blurred the faces of" in t.value for t in at.toast), "no one in the sample registered clips consent"
-    assert list((home / "exports").glob("*/clips/*.mp4"))
+    assert any(t.value == "the 1 biggest laugh(s) by peak intensity, clip01 the biggest" for t in at.toast)
+    (clip,) = (home / "exports").glob("*/clips/*.mp4")  # of two accepted laughs, the one with the higher peak intensity
+    accepted = [s for s in player_data(at)["segments"] if s["state"] == "accepted"]
+    biggest = max(accepted, key=lambda s: s["intensity"])
+    assert len(accepted) == 2 and f"_clip01_{max(0.0, biggest['start'] - 2.0):.2f}-" in clip.name
     click(at, "Export lists (CSV, JSON, SRT, EDL)")
     (folder,) = (home / "exports").iterdir()
     assert sorted(p.suffix for p in folder.glob("*_segments.*")) == [".csv", ".edl", ".json", ".srt"]
     conn = open_store(home / "laughvid.sqlite")
-    assert [s.state for s in review.stored(conn, at.session_state["video"])] == ["accepted"]
+    assert [s.state for s in review.stored(conn, at.session_state["video"])] == ["accepted", "accepted"]
 
 
 def test_unsure_moments_are_suggested_and_clicking_one_seeks_there(home):

@@ -96,3 +96,17 @@ def test_the_view_counts_review_states_and_knows_a_missing_file(video, tmp_path)
     assert view.counts()["accepted"] == 1 and view.problem is None and not view.completed
     (tmp_path / "talk.mp4").unlink()
     assert "no longer there" in view_of(conn, record).problem
+
+
+def test_the_export_button_cuts_only_the_biggest_laughs_numbered_biggest_first(video):
+    conn, settings, record = video
+    for start in (0.1, 0.7, 1.3):
+        review.add(conn, record.sha256, start, start + 0.4, "ana")
+    view = view_of(conn, record)
+    view.items[:] = [  # the astronaut smiles alike all along: give the three laughs known peaks
+        ReviewedSegment(Segment(i.start_s, i.end_s, 0.9, 0.8, peak_intensity={0.1: 0.2, 0.7: None, 1.3: 0.8}[i.start_s]), i.state)
+        for i in view.items
+    ]
+    clips = actions.export_video(conn, settings, "clips", view, actions.ClipOptions(0, 0), top=2)
+    assert [p.name for p in clips.paths] == ["talk_clip01_1.30-1.70.mp4", "talk_clip02_0.10-0.50.mp4"]  # None: after every known one
+    assert clips.notes[0] == "the 2 biggest laugh(s) by peak intensity, clip01 the biggest"

@@ -67,6 +67,7 @@ from laughvid.review.edits import reject as reject
 from laughvid.review.edits import split as split
 from laughvid.review.edits import step as step
 from laughvid.review.edits import undo as undo
+from laughvid.review.intensity import biggest_first
 from laughvid.review.library import library_entries as library_entries
 from laughvid.review.queue import review_queue
 from laughvid.store import AnalysisRecord, open_store
@@ -586,11 +587,13 @@ def export_video(
     card: ModelCard | None = None,
     consent_ref: str = "",
     all_states: bool = False,
+    top: int = 0,
     progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
 ) -> Exported:
     """Write one kind of export of the video on screen: clips or a reel of its laughs (faces without
-    `clips` consent blurred when `blur`), its segment lists, or its crops for the fine-tune set
+    `clips` consent blurred when `blur`; with `top` > 0 only the `top` biggest laughs by peak intensity,
+    clips numbered biggest first), its segment lists, or its crops for the fine-tune set
     (framed for `card`'s model, `consent_ref` recorded for faces no participant is linked to; SRT/EDL
     with every segment when `all_states`). `progress` hears where a clip, reel or crop export is;
     setting `cancel` stops it within a second, keeping only whole files.
@@ -616,9 +619,12 @@ def export_video(
             paths = list(lists_for(settings.exports_dir, record, view.items, all_states=all_states).values())
         else:
             chosen = laugh_segments(view.items)
+            if top > 0:
+                chosen = biggest_first(chosen, top)
+                notes.append(f"the {len(chosen)} biggest laugh(s) by peak intensity" + (", clip01 the biggest" if kind == "clips" else ""))
             hidden = face_blur(conn, record, view.result.cache, options) if blur else None
             if kind == "clips":
-                paths = [c.path for c in clips_for(settings.exports_dir, record, chosen, options, hidden, progress, cancel)]
+                paths = [c.path for c in clips_for(settings.exports_dir, record, chosen, options, hidden, progress, cancel, top > 0)]
             else:
                 paths = [reel_for(settings.exports_dir, record, chosen, options, hidden, progress, cancel).path]
             if hidden is not None:

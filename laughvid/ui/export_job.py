@@ -76,10 +76,11 @@ def start(
     card: actions.ModelCard | None = None,
     consent_ref: str = "",
     all_states: bool = False,
+    top: int = 0,
 ) -> ExportJob:
     """Start exporting `kind` of the video on screen in a thread (arguments as `actions.export_video`)."""
     job = ExportJob(kind, view.record.sha256)
-    args = (view, options, blur, card, consent_ref, all_states)
+    args = (view, options, blur, card, consent_ref, all_states, top)
     job.thread = threading.Thread(target=job._run, args=(settings, args), name=f"laughvid-export-{kind}", daemon=True)
     job.thread.start()
     return job

@@ -41,6 +41,16 @@ def draw(settings: Settings, view: actions.VideoView, card: actions.ModelCard | 
         "link them in **People in this video** above (or with `laughvid consent link`)",
     )
 
+    cols[1].number_input(
+        "Biggest laughs only",
+        0,
+        999,
+        0,
+        1,
+        key="top_laughs",
+        help="clips and reel of only this many laughs, those with the highest peak laugh intensity (clip01 = the biggest); "
+        "laughs without intensity (analysed without face geometry) come last. 0: every laugh, in time order",
+    )
     cols[2].checkbox(
         "SRT/EDL: every segment, with its state",
         key="lists_all_states",
@@ -49,7 +59,7 @@ def draw(settings: Settings, view: actions.VideoView, card: actions.ModelCard | 
 
     def export(kind: actions.ExportKind) -> None:
         options = actions.ClipOptions(state.pre_roll, state.post_roll, CUT_MODES[state.cut_mode])
-        chosen = (settings, kind, view, options, state.blur, card, state.consent_ref, state.lists_all_states)
+        chosen = (settings, kind, view, options, state.blur, card, state.consent_ref, state.lists_all_states, state.top_laughs)
         if kind == "lists":
             run_op(settings, actions.export_video, *chosen, then=_keep)
         else:
