@@ -423,7 +423,8 @@ def test_a_review_with_the_keyboard_alone(app, tmp_path):
     reviewer's name typed in its box and Esc leaves the box, so the next keys drive the player instead
     of being typed into the name; split then accept at once, and the late answer to the split does not
     pull the selection back onto the accepted half (x rejects the second half, not the first); Tab
-    reaches the export buttons and Enter presses them (the player does not swallow it as 'loop')."""
+    reaches the export buttons and Enter presses them (the player does not swallow it as 'loop');
+    z zooms in without a wheel."""
     url, home = app
     sample = file_sha256(SAMPLES_DIR / "two_people_astronaut.mp4")
     with _browser_page(home, "failure_keyboard") as page:
@@ -440,6 +441,10 @@ def test_a_review_with_the_keyboard_alone(app, tmp_path):
         page.keyboard.press("n")
         _wait_player(page, "el.dataset.selected === '0'")
         assert page.get_by_label("Reviewer").input_value() == "kim"
+        page.keyboard.press("z")  # zoom in around the playhead without a wheel, 0 back to the whole video
+        _wait_player(page, "parseFloat(el.dataset.view.split(',')[1]) - parseFloat(el.dataset.view.split(',')[0]) < 8.1")
+        page.keyboard.press("0")
+        _wait_player(page, "el.dataset.view.startsWith('0.000,')")
 
         # The first segment (1.92-5.21 s): split 1 s in, accept the first half and at once reject the second.
         page.keyboard.press("Shift+ArrowRight")

@@ -91,6 +91,8 @@ class Player {
     this.drag = null;
     this.nonce = 0;
     this.unsent = []; // edits pressed while another is being stored (see edit())
+    this.layers = new Map(); // canvas -> {key, img}: its drawing without the playhead (see layer())
+    this.version = 0;
     this.inFlight = null;
     this.seen = { reply: null, command: null };
     this.raf = 0;
@@ -110,6 +112,7 @@ class Player {
     this.snaps = Float64Array.from([...this.frames, this.duration]).sort();
     this.lines = data.lanes.flatMap((lane, li) => lane.lines.map((line) => ({ ...line, lane: li, t: line.t ? Float64Array.from(line.t, (ms) => ms / 1000) : this.frames })));
     this.segments = data.segments.map((s) => ({ ...s }));
+    this.version += 1; // new curves: the cached drawing is stale (see layer())
     this.box.dataset.lanes = data.lanes.map((lane) => lane.title).join("|"); // the canvas grows with the lanes (CSS)
     const notes = data.notes || [];
     this.noteEl.textContent = notes.join(" ");
@@ -388,6 +391,12 @@ class Player {
     this.refresh();
   }
 
+  /** Zoom by `factor` around the playhead (keys z and -: the wheel's zoom without a mouse). */
+  zoom(factor) {
+    const t = this.now(), { t0, t1 } = this.view;
+    this.setView(t - (t - t0) * factor, t + (t1 - t) * factor);
+  }
+
   remember() {
     if (!this.mem || !this.data) return;
     Object.assign(this.mem, { t0: this.view.t0, t1: this.view.t1, sel: this.sel, loop: this.loop, t: this.now() });
@@ -453,7 +462,7 @@ class Player {
       s: this.ops.split, m: this.ops.merge, Enter: this.ops.loop,
       Delete: this.ops.delete, Backspace: this.ops.delete,
       "?": () => { this.help.hidden = !this.help.hidden; },
-      "+": this.ops.add, 0: () => this.setView(0, this.duration),
+      "+": this.ops.add, 0: () => this.setView(0, this.duration), z: () => this.zoom(0.5), "-": () => this.zoom(2),
       Escape: () => { this.help.hidden = true; this.sel = null; this.mark = null; this.loop = false; this.refresh(); },
     };
     const fn = keys[k] || keys[k.length === 1 ? k.toLowerCase() : k];
@@ -658,8 +667,48 @@ class Player {
     g.stroke();
   }
 
+  /** Paint `canvas` from a copy of what `paint(g, w, h)` drew, drawn again only when `key` (or the
+   * size) changes. The curves of a 10-minute video with many people took ~100 ms to draw on a busy
+   * 2-core machine, and the playhead moves every frame while playing: redrawing them each frame kept
+   * the page's main thread busy, and every key's answer waited behind it. */
+  layer(canvas, key, paint) {
+    const [g, w, h] = this.canvasSize(canvas);
+    let c = this.layers.get(canvas);
+    if (!c || c.key !== key || c.img.width !== canvas.width || c.img.height !== canvas.height) {
+      const img = c ? c.img : document.createElement("canvas");
+      img.width = canvas.width;
+      img.height = canvas.height;
+      const ig = img.getContext("2d");
+      ig.setTransform(canvas.width / w, 0, 0, canvas.height / h, 0, 0);
+      ig.clearRect(0, 0, w, h);
+      paint(ig, w, h);
+      c = { key, img };
+      this.layers.set(canvas, c);
+    }
+    g.save();
+    g.setTransform(1, 0, 0, 1, 0, 0);
+    g.drawImage(c.img, 0, 0);
+    g.restore();
+    return [g, w, h];
+  }
+
   draw(t) {
-    const [g, w, h] = this.canvasSize(this.lanes);
+    const { t0, t1 } = this.view;
+    const bands = this.segments.map((s) => `${s.start},${s.end},${s.state}`).join(";");
+    const [g, w, h] = this.layer(this.lanes, `${t0},${t1},${this.selectedIndex()},${this.version},${bands}`, (lg, lw, lh) => this.drawLanes(lg, lw, lh));
+    const xOf = (x) => this.xOf(x, w), axis = 18;
+    if (this.mark != null) { g.fillStyle = "#1782c8"; g.fillRect(xOf(this.mark) - 1, 0, 2, h - axis); }
+    const x = xOf(t);
+    g.fillStyle = "#06c";
+    g.fillRect(x - 1, 0, 2, h - axis);
+    g.beginPath(); g.moveTo(x - 6, 0); g.lineTo(x + 6, 0); g.lineTo(x, 8); g.fill();
+    const [go, wo, ho] = this.layer(this.over, `${t0},${t1},${this.version},${bands}`, (og, ow, oh) => this.drawOverview(og, ow, oh));
+    go.fillStyle = "#06c";
+    go.fillRect((t / this.duration) * wo - 1, 0, 2, ho);
+  }
+
+  /** What does not move with the playhead: bands, curves, thresholds, the time axis. */
+  drawLanes(g, w, h) {
     const { t0, t1 } = this.view;
     const xOf = (x) => this.xOf(x, w);
     const axis = 18, laneCount = Math.max(1, this.data.lanes.length), laneH = (h - axis) / laneCount;
@@ -714,16 +763,9 @@ class Player {
       g.fillRect(x, h - axis, 1, 4);
       g.fillText(stepS < 1 ? s.toFixed(1) : clock(s).replace(" s", ""), x + 2, h - 4);
     }
-    if (this.mark != null) { g.fillStyle = "#1782c8"; g.fillRect(xOf(this.mark) - 1, 0, 2, h - axis); }
-    const x = xOf(t);
-    g.fillStyle = "#06c";
-    g.fillRect(x - 1, 0, 2, h - axis);
-    g.beginPath(); g.moveTo(x - 6, 0); g.lineTo(x + 6, 0); g.lineTo(x, 8); g.fill();
-    this.drawOverview(t);
   }
 
-  drawOverview(t) {
-    const [g, w, h] = this.canvasSize(this.over);
+  drawOverview(g, w, h) {
     const xOf = (x) => (x / this.duration) * w;
     for (const s of this.segments) {
       g.fillStyle = rgba(s.state, s.state === "rejected" ? 0.3 : 0.7);
@@ -734,8 +776,6 @@ class Player {
     g.strokeStyle = "#06c";
     g.lineWidth = 2;
     g.strokeRect(xOf(this.view.t0) + 1, 1, Math.max(3, xOf(this.view.t1) - xOf(this.view.t0) - 2), h - 2);
-    g.fillStyle = "#06c";
-    g.fillRect(xOf(t) - 1, 0, 2, h);
   }
 
   destroy() {
