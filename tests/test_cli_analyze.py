@@ -70,14 +70,18 @@ def test_bad_files_are_reported_and_the_rest_are_analysed(videos, tmp_path, stan
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["face", "pattern"]
 
     timeline = _read_csv(tmp_path / "out" / "face" / "timeline.csv")
-    assert list(timeline[0]) == ["time_s", "laugh_prob", "faces"] and len(timeline) == 30
+    assert list(timeline[0]) == ["time_s", "laugh_prob", "faces", "laugh_intensity"] and len(timeline) == 30
     assert all(r["laugh_prob"] for r in timeline[:15]) and all(r["laugh_prob"] == "" for r in timeline[-5:])  # no face = empty
+    assert all(0 <= float(r["laugh_intensity"]) <= 1 for r in timeline[:15]) and all(r["laugh_intensity"] == "" for r in timeline[-5:])
     segments = _read_csv(tmp_path / "out" / "face" / "segments.csv")
     assert {"start_s", "end_s", "peak_prob"} <= set(segments[0])
     doc = json.loads((tmp_path / "out" / "face" / "analysis.json").read_text())
     assert doc["model_version"] == "brightness-test" and doc["analysis_params"]["fps"] == 10
     assert doc["tracks"] and doc["tracks"][0]["observations"][0]["box"]
     assert doc["smoothing_params"]["on_threshold"] == pytest.approx(0.3)
+    assert [e["laugh_intensity"] for e in doc["timeline"]] == [
+        float(r["laugh_intensity"]) if r["laugh_intensity"] else None for r in timeline
+    ]
     assert all(r["laugh_prob"] == "" for r in _read_csv(tmp_path / "out" / "pattern" / "timeline.csv"))
 
 

@@ -1,7 +1,8 @@
 """The files `laughvid analyze` writes per video: timeline.csv, segments.csv, analysis.json.
 
 timeline.csv is the whole-video series (max over faces) with an empty `laugh_prob` where no face
-is visible, so spreadsheets show a gap rather than a fake 0. segments.csv uses the same columns
+is visible, so spreadsheets show a gap rather than a fake 0; `laugh_intensity` (how big the laugh
+is, 0..1) is empty there too, and everywhere for an analysis without face geometry. segments.csv uses the same columns
 as the UI's exported lists (laughvid.export.lists). analysis.json holds everything else: video
 metadata, model version, analysis and smoothing parameters, per-person observations (and those of
 faces seen too briefly to be a person, under "fragments"), warnings.
@@ -28,13 +29,18 @@ def _num(value: float, digits: int) -> float | None:
     return None if np.isnan(value) else round(float(value), digits)
 
 
+def _intensity(result: AnalysisResult) -> np.ndarray:
+    """The whole-video intensity on the series' frames (NaN throughout without face geometry)."""
+    return result.intensity.probs if result.intensity is not None else np.full(len(result.series.times_s), np.nan)
+
+
 def timeline_csv(result: AnalysisResult) -> str:
     counts = np.bincount(np.searchsorted(result.series.times_s, result.cache.times_s), minlength=len(result.series.times_s))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["time_s", "laugh_prob", "faces"])
-    for t, p, n in zip(result.series.times_s, result.series.probs, counts, strict=False):
-        writer.writerow([f"{t:.3f}", "" if np.isnan(p) else f"{p:.4f}", int(n)])
+    writer.writerow(["time_s", "laugh_prob", "faces", "laugh_intensity"])
+    for t, p, n, i in zip(result.series.times_s, result.series.probs, counts, _intensity(result), strict=False):
+        writer.writerow([f"{t:.3f}", "" if np.isnan(p) else f"{p:.4f}", int(n), "" if np.isnan(i) else f"{i:.4f}"])
     return buffer.getvalue()
 
 
@@ -69,8 +75,8 @@ def analysis_document(result: AnalysisResult) -> dict:
         "tracks": [_track_document(cache, tid) for tid in sorted(result.tracks)],  # one per person
         "fragments": [_track_document(cache, tid) for tid in result.fragments],  # faces seen too briefly to be a person
         "timeline": [
-            {"time_s": round(float(t), 3), "laugh_prob": _num(p, 4)}
-            for t, p in zip(result.series.times_s, result.series.probs, strict=False)
+            {"time_s": round(float(t), 3), "laugh_prob": _num(p, 4), "laugh_intensity": _num(i, 4)}
+            for t, p, i in zip(result.series.times_s, result.series.probs, _intensity(result), strict=False)
         ],
     }
 
