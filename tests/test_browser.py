@@ -433,6 +433,15 @@ def test_a_review_with_the_keyboard_alone(app, tmp_path):
         _wait_player(page, "el.dataset.video === arg && el.dataset.selected === '-1'", sample)
         _idle(page)
 
+        page.set_viewport_size({"width": 1280, "height": 720})  # issue 12: usable at 1280x720 too
+        page.wait_for_timeout(300)
+        bottoms = page.evaluate(
+            "() => { const el = document.querySelector('[data-testid=lv-player]') || [...document.querySelectorAll('*')].map(e => e.shadowRoot && e.shadowRoot.querySelector('[data-testid=lv-player]')).find(Boolean);"
+            " return ['.lv-video', '.lv-actions', '.lv-status'].map(s => el.querySelector(s).getBoundingClientRect().bottom); }"
+        )
+        assert max(bottoms) <= 720, f"video, actions and answer end at {bottoms} px: off a 720 px screen"
+        page.set_viewport_size({"width": 1440, "height": 900})
+
         assert _tab_to(page, "Reviewer", limit=3) == 2  # Skip to main content, then the name
         page.keyboard.type("kim")
         page.keyboard.press("Enter")
