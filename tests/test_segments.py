@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -125,3 +127,35 @@ def test_a_face_too_brief_to_be_a_person_still_counts_per_person():
 def test_unknown_decode_mode_is_refused():
     with pytest.raises(ValueError, match="decode must be one of"):
         SmoothingParams(decode="average")
+
+
+def ramp_laugh():
+    """A laugh whose score climbs from 0.1 to 0.9 over 1 s (2.0-3.0 s), holds to 5 s, then drops."""
+    p = np.full(len(T), 0.1)
+    climb = (T >= 2.0) & (T < 3.0)
+    p[climb] = np.linspace(0.1, 0.9, climb.sum())
+    p[(T >= 3.0) & (T < 5.0)] = 0.9
+    return p
+
+
+def test_extend_onset_starts_the_segment_where_the_climb_passed_off_not_where_it_reached_on():
+    params = SmoothingParams(median_s=0, on_threshold=0.7, off_threshold=0.3)
+    [late] = find_segments(series(ramp_laugh()), params)
+    [early] = find_segments(series(ramp_laugh()), replace(params, extend_onset=True))
+    # the ramp passes 0.3 at 2.3 s and 0.7 at 2.7 s: forward-only hysteresis starts 0.4 s late
+    assert late.start_s == pytest.approx(2.7) and early.start_s == pytest.approx(2.3)
+    assert late.end_s == early.end_s == pytest.approx(5.0)
+
+
+def test_extend_onset_keeps_no_segment_that_never_reaches_on():
+    p = laugh((2.0, 4.0), high=0.6)  # above off (0.5), never at on (0.7)
+    assert find_segments(series(p), SmoothingParams(median_s=0, extend_onset=True)) == []
+
+
+def test_merge_ratio_joins_a_dip_inside_a_long_laugh_but_not_two_short_laughs_as_far_apart():
+    params = SmoothingParams(median_s=0, merge_gap_s=0.5, merge_ratio=0.3)
+    long_pair = laugh((0.0, 4.0), (5.0, 9.0))  # 1 s dip between two 4 s halves: 1 < 0.3 x 4
+    short_pair = laugh((2.0, 3.0), (4.0, 5.0))  # 1 s gap between two 1 s laughs: 1 > 0.3 x 1
+    assert [(round(s.start_s, 2), round(s.end_s, 2)) for s in find_segments(series(long_pair), params)] == [(0.0, 9.0)]
+    assert len(find_segments(series(long_pair), replace(params, merge_ratio=0.0))) == 2
+    assert [(round(s.start_s, 2), round(s.end_s, 2)) for s in find_segments(series(short_pair), params)] == [(2.0, 3.0), (4.0, 5.0)]

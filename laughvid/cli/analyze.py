@@ -50,6 +50,8 @@ _SMOOTHING_HELP = {
     "hmm": "decode with a two-state HMM (Viterbi) instead of hysteresis",
     "hmm_switch_prob": "HMM per-frame switch probability (lower = fewer, longer segments)",
     "decode": "per_person: decide on each person's scores, then combine; whole_video: on the max over faces",
+    "extend_onset": "start a segment where the probability rose above the off threshold, not where it reached the on threshold",
+    "merge_ratio": "also merge gaps shorter than this times the shorter neighbouring segment (0 = off)",
 }
 
 
@@ -98,7 +100,7 @@ def add_smoothing_args(parser: argparse.ArgumentParser) -> None:
     for f in fields(SmoothingParams):
         flag = "--" + f.name.replace("_", "-")
         if isinstance(f.default, bool):
-            group.add_argument(flag, action="store_true", help=_SMOOTHING_HELP[f.name])
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=_SMOOTHING_HELP[f.name])
         elif f.name == "decode":
             group.add_argument(flag, choices=DECODE_MODES, default=f.default, help=f"{_SMOOTHING_HELP[f.name]} (default {f.default})")
         else:

@@ -35,6 +35,8 @@ class SmoothingParams:
     hmm: bool = False  # Viterbi two-state decoding instead of hysteresis
     hmm_switch_prob: float = 0.05  # per-frame probability of switching state (lower = fewer, longer segments)
     decode: str = "per_person"  # "per_person": decide on each person's series, then combine; "whole_video": on the max over faces
+    extend_onset: bool = False  # a segment starts where the score rose above off_threshold, not where it reached on_threshold
+    merge_ratio: float = 0.0  # gaps shorter than this times the shorter neighbouring segment are merged too (0 = off)
 
     def __post_init__(self) -> None:
         if self.decode not in DECODE_MODES:
@@ -46,6 +48,7 @@ class SmoothingParams:
             "min_duration_s": self.min_duration_s,
             "merge_gap_s": self.merge_gap_s,
             "fill_gap_s": self.fill_gap_s,
+            "merge_ratio": self.merge_ratio,
         }
         for name, value in durations.items():
             if not math.isfinite(value) or value < 0:  # NaN passes `< 0`
@@ -87,7 +90,16 @@ def smooth(series: ScoreSeries, params: SmoothingParams) -> np.ndarray:
     return median_filter(filled, round(params.median_s / _step_s(series.times_s)))
 
 
-def hysteresis(values: np.ndarray, on: float, off: float) -> np.ndarray:
+def hysteresis(values: np.ndarray, on: float, off: float, both_ways: bool = False) -> np.ndarray:
+    """Enter at `on`, leave below `off`. `both_ways`: also walk back from where `on` is reached to where
+    the score rose above `off` (a laugh's onset is the start of the climb, not its top: on real video the
+    forward-only rule started segments 0.5-1 s late, beyond the 0.5 s event collar)."""
+    if both_ways:
+        above = values >= off
+        keep = np.zeros(len(values), bool)
+        for a, b in _runs(above):
+            keep[a:b] = bool(np.any(values[a:b] >= on))
+        return keep
     state = np.zeros(len(values), bool)
     active = False
     for i, v in enumerate(values):
@@ -130,7 +142,7 @@ def decide(series: ScoreSeries, params: SmoothingParams) -> np.ndarray:
     values = smooth(series, params)
     if params.hmm:
         return viterbi(values, params.on_threshold, params.hmm_switch_prob)
-    return hysteresis(values, params.on_threshold, params.off_threshold)
+    return hysteresis(values, params.on_threshold, params.off_threshold, params.extend_onset)
 
 
 def unattributed(series: ScoreSeries, tracks: dict[int, ScoreSeries]) -> ScoreSeries:
@@ -174,7 +186,7 @@ def find_segments(
     spans: list[list[float]] = []
     for a, b in _runs(mask):
         start, end = float(times[a]), float(ends[b - 1])
-        if spans and start - spans[-1][1] < params.merge_gap_s:
+        if spans and _merges(start - spans[-1][1], spans[-1][1] - spans[-1][0], end - start, params):
             spans[-1][1] = end
         else:
             spans.append([start, end])
@@ -193,6 +205,12 @@ def find_segments(
             laughing = _laughing_tracks(tracks, inside, params)
         segments.append(Segment(start, end, float(scored.max()), float(scored.mean()), laughing))
     return segments
+
+
+def _merges(gap_s: float, before_s: float, after_s: float, params: SmoothingParams) -> bool:
+    """Whether two segments `gap_s` apart are one laugh: the gap is short, or short next to both of them
+    (a dip of 1 s inside a 20 s laugh is a breath, not two laughs)."""
+    return gap_s < params.merge_gap_s or gap_s < params.merge_ratio * min(before_s, after_s)
 
 
 def _laughing_tracks(tracks: dict[int, ScoreSeries] | None, inside: np.ndarray, params: SmoothingParams) -> tuple[int, ...]:
