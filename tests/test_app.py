@@ -140,8 +140,10 @@ def test_uploads_analyse_each_file_and_report_failures(home, tmp_path):
     uploader = at.file_uploader(key="uploads")
     uploader.upload("party night.mp4", good.read_bytes(), "video/mp4").upload("broken.mp4", bad.read_bytes(), "video/mp4").run()
     click(at, "Analyse")
-    assert any("broken.mp4" in e.value for e in at.sidebar.error)
-    assert any("party_night.mp4: analysed" in s.value for s in at.sidebar.success)
+    (refusal,) = [e.value for e in at.error if "broken.mp4" in e.value]  # in the message bar, once
+    assert "not a readable video" in refusal and "Upload a video" in refusal
+    assert "Errno" not in refusal and str(home) not in refusal and "/" not in refusal, "no server path, no errno"
+    assert any("party night.mp4" in s.value and "analysed" in s.value for s in at.success)
     assert at.subheader[0].value == "party_night.mp4"  # the new video is opened
     assert sorted(p.name for p in (home / "uploads").iterdir()) == ["broken.mp4", "party_night.mp4"]
 
@@ -149,6 +151,16 @@ def test_uploads_analyse_each_file_and_report_failures(home, tmp_path):
     at.run()
     assert not at.exception and any("no longer there" in e.value for e in at.error)
     assert "no longer there" in player_data(at)["video"]["problem"]  # the player says so; its timeline and review still work
+
+
+def test_a_text_file_upload_is_refused_with_a_message_naming_it_and_the_formats(home):
+    at = start()
+    at.file_uploader(key="uploads").upload("meeting notes.txt", b"not a video", "text/plain").run()
+    click(at, "Analyse")
+    (refusal,) = [e.value for e in at.error if "meeting notes.txt" in e.value]
+    assert "not a video file type" in refusal and "mp4" in refusal and "mov" in refusal
+    assert "Errno" not in refusal and str(home) not in refusal
+    assert not (home / "uploads").exists() or not any((home / "uploads").iterdir()), "nothing kept"
 
 
 def test_export_buttons_write_files_and_blur_unconsented_faces(home):

@@ -58,7 +58,7 @@ def probe(path: str | Path) -> VideoInfo:
     try:
         container = av.open(str(path))
     except av.error.FFmpegError as exc:
-        raise VideoError(f"{path}: not a readable video (truncated, corrupt or not a media file): {exc}") from exc
+        raise VideoError(f"{path}: not a readable video (truncated, corrupt or not a media file): {_reason(exc)}") from exc
     with container:
         if _is_image_format(container.format.name):
             kind = container.format.name.removesuffix("_pipe").upper()
@@ -95,6 +95,12 @@ def probe(path: str | Path) -> VideoInfo:
         )
 
 
+def _reason(exc: Exception) -> str:
+    """FFmpeg's words for a failure, without the errno number and file path PyAV puts around them
+    ("[Errno 1094995529] Invalid data found when processing input: '/tmp/...'" means nothing to a user)."""
+    return getattr(exc, "strerror", None) or str(exc)
+
+
 def _video_stream(container: av.container.InputContainer) -> av.VideoStream | None:
     """The first moving-picture stream; an audio file's cover picture (attached_pic) is not one."""
     return next((s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic), None)
@@ -116,7 +122,7 @@ def _first_frames(container: av.container.InputContainer, stream: av.VideoStream
             rotation = int(round(frame.rotation / 90.0)) % 4 * 90
     except av.error.FFmpegError as exc:
         if rotation is None:
-            raise VideoError(f"{path}: first video frame cannot be decoded (corrupt file?): {exc}") from exc
+            raise VideoError(f"{path}: first video frame cannot be decoded (corrupt file?): {_reason(exc)}") from exc
         return rotation, True  # damage after the first frame: decoding skips it with a warning
     if rotation is None:
         raise VideoError(f"{path}: video stream has no frames")
@@ -244,7 +250,9 @@ def _pyav_frames(path, info: VideoInfo, fps: float, max_side: int | None, start_
         finally:
             if bad:
                 where = ", ".join(sorted({f"{t:.1f} s" if t is not None else "start" for t, _ in bad})[:5])
-                report.warnings.append(f"skipped {len(bad)} corrupt video packet(s) near {where} ({bad[0][1]}); frames there are missing")
+                report.warnings.append(
+                    f"skipped {len(bad)} corrupt video packet(s) near {where} ({_reason(bad[0][1])}); frames there are missing"
+                )
     _check_complete(report, info, fps)
 
 
@@ -349,7 +357,7 @@ def frames_at(path: str | Path, rotation: int, times: Sequence[float], max_gap_s
 def _warn_cut(report: DecodeReport, info: VideoInfo, exc: Exception) -> None:
     at = f"{report.last_time_s:.2f}" if report.last_time_s is not None else "0"
     report.warnings.append(
-        f"decoding stopped at {at} s of {info.duration_s:.2f} s (file truncated or corrupt: {exc}); analysed the readable part"
+        f"decoding stopped at {at} s of {info.duration_s:.2f} s (file truncated or corrupt: {_reason(exc)}); analysed the readable part"
     )
 
 

@@ -10,6 +10,7 @@ with a message for the reviewer; the app shows it (`laughvid.ui.messages`).
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, BinaryIO, Literal
 
 import numpy as np
 
-from laughvid.config import MODEL_ENV, SAMPLES_DIR, Settings, model_override
+from laughvid.config import MODEL_ENV, SAMPLES_DIR, VIDEO_TYPES, Settings, model_override
 from laughvid.errors import (
     BlurError,
     ConsentError,
@@ -109,18 +110,36 @@ class Outcome:
 
 
 def analyse_files(
-    paths: Sequence[Path], conn: sqlite3.Connection, classifier: Scorer, progress: Callable[[float, str], None] | None = None
+    paths: Sequence[Path],
+    conn: sqlite3.Connection,
+    classifier: Scorer,
+    progress: Callable[[float, str], None] | None = None,
+    names: Sequence[str] | None = None,
 ) -> list[Outcome]:
-    """Analyse each file in turn; `progress(overall fraction, "name: message")`. Never stops at a failure."""
+    """Analyse each file in turn; `progress(overall fraction, "name: message")`. Never stops at a failure.
+
+    `names`: what the user calls each file (an upload's own name); messages say it instead of the path."""
     outcomes = []
     for n, path in enumerate(paths):
-        name = Path(path).name
+        name = names[n] if names else Path(path).name
         report = (lambda frac, msg, n=n, name=name: progress(min(1.0, (n + frac) / len(paths)), f"{name}: {msg}")) if progress else None
         try:
             outcomes.append(Outcome(name, analyze_video(path, conn, classifier, progress=report)))
         except Exception as exc:  # any failure is this file's, reported beside it
-            outcomes.append(Outcome(name, error=str(exc) or type(exc).__name__))
+            outcomes.append(Outcome(name, error=_in_words(exc, path, name)))
     return outcomes
+
+
+def _in_words(exc: Exception, path: Path, name: str) -> str:
+    """The failure as the user's file would say it: their name for the file, not where the server
+    keeps it, and no `[Errno N]` (a number from the C library, not something anyone can act on)."""
+    text = str(exc) or type(exc).__name__
+    for where in sorted({str(path), str(Path(path).resolve())}, key=len, reverse=True):
+        text = text.replace(where, name)
+    return re.sub(r"\[Errno -?\d+\]\s*", "", text)
+
+
+UPLOAD_HINT = f"Upload a video that plays in a video player ({', '.join(VIDEO_TYPES)})."
 
 
 def upload_and_analyse(
@@ -130,14 +149,22 @@ def upload_and_analyse(
     classifier: Scorer,
     progress: Callable[[float, str], None] | None = None,
 ) -> list[Outcome]:
-    """Save each upload safely (see `uploads.save_upload`), then analyse the ones that were saved."""
-    saved, refused = [], []
+    """Save each upload safely (see `uploads.save_upload`), then analyse the ones that were saved.
+    Each failure names the file as the user uploaded it and says what to do."""
+    saved, names, refused = [], [], []
     for name, data in files:
         try:
             saved.append(save_upload(name, data, folder).path)
-        except (UploadError, OSError) as exc:
+            names.append(name)
+        except UploadError as exc:
             refused.append(Outcome(name, error=str(exc)))
-    return refused + analyse_files(saved, conn, classifier, progress)
+        except OSError as exc:  # the server's disk, not the file: full, or the folder not writable
+            refused.append(Outcome(name, error=f"{name} was not saved: {exc.strerror or exc} on the server. Ask whoever runs laughvid."))
+    analysed = analyse_files(saved, conn, classifier, progress, names)
+    for outcome in analysed:
+        if outcome.error:
+            outcome.error = f"{outcome.error.rstrip('.')}. {UPLOAD_HINT}"
+    return refused + analysed
 
 
 def sample_videos() -> list[Path]:

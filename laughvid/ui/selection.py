@@ -19,7 +19,9 @@ from laughvid.types import ReviewedSegment
 
 state = st.session_state
 
-PER_VIDEO = ("timeline_reply", "command", "exports", "suggestions", "flash", "crop_preview")
+# Not "flash": a message lives for one drawing only, and one queued in the run that opens another
+# video (an upload's outcome) is about that opening, so it must reach the new page's message bar.
+PER_VIDEO = ("timeline_reply", "command", "exports", "suggestions", "crop_preview")
 _nonces = itertools.count(1)
 
 

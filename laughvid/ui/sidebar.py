@@ -9,7 +9,7 @@ import streamlit as st
 
 from laughvid.config import VIDEO_TYPES, Settings
 from laughvid.ui import actions
-from laughvid.ui.messages import run_op
+from laughvid.ui.messages import flash, run_op, show_flashes
 from laughvid.ui.text import literal
 from laughvid.ui.uploads import max_upload_mb
 
@@ -60,9 +60,11 @@ def licence_notice(card: actions.ModelCard | None, whose: str) -> None:
 
 
 def _uploads(settings: Settings, db: sqlite3.Connection, model: actions.LoadedModel) -> None:
+    """Any file is taken (a browser-side type filter refuses with only a red icon); what laughvid cannot
+    read is refused by the library with a message in the page's message bar, naming the file."""
     with st.expander("Upload videos", expanded=not actions.library(db)):
         files = st.file_uploader(
-            f"Videos (up to {max_upload_mb()} MB each)", type=list(VIDEO_TYPES), accept_multiple_files=True, key="uploads"
+            f"Videos (up to {max_upload_mb()} MB each; {', '.join(VIDEO_TYPES)})", accept_multiple_files=True, key="uploads"
         )
         if st.button("Analyse", disabled=not files or model.classifier is None, key="analyse", type="primary"):
             bar = st.progress(0.0, text="saving uploads")
@@ -70,15 +72,11 @@ def _uploads(settings: Settings, db: sqlite3.Connection, model: actions.LoadedMo
                 [(f.name, f) for f in files], settings.uploads_dir, db, model.classifier, lambda frac, text: bar.progress(frac, text=text)
             )
             bar.empty()
-            state.outcomes = [(o.name, o.error) for o in outcomes]
+            for o in outcomes:
+                flash(*(("error", o.error) if o.error else ("success", f"{o.name}: analysed")))
             done = [o for o in outcomes if o.result]
             if done:
                 state.video = done[-1].result.record.sha256
-        for name, error in state.get("outcomes", []):
-            if error:
-                st.error(f"{literal(name)}: {literal(error)}")
-            else:
-                st.success(f"{literal(name)}: analysed")
 
 
 def _models(settings: Settings, db: sqlite3.Connection, model: actions.LoadedModel) -> None:
@@ -123,6 +121,7 @@ def _library(db: sqlite3.Connection) -> actions.AnalysisRecord:
     videos = actions.library(db)
     if not videos:
         st.warning("No analysed videos yet: upload one above.")
+        show_flashes()  # no page to hold the message bar: what the upload did is said here
         st.stop()
     shas = [v.sha256 for v in videos]
     if state.get("video") not in shas:

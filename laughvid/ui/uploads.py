@@ -86,7 +86,10 @@ def save_upload(name: str, data: BinaryIO, folder: str | Path, limit_mb: int | N
     limit = (limit_mb if limit_mb is not None else max_upload_mb()) * 1024 * 1024
     safe = sanitize_name(name)
     if Path(safe).suffix.lstrip(".") not in VIDEO_TYPES:
-        raise UploadError(f"{name}: not a video file type we accept ({', '.join(VIDEO_TYPES)})")
+        kind = f"a .{Path(safe).suffix.lstrip('.')} file" if Path(safe).suffix else "a file without an extension"
+        raise UploadError(
+            f"{name} was not uploaded: {kind} is not a video file type laughvid reads. Upload a video ({', '.join(VIDEO_TYPES)})."
+        )
     digest, size = hashlib.sha256(), 0
     fd, tmp_name = tempfile.mkstemp(prefix=".upload-", dir=folder)
     tmp = Path(tmp_name)
@@ -95,11 +98,13 @@ def save_upload(name: str, data: BinaryIO, folder: str | Path, limit_mb: int | N
             while block := data.read(_CHUNK):
                 size += len(block)
                 if size > limit:
-                    raise UploadError(f"{name}: larger than the {limit // (1024 * 1024)} MB upload limit (set {MAX_UPLOAD_ENV})")
+                    raise UploadError(
+                        f"{name} was not uploaded: larger than the {limit // (1024 * 1024)} MB upload limit (set {MAX_UPLOAD_ENV})"
+                    )
                 digest.update(block)
                 out.write(block)
         if size == 0:
-            raise UploadError(f"{name}: the file is empty")
+            raise UploadError(f"{name} was not uploaded: the file is empty (0 bytes). Upload the video itself.")
         sha = digest.hexdigest()
         existing = _existing_copy(folder, sha, size)
         if existing is not None:
