@@ -7,7 +7,7 @@ For a generated 720p30 clip (the astronaut face moving over a noisy background, 
   - decode-only: every frame decoded, none converted (the floor any decoder-based tool pays),
   - each stage at default settings, timed separately: decode (sampled frames converted to RGB),
     detect (BlazeFace + YuNet, second looks, small-face scan: `_track_batch`), crop+score (CNN),
-    landmarks (face geometry on detection keyframes), smooth,
+    landmarks (face geometry on detection keyframes where the CNN is not sure the face is neutral), smooth,
   - end to end: `analyze_video` into a fresh store (stages overlap: decoding runs in its own thread),
     with the default fusion of CNN and face geometry, with the CNN alone (`geometry=""`), and with
     face finding as before issue 14 ("former faces": BlazeFace alone, nothing looked for again or carried),
@@ -37,11 +37,11 @@ sys.path.insert(0, str(REPO / "tests"))  # generated-media helpers
 from media import astronaut_frames, run_ffmpeg  # noqa: E402
 
 from laughvid.lifecycle.registry import load_classifier
-from laughvid.pipeline.analyze import AnalysisParams, _track_batch, analyze_video  # noqa: E402
+from laughvid.pipeline.analyze import AnalysisParams, _face_features, _track_batch, analyze_video  # noqa: E402
 from laughvid.pipeline.decode import iter_batches, probe  # noqa: E402
 from laughvid.pipeline.faces.finder import make_detector  # noqa: E402
-from laughvid.pipeline.faces.landmarks import FaceLandmarker  # noqa: E402
 from laughvid.pipeline.faces.tracker import Tracker, TrackerParams, iou  # noqa: E402
+from laughvid.pipeline.fusion import GeometryScorer  # noqa: E402
 from laughvid.pipeline.scoring import SmileClassifier  # noqa: E402
 from laughvid.pipeline.segments import SmoothingParams, find_segments  # noqa: E402
 from laughvid.store import open_store  # noqa: E402
@@ -106,13 +106,13 @@ def former_faces(params: AnalysisParams) -> AnalysisParams:
 
 
 def stages(path: Path, classifier: SmileClassifier, params: AnalysisParams) -> dict[str, float]:
-    """Seconds spent in each stage, timed one at a time (no overlap)."""
+    """Seconds spent in each stage, timed one at a time (no overlap), through analysis's own code."""
     detector, tracker, keyframe = (
         make_detector(params.detector, params.min_face_confidence, params.min_yunet_confidence),
         Tracker(params.tracker),
         None,
     )
-    landmarker = FaceLandmarker.load() if params.geometry else None
+    geometry = GeometryScorer.load(params.geometry) if params.geometry else None
     spent = {"decode": 0.0, "detect": 0.0, "score": 0.0, "landmarks": 0.0, "smooth": 0.0}
     times, probs = [], []
     batches = iter_batches(path, params.fps, params.batch_size, params.max_side, backend=params.backend)
@@ -126,18 +126,21 @@ def stages(path: Path, classifier: SmileClassifier, params: AnalysisParams) -> d
         t0 = time.perf_counter()  # detection with everything the tracker adds: second looks, the small-face scan
         faces, is_key, keyframe = _track_batch(batch, n, tracker, detector, params, keyframe)
         spent["detect"] += time.perf_counter() - t0
-        for frame, t, frame_faces, key in zip(batch.frames, batch.times_s, faces, is_key, strict=False):
-            boxes = [d.box for d in frame_faces.values()]
-            if key and landmarker is not None and (n // params.detect_every) % params.landmark_every == 0:
-                t0 = time.perf_counter()
-                landmarker.run(frame, boxes)
-                spent["landmarks"] += time.perf_counter() - t0
-            n += 1
+        n += len(batch)
+        keys = [(i, tid) for i, frame_faces in enumerate(faces) for tid in sorted(frame_faces)]
+        t0 = time.perf_counter()
+        crops = [classifier.crop(frame, [f[t].box for t in sorted(f)]) for frame, f in zip(batch.frames, faces, strict=True) if f]
+        cnn = classifier.score(np.concatenate(crops)) if crops else np.zeros(0)
+        spent["score"] += time.perf_counter() - t0
+        if geometry is not None and keys:  # landmarks where analysis runs them (keyframes, the CNN's gate)
             t0 = time.perf_counter()
-            p = classifier.score(classifier.crop(frame, boxes)) if boxes else np.zeros(0)
-            spent["score"] += time.perf_counter() - t0
-            times.append(t)
-            probs.append(p.max() if len(p) else np.nan)
+            _face_features(batch, faces, is_key, keys, geometry, params.landmark_every, cnn >= params.landmark_gate)
+            spent["landmarks"] += time.perf_counter() - t0
+        best = np.full(len(batch), np.nan)
+        for (i, _), p in zip(keys, cnn, strict=True):
+            best[i] = np.fmax(best[i], p)
+        times.extend(batch.times_s)
+        probs.extend(best)
     t0 = time.perf_counter()
     find_segments(ScoreSeries(np.array(times), np.array(probs)), SmoothingParams())
     spent["smooth"] = time.perf_counter() - t0
@@ -229,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, help="smile model directory (default: the active model)")
     parser.add_argument("--seconds", type=int, default=60, help="length of the generated 720p30 clip")
     parser.add_argument("--landmark-every", type=int, default=AnalysisParams().landmark_every, help="AnalysisParams.landmark_every")
+    parser.add_argument("--landmark-gate", type=float, default=AnalysisParams().landmark_gate, help="AnalysisParams.landmark_gate")
+    parser.add_argument("--scan-every", type=int, default=AnalysisParams().scan_every, help="AnalysisParams.scan_every")
     parser.add_argument("--no-dev", action="store_true", help="skip the dev videos")
     parser.add_argument("--no-memory", action="store_true", help="skip the 1 min vs 10 min memory runs")
     parser.add_argument(
@@ -236,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     classifier = load_classifier(args.model)
-    params = AnalysisParams(landmark_every=args.landmark_every)
+    params = AnalysisParams(landmark_every=args.landmark_every, landmark_gate=args.landmark_gate, scan_every=args.scan_every)
     print(f"model {classifier.version}; {json.dumps(params.as_dict())}")
     print("realtime factors (video seconds per wall second; higher is faster), 2 threads max per stage")
     clip = generated_720p(args.seconds)

@@ -1,6 +1,8 @@
 """Face geometry as a second opinion: landmarks, blendshapes, the fusion, laugh intensity, and the
 store migration that keeps them per face row."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from media import ASTRONAUT_FACE_BOX, astronaut_video
@@ -8,11 +10,11 @@ from pipe_helpers import BrightnessScorer
 from skimage import data
 
 from laughvid import store
-from laughvid.pipeline.analyze import AnalysisParams, analyze_video
-from laughvid.pipeline.faces.landmarks import BLENDSHAPE_NAMES, BLENDSHAPE_SUBSET, FEATURES, FaceLandmarker, features
+from laughvid.pipeline.analyze import AnalysisParams, _face_features, analyze_video
+from laughvid.pipeline.faces.landmarks import BLENDSHAPE_NAMES, BLENDSHAPE_SUBSET, FEATURES, FaceLandmarker, FaceShape, features
 from laughvid.pipeline.fusion import FusionModel, GeometryScorer, sigmoid
 from laughvid.pipeline.timeline import track_series, whole_series
-from laughvid.types import Segment, VideoInfo
+from laughvid.types import Detection, FrameBatch, Segment, VideoInfo
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +168,71 @@ def test_a_v4_store_with_data_migrates_and_its_rows_read_as_cnn_only(tmp_path, m
     np.testing.assert_allclose(cache.intensity[2:], [0.5, np.nan])
     store.save_segments(conn, rec.id, "h2", [Segment(0.3, 0.4, 0.7, 0.7, (1,), peak_intensity=0.5)])
     assert store.load_segments(conn, rec.id, "h2")[0].peak_intensity == 0.5
+
+
+class _NeutralFirstBatch(BrightnessScorer):
+    """A CNN sure that nobody smiles in the first batch (probability 0.01), brightness after it."""
+
+    version = "neutral-first-test"
+
+    def score(self, crops):
+        out = super().score(crops)
+        return np.full(len(crops), 0.01) if self.calls == 1 else out
+
+
+def test_landmarks_skip_faces_the_cnn_is_sure_are_neutral_and_change_nothing_elsewhere(tmp_path, monkeypatch):
+    clip = astronaut_video(tmp_path / "a.mp4", seconds=3, fps=30)
+    conn = store.open_store(tmp_path / "s.sqlite")
+    runs = []
+    real_run = FaceLandmarker.run
+    monkeypatch.setattr(FaceLandmarker, "run", lambda self, frame, boxes: runs.append(len(boxes)) or real_run(self, frame, boxes))
+    params = AnalysisParams(batch_size=10, landmark_every=1)
+    everywhere = analyze_video(clip, conn, _NeutralFirstBatch(), dataclasses.replace(params, landmark_gate=0.0))
+    all_runs, runs[:] = sum(runs), []
+    gated = analyze_video(clip, conn, _NeutralFirstBatch(), params)
+    assert gated.record.id != everywhere.record.id, "the gate is part of the cache key"
+    assert sum(runs) < all_runs, "no landmarks in the first batch"
+    a, b = everywhere.cache, gated.cache
+    first = b.times_s < 1.0
+    np.testing.assert_array_equal(a.times_s, b.times_s)
+    assert np.isnan(b.geometry[first]).all() and np.isnan(b.intensity[first]).all()
+    np.testing.assert_allclose(b.probs[first], b.cnn_probs[first])  # no geometry: the CNN's probability
+    for name in ("probs", "geometry", "intensity"):  # where the CNN is unsure or sees a smile, exactly as before
+        np.testing.assert_array_equal(getattr(a, name)[~first], getattr(b, name)[~first])
+
+
+@pytest.mark.parametrize("gate", [-0.1, 1.5, float("nan")])
+def test_a_landmark_gate_outside_0_to_1_is_refused(gate):
+    with pytest.raises(ValueError, match="landmark_gate"):
+        AnalysisParams(landmark_gate=gate)
+
+
+class _FrameValueLandmarks:
+    """Landmarks that read the frame's first pixel, so interpolated features show which keyframes fed them."""
+
+    def __init__(self, shape):
+        self.shape, self.faces = shape, 0
+
+    def run(self, frame, boxes):
+        self.faces += len(boxes)
+        v = float(frame[0, 0, 0])
+        return [FaceShape(self.shape.landmarks * (1 + v / 100), 0.9, np.full(len(BLENDSHAPE_NAMES), v / 10)) for _ in boxes]
+
+
+def test_landmarks_run_only_for_wanted_faces_and_give_them_the_same_features(astronaut):
+    n = 10
+    frames = np.arange(n, dtype=np.uint8)[:, None, None, None] * np.ones((1, 4, 4, 3), np.uint8)
+    batch = FrameBatch(frames, np.arange(n) / 10, np.arange(n))
+    face = Detection((0.0, 0.0, 2.0, 2.0), 0.9)
+    faces = [{7: face}] + [{1: face} for _ in range(n - 1)]  # track 7: held from the last batch's keyframe, no keyframe here
+    is_key = [i in (2, 5, 9) for i in range(n)]
+    keys = [(i, t) for i, f in enumerate(faces) for t in f]
+    everywhere = GeometryScorer(_FrameValueLandmarks(astronaut), None)
+    reference = _face_features(batch, faces, is_key, keys, everywhere, 1)
+    assert np.isnan(reference[0]).all() and not np.isnan(reference[1:]).any()
+    wanted = np.array([i >= 6 for i, _ in keys])  # the CNN unsure from frame 6 on: keyframes 5 and 9 feed it
+    gated = GeometryScorer(_FrameValueLandmarks(astronaut), None)
+    out = _face_features(batch, faces, is_key, keys, gated, 1, wanted)
+    assert gated.landmarker.faces == 2 < everywhere.landmarker.faces == 3
+    np.testing.assert_array_equal(out[wanted], reference[wanted])
+    assert np.isnan(out[[i <= 4 for i, _ in keys]]).all()  # fed by keyframe 2, which did not run
