@@ -5,7 +5,9 @@
 Writes a synthetic score cache (10 analysed fps, N faces) into a temporary LAUGHVID_HOME, then
 
 1. times what every rerun of the app does on the server: load the cache and re-segment it (once per
-   analysis and tuning: the app caches it), merge the review state, build the player's data;
+   analysis and tuning: the app caches it), merge the review state, build the player's data (the
+   curves once per analysis and tuning, served by the series route; the per-rerun data and its size),
+   and the whole page script per rerun (headless AppTest: Streamlit's element tree included);
 2. unless --no-browser, serves the app (`streamlit run`) and drives Debian Chromium (Playwright):
    - keypress -> view updated, for actions that need no server round trip (n: next segment, Right:
      one frame), measured in the page from the key event to the animation frame that shows it;
@@ -35,7 +37,7 @@ from laughvid import review, store  # noqa: E402
 from laughvid.pipeline.analyze import load_result  # noqa: E402
 from laughvid.pipeline.segments import SmoothingParams  # noqa: E402
 from laughvid.types import VideoInfo  # noqa: E402
-from laughvid.ui.timeline_payload import timeline_payload  # noqa: E402
+from laughvid.ui.timeline_payload import series_payload, timeline_payload  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 SHA = "b" * 64
@@ -95,29 +97,57 @@ def server_side(path: Path, analysis_id: int, minutes: float) -> None:
         t1 = time.perf_counter()
         items = review.review_list(result.segments, conn, SHA)
         t2 = time.perf_counter()
-        payload = json.dumps(
+        curves = json.dumps(series_payload(series=result.series, tracks=result.tracks, threshold=threshold))
+        t3 = time.perf_counter()
+        data = json.dumps(
             timeline_payload(
                 sha256=SHA,
                 url="/v",
                 fps=30.0,
                 duration_s=minutes * 60,
                 problem=None,
-                series=result.series,
-                tracks=result.tracks,
+                series_url="/laughvid/series/" + "0" * 32,
                 items=items,
                 threshold=threshold,
             )
         )
-        t3 = time.perf_counter()
+        t4 = time.perf_counter()
         print(
             f"  threshold {threshold}: load + re-segment {t1 - t0:.2f} s ({len(items)} segments; cached by the app after the first run), "
-            f"review merge {1000 * (t2 - t1):.1f} ms, player data {1000 * (t3 - t2):.0f} ms ({len(payload) / 1e6:.2f} MB)"
+            f"review merge {1000 * (t2 - t1):.1f} ms, curves {1000 * (t3 - t2):.0f} ms ({len(curves) / 1e6:.2f} MB, once per "
+            f"analysis and tuning, from the series route), player data per rerun {1000 * (t4 - t3):.1f} ms ({len(data) / 1e3:.1f} kB)"
         )
+
+
+def whole_rerun(home: Path, reruns: int) -> None:
+    """The page's whole script per rerun (Streamlit's element tree included), headless, after the first run."""
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["LAUGHVID_HOME"] = str(home)
+    os.environ.pop("LAUGHVID_STORE", None)
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "streamlit_app.py"), default_timeout=300)
+    at.query_params["video"] = SHA[:16]
+    at.run()
+    ms = []
+    for _ in range(reruns):
+        t0 = time.perf_counter()
+        at.run()
+        ms.append(1000 * (time.perf_counter() - t0))
+    (player,) = at.get("bidi_component")
+    print(f"  whole page rerun (AppTest): {len(player.proto.json) / 1e3:.1f} kB to the player")
+    summary("page script per rerun", ms, 1000)
+
+
+def load() -> str:
+    return "load average " + " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def summary(name: str, ms: list[float], target_ms: float) -> None:
     q = statistics.quantiles(ms, n=10)[-1] if len(ms) >= 2 else ms[0]
-    print(f"  {name}: median {statistics.median(ms):.0f} ms, 90th percentile {q:.0f} ms over {len(ms)} presses (target {target_ms:.0f} ms)")
+    print(
+        f"  {name}: median {statistics.median(ms):.0f} ms, 90th percentile {q:.0f} ms over {len(ms)} presses "
+        f"(target {target_ms:.0f} ms; {load()})"
+    )
 
 
 def in_browser(home: Path, presses: int) -> None:
@@ -159,6 +189,7 @@ def main() -> None:
         analysis_id = synthetic_store(home / "laughvid.sqlite", args.minutes, args.people)
         print("server side, per rerun:")
         server_side(home / "laughvid.sqlite", analysis_id, args.minutes)
+        whole_rerun(home, args.presses)
         if not args.no_browser:
             if not Path(CHROMIUM).exists():
                 sys.exit(f"no browser figures: needs Debian chromium at {CHROMIUM} (apt-get install chromium)")

@@ -22,7 +22,7 @@ from laughvid.governance.people import find_person
 from laughvid.lifecycle import registry
 from laughvid.lifecycle.modelcard import ModelCard
 from laughvid.store import open_store
-from laughvid.ui import actions
+from laughvid.ui import actions, series_route
 from tests.media import astronaut_video, not_a_video
 
 TIMEOUT = 120
@@ -69,7 +69,8 @@ def table(at: AppTest):
 def player_data(at: AppTest) -> dict:
     """What the page handed the player-timeline component on its last run."""
     (player,) = at.get("bidi_component")
-    return json.loads(player.proto.json)
+    data = json.loads(player.proto.json)
+    return {**data, **series_route.published(data["series"])}  # with the curves its URL serves
 
 
 def edit(home, op: str, index: int | None = None, reviewer: str = "ana", **fields) -> str:
@@ -131,6 +132,22 @@ def test_tuning_resegments_from_the_cache_and_resets(home):
     assert covered_s(at) < low, "a higher threshold finds less laughter"
     click(at, "Reset to model defaults")
     assert at.slider(key="t_on").value == default and covered_s(at) == before
+
+
+def test_a_rerun_at_a_new_tuning_resegments_the_library_once_not_on_every_rerun(home, monkeypatch):
+    from laughvid.review import library
+
+    at = start()
+    calls = []
+    compute = library.compute_segments
+    monkeypatch.setattr(library, "compute_segments", lambda *a: calls.append(a[1:]) or compute(*a))
+    at.slider(key="t_on").set_value(0.93).run()  # saved segments exist only for the model's tuning
+    assert len(calls) == 1 and len(at.dataframe[-1].value) == 1, "the library table, at the page's tuning"
+    at.run()
+    at.run()
+    assert len(calls) == 1, "kept across reruns (was recomputed for every video on every rerun)"
+    assert len(json.loads(at.get("bidi_component")[0].proto.json)["segments"]) == len(table(at))
+    assert len(at.get("bidi_component")[0].proto.json) < 5_000, "a rerun sends the player segments and a URL, not the curves"
 
 
 def test_uploads_analyse_each_file_and_report_failures(home, tmp_path):

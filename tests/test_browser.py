@@ -186,7 +186,7 @@ def _walk_through(page, url: str, upload: Path, shots: Path) -> None:
     page.get_by_text("Upload videos").click()
     _until_shown(page, lambda: page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload)), "My Clip (1).mp4")
     _button(page, "Analyse").click()
-    _wait_text(page, "My_Clip_1.mp4: analysed")  # sanitised name on disk
+    _wait_text(page, "My Clip (1).mp4: analysed")  # the name as uploaded (kept on disk as My_Clip_1.mp4)
     _idle(page)
     page.screenshot(path=shots / "upload.png", full_page=True)
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import threading
 
 import numpy as np
 import pytest
+from starlette.routing import Router
 
 from laughvid.types import ReviewedSegment, ScoreSeries, Segment
+from laughvid.ui import series_route
 from laughvid.ui.text import literal
-from laughvid.ui.timeline_payload import timeline_payload
+from laughvid.ui.timeline_payload import series_payload, timeline_payload
 from laughvid.ui.uploads import UploadError, sanitize_name, save_upload
 
 
@@ -93,8 +96,9 @@ def test_the_player_gets_every_analysed_frame_people_segments_and_the_threshold(
     series = ScoreSeries(times, np.where(times < 3, 0.904, np.nan))
     tracks = {1: series, 2: ScoreSeries(times, np.full(len(times), 0.2), 2)}
     data = timeline_payload(
-        sha256="ab" * 32, url="/v", fps=30.0, duration_s=8.0, problem=None, series=series, tracks=tracks, items=ITEMS, threshold=0.55
+        sha256="ab" * 32, url="/v", fps=30.0, duration_s=8.0, problem=None, series_url="/s", items=ITEMS, threshold=0.55
     )
+    data |= series_payload(series=series, tracks=tracks, threshold=0.55)
     assert data["frames"][:3] == [0, 100, 200] and len(data["frames"]) == 80  # ms, no frame dropped
     (lane,) = data["lanes"]
     assert lane["threshold"] == data["threshold"] == 0.55
@@ -111,23 +115,78 @@ def test_the_intensity_lane_follows_the_laugh_lane_on_the_same_frames_and_is_a_n
     intensity = ScoreSeries(times, np.where(times < 3, 0.734, np.nan))
     per_person = {1: intensity, 2: ScoreSeries(times, np.full(len(times), 0.1), 2)}
     items = [ReviewedSegment(Segment(1.0, 2.0, 0.9, 0.8, (1,), peak_intensity=0.7341)), ReviewedSegment(Segment(4.0, 6.0, 0.7, 0.6, (2,)))]
-    common = dict(
-        sha256="ab" * 32, url="/v", fps=30.0, duration_s=8.0, problem=None, series=series, tracks=tracks, items=items, threshold=0.55
-    )
-    data = timeline_payload(**common, intensity=intensity, track_intensity=per_person)
+    common = dict(series=series, tracks=tracks, threshold=0.55)
+    data = series_payload(**common, intensity=intensity, track_intensity=per_person)
     laugh, lane = data["lanes"]
     assert lane["title"].startswith("laugh intensity") and lane["threshold"] is None and data["notes"] == []
     assert [line["label"] for line in lane["lines"]] == ["any face", "person 1", "person 2"]
     assert lane["lines"][0]["p"][:2] == [73, 73] and lane["lines"][0]["p"][-1] is None and lane["lines"][2]["p"][0] == 10
     assert all("t" not in line for line in lane["lines"])  # the laugh lane's clock (data["frames"])
-    assert [s["intensity"] for s in data["segments"]] == [0.73, None]
+    segments = timeline_payload(
+        sha256="ab" * 32, url="/v", fps=30.0, duration_s=8.0, problem=None, series_url="/s", items=items, threshold=0.55
+    )
+    assert [s["intensity"] for s in segments["segments"]] == [0.73, None]
 
     for old in (None, ScoreSeries(times, np.full(len(times), np.nan))):  # made before face geometry, or with it off
-        data = timeline_payload(**common, intensity=old, track_intensity={})
+        data = series_payload(**common, intensity=old, track_intensity={})
         assert [lane["title"] for lane in data["lanes"]] == ["laugh probability"]
         assert data["notes"] == [
             "No laugh intensity lane: this analysis has no face geometry (made before it existed, or with it off); analyse the video again to get it."
         ]
     faceless = ScoreSeries(times, np.full(len(times), np.nan))
-    data = timeline_payload(**{**common, "series": faceless, "tracks": {}}, intensity=faceless)
+    data = series_payload(**{**common, "series": faceless, "tracks": {}}, intensity=faceless)
     assert len(data["lanes"]) == 1 and data["notes"] == []  # no face at all: nothing to measure, no note either
+
+
+def _get(app, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    """One GET through the ASGI app (no HTTP client needed): status, headers, body."""
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
+    }
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    start = sent[0]
+    return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def test_the_series_route_serves_published_curves_cached_for_good_and_nothing_else():
+    times = np.arange(0, 8, 0.1)
+    series = ScoreSeries(times, np.full(len(times), 0.5))
+    built = []
+    key = series_route.series_key("store", "ab" * 32, 1, "tuning")
+    url = series_route.series_url(key, lambda: built.append(1) or series_payload(series=series, tracks={1: series}, threshold=0.6))
+    assert series_route.series_url(key, lambda: built.append(1) or {}) == url and built == [1], "built once per key"
+    app = Router(routes=series_route.routes())
+    status, headers, body = _get(app, url)
+    assert status == 200 and json.loads(body)["frames"][:2] == [0, 100] and json.loads(body)["lanes"][0]["threshold"] == 0.6
+    assert "immutable" in headers["cache-control"] and headers["etag"] == f'"{key}"'
+    assert _get(app, url, {"If-None-Match": headers["etag"]})[0] == 304
+    assert _get(app, series_route.PREFIX + "0" * 32)[0] == 404  # a key nobody published
+    assert _get(app, series_route.PREFIX + "..%2F..%2Fetc%2Fpasswd")[0] == 404  # nothing named by the request
+
+
+def test_a_rerun_sends_the_player_a_few_kb_whatever_the_video_length():
+    """The curves of 30 minutes (two people) go by URL; the per-rerun data holds segments and the URL."""
+    times = np.arange(0, 1800, 0.1)
+    series = ScoreSeries(times, np.random.default_rng(0).random(len(times)))
+    curves = json.dumps(series_payload(series=series, tracks={1: series, 2: series}, threshold=0.6))
+    items = [ReviewedSegment(Segment(float(t), float(t) + 2, 0.9, 0.8, (1,))) for t in range(0, 1800, 72)]  # 25 laughs
+    rerun = json.dumps(
+        timeline_payload(
+            sha256="ab" * 32, url="/v", fps=30.0, duration_s=1800.0, problem=None, series_url="/s/k", items=items, threshold=0.6
+        )
+    )
+    assert len(curves) > 200_000 and len(rerun) < 5_000, (len(curves), len(rerun))

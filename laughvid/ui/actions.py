@@ -69,6 +69,7 @@ from laughvid.review.edits import split as split
 from laughvid.review.edits import step as step
 from laughvid.review.edits import undo as undo
 from laughvid.review.intensity import biggest_first
+from laughvid.review.library import auto_segments as auto_segments
 from laughvid.review.library import library_entries as library_entries
 from laughvid.review.queue import review_queue
 from laughvid.store import AnalysisRecord, open_store
@@ -78,6 +79,8 @@ from laughvid.ui.uploads import save_upload
 
 if TYPE_CHECKING:
     from laughvid.pipeline.scoring import SmileClassifier
+
+SegmentsOf = Callable[[AnalysisRecord, SmoothingParams], list[Segment]]  # an analysis' segments at a tuning (library table)
 
 # ---------------------------------------------------------------- where the data lives
 

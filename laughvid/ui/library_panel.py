@@ -18,9 +18,10 @@ COLUMNS = ["video", "duration (s)", "analysis", "pending", "accepted", "rejected
 state = st.session_state
 
 
-def draw(settings: Settings, db, smoothing: actions.SmoothingParams) -> None:
+def draw(settings: Settings, db, smoothing: actions.SmoothingParams, segments: actions.SegmentsOf) -> None:
+    """`segments`: each analysis' segments at `smoothing`, as cached by the page (see app.auto_segments)."""
     st.subheader("Library")
-    entries = [e for e in actions.library_entries(db, smoothing) if e.status == "done"]
+    entries = [e for e in actions.library_entries(db, smoothing, segments=segments) if e.status == "done"]
     table = pd.DataFrame(
         [[e.name, round(e.duration_s, 1), e.status, e.pending, e.accepted, e.rejected, e.added, e.reviewed] for e in entries],
         columns=COLUMNS,

@@ -10,11 +10,11 @@ import streamlit as st
 
 from laughvid.config import Settings
 from laughvid.errors import LaughvidError
-from laughvid.ui import actions, selection, video_route
+from laughvid.ui import actions, selection, series_route, video_route
 from laughvid.ui.messages import flash, run_op
 from laughvid.ui.player_timeline import player_timeline
 from laughvid.ui.text import literal
-from laughvid.ui.timeline_payload import Reply, timeline_payload
+from laughvid.ui.timeline_payload import Reply, series_payload, timeline_payload
 
 state = st.session_state
 
@@ -44,20 +44,33 @@ def draw(settings: Settings, view: actions.VideoView, message_bar: Callable[[], 
         fps=record.info.fps,
         duration_s=view.duration_s,
         problem=view.problem,
-        series=view.result.series,
-        tracks=view.result.tracks,
+        series_url=_series_url(settings, view),
         items=view.items,
         threshold=view.result.smoothing.on_threshold,
         reply=state.get("timeline_reply"),
         command=selection.command(),
-        intensity=view.result.intensity,
-        track_intensity=view.result.track_intensity,
     )
     player_timeline(key, data, on_edit=lambda: _on_edit(settings, view, key))
     picks = actions.strip_times(view.result.cache.frame_times_s)
     if picks and not view.problem:
         for column, (t, frame) in zip(st.columns(len(picks)), thumbnails(record.path, record.info.rotation, picks), strict=False):
             column.image(frame, caption=f"{t:.1f} s", width="stretch")
+
+
+def _series_url(settings: Settings, view: actions.VideoView) -> str:
+    """The curves' URL: one per store, analysis and tuning (built and published on the first rerun that needs it)."""
+    result = view.result
+    key = series_route.series_key(str(settings.store_path), view.record.sha256, view.record.id, result.smoothing)
+    return series_route.series_url(
+        key,
+        lambda: series_payload(
+            series=result.series,
+            tracks=result.tracks,
+            threshold=result.smoothing.on_threshold,
+            intensity=result.intensity,
+            track_intensity=result.track_intensity,
+        ),
+    )
 
 
 def _on_edit(settings: Settings, view: actions.VideoView, key: str) -> None:

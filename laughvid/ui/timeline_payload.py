@@ -1,9 +1,11 @@
 """What the player-timeline component is given on each rerun, as plain JSON (no Streamlit here).
 
-Times travel as integer milliseconds and probabilities as integer percent (NaN, no face, as null):
-a 30-minute analysis at 10 fps with two people is ~18,000 frames per line, and the payload is sent
-on every rerun, so it is kept short without dropping a single analysed frame (the component snaps
-seeks and edges to these exact frame times). Lanes: the laugh probability, then the laugh
+Two parts: what changes on a rerun (segments, the reply, a command: `timeline_payload`, a few kB)
+and the curves (`series_payload`), which change only with the analysis and the tuning and are
+served from their own cached URL (`series_route`). In the curves, times travel as integer
+milliseconds and probabilities as integer percent (NaN, no face, as null): a 30-minute analysis at
+10 fps with two people is ~18,000 frames per line, kept short without dropping a single analysed
+frame (the component snaps seeks and edges to these exact frame times). Lanes: the laugh probability, then the laugh
 intensity (how big the laugh is, 0..1, from face geometry) where the analysis has it; the component
 draws one lane per entry, stacked, on one clock. An analysis without intensity (made before face
 geometry existed, or with it off) gets a one-line note instead of an empty lane.
@@ -86,6 +88,25 @@ def segment_json(n: int, item: ReviewedSegment) -> dict[str, Any]:
     }
 
 
+def series_payload(
+    *,
+    series: ScoreSeries,
+    tracks: dict[int, ScoreSeries],
+    threshold: float,
+    intensity: ScoreSeries | None = None,
+    track_intensity: dict[int, ScoreSeries] | None = None,
+) -> dict[str, Any]:
+    """The curves: the analysed frames, the lanes of lines (laugh probability; laugh intensity where the
+    analysis has it, else a note). Served once per analysis and tuning by `series_route`, not per rerun."""
+    frames = series.times_s
+    extra, notes = _intensity_lane(series, intensity, track_intensity or {}, frames)
+    return {
+        "frames": _ms(frames),
+        "lanes": [{"title": "laugh probability", "threshold": float(threshold), "lines": _lines(series, tracks, frames)}, *extra],
+        "notes": notes,
+    }
+
+
 def timeline_payload(
     *,
     sha256: str,
@@ -93,25 +114,18 @@ def timeline_payload(
     fps: float,
     duration_s: float,
     problem: str | None,
-    series: ScoreSeries,
-    tracks: dict[int, ScoreSeries],
+    series_url: str,
     items: Sequence[ReviewedSegment],
     threshold: float,
     reply: Reply | None = None,
     command: dict[str, Any] | None = None,
-    intensity: ScoreSeries | None = None,
-    track_intensity: dict[int, ScoreSeries] | None = None,
 ) -> dict[str, Any]:
-    """The component's `data`: the video, its analysed frames, the lanes of lines (laugh probability;
-    laugh intensity where the analysis has it, else a note), the segments as reviewed, the threshold,
-    the answer to the last edit and a one-off command (select or seek)."""
-    frames = series.times_s
-    extra, notes = _intensity_lane(series, intensity, track_intensity or {}, frames)
+    """The component's `data` on each rerun: the video, where its curves are (`series_payload`, fetched
+    once per URL), the segments as reviewed, the threshold, the answer to the last edit and a one-off
+    command (select or seek). Only this travels per rerun: a few kB, whatever the video's length."""
     return {
         "video": {"sha": sha256, "url": url, "fps": float(fps), "duration": float(duration_s), "problem": problem},
-        "frames": _ms(frames),
-        "lanes": [{"title": "laugh probability", "threshold": float(threshold), "lines": _lines(series, tracks, frames)}, *extra],
-        "notes": notes,
+        "series": series_url,
         "threshold": float(threshold),
         "segments": [segment_json(n, i) for n, i in enumerate(items)],
         "reply": reply.to_json() if reply else None,

@@ -10,6 +10,22 @@ const EDGE_PX = 6; // how close to a band's edge a press grabs the edge
 const MIN_SPAN_S = 0.5; // the narrowest zoom
 const memory = new Map(); // video sha -> {t, t0, t1, sel, loop, mark}
 let activePlayer = null; // the keyboard drives the player on screen
+const seriesCache = new Map(); // series URL -> Promise of its curves: fetched once, kept across reruns and remounts
+const NO_SERIES = { frames: [], lanes: [], notes: [] };
+
+/** The curves at `url` (laughvid/ui/series_route.py): one request per URL; the browser caches it too. */
+function loadSeries(url) {
+  if (!seriesCache.has(url)) {
+    const p = fetch(url).then((r) => {
+      if (!r.ok) throw new Error(`the timeline's curves did not load (HTTP ${r.status}): reload the page`);
+      return r.json();
+    });
+    p.catch(() => seriesCache.delete(url)); // a failed load is tried again on the next rerun
+    seriesCache.set(url, p);
+    while (seriesCache.size > 8) seriesCache.delete(seriesCache.keys().next().value);
+  }
+  return seriesCache.get(url);
+}
 
 function rgba(state, a) {
   const [r, g, b] = STATE_COLOURS[state] || STATE_COLOURS.pending;
@@ -82,6 +98,8 @@ class Player {
     this.help = q(".lv-help");
     this.buttons = Object.fromEntries([...root.querySelectorAll("[data-op]")].map((b) => [b.dataset.op, b]));
     this.data = null;
+    this.seriesUrl = null;
+    this.setSeries(NO_SERIES);
     this.segments = [];
     this.sel = null; // {start, end} of the selected segment
     this.view = { t0: 0, t1: 1 };
@@ -108,16 +126,15 @@ class Player {
     this.data = data;
     this.fps = data.video.fps || 30;
     this.duration = data.video.duration;
-    this.frames = Float64Array.from(data.frames, (ms) => ms / 1000);
-    this.snaps = Float64Array.from([...this.frames, this.duration]).sort();
-    this.lines = data.lanes.flatMap((lane, li) => lane.lines.map((line) => ({ ...line, lane: li, t: line.t ? Float64Array.from(line.t, (ms) => ms / 1000) : this.frames })));
     this.segments = data.segments.map((s) => ({ ...s }));
-    this.version += 1; // new curves: the cached drawing is stale (see layer())
-    this.box.dataset.lanes = data.lanes.map((lane) => lane.title).join("|"); // the canvas grows with the lanes (CSS)
-    const notes = data.notes || [];
-    this.noteEl.textContent = notes.join(" ");
-    this.noteEl.title = notes.join(" ");
-    this.noteEl.hidden = !notes.length;
+    if (data.series !== this.seriesUrl) { // another analysis or tuning: its curves, once per URL
+      const url = (this.seriesUrl = data.series);
+      if (newVideo) this.setSeries(NO_SERIES);
+      loadSeries(url).then(
+        (series) => { if (this.seriesUrl === url) { this.setSeries(series); this.legend(); this.refresh(); } },
+        (err) => { if (this.seriesUrl === url) { this.seriesUrl = null; this.say(err.message, true); } },
+      );
+    }
     if (newVideo) { this.openVideo(data.video); this.unsent = []; this.inFlight = null; }
     const reply = data.reply;
     if (reply && reply.nonce !== this.seen.reply) {
@@ -139,6 +156,19 @@ class Player {
     this.sendNext();
     this.legend();
     this.refresh();
+  }
+
+  /** The curves from the series route: frames (ms), lanes of lines (percent), notes. */
+  setSeries(series) {
+    this.series = series;
+    this.frames = Float64Array.from(series.frames, (ms) => ms / 1000);
+    this.snaps = Float64Array.from([...this.frames, this.duration || 0]).sort();
+    this.lines = series.lanes.flatMap((lane, li) => lane.lines.map((line) => ({ ...line, lane: li, t: line.t ? Float64Array.from(line.t, (ms) => ms / 1000) : this.frames })));
+    this.version += 1; // new curves: the cached drawing is stale (see layer())
+    this.box.dataset.lanes = series.lanes.map((lane) => lane.title).join("|"); // the canvas grows with the lanes (CSS)
+    this.noteEl.textContent = series.notes.join(" ");
+    this.noteEl.title = series.notes.join(" ");
+    this.noteEl.hidden = !series.notes.length;
   }
 
   openVideo(video) {
@@ -711,7 +741,7 @@ class Player {
   drawLanes(g, w, h) {
     const { t0, t1 } = this.view;
     const xOf = (x) => this.xOf(x, w);
-    const axis = 18, laneCount = Math.max(1, this.data.lanes.length), laneH = (h - axis) / laneCount;
+    const axis = 18, laneCount = Math.max(1, this.series.lanes.length), laneH = (h - axis) / laneCount;
     const sel = this.selectedIndex();
     this.segments.forEach((s, i) => {
       if (s.end < t0 || s.start > t1) return;
@@ -726,7 +756,7 @@ class Player {
         for (const x of [x0, x1]) g.fillRect(x - 3, (h - axis) / 2 - 10, 6, 20); // edge handles
       }
     });
-    this.data.lanes.forEach((lane, li) => {
+    this.series.lanes.forEach((lane, li) => {
       const y0 = li * laneH;
       if (li > 0) { g.strokeStyle = "#bbb"; g.lineWidth = 1; g.beginPath(); g.moveTo(0, y0 + 0.5); g.lineTo(w, y0 + 0.5); g.stroke(); }
       g.fillStyle = "#666";

@@ -1,0 +1,75 @@
+"""The player's curves (analysed frame times, laugh and intensity lines), served once per analysis
+and tuning from their own URL, so that a rerun sends the player only what changed.
+
+Why: the curves of a 30-minute analysis are ~0.37 MB of JSON, and the component's data travels on
+every rerun (each accept, each edit). They change only with the analysis and the tuning, so the page
+publishes them here under a key made of both (`series_url`) and hands the player the URL; the
+player fetches each URL once and keeps the curves across reruns, and the browser caches the answer
+for good (`immutable`, ETag = the key). Only what the page itself published is served (curves of
+analyses it loaded from the store), never anything named by the request; a key nobody published
+(or one evicted long ago) is a 404. Mounted with the video route by `streamlit_app.py`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+PREFIX = "/laughvid/series/"
+KEEP = 16  # published curves kept in memory (0.4 MB each for 30 minutes): tabs x tunings in use
+_KEY = re.compile(r"[0-9a-f]{32}")
+CACHE_CONTROL = "private, max-age=31536000, immutable"
+
+_published: OrderedDict[str, bytes] = OrderedDict()
+_lock = threading.Lock()
+
+
+def series_key(*parts: Any) -> str:
+    """A key for what determines the curves (store, video, analysis, tuning): same parts, same key."""
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+
+
+def series_url(key: str, build: Callable[[], dict[str, Any]]) -> str:
+    """Publish `build()` under `key` (built once; later calls only touch it) and say where it is."""
+    with _lock:
+        if key in _published:
+            _published.move_to_end(key)
+            return PREFIX + key
+    body = json.dumps(build(), separators=(",", ":")).encode()
+    with _lock:
+        _published[key] = body
+        while len(_published) > KEEP:
+            _published.popitem(last=False)
+    return PREFIX + key
+
+
+def published(url: str) -> dict[str, Any] | None:
+    """What a series URL serves, or None (for tests and the benchmark)."""
+    with _lock:
+        body = _published.get(url.removeprefix(PREFIX))
+    return None if body is None else json.loads(body)
+
+
+async def _serve(request: Request) -> Response:
+    key = request.path_params["key"]
+    with _lock:
+        body = _published.get(key) if _KEY.fullmatch(key) else None
+    if body is None:
+        return PlainTextResponse("no such timeline data: reload the page", status_code=404)
+    headers = {"Cache-Control": CACHE_CONTROL, "ETag": f'"{key}"'}
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def routes() -> list[Route]:
+    return [Route(PREFIX + "{key}", _serve, methods=["GET", "HEAD"])]
