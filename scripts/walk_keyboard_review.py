@@ -233,7 +233,7 @@ def walk(url: str, out: Path, size: tuple[int, int], reviewer: str) -> None:
             w.keys += 1
             page.keyboard.press(key)
             try:
-                page.get_by_text(wait).last.wait_for(timeout=600_000)
+                page.get_by_text(wait).first.wait_for(timeout=600_000)
             except Exception:  # noqa: BLE001
                 w.missed.append(f"{key} on {name!r}: no answer")
             w.idle()
