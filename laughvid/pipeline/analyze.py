@@ -68,7 +68,9 @@ class AnalysisParams:
     min_face_confidence: float = 0.6  # BlazeFace
     min_yunet_confidence: float = 0.75  # YuNet: at 0.6 it took a hand holding a phone for a face (dev clip people_street)
     detector: str = "blaze+yunet"  # see laughvid.pipeline.faces.finder: which face detectors run on keyframes
-    scan_every: int = 3  # ... and every n-th keyframe YuNet also scans the whole frame, at 320 and 640 px (0 = never)
+    # ... and every n-th keyframe YuNet also scans the whole frame, at 320 and 640 px (0 = never); 6 (every 1.8 s) found the
+    # same laugh events as 3 on the 106-clip dev set at half the scan's cost (docs/pipeline.md); faces it finds are then tracked
+    scan_every: int = 6
     backend: str = "auto"
     tracker: TrackerParams = field(default_factory=TrackerParams)
     geometry: str = SHIPPED_FUSION  # fuse face geometry with the CNN using this fusion model ("" = the CNN alone)
