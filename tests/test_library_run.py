@@ -6,6 +6,7 @@ into them). The Ray test starts one local cluster for the module.
 """
 
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -206,3 +207,10 @@ def test_a_killed_worker_does_not_stop_the_run(long_folder, long_reference, tmp_
     assert proc.returncode == EXIT_OK, err
     assert "(resumed at " in out  # its video went to a new worker, which went on from the committed chunks
     assert _results(tmp_path) == long_reference
+
+
+def test_the_progress_bar_never_passes_100_percent(folder, tmp_path, capsys):
+    """A finished video was counted twice (done, and still 'current' at 100 %): the bar read 200 %."""
+    main(["analyze", str(folder), "--out", str(tmp_path / "out"), "--store", str(tmp_path / "s.sqlite"), "--workers", "0"])
+    percents = [int(p) for p in re.findall(r"(\d+)%\|", capsys.readouterr().err)]
+    assert percents and max(percents) == 100

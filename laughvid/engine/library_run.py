@@ -221,6 +221,7 @@ def _in_process(jobs: list[Job], analyser: Analyser, state: LibraryProgress, pro
                 progress(state)
 
         try:
-            yield analyser.analyse(job, progress=step)
-        finally:
+            done = analyser.analyse(job, progress=step)
+        finally:  # before the caller counts the finished video, or the bar counts it twice (it read 200 %)
             state.current, state.current_fraction = [], None
+        yield done
