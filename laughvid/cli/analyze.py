@@ -194,24 +194,12 @@ def _report(outcome: VideoOutcome, out_dir: Path, bar: _LibraryBar) -> str:
     return outcome.status
 
 
-class _LibraryBar:
-    """One bar for the whole run: video hours analysed of those to analyse (so the ETA means something),
-    files done of all, and the file(s) being analysed now."""
+class StderrBar:
+    """A tqdm bar on stderr that the lines printed through `write` do not break; `quiet` draws nothing."""
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
         self.bar: tqdm | None = None
-
-    def update(self, state: LibraryProgress) -> None:
-        if self.quiet:
-            return
-        if self.bar is None:
-            self.bar = tqdm(total=round(state.seconds_total / 3600, 4), file=sys.stderr, bar_format=_BAR)
-        seconds = state.seconds_done + (state.current_fraction or 0.0) * state.current_seconds
-        self.bar.n = round(seconds / 3600, 4)
-        now = ", ".join(state.current[:3]) + (f" +{len(state.current) - 3}" if len(state.current) > 3 else "")
-        self.bar.set_description_str(f"{state.files_done}/{state.files_total} files", refresh=False)
-        self.bar.set_postfix_str(f"now: {now}" if now else "", refresh=True)
 
     def write(self, line: str, file=None) -> None:
         if self.bar is not None:
@@ -223,6 +211,23 @@ class _LibraryBar:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
+
+
+class _LibraryBar(StderrBar):
+    """One bar for the whole run: video hours analysed of those to analyse (so the ETA means something),
+    files done of all, and the file(s) being analysed now."""
+
+    def update(self, state: LibraryProgress) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:
+            self.bar = tqdm(total=round(state.seconds_total / 3600, 4), file=sys.stderr, bar_format=_BAR)
+        seconds = state.seconds_done + (state.current_fraction or 0.0) * state.current_seconds
+        self.bar.n = round(seconds / 3600, 4)
+        now = ", ".join(state.current[:3]) + (f" +{len(state.current) - 3}" if len(state.current) > 3 else "")
+        self.bar.set_description_str(f"{state.files_done}/{state.files_total} files", refresh=False)
+        self.bar.set_postfix_str(f"now: {now}" if now else "", refresh=True)
 
 
 _BAR = "{desc} {percentage:3.0f}%|{bar}| {n:.3f}/{total:.3f} video-h [{elapsed}<{remaining}]{postfix}"

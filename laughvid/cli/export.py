@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from laughvid import review, store
 from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, add_command
-from laughvid.cli.analyze import EXIT_INTERRUPTED, add_smoothing_args, smoothing_from_args
+from laughvid.cli.analyze import EXIT_INTERRUPTED, StderrBar, add_smoothing_args, smoothing_from_args
 from laughvid.errors import BlurError, ExportCancelled, ExportError, ReviewError, VideoError, VideoNotFound
 from laughvid.export.clips import MODES, ClipOptions
 from laughvid.export.lists import LIST_FORMATS
@@ -217,13 +217,9 @@ def _ctrl_c_cancels(cancel: threading.Event) -> Iterator[None]:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-class _ExportBar:
+class _ExportBar(StderrBar):
     """One tqdm bar on stderr (as `laughvid analyze` draws), redrawn for each export: its percentage
     and what it does now ("clip 2 of 5: blurring faces 1.2 / 4.0 s")."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.bar: tqdm | None = None
 
     def update(self, progress: actions.ExportProgress) -> None:
         if self.quiet:
@@ -234,18 +230,6 @@ class _ExportBar:
         self.bar.set_description_str(progress.phrase, refresh=True)
         if progress.fraction >= 1.0:  # this export is done: the next one starts its own bar
             self.close()
-
-    def write(self, line: str, file=None) -> None:
-        if self.bar is not None:
-            self.bar.clear()
-        print(line, file=file or sys.stderr, flush=True)
-        if self.bar is not None:
-            self.bar.refresh()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 _BAR = "{percentage:3.0f}%|{bar:20}| [{elapsed}<{remaining}] {desc}"
