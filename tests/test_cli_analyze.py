@@ -215,6 +215,7 @@ def test_usage_errors_exit_2(videos, tmp_path, stand_in_model, capsys):
         ("--fps", "-5", "fps must be"),
         ("--detect-every", "0", "detect_every and batch_size must be >= 1"),
         ("--median-s", "nan", "median_s must be a number of seconds >= 0, got nan"),
+        ("--score-window-s", "-1", "score_window_s must be a number of seconds >= 0, got -1.0"),
     ],
 )
 def test_bad_numbers_are_usage_errors_before_anything_is_written(videos, tmp_path, stand_in_model, capsys, flag, value, message):

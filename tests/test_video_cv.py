@@ -21,7 +21,7 @@ def clip(name, source, laugh_level, false_level=None, tags=()):
     if false_level is not None:
         probs[(T >= 6) & (T < 8)] = false_level
     series = ScoreSeries(T.copy(), probs)
-    result = SimpleNamespace(series=series, tracks={}, end_s=10.0)
+    result = SimpleNamespace(series=series, tracks={}, end_s=10.0, laugh=lambda window_s: (series, {}))  # as AnalysisResult.laugh
     return VideoLabels(name, ((2.0, 4.0),), (), source, tuple(tags)), result
 
 

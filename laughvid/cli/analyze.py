@@ -52,6 +52,8 @@ _SMOOTHING_HELP = {
     "decode": "per_person: decide on each person's scores, then combine; whole_video: on the max over faces",
     "extend_onset": "start a segment where the probability rose above the off threshold, not where it reached the on threshold",
     "merge_ratio": "also merge gaps shorter than this times the shorter neighbouring segment (0 = off)",
+    "score_window_s": "average each person's laugh probability over a centred window this long, in seconds, before "
+    "everything else; timeline.csv's laugh_prob is that average, analysis.json keeps each face's own (0 = off)",
 }
 
 

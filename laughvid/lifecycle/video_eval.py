@@ -136,7 +136,7 @@ class VideoScore:
     segments: list[Segment]
     labels: VideoLabels | None = None
     truth: np.ndarray | None = None  # per analysed frame outside `ignore`: inside a smile span
-    prob: np.ndarray | None = None  # ... the raw whole-video probability there (no face = 0)
+    prob: np.ndarray | None = None  # ... the whole-video laugh probability there, before segmentation (no face = 0)
     flagged: np.ndarray | None = None  # ... inside a predicted segment
 
 
@@ -146,8 +146,9 @@ def score_videos(
     """Re-smooth each cached analysis with `smoothing` and score it; returns per-video and pooled counts."""
     rows, frames, events = [], Counts(), Counts()
     for labels, result in labelled:
-        segments = find_segments(result.series, smoothing, result.tracks, result.end_s)
-        times = result.series.times_s
+        series, tracks = result.laugh(smoothing.score_window_s)
+        segments = find_segments(series, smoothing, tracks, result.end_s)
+        times = series.times_s
         keep = ~_inside(times, labels.ignore)
         row = VideoScore(
             labels.name,
@@ -156,7 +157,7 @@ def score_videos(
             segments,
             labels,
             _inside(times, labels.smile)[keep],
-            np.nan_to_num(result.series.probs[keep], nan=0.0),
+            np.nan_to_num(series.probs[keep], nan=0.0),
             _inside(times, [(s.start_s, s.end_s) for s in segments])[keep],
         )
         frames += row.frames

@@ -40,7 +40,7 @@ from laughvid.pipeline.faces.stitch import stitch
 from laughvid.pipeline.faces.tracker import RegionDetector, Tracker, TrackerParams, fill_between, track_keyframe
 from laughvid.pipeline.fusion import SHIPPED_FUSION, GeometryScorer
 from laughvid.pipeline.segments import SmoothingParams, find_segments
-from laughvid.pipeline.timeline import peak_between, track_series, whole_series
+from laughvid.pipeline.timeline import peak_between, track_average, track_series, whole_series
 from laughvid.store.video_identity import FileStamp
 from laughvid.types import Box, Detection, FrameBatch, ScoreCache, ScoreSeries, Segment
 
@@ -104,14 +104,22 @@ class AnalysisParams:
 class AnalysisResult:
     record: store.AnalysisRecord
     cache: ScoreCache  # track ids are person ids (stitched); raw_track_ids are the tracker's, as stored
-    series: ScoreSeries  # whole video: laugh probability (CNN fused with face geometry), max over visible faces, NaN where none
-    tracks: dict[int, ScoreSeries]  # one per person
+    # whole video: laugh probability (CNN fused with face geometry; each face's averaged over its own track within
+    # `smoothing.score_window_s`), max over visible faces, NaN where none; the raw per-face scores are in `cache`
+    series: ScoreSeries
+    tracks: dict[int, ScoreSeries]  # the same, one per person
     segments: list[Segment]
     smoothing: SmoothingParams
     from_cache: bool  # True when nothing was decoded
     fragments: tuple[int, ...]  # ids in `cache` of faces seen too briefly to be a person: in `series`, not in `tracks`
     intensity: ScoreSeries | None = None  # whole video: how big the laugh is (0..1), max over faces; NaN without face geometry
     track_intensity: dict[int, ScoreSeries] = field(default_factory=dict)  # the same per person
+
+    def laugh(self, window_s: float) -> tuple[ScoreSeries, dict[int, ScoreSeries]]:
+        """`series` and `tracks` as another score window would give them (no store access)."""
+        if window_s == self.smoothing.score_window_s:
+            return self.series, self.tracks
+        return laugh_series(self.cache, self.fragments, window_s)
 
     @property
     def end_s(self) -> float:
@@ -193,14 +201,20 @@ def _shared_geometry(version: str) -> GeometryScorer:
     return GeometryScorer.load(version)
 
 
+def laugh_series(cache: ScoreCache, fragments: Sequence[int], window_s: float) -> tuple[ScoreSeries, dict[int, ScoreSeries]]:
+    """The timeline's laugh probability, whole video and per person: each face's score averaged over its own
+    track within `window_s` (laughvid.pipeline.timeline.track_average), then the max over faces per frame."""
+    probs = track_average(cache, window_s)
+    return whole_series(cache, probs), {tid: s for tid, s in track_series(cache, probs).items() if tid not in fragments}
+
+
 def load_result(conn, analysis_id: int, smoothing: SmoothingParams = SmoothingParams(), from_cache: bool = True) -> AnalysisResult:
     """Series, tracks and segments of a stored analysis, without decoding."""
     record = store.get_analysis(conn, analysis_id)
     if record is None:
         raise KeyError(f"no analysis with id {analysis_id}")
     people = stitch(store.load_cache(conn, analysis_id))
-    series = whole_series(people.cache)
-    tracks = {tid: s for tid, s in track_series(people.cache).items() if tid not in people.fragments}
+    series, tracks = laugh_series(people.cache, people.fragments, smoothing.score_window_s)
     segments = find_segments(series, smoothing, tracks, video_end_s(record.info.duration_s, series.times_s))
     intensity = whole_series(people.cache, people.cache.intensity)
     for segment in segments:  # export and review rank big laughs first

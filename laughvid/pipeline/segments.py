@@ -37,6 +37,9 @@ class SmoothingParams:
     decode: str = "per_person"  # "per_person": decide on each person's series, then combine; "whole_video": on the max over faces
     extend_onset: bool = False  # a segment starts where the score rose above off_threshold, not where it reached on_threshold
     merge_ratio: float = 0.0  # gaps shorter than this times the shorter neighbouring segment are merged too (0 = off)
+    # the timeline's laugh probability is each face's averaged over its own track within this window, centred (seconds,
+    # 0 = off); applied where the cache is read (laughvid.pipeline.timeline.track_average), before the steps here
+    score_window_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.decode not in DECODE_MODES:
@@ -49,6 +52,7 @@ class SmoothingParams:
             "merge_gap_s": self.merge_gap_s,
             "fill_gap_s": self.fill_gap_s,
             "merge_ratio": self.merge_ratio,
+            "score_window_s": self.score_window_s,
         }
         for name, value in durations.items():
             if not math.isfinite(value) or value < 0:  # NaN passes `< 0`

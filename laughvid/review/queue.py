@@ -180,7 +180,8 @@ def review_queue(
         reviewed = [(s.start_s, s.end_s) for s in review.stored(conn, sha, include_deleted=True) if s.state != "pending"]
         threshold = model_threshold(conn, analysis.model_version) if model_thresholds else None
         cache = stitch(store.load_cache(conn, analysis.id)).cache  # person ids, as the timeline shows them
-        smoothed = {tid: smooth(series, params) for tid, series in timeline.track_series(cache).items()}
+        laugh = timeline.track_average(cache, params.score_window_s)  # what the timeline shows
+        smoothed = {tid: smooth(series, params) for tid, series in timeline.track_series(cache, laugh).items()}
         frame_of = np.searchsorted(cache.frame_times_s, cache.times_s)
         for i, t in enumerate(cache.times_s):
             if any(a <= t < b for a, b in reviewed):
