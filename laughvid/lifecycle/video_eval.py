@@ -238,27 +238,49 @@ class SetFigures:
         return out
 
 
-def set_figures(rows: Sequence[VideoScore], n_boot: int = 1000, seed: int = 0) -> SetFigures:
-    """Pooled figures of scored clips, each with a bootstrap interval over clips (few clips: wide)."""
+def _pooled(sample: Sequence[VideoScore]) -> tuple[float, float, float, float]:
+    """Event F1, frame F1, frame ROC-AUC and talking-only flagged fraction of clips pooled together."""
     from laughvid.training.metrics import roc_auc  # plain numpy; lazy so that evaluation does not load training code
 
-    def pooled(sample: Sequence[VideoScore]) -> tuple[float, float, float, float]:
-        frames, events = Counts(), Counts()
-        for r in sample:
-            frames += r.frames
-            events += r.events
-        truth = np.concatenate([r.truth for r in sample])
-        auc = roc_auc(truth, np.concatenate([r.prob for r in sample]))
-        talking = [r.flagged for r in sample if "talking_only" in r.labels.tags]
-        flagged = float(np.concatenate(talking).mean()) if talking and sum(map(len, talking)) else float("nan")
-        return events.f1, frames.f1, auc, flagged
+    frames, events = Counts(), Counts()
+    for r in sample:
+        frames += r.frames
+        events += r.events
+    truth = np.concatenate([r.truth for r in sample])
+    auc = roc_auc(truth, np.concatenate([r.prob for r in sample]))
+    talking = [r.flagged for r in sample if "talking_only" in r.labels.tags]
+    flagged = float(np.concatenate(talking).mean()) if talking and sum(map(len, talking)) else float("nan")
+    return events.f1, frames.f1, auc, flagged
 
-    point = pooled(rows)
+
+def _resamples(n: int, n_boot: int, seed: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
-    draws = np.array([pooled([rows[i] for i in rng.integers(0, len(rows), len(rows))]) for _ in range(n_boot)])
-    est = [_interval(v, draws[:, k]) for k, v in enumerate(point)]
+    return [rng.integers(0, n, n) for _ in range(n_boot)]
+
+
+def _figures(rows: Sequence[VideoScore], point: Sequence[float], draws: np.ndarray) -> SetFigures:
+    est = [_interval(float(v), draws[:, k]) for k, v in enumerate(point)]
     n_events = sum(len(r.labels.smile) for r in rows)
     return SetFigures(len(rows), n_events, est[0], est[1], est[2], None if np.isnan(point[3]) else est[3])
+
+
+def set_figures(rows: Sequence[VideoScore], n_boot: int = 1000, seed: int = 0) -> SetFigures:
+    """Pooled figures of scored clips, each with a bootstrap interval over clips (few clips: wide)."""
+    draws = np.array([_pooled([rows[i] for i in idx]) for idx in _resamples(len(rows), n_boot, seed)])
+    return _figures(rows, _pooled(rows), draws)
+
+
+def paired_figures(rows: Sequence[VideoScore], baseline: Sequence[VideoScore], n_boot: int = 1000, seed: int = 0) -> SetFigures:
+    """`rows` minus `baseline` (the same clips scored two ways), every resample drawing the same clips for
+    both: an interval of the difference that excludes 0 is a change beyond the clips' noise."""
+    if [r.name for r in rows] != [r.name for r in baseline]:
+        raise ValueError("paired figures need the same clips in the same order")
+
+    def diff(idx) -> np.ndarray:
+        return np.subtract(_pooled([rows[i] for i in idx]), _pooled([baseline[i] for i in idx]))
+
+    draws = np.array([diff(idx) for idx in _resamples(len(rows), n_boot, seed)])
+    return _figures(rows, diff(range(len(rows))), draws)
 
 
 def _interval(value: float, draws: np.ndarray) -> Estimate:
