@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from laughvid.pipeline.segments import SmoothingParams, fill_gaps, find_segments, median_filter
+from laughvid.pipeline.timeline import peak_between
 from laughvid.types import ScoreSeries
 
 T = np.round(np.arange(0, 10, 0.1), 3)
@@ -159,3 +160,26 @@ def test_merge_ratio_joins_a_dip_inside_a_long_laugh_but_not_two_short_laughs_as
     assert [(round(s.start_s, 2), round(s.end_s, 2)) for s in find_segments(series(long_pair), params)] == [(0.0, 9.0)]
     assert len(find_segments(series(long_pair), replace(params, merge_ratio=0.0))) == 2
     assert [(round(s.start_s, 2), round(s.end_s, 2)) for s in find_segments(series(short_pair), params)] == [(2.0, 3.0), (4.0, 5.0)]
+
+
+def _peak_by_mask(s: ScoreSeries, start_s: float, end_s: float) -> float | None:
+    """peak_between as it was (a mask over the whole series): the reference the search must match."""
+    inside = s.probs[(s.times_s >= start_s) & (s.times_s < end_s)]
+    inside = inside[~np.isnan(inside)]
+    return float(inside.max()) if len(inside) else None
+
+
+def test_peak_between_matches_the_whole_series_mask_everywhere():
+    rng = np.random.default_rng(0)
+    probs = rng.random(len(T))
+    probs[rng.random(len(T)) < 0.3] = np.nan
+    probs[40:55] = np.nan  # a stretch with no face: a segment inside it has no peak
+    cases = [ScoreSeries(T.copy(), probs), ScoreSeries(T[:1].copy(), np.array([0.7])), ScoreSeries(np.array([]), np.array([]))]
+    bounds = [(-5.0, -1.0), (20.0, 30.0), (-1.0, 20.0), (4.0, 5.5), (5.5, 4.0), (0.0, 0.0), (0.0, 0.1), (9.9, 10.0)]
+    bounds += [(float(a), float(b)) for a, b in rng.choice(T, (200, 2))]  # bounds exactly on samples: [start, end)
+    bounds += [tuple(sorted(rng.uniform(-1, 11, 2))) for _ in range(200)]
+    for s in cases:
+        for a, b in bounds:
+            assert peak_between(s, a, b) == _peak_by_mask(s, a, b), (len(s.times_s), a, b)
+    assert peak_between(cases[0], 4.0, 5.5) is None
+    assert peak_between(cases[1], 0.0, 0.1) == 0.7 and peak_between(cases[1], 0.05, 1.0) is None

@@ -65,7 +65,8 @@ def run(command: ffmpeg.nodes.OutputStream, what: str, on_time: OnTime | None = 
             code = process.wait()
         finally:
             kill(process)
-        if cancel is not None and cancel.is_set():  # finished just as it was cancelled: still cancelled
+        # Second check: _progress_lines sees a cancel while ffmpeg runs, this one a cancel set after it closed stdout.
+        if cancel is not None and cancel.is_set():
             raise ExportCancelled()
         if code != 0:
             stderr.seek(0)

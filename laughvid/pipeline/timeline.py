@@ -78,7 +78,9 @@ def track_series(cache: ScoreCache, values: np.ndarray | None = None) -> dict[in
 
 
 def peak_between(series: ScoreSeries, start_s: float, end_s: float) -> float | None:
-    """The series' highest value in [start_s, end_s); None where it has none there."""
-    inside = series.probs[(series.times_s >= start_s) & (series.times_s < end_s)]
+    """The series' highest value in [start_s, end_s); None where it has none there. A binary search
+    on the (ascending) times, not a mask over the whole series: it runs once per segment on every rerun."""
+    lo, hi = np.searchsorted(series.times_s, (start_s, end_s), side="left")
+    inside = series.probs[lo:hi]
     inside = inside[~np.isnan(inside)]
     return float(inside.max()) if len(inside) else None

@@ -165,10 +165,10 @@ def review_queue(
     order: str = "useful",
 ) -> list[RankedItem]:
     """The "review next" queue over every finished analysis in the store (latest analysis per video):
-        faces not yet covered by a reviewed segment, in videos not marked fully reviewed, ranked against
-        the operating threshold of the model that scored them (the smoothing's `on_threshold` when that
-        model is unknown here). Candidate keys are (video sha256, time_s, track_id). Brightness is not in
-        the score cache, so only face size and detector confidence count as rare conditions here. `order`:
+    faces not yet covered by a reviewed segment, in videos not marked fully reviewed, ranked against
+    the operating threshold of the model that scored them (the smoothing's `on_threshold` when that
+    model is unknown here). Candidate keys are (video sha256, time_s, track_id). Brightness is not in
+    the score cache, so only face size and detector confidence count as rare conditions here. `order`:
     see `rank`."""
     latest: dict[str, AnalysisRecord] = {}
     for a in store.list_analyses(conn, status="done"):  # newest first
