@@ -4,6 +4,7 @@ during the blur, or opening another video, stops it, writes no clip and leaves n
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
 import pytest
@@ -12,6 +13,7 @@ from pipe_helpers import BrightnessScorer
 
 from laughvid import review, store
 from laughvid.config import Settings
+from laughvid.errors import LaughvidError
 from laughvid.pipeline.analyze import analyze_video
 from laughvid.pipeline.segments import SmoothingParams
 from laughvid.ui import actions, export_job
@@ -45,11 +47,15 @@ def wait_until(condition) -> None:
         time.sleep(0.01)
 
 
-def test_a_job_reports_progress_to_the_end_and_what_it_wrote(video, tmp_path):
+def test_a_job_reports_progress_to_the_end_and_what_it_wrote(video, tmp_path, monkeypatch):
     conn, record = video
+    opened = []  # the worker's store connection, to see that it is closed once the job ends
+    monkeypatch.setattr(actions, "connect", lambda settings, connect=actions.connect: opened.append(connect(settings)) or opened[-1])
     job = export_job.start(settings_in(tmp_path), "clips", view_of(conn, record), actions.ClipOptions(mode="copy"))
     wait_until(lambda: not job.running)
-    assert job.error is None and job.failure is None and not job.outcome.cancelled
+    assert job.error is None and not job.outcome.cancelled
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        opened[0].in_transaction  # noqa: B018 (a property that checks the connection is open)
     (clip,) = job.outcome.paths
     assert clip.is_file() and job.outcome.notes[-1] == f"wrote 1 file(s) to {clip.parent}"
     assert job.progress.fraction == 1.0 and job.progress.phrase == "1 clip(s) written"
@@ -59,7 +65,15 @@ def test_a_refused_export_comes_back_as_its_message(video, tmp_path):
     conn, record = video
     job = export_job.start(settings_in(tmp_path), "reel", view_of(conn, record), actions.ClipOptions(mode="copy"), blur=True)
     wait_until(lambda: not job.running)
-    assert "choose the frame-accurate cut" in job.error and job.outcome is None
+    assert isinstance(job.error, LaughvidError) and "choose the frame-accurate cut" in str(job.error) and job.outcome is None
+
+
+def test_a_bug_in_the_export_is_kept_for_the_page_to_raise(video, tmp_path, monkeypatch):
+    conn, record = video
+    monkeypatch.setattr(actions, "export_video", lambda *args, **kwargs: {}["a bug"])
+    job = export_job.start(settings_in(tmp_path), "clips", view_of(conn, record), actions.ClipOptions(mode="copy"))
+    wait_until(lambda: not job.running)
+    assert isinstance(job.error, KeyError) and job.outcome is None
 
 
 def test_cancel_during_the_blur_writes_nothing(video, tmp_path):
@@ -67,7 +81,7 @@ def test_cancel_during_the_blur_writes_nothing(video, tmp_path):
     settings = settings_in(tmp_path)
     job = export_job.start(settings, "clips", view_of(conn, record), actions.ClipOptions(), blur=True)
     wait_until(lambda: job.progress is not None and "blurring faces" in job.progress.phrase)
-    job.stop(wait_s=export_job.STOP_WAIT_S)
+    job.stop()
     wait_until(lambda: not job.running)
     assert job.outcome.cancelled and job.outcome.paths == []
     assert job.outcome.notes == ["export cancelled: 0 of 1 clip(s) written before the cancel; nothing partial was left"]

@@ -9,50 +9,42 @@ and shows `outcome` once the thread ends. Nothing here imports Streamlit, so tes
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass, field
 
 from laughvid.config import Settings
-from laughvid.errors import LaughvidError
 from laughvid.ui import actions
-
-STOP_WAIT_S = 2.0  # a cancel ends the export within a second; this bounds the wait if it does not
 
 
 @dataclass
 class ExportJob:
     """One export of one video. `progress` is the last report, `outcome` the result once done (None
-    while running), `error` what was refused (shown like any refusal), `failure` an unexpected exception
-    (re-raised on the script thread so Streamlit shows it as the bug it is)."""
+    while running), `error` what stopped it instead: a LaughvidError is a refusal (shown like any
+    refusal), anything else a bug (re-raised on the script thread so Streamlit shows it as one)."""
 
     kind: actions.ExportKind
     video_sha256: str
     cancel: threading.Event = field(default_factory=threading.Event)
     progress: actions.ExportProgress | None = None
     outcome: actions.Exported | None = None
-    error: str | None = None
-    failure: BaseException | None = None
+    error: BaseException | None = None
     thread: threading.Thread | None = None
 
     @property
     def running(self) -> bool:
         return self.thread is not None and self.thread.is_alive()
 
-    def stop(self, wait_s: float = 0.0) -> None:
-        """Ask the export to stop (it keeps the files finished before); wait up to `wait_s` for it."""
+    def stop(self) -> None:
+        """Ask the export to stop (it keeps the files finished before)."""
         self.cancel.set()
-        if self.thread is not None and wait_s:
-            self.thread.join(wait_s)
 
     def _run(self, settings: Settings, args: tuple) -> None:
         try:
-            self.outcome = actions.export_video(
-                actions.connect(settings), settings, self.kind, *args, progress=self._keep, cancel=self.cancel
-            )
-        except LaughvidError as exc:
-            self.error = str(exc)
-        except BaseException as exc:  # a bug: kept for the page to raise, never lost with the thread
-            self.failure = exc
+            with contextlib.closing(actions.connect(settings)) as conn:
+                self.outcome = actions.export_video(conn, settings, self.kind, *args, progress=self._keep, cancel=self.cancel)
+        except BaseException as exc:  # a refusal to show, or a bug for the page to raise: never lost with the thread
+            self.error = exc
 
     def _keep(self, progress: actions.ExportProgress) -> None:
         self.progress = progress

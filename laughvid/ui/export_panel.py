@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from laughvid.config import Settings
+from laughvid.errors import LaughvidError
 from laughvid.ui import actions, export_job
 from laughvid.ui.messages import flash, run_op
 from laughvid.ui.text import literal
@@ -111,10 +112,10 @@ def _job_progress() -> None:
         st.button("Cancel export", key="cancel_export", icon=":material/cancel:", on_click=job.stop, disabled=stopping)
         return
     del state.export_job
-    if job.failure is not None:
-        raise job.failure
-    if job.error is not None:
-        flash("error", job.error)
+    if isinstance(job.error, LaughvidError):  # a refusal, said like any other
+        flash("error", str(job.error))
+    elif job.error is not None:  # a bug: Streamlit shows its traceback
+        raise job.error
     elif job.outcome is not None:
         _keep(job.outcome)
     st.rerun()
