@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from media import astronaut_video, face_box_in_frame, rotated_video, synthetic_video, vfr_video, zero_length
@@ -52,6 +53,34 @@ def test_every_analysed_frame_is_scored_and_no_face_is_nan(clip, conn):
     for t, box in zip(result.cache.times_s[detected], result.cache.boxes[detected], strict=False):
         np.testing.assert_allclose(box, face_box_in_frame(t, 3.0, (640, 360), 120), atol=15)
     assert result.record.status == "done" and not result.from_cache
+
+
+class ThreadCountingScorer(BrightnessScorer):
+    """Records how many threads OpenCV would use while faces are scored."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.opencv_threads = set()
+
+    def score(self, crops):
+        self.opencv_threads.add(cv2.getNumThreads())
+        return super().score(crops)
+
+
+def test_analysis_runs_opencv_on_one_thread_and_gives_the_callers_setting_back(clip, conn):
+    """Both stages already keep the cores busy; OpenCV's pool would only spin (docs/pipeline.md, speed)."""
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(2)
+    try:
+        scorer = ThreadCountingScorer(fail_after_calls=1)
+        with pytest.raises(RuntimeError, match="simulated"):
+            analyze_video(clip, conn, scorer, AnalysisParams(batch_size=5))
+        assert scorer.opencv_threads == {1} and cv2.getNumThreads() == 2  # given back after a failure too
+        scorer = ThreadCountingScorer()
+        analyze_video(clip, conn, scorer, AnalysisParams(batch_size=5))  # resumes and finishes
+        assert scorer.opencv_threads == {1} and cv2.getNumThreads() == 2
+    finally:
+        cv2.setNumThreads(before)
 
 
 class MissingKeyframes(FaceFinder):

@@ -1,3 +1,5 @@
+import weakref
+
 import numpy as np
 import pytest
 from media import (
@@ -141,3 +143,17 @@ def test_resume_after_a_time_continues_exactly(face_clip):
     tail_frames, tail_times, _ = _decode(face_clip, start_after_s=float(times[11]))
     np.testing.assert_allclose(tail_times, times[12:])
     assert np.array_equal(tail_frames, frames[12:])
+
+
+def test_batch_memory_is_reused_only_once_nobody_holds_the_batch(face_clip):
+    """Decoding into reused batch arrays (no fresh memory to fault in per batch) must never overwrite
+    a batch the caller still holds, and must give the same pixels as fresh arrays."""
+    held = list(iter_batches(face_clip, fps=10, batch_size=4))  # 5 batches, all kept
+    assert not any(np.shares_memory(a.frames, b.frames) for i, a in enumerate(held) for b in held[i + 1 :])
+    seen, reused = [], 0
+    for batch in iter_batches(face_clip, fps=10, batch_size=4):  # each batch dropped before the next
+        array = batch.frames if batch.frames.base is None else batch.frames.base
+        reused += any(ref() is array for ref in seen)
+        seen.append(weakref.ref(array))
+        np.testing.assert_array_equal(batch.frames, held[len(seen) - 1].frames)
+    assert len(seen) == 5 and reused >= 3

