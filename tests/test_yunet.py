@@ -51,6 +51,20 @@ def test_the_scan_finds_a_face_too_small_for_the_keyframe_pass():
     assert iou(found.box, face) > 0.5
 
 
+def test_a_scan_after_detect_on_the_same_frame_runs_yunets_whole_frame_pass_once():
+    """Where BlazeFace finds nothing, `detect` already ran YuNet on the whole frame; the scan of that
+    keyframe reuses it (same faces as a scan on its own), and only for that very frame object."""
+    frame, _ = frame_with_face(at=(600, 300), scale=36 / 107)
+    alone = make_detector("blaze+yunet").scan(frame)
+    finder = make_detector("blaze+yunet")
+    calls = []
+    whole_pass = finder.yunet.detect
+    finder.yunet.detect = lambda f: calls.append(f) or whole_pass(f)
+    assert finder.detect(frame) == [] and len(calls) == 1
+    assert finder.scan(frame) == alone and len(calls) == 1
+    assert finder.scan(frame.copy()) == alone and len(calls) == 2  # another frame: its own pass
+
+
 def test_both_detectors_one_face_one_box_blazefaces():
     frame, _ = frame_with_face()
     finder = make_detector("blaze+yunet")

@@ -13,6 +13,7 @@ tracked face was just missed, the region enlarged to `region_side`).
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -46,12 +47,25 @@ class FaceFinder:
         self.region_side = region_side
         self.scan_side = scan_side
         self.scan_candidate_confidence = scan_candidate_confidence
+        self._last_whole: tuple[weakref.ref, tuple[Detection, ...]] | None = None
 
     def detect(self, frame_rgb: np.ndarray) -> list[Detection]:
         """Every keyframe: BlazeFace, and YuNet at `input_side` only where BlazeFace found nothing (a face
         filling the frame, an aligned face crop); other faces YuNet would add come from `scan`."""
         found = self.blaze.detect(frame_rgb) if self.blaze else []
-        return self.yunet.detect(frame_rgb) if self.yunet and not found else found
+        return self._yunet_whole(frame_rgb) if self.yunet and not found else found
+
+    def _yunet_whole(self, frame_rgb: np.ndarray) -> list[Detection]:
+        """YuNet on the whole frame at `input_side`. `detect` and then `scan` of the same keyframe both
+        need it where BlazeFace found nothing: the second asks for the same frame object and gets the
+        first's faces instead of a second identical pass. The frame is remembered by a weak reference
+        (identity, never address: it does not keep a batch's memory from reuse)."""
+        last = self._last_whole
+        if last is not None and last[0]() is frame_rgb:
+            return list(last[1])
+        found = self.yunet.detect(frame_rgb)
+        self._last_whole = (weakref.ref(frame_rgb), tuple(found))
+        return found
 
     def detect_region(self, frame_rgb: np.ndarray, region: Box) -> list[Detection]:
         if self.yunet:
@@ -66,7 +80,7 @@ class FaceFinder:
         if not self.yunet:
             return []
         height, width = frame_rgb.shape[:2]
-        found = self.yunet.detect(frame_rgb)
+        found = self._yunet_whole(frame_rgb)
         whole = (0.0, 0.0, float(width), float(height))
         for candidate in self.yunet.detect_region(frame_rgb, whole, self.scan_side, self.scan_candidate_confidence):
             if any(iou(candidate.box, f.box) >= self.same_face_iou for f in found):
