@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from laughvid import review
 from laughvid.config import SHIPPED_MODEL_DIR
-from laughvid.errors import ReviewError
+from laughvid.errors import ReviewError, StoreError
 from laughvid.governance.consent import Participant, add_participant, get_participant, track_links, tracks_without_consent
 from laughvid.governance.people import find_person
 from laughvid.lifecycle import registry
@@ -205,6 +205,34 @@ def test_export_buttons_write_files_and_blur_unconsented_faces(home):
     assert sorted(p.suffix for p in folder.glob("*_segments.*")) == [".csv", ".edl", ".json", ".srt"]
     conn = open_store(home / "laughvid.sqlite")
     assert [s.state for s in review.stored(conn, at.session_state["video"])] == ["accepted", "accepted"]
+
+
+def test_opening_another_video_cancels_the_export_even_when_that_video_fails_to_open(home, tmp_path, monkeypatch):
+    """The export of the video left behind is cancelled where the sidebar picks the new one, not by the
+    export panel, which a page stopped by the new video's error never draws."""
+
+    def export_until_cancelled(conn, settings, kind, *args, progress, cancel):
+        cancel.wait(TIMEOUT)
+        return actions.Exported([], ["cancelled"], cancelled=cancel.is_set())
+
+    at = start()
+    monkeypatch.setattr(actions, "export_video", export_until_cancelled)
+    job = click(at, "Export clips").session_state["export_job"]
+    other = analysed(home, astronaut_video(tmp_path / "second take.mp4", seconds=2.0)).record
+    at.run()
+    assert job.running, "the same video stays open: its export runs on"
+
+    def open_video(conn, record, *args, real=actions.open_video):
+        if record.sha256 == other.sha256:
+            raise StoreError("this analysis cannot be read")
+        return real(conn, record, *args)
+
+    monkeypatch.setattr(actions, "open_video", open_video)
+    at.selectbox(key="video").set_value(other.sha256).run()
+    assert "this analysis cannot be read" in [e.value for e in at.error]
+    assert job.cancel.is_set()
+    job.thread.join(TIMEOUT)
+    assert job.outcome.cancelled
 
 
 def test_unsure_moments_are_suggested_and_clicking_one_seeks_there(home):

@@ -5,6 +5,8 @@ during the blur, or opening another video, stops it, writes no clip and leaves n
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import time
 
 import pytest
@@ -97,3 +99,46 @@ def test_opening_another_video_cancels_its_export(video, tmp_path):
     assert export_job.for_video(job, "another video's sha256") is None
     wait_until(lambda: not job.running)
     assert job.outcome.cancelled and [p for p in settings.exports_dir.rglob("*") if p.is_file()] == []
+
+
+def test_stopping_every_export_waits_until_each_has_cancelled(video, tmp_path):
+    """What the server does as it exits (at exit): every session's running export stops cleanly."""
+    conn, record = video
+    settings = settings_in(tmp_path)
+    job = export_job.start(settings, "clips", view_of(conn, record), actions.ClipOptions(), blur=True)
+    wait_until(lambda: job.progress is not None and "blurring faces" in job.progress.phrase)
+    export_job.stop_all()
+    assert not job.running and job.outcome.cancelled
+    assert [p for p in settings.exports_dir.rglob("*") if p.is_file()] == []
+
+
+EXIT_MID_EXPORT = """
+import atexit, sys, time
+from pathlib import Path
+from laughvid import store
+from laughvid.config import Settings
+from laughvid.pipeline.segments import SmoothingParams
+from laughvid.ui import actions
+atexit.register(lambda: print("outcome:", job.error or job.outcome.notes))  # runs after export_job's own exit handler
+from laughvid.ui import export_job
+conn = store.open_store(sys.argv[1])
+(record,) = actions.library(conn)
+view = actions.open_video(conn, record, SmoothingParams())
+job = export_job.start(Settings(Path(sys.argv[2])), "clips", view, actions.ClipOptions(), blur=True)
+while job.running and not (job.progress and "blurring faces" in job.progress.phrase):
+    time.sleep(0.01)
+"""
+
+
+def test_a_process_exiting_mid_export_cancels_it_and_leaves_no_file(video, tmp_path):
+    """The server stopping (its process exiting) while an export runs: before, the daemon thread was
+    dropped and its ffmpeg left a partial temp file in the exports folder."""
+    conn, _ = video
+    settings = settings_in(tmp_path)
+    store_path = conn.execute("PRAGMA database_list").fetchone()[2]
+    done = subprocess.run(
+        [sys.executable, "-c", EXIT_MID_EXPORT, store_path, str(settings.home)], capture_output=True, text=True, timeout=TIMEOUT_S
+    )
+    assert done.returncode == 0, done.stderr
+    assert "export cancelled: 0 of 1 clip(s) written before the cancel" in done.stdout, done.stderr
+    assert [p.name for p in settings.exports_dir.rglob("*") if p.is_file()] == []

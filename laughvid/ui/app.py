@@ -60,6 +60,7 @@ def _draw() -> None:
     model = actions.active_model(db, load_model)
     _first_run(db, model)
     choice = sidebar.draw(settings, db, model)
+    export_panel.follow_video(choice.record.sha256)  # before anything below can stop the page
     view = actions.open_video(
         db,
         choice.record,

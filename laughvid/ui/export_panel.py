@@ -25,7 +25,6 @@ POLL_S = 0.5  # how often a running export's progress is redrawn (a fragment rer
 
 
 def draw(settings: Settings, view: actions.VideoView, card: actions.ModelCard | None) -> None:
-    _drop_other_videos_job(view.record.sha256)
     busy = "export_job" in state
     defaults = actions.ClipOptions()
     cols = st.columns(4)
@@ -93,7 +92,10 @@ def draw(settings: Settings, view: actions.VideoView, card: actions.ModelCard | 
         )
 
 
-def _drop_other_videos_job(video_sha256: str) -> None:
+def follow_video(video_sha256: str) -> None:
+    """Cancel this session's export if it is of another video than the one now open. Called as soon
+    as the sidebar has chosen the video, not from `draw`: a page that stops before the export panel
+    (the new video fails to open) would otherwise leave the export running with no page to show it."""
     if export_job.for_video(state.get("export_job"), video_sha256) is None:
         state.pop("export_job", None)
 
