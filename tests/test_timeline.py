@@ -24,17 +24,23 @@ def _frames(n: int, step: float = 0.1) -> np.ndarray:
     return np.round(np.arange(n) * step, 6)
 
 
+def _mean(*probs: float) -> float:
+    """The expected average: the mean in log-odds, as a probability."""
+    logits = [np.log(p / (1 - p)) for p in probs]
+    return float(1 / (1 + np.exp(-np.mean(logits))))
+
+
 def test_a_one_frame_dip_inside_a_smile_is_lifted():
     t = _frames(31)
     probs = np.full(31, 0.9)
     probs[15] = 0.1  # 1.5 s: a blink
     cache = _cache(t, [(ti, 0, p) for ti, p in zip(t, probs, strict=True)])
     averaged = track_average(cache, 1.0)  # +-0.5 s: 11 frames
-    assert averaged[15] == pytest.approx((10 * 0.9 + 0.1) / 11)  # 0.827: above the 0.7 on threshold
+    assert averaged[15] == pytest.approx(_mean(*[0.9] * 10, 0.1))  # 0.858: above the 0.7 on threshold
     assert averaged[0] == pytest.approx(0.9) and averaged[30] == pytest.approx(0.9)  # edges: a shorter window, not zeros
-    assert averaged[9] == pytest.approx(0.9) and averaged[10] == pytest.approx((10 * 0.9 + 0.1) / 11)  # 1.0 s reaches 1.5 s
+    assert averaged[9] == pytest.approx(0.9) and averaged[10] == pytest.approx(averaged[15])  # 1.0 s reaches 1.5 s
     series, _ = laugh_series(cache, (), 1.0)
-    assert series.probs[15] == pytest.approx(0.8273, abs=1e-4)
+    assert series.probs[15] == pytest.approx(0.8579, abs=1e-4)
     assert whole_series(cache).probs[15] == 0.1  # the raw score stays in the cache
 
 
@@ -52,7 +58,8 @@ def test_one_missing_analysed_frame_is_a_gap_and_irregular_sampling_uses_time():
     t = np.array([0.0, 0.1, 0.15, 0.5, 0.55, 0.6])
     rows = [(0.0, 0, 0.2), (0.1, 0, 0.4), (0.15, 0, 0.9), (0.55, 0, 0.3), (0.6, 0, 0.6)]  # no row at 0.5 s
     averaged = track_average(_cache(t, rows), 0.2)  # +-0.1 s
-    np.testing.assert_allclose(averaged, [(0.2 + 0.4) / 2, (0.2 + 0.4 + 0.9) / 3, (0.4 + 0.9) / 2, 0.45, 0.45])
+    expected = [_mean(0.2, 0.4), _mean(0.2, 0.4, 0.9), _mean(0.4, 0.9), _mean(0.3, 0.6), _mean(0.3, 0.6)]
+    np.testing.assert_allclose(averaged, expected)
 
 
 def test_the_average_does_not_mix_two_persons():
@@ -98,6 +105,6 @@ def test_the_window_changes_every_key_and_what_a_stored_analysis_shows(tmp_path)
     raw = compute_segments(conn, rec.id, sharp)
     averaged = compute_segments(conn, rec.id, replace(sharp, score_window_s=0.2))  # +-0.1 s: 3 frames
     assert [(s.start_s, s.end_s) for s in raw] == [(1.0, 1.5), (1.6, 2.0)]
-    assert [(round(s.start_s, 3), round(s.end_s, 3)) for s in averaged] == [(1.1, 2.0)]  # one laugh: the blink is lifted to 0.63, above off
+    assert [(round(s.start_s, 3), round(s.end_s, 3)) for s in averaged] == [(1.1, 2.0)]  # one laugh: the blink is lifted to 0.68, above off
     result = load_result(conn, rec.id, replace(sharp, score_window_s=0.2))
-    assert result.series.probs[15] == pytest.approx(1.9 / 3) and result.cache.probs[15] == 0.1
+    assert result.series.probs[15] == pytest.approx(_mean(0.9, 0.1, 0.9)) and result.cache.probs[15] == 0.1

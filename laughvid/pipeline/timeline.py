@@ -25,13 +25,14 @@ def _frame_index(cache: ScoreCache) -> np.ndarray:
 
 
 def track_average(cache: ScoreCache, window_s: float, values: np.ndarray | None = None) -> np.ndarray:
-    """Per face row, the mean of its own track's `values` (default the laugh probability) within
-    `window_s / 2` either side; `window_s` 0 returns `values` unchanged.
+    """Per face row, the mean of its own track's probabilities `values` (default the laugh probability)
+    within `window_s / 2` either side, taken in log-odds; `window_s` 0 returns `values` unchanged.
 
     The window never leaves the row's track (another person's laugh is not this person's) nor crosses
     an analysed frame where the track has no row (the face was absent: before and after are separate
-    looks). Time-based, so irregular sampling is fine; NaN values are left out of the mean. The mean is
-    of probabilities, not log-odds: on the dev set it ranked frames better (docs/model.md)."""
+    looks). Time-based, so irregular sampling is fine; NaN values are left out of the mean. Log-odds,
+    not probabilities: with thresholds chosen by cross-validation it gave better laugh events on the
+    video dev set (a confident frame counts for more than a hesitant one; docs/model.md)."""
     values = cache.probs if values is None else values
     if window_s <= 0 or len(values) == 0:
         return values
@@ -43,14 +44,20 @@ def track_average(cache: ScoreCache, window_s: float, values: np.ndarray | None 
     key = (times - times.min()) + (np.cumsum(new_run) - 1) * (np.ptp(times) + window_s + 1.0)
     half = window_s / 2 + 1e-6  # frames exactly window_s / 2 away count despite float error
     lo, hi = np.searchsorted(key, key - half, "left"), np.searchsorted(key, key + half, "right")
-    mine = values[order]
+    mine = _logit(values[order])
     known = ~np.isnan(mine)
     sums = np.concatenate([[0.0], np.cumsum(np.where(known, mine, 0.0))])
     counts = np.concatenate([[0], np.cumsum(known)])
     n = counts[hi] - counts[lo]
     out = np.full(len(values), np.nan)
-    out[order[n > 0]] = (sums[hi] - sums[lo])[n > 0] / n[n > 0]
+    out[order[n > 0]] = 1 / (1 + np.exp(-(sums[hi] - sums[lo])[n > 0] / n[n > 0]))
     return out
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    """Log-odds, clipped so that a score of exactly 0 or 1 does not outweigh the rest of a window."""
+    q = np.clip(p, 1e-4, 1 - 1e-4)
+    return np.log(q / (1 - q))
 
 
 def whole_series(cache: ScoreCache, values: np.ndarray | None = None) -> ScoreSeries:
