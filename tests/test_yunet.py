@@ -35,6 +35,22 @@ def test_yunet_boxes_are_in_the_frames_coordinates():
     )  # mapped to BlazeFace's geometry: the smile model's framing sees a box like the one it was fitted on
 
 
+def test_yunet_gets_the_frame_as_bgr_0_255_in_its_own_layout_without_a_copy():
+    """The input tensor is built in place (1 x 3 x H x W, contiguous): the same numbers as the BGR
+    transpose of the resized frame, zero-padded to a multiple of 32, that onnxruntime would otherwise copy."""
+    import cv2
+
+    frame, _ = frame_with_face()
+    detector, seen = YuNetDetector(), []
+    session = detector._session
+    detector._session = type("Spy", (), {"run": lambda self, out, feeds: seen.append(feeds["input"]) or session.run(out, feeds)})()
+    detector.detect_region(frame, (0.0, 0.0, 1280.0, 720.0), side=640)
+    [tensor] = seen
+    expected = np.zeros((384, 640, 3), np.float32)
+    expected[:360] = cv2.resize(frame, (640, 360), interpolation=cv2.INTER_AREA)[:, :, ::-1]
+    assert tensor.flags.c_contiguous and np.array_equal(tensor, expected.transpose(2, 0, 1)[None])
+
+
 def test_a_region_look_returns_frame_coordinates():
     frame, face = frame_with_face()
     [whole] = YuNetDetector().detect(frame)
