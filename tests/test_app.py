@@ -422,6 +422,20 @@ def test_an_analysis_without_face_geometry_shows_a_note_instead_of_the_intensity
     assert table(at)["intensity"].isna().all() and [s["intensity"] for s in data["segments"]] == [None] * len(data["segments"])
 
 
+def test_a_store_recreated_at_the_same_path_shows_its_own_analysis(home, tmp_path):
+    """Same store path, video and analysis id (1) as before, another analysis: the server's caches and
+    the curves' URL (which the browser keeps for good) must not hand back the old one's."""
+    video = astronaut_video(tmp_path / "take.mp4", seconds=2.0)
+    analysed(home, video, geometry="")
+    before = player_data(start())
+    for f in home.glob("laughvid.sqlite*"):
+        f.unlink()
+    assert analysed(home, video).record.id == 1
+    after = player_data(start())
+    assert after["series"] != before["series"]
+    assert len(before["lanes"]) == 1 and len(after["lanes"]) == 2, "the new analysis has face geometry: an intensity lane"
+
+
 def open_last_segment(end_s: float) -> AppTest:
     """The page opens with a laugh running to the last frame; the player gets the video's end as its end."""
     at = start()

@@ -6,12 +6,16 @@ import asyncio
 import io
 import json
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from starlette.routing import Router
 
-from laughvid.types import ReviewedSegment, ScoreSeries, Segment
+from laughvid import store
+from laughvid.pipeline.analyze import load_result
+from laughvid.pipeline.segments import SmoothingParams
+from laughvid.types import ReviewedSegment, ScoreSeries, Segment, VideoInfo
 from laughvid.ui import series_route
 from laughvid.ui.text import literal
 from laughvid.ui.timeline_payload import series_payload, timeline_payload
@@ -176,6 +180,38 @@ def test_the_series_route_serves_published_curves_cached_for_good_and_nothing_el
     assert _get(app, url, {"If-None-Match": headers["etag"]})[0] == 304
     assert _get(app, series_route.PREFIX + "0" * 32)[0] == 404  # a key nobody published
     assert _get(app, series_route.PREFIX + "..%2F..%2Fetc%2Fpasswd")[0] == 404  # nothing named by the request
+
+
+def _analysis_in_a_new_store(path, probs):
+    """A store made afresh at `path` holding one analysis (id 1) of the same video with these scores."""
+    for f in path.parent.glob(path.name + "*"):
+        f.unlink()
+    conn = store.open_store(path)
+    vid = store.upsert_video(conn, "ab" * 32, VideoInfo("/v/a.mp4", 64, 48, 10.0, 3.0, 30))
+    rec = store.start_analysis(conn, vid, "m1", {"fps": 10})
+    t = np.round(np.arange(30) / 10, 3)
+    rows = [(float(ti), 0, 10, 10, 30, 30, 0.9, float(p), True) for ti, p in zip(t, probs, strict=True)]
+    store.save_chunk(conn, rec.id, t, rows, {"last_time_s": 2.9}, 1.0)
+    store.finish_analysis(conn, rec.id, [])
+    return load_result(conn, rec.id, SmoothingParams())
+
+
+def test_a_store_recreated_at_the_same_path_never_serves_the_old_curves_under_the_new_analysis(tmp_path):
+    """The curves' URL is cached by the browser for good: a new analysis reusing the old one's store path,
+    video, analysis id and tuning must still get a new URL, and the same curves always the same one."""
+    rng = np.random.default_rng(0)
+    old, new = rng.random(30), rng.random(30)
+    first = _analysis_in_a_new_store(tmp_path / "s.sqlite", old)
+    second = _analysis_in_a_new_store(tmp_path / "s.sqlite", new)
+    assert (first.record.id, first.record.sha256, first.smoothing) == (second.record.id, second.record.sha256, second.smoothing)
+    assert series_route.curves_key(first) != series_route.curves_key(second)
+    again = _analysis_in_a_new_store(tmp_path / "s.sqlite", old)
+    assert series_route.curves_key(again) == series_route.curves_key(first), "the same curves keep their URL (and the browser's copy)"
+    lower = replace(first.smoothing, on_threshold=first.smoothing.on_threshold - 0.1)
+    assert series_route.curves_key(replace(first, smoothing=lower)) != series_route.curves_key(first), "the threshold line is drawn too"
+    tail = first.series.probs.copy()
+    tail[-1] += 1e-9  # a difference deep inside a long array, where its repr shows "..."
+    assert series_route.curves_key(replace(first, series=replace(first.series, probs=tail))) != series_route.curves_key(first)
 
 
 def test_a_rerun_sends_the_player_a_few_kb_whatever_the_video_length():

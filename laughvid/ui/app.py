@@ -31,16 +31,22 @@ def load_model(model_dir: str) -> actions.LoadedModel:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def load_analysis(
-    _conn: sqlite3.Connection, store_path: str, analysis_id: int, video_path: str, smoothing: actions.SmoothingParams
+    _conn: sqlite3.Connection, store_path: str, analysis_id: int, started_at: str, video_path: str, smoothing: actions.SmoothingParams
 ) -> actions.AnalysisResult:
     """An analysis segmented with `smoothing`, kept across reruns and sessions (a finished analysis
-    never changes; a relinked file changes `video_path`, so its record is read again)."""
+    never changes; a relinked file changes `video_path`, so its record is read again; `started_at`
+    tells apart the analysis of a store recreated at the same path that reuses the id)."""
     return actions.load_result(_conn, analysis_id, smoothing)
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
 def auto_segments(
-    _conn: sqlite3.Connection, store_path: str, analysis_id: int, _record: actions.AnalysisRecord, smoothing: actions.SmoothingParams
+    _conn: sqlite3.Connection,
+    store_path: str,
+    analysis_id: int,
+    started_at: str,
+    _record: actions.AnalysisRecord,
+    smoothing: actions.SmoothingParams,
 ) -> list[actions.Segment]:
     """The library table's segments of each video at the page's tuning, kept across reruns (a finished
     analysis never changes): recomputed on every rerun they cost 0.6 s per 30-minute video."""
@@ -65,7 +71,9 @@ def _draw() -> None:
         db,
         choice.record,
         choice.smoothing,
-        lambda conn, analysis_id, smoothing: load_analysis(conn, str(settings.store_path), analysis_id, choice.record.path, smoothing),
+        lambda conn, analysis_id, smoothing: load_analysis(
+            conn, str(settings.store_path), analysis_id, choice.record.started_at, choice.record.path, smoothing
+        ),
     )
     selection.follow(view.record.sha256, view.items)
     player.draw(settings, view, show_flashes)
@@ -74,7 +82,10 @@ def _draw() -> None:
     people_panel.draw(settings, db, view)
     export_panel.draw(settings, view, choice.card)
     library_panel.draw(
-        settings, db, choice.smoothing, lambda record, smoothing: auto_segments(db, str(settings.store_path), record.id, record, smoothing)
+        settings,
+        db,
+        choice.smoothing,
+        lambda record, smoothing: auto_segments(db, str(settings.store_path), record.id, record.started_at, record, smoothing),
     )
 
 

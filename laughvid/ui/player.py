@@ -44,7 +44,7 @@ def draw(settings: Settings, view: actions.VideoView, message_bar: Callable[[], 
         fps=record.info.fps,
         duration_s=view.duration_s,
         problem=view.problem,
-        series_url=_series_url(settings, view),
+        series_url=_series_url(view),
         items=view.items,
         threshold=view.result.smoothing.on_threshold,
         reply=state.get("timeline_reply"),
@@ -57,12 +57,11 @@ def draw(settings: Settings, view: actions.VideoView, message_bar: Callable[[], 
             column.image(frame, caption=f"{t:.1f} s", width="stretch")
 
 
-def _series_url(settings: Settings, view: actions.VideoView) -> str:
-    """The curves' URL: one per store, analysis and tuning (built and published on the first rerun that needs it)."""
+def _series_url(view: actions.VideoView) -> str:
+    """The curves' URL: one per content (built and published on the first rerun that needs it)."""
     result = view.result
-    key = series_route.series_key(str(settings.store_path), view.record.sha256, view.record.id, result.smoothing)
     return series_route.series_url(
-        key,
+        series_route.curves_key(result),
         lambda: series_payload(
             series=result.series,
             tracks=result.tracks,
