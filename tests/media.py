@@ -126,10 +126,12 @@ def astronaut_video(
     moving: bool = True,
     blank_spans: Iterable[tuple[float, float]] = (),
     audio: bool = False,
+    b_frames: int = 0,
 ) -> Path:
-    """An H.264 MP4 with one real (smiling) face moving across the frame."""
+    """An H.264 MP4 with one real (smiling) face moving across the frame; `b_frames` as x264's -bf
+    (0: none, as the ultrafast preset; most real files have some)."""
     frames = astronaut_frames(seconds, size, fps, face_px, moving, blank_spans)
-    return _encode_frames(Path(path), frames, size, fps, audio=audio)
+    return _encode_frames(Path(path), frames, size, fps, ("-bf", str(b_frames)) if b_frames else (), audio=audio)
 
 
 def synthetic_video(

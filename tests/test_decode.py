@@ -157,3 +157,16 @@ def test_batch_memory_is_reused_only_once_nobody_holds_the_batch(face_clip):
         seen.append(weakref.ref(array))
         np.testing.assert_array_equal(batch.frames, held[len(seen) - 1].frames)
     assert len(seen) == 5 and reused >= 3
+
+
+def test_frames_analysis_would_not_look_at_are_left_undecoded_and_the_analysed_ones_are_unchanged(tmp_path):
+    """Non-reference H.264 frames that are not the first of their sampling slot are never decoded
+    (no other frame is predicted from them); the frames analysed are the same, pixel for pixel."""
+    clip = astronaut_video(tmp_path / "b_frames.mp4", seconds=2, b_frames=3)
+    every, every_times, every_report = _decode(clip, fps=1000)  # a slot per frame: every frame decoded
+    frames, times, report = _decode(clip, fps=10)
+    assert every_report.frames_decoded == 60 and report.frames_decoded < 50  # x264's B-frames are non-reference
+    np.testing.assert_allclose(times, np.arange(20) / 10, atol=1e-6)
+    for frame, t in zip(frames, times, strict=True):
+        [same_time] = np.flatnonzero(np.abs(every_times - t) < 1e-6)
+        assert np.array_equal(frame, every[same_time])

@@ -18,6 +18,7 @@ them are scaled back to upright source pixels by `FrameBatch.scale` users (see a
 
 from __future__ import annotations
 
+import heapq
 import math
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -250,17 +251,21 @@ def _pyav_frames(path, info: VideoInfo, fps: float, max_side: int | None, start_
         if start_after_s is not None and start_after_s > 0:
             # Seek to the keyframe before the resume point; frames before it are skipped below.
             container.seek(int(start_after_s / stream.time_base), stream=stream, backward=True)
-        index = -1
+        decoded = 0
+        unneeded = _UnneededFrames(stream, fps) if stream.codec_context.name == "h264" else None
         bad: list[tuple[float | None, Exception]] = []  # corrupt packets skipped: (time, error)
         try:
             for packet in container.demux(stream):
+                if unneeded is not None and unneeded.left_out(packet):
+                    continue
                 try:
                     frames = packet.decode()
                 except av.error.FFmpegError as exc:  # damaged data mid-file: skip it, the decoder recovers
                     bad.append((report.last_time_s, exc))
                     continue
                 for frame in frames:
-                    index += 1
+                    index = decoded + (unneeded.before(frame.pts) if unneeded is not None else 0)  # as if every frame was decoded
+                    decoded += 1
                     report.frames_decoded += 1
                     if frame.time is None:
                         continue
@@ -282,6 +287,74 @@ def _pyav_frames(path, info: VideoInfo, fps: float, max_side: int | None, start_
                     f"skipped {len(bad)} corrupt video packet(s) near {where} ({_reason(bad[0][1])}); frames there are missing"
                 )
     _check_complete(report, info, fps)
+
+
+class _UnneededFrames:
+    """H.264 frames that analysis will not look at and that no other frame is predicted from: their
+    packets are not decoded at all.
+
+    Why: analysis looks at 10 of a 30 fps video's frames, yet decoding every frame was most of its
+    CPU. A non-reference frame (every slice with nal_ref_idc 0) is used to predict no other frame, so
+    leaving it out changes no other frame's pixels (it is how H.264 drops frames by design). One is
+    left out only when a frame with an earlier timestamp in its sampling slot was already read: the
+    first frame of a slot is the one analysed, so the same frames are analysed, pixel for pixel
+    (tested). Measured on the 2-core machine, 20 s of 720p30 x264: 199 of 600 frames left out,
+    decoding ~0.5 s less CPU (18 %); dev clips s18 / s32: 7 % / 12 % less.
+    """
+
+    _VCL = (1, 5)  # coded slice NAL unit types (non-IDR, IDR)
+    _WINDOW = 256  # sampling slots remembered: decode order strays from time order by a few frames only
+
+    def __init__(self, stream: av.VideoStream, fps: float) -> None:
+        extradata = stream.codec_context.extradata
+        # MP4/MOV (avcC extradata): NAL units prefixed by their length; otherwise Annex B start codes.
+        self._length_size = (extradata[4] & 3) + 1 if extradata and len(extradata) > 4 and extradata[0] == 1 else 0
+        self._fps, self._num, self._den = fps, stream.time_base.numerator, stream.time_base.denominator
+        self._first: dict[int, int] = {}  # sampling slot -> earliest pts read in it
+        self._left_out: list[int] = []  # pts of frames left out and not yet passed by a decoded frame (a heap)
+        self._passed = 0
+
+    def left_out(self, packet: av.Packet) -> bool:
+        """True when `packet` need not be decoded (and is then counted as left out)."""
+        if packet.pts is None:
+            return False
+        slot = sample_slot(float(packet.pts) * self._num / self._den, self._fps)  # as `frame.time` computes it
+        first = self._first.get(slot)
+        if first is None or packet.pts <= first:
+            self._first[slot] = packet.pts
+            if len(self._first) > 2 * self._WINDOW:
+                self._first = {k: v for k, v in self._first.items() if k > slot - self._WINDOW}
+            return False
+        if not self._non_reference(bytes(packet)):
+            return False
+        heapq.heappush(self._left_out, packet.pts)
+        return True
+
+    def before(self, pts: int | None) -> int:
+        """How many left-out frames come before a decoded frame at `pts` (frames come out in time order)."""
+        while pts is not None and self._left_out and self._left_out[0] < pts:
+            heapq.heappop(self._left_out)
+            self._passed += 1
+        return self._passed
+
+    def _non_reference(self, data: bytes) -> bool:
+        headers = []  # first byte of each NAL unit: forbidden bit, nal_ref_idc (2 bits), type (5 bits)
+        if self._length_size:
+            i = 0
+            while i + self._length_size < len(data):
+                size = int.from_bytes(data[i : i + self._length_size], "big")
+                i += self._length_size
+                if size <= 0:
+                    return False  # not what we expect: decode it
+                headers.append(data[i])
+                i += size
+        else:
+            i = data.find(b"\x00\x00\x01")
+            while 0 <= i < len(data) - 3:
+                headers.append(data[i + 3])
+                i = data.find(b"\x00\x00\x01", i + 3)
+        slices = [h for h in headers if h & 0x1F in self._VCL]
+        return bool(slices) and all(h & 0x60 == 0 for h in slices)
 
 
 def _convert_into(frame: av.VideoFrame, dst: np.ndarray, size: tuple[int, int] | None, rotation: int) -> None:
