@@ -11,6 +11,7 @@ from media import (
     faststart_video,
     not_a_video,
     rotated_video,
+    run_ffmpeg,
     single_frame_stream,
     still_image,
     synthetic_video,
@@ -20,6 +21,7 @@ from media import (
     zero_length,
 )
 
+from laughvid.pipeline.analyze import PREFETCH_DEPTH, _prefetch
 from laughvid.pipeline.decode import DecodeReport, VideoError, iter_batches, probe
 from laughvid.pipeline.faces.detector import FaceDetector
 
@@ -170,3 +172,51 @@ def test_frames_analysis_would_not_look_at_are_left_undecoded_and_the_analysed_o
     for frame, t in zip(frames, times, strict=True):
         [same_time] = np.flatnonzero(np.abs(every_times - t) < 1e-6)
         assert np.array_equal(frame, every[same_time])
+
+
+@pytest.mark.parametrize(
+    "backend, rotation, max_side",
+    [("pyav", 0, None), ("pyav", 90, 320), ("decord", 0, 320)],
+    ids=["pyav", "pyav-rotated-resized", "decord-resized"],
+)
+def test_frames_kept_by_consumers_are_never_overwritten_by_later_batches(tmp_path, backend, rotation, max_side):
+    """Consumers keep parts of batches the way analysis does (a frame view, a face crop view, a weak
+    reference to a frame, the times only), through the decode thread, with a short last batch: whatever
+    they still hold must keep its pixels while later batches are decoded into reused arrays."""
+    video = rotated_video(tmp_path / "v.mp4", rotation=rotation, seconds=2.0, fps=10) if rotation else astronaut_video(tmp_path / "v.mp4")
+    kwargs = {"fps": 10, "batch_size": 3, "max_side": max_side, "backend": backend}
+    fresh, _, _ = _decode(video, **kwargs)  # every batch held: no reuse
+    kept, weak, times, arrays = {}, [], [], []
+    for n, batch in enumerate(_prefetch(iter_batches(video, **kwargs), PREFETCH_DEPTH)):
+        first = 3 * n
+        if n % 2 == 1:
+            kept[first] = batch.frames[0]  # a frame, as the tracker's keyframe or a crop call takes it
+        if n == 4:
+            kept[first + len(batch) - 1] = batch.frames[-1, 10:50, 20:80]  # a face crop view of the last frame
+        weak.append(weakref.ref(batch.frames[len(batch) // 2]))  # as FaceFinder remembers a frame: holds nothing
+        times.append(batch.times_s)
+        base = batch.frames if batch.frames.base is None else batch.frames.base
+        arrays.append(id(base))
+        del batch, base
+    assert sum(len(t) for t in times) == len(fresh) == 20 and len(times[-1]) == 2  # a short last batch
+    assert len(set(arrays)) < len(arrays), "later batches reused an array (else this test proves nothing)"
+    for i, view in kept.items():
+        expected = fresh[i] if view.shape == fresh[i].shape else fresh[i, 10:50, 20:80]
+        np.testing.assert_array_equal(view, expected, err_msg=f"frame {i} was overwritten while a consumer held it")
+
+
+def test_a_picture_size_that_changes_part_way_is_analysed_whole_at_the_first_size(tmp_path):
+    """A camera switching resolution, or files joined by copying: the analysis used to fail with a
+    numpy broadcasting error; now every frame comes at the first size, with a warning saying where."""
+    parts = [astronaut_video(tmp_path / f"{w}.ts", seconds=1.0, size=(w, h), fps=10) for w, h in [(640, 360), (480, 270)]]
+    (tmp_path / "list.txt").write_text("".join(f"file '{p.name}'\n" for p in parts))
+    video = tmp_path / "joined.ts"
+    run_ffmpeg("-f", "concat", "-safe", "0", "-i", tmp_path / "list.txt", "-c", "copy", video)
+    frames, times, report = _decode(video, fps=10, batch_size=4)
+    assert frames.shape == (20, 360, 640, 3)
+    assert report.warnings == [
+        f"the picture size changes at {times[10]:.2f} s (640x360 -> 480x270); frames from there on were analysed scaled to the first size"
+    ]
+    [face] = FaceDetector().detect(frames[15])  # the 480x270 part, scaled up: the face where it is in the picture
+    expected = np.array(face_box_in_frame(float(times[15] - times[10]), 1.0, (480, 270), 120)) * 640 / 480
+    np.testing.assert_allclose(face.box, expected, atol=16)

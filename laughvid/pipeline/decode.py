@@ -251,7 +251,7 @@ def _pyav_frames(path, info: VideoInfo, fps: float, max_side: int | None, start_
         if start_after_s is not None and start_after_s > 0:
             # Seek to the keyframe before the resume point; frames before it are skipped below.
             container.seek(int(start_after_s / stream.time_base), stream=stream, backward=True)
-        decoded = 0
+        decoded, changed = 0, False  # changed: a frame of another size than the first was seen (all are scaled from then on)
         unneeded = _UnneededFrames(stream, fps) if stream.codec_context.name == "h264" else None
         bad: list[tuple[float | None, Exception]] = []  # corrupt packets skipped: (time, error)
         try:
@@ -275,7 +275,16 @@ def _pyav_frames(path, info: VideoInfo, fps: float, max_side: int | None, start_
                     last_slot = slot
                     report.frames_analysed += 1
                     report.last_time_s = frame.time
-                    size = (out_w, out_h) if resize else None
+                    if (frame.width, frame.height) != (stored_w, stored_h) and not changed:
+                        # A picture size that changes part way (a camera switching resolution, files joined by
+                        # copying) used to stop the analysis with a broadcasting error: such frames are scaled to
+                        # the first size instead, so boxes stay in one coordinate system.
+                        changed = True
+                        report.warnings.append(
+                            f"the picture size changes at {frame.time:.2f} s ({stored_w}x{stored_h} -> "
+                            f"{frame.width}x{frame.height}); frames from there on were analysed scaled to the first size"
+                        )
+                    size = (out_w, out_h) if resize or changed else None
                     yield frame.time, index, lambda dst, frame=frame, size=size: _convert_into(frame, dst, size, info.rotation)
         except av.error.FFmpegError as exc:
             _warn_cut(report, info, exc)
