@@ -455,14 +455,15 @@ def test_a_review_with_the_keyboard_alone(app, tmp_path):
         page.keyboard.press("0")
         _wait_player(page, "el.dataset.view.startsWith('0.000,')")
 
-        # The first segment (1.92-5.21 s): split 1 s in, accept the first half and at once reject the second.
+        # The first segment (1.83-10.83 s: both people's laughs, 1 s apart, are one moment): split 1 s in, accept
+        # the first half and at once reject the second.
         page.keyboard.press("Shift+ArrowRight")
         page.keyboard.press("s")
         page.keyboard.press("a")  # before the split's answer: auto-advance selects the second half
-        _status(page, re.compile(r"^accepted 1\.9"))
+        _status(page, re.compile(r"^accepted 1\.8"))
         _idle(page)
         page.keyboard.press("x")
-        _status(page, re.compile(r"^rejected 2\.9"))
+        _status(page, re.compile(r"^rejected 2\.8"))
         _idle(page)
         conn = open_store(home / "laughvid.sqlite")
         first, second = review.stored(conn, sample)[:2]

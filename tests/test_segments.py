@@ -150,7 +150,7 @@ def test_extend_onset_starts_the_segment_where_the_climb_passed_off_not_where_it
 
 def test_extend_onset_keeps_no_segment_that_never_reaches_on():
     p = laugh((2.0, 4.0), high=0.6)  # above off (0.5), never at on (0.7)
-    assert find_segments(series(p), SmoothingParams(median_s=0, extend_onset=True)) == []
+    assert find_segments(series(p), SmoothingParams(median_s=0, on_threshold=0.7, off_threshold=0.5, extend_onset=True)) == []
 
 
 def test_merge_ratio_joins_a_dip_inside_a_long_laugh_but_not_two_short_laughs_as_far_apart():

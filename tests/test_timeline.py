@@ -86,9 +86,9 @@ def test_a_window_of_0_reproduces_the_raw_series_exactly():
 
 
 def test_the_window_changes_every_key_and_what_a_stored_analysis_shows(tmp_path):
-    default, windowed = SmoothingParams(), SmoothingParams(score_window_s=1.0)
-    assert default.score_window_s == 0.0 and default.hash() != windowed.hash()
-    assert series_key("store", "sha", 1, default) != series_key("store", "sha", 1, windowed)
+    default, off = SmoothingParams(), SmoothingParams(score_window_s=0.0)
+    assert default.score_window_s == 1.0 and default.hash() != off.hash()  # the shipped window (docs/model.md)
+    assert series_key("store", "sha", 1, default) != series_key("store", "sha", 1, off)
     with pytest.raises(ValueError, match="score_window_s must be a number of seconds >= 0"):
         SmoothingParams(score_window_s=-1)
 
@@ -101,7 +101,7 @@ def test_the_window_changes_every_key_and_what_a_stored_analysis_shows(tmp_path)
     rows = [(float(ti), 0, 10, 10, 30, 30, 0.9, float(p), True) for ti, p in zip(t, probs, strict=True)]
     store.save_chunk(conn, rec.id, t, rows, {"last_time_s": 2.9}, 1.0)
     store.finish_analysis(conn, rec.id, [])
-    sharp = replace(default, median_s=0.0, min_duration_s=0.0, merge_gap_s=0.0)
+    sharp = SmoothingParams(median_s=0.0, on_threshold=0.7, off_threshold=0.5, min_duration_s=0.0, merge_gap_s=0.0, score_window_s=0.0)
     raw = compute_segments(conn, rec.id, sharp)
     averaged = compute_segments(conn, rec.id, replace(sharp, score_window_s=0.2))  # +-0.1 s: 3 frames
     assert [(s.start_s, s.end_s) for s in raw] == [(1.0, 1.5), (1.6, 2.0)]

@@ -3,11 +3,12 @@
 Frame scores flicker (blinks, talking, a turned head), so segments come from a pipeline of simple,
 separately tunable steps: fill short no-face gaps, median filter, then either hysteresis
 thresholds (enter above `on_threshold`, leave below `off_threshold`) or a two-state HMM decoded
-with Viterbi, then merge segments separated by short gaps and drop too-short ones. Defaults are
-the top of `scripts/tune_smoothing.py` on the labelled dev videos with model smile-v1-d7975564
-(frame F1 0.945, event F1 1.000; with the shipped smile-v1-5510e85b the same defaults give frame F1
-0.935, event F1 0.875, its two extra segments being smiles the coarse labels leave out; on/off 0.7/0.5
-also won with an earlier candidate model). 12 clips, 7 events: expect less on new footage.
+with Viterbi, then merge segments separated by short gaps and drop too-short ones. The series
+comes in already averaged per person over `score_window_s` (laughvid.pipeline.timeline.track_average).
+Defaults (window 1 s, on/off 0.5/0.4, median 0.5 s, merge 1 s, min 0.3 s) are the choice of
+`scripts/tune_smoothing.py --cv --grid temporal --max-talking 0.02` on the 106-clip video dev set
+(41 sources, leave-one-source-out: event F1 0.429 -> 0.578, frame F1 0.858 -> 0.892, frame ROC-AUC
+0.957 -> 0.969, talking-only frames flagged 0.019; docs/model.md). Before, they came from 12 clips.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ DECODE_MODES = ("per_person", "whole_video")
 @dataclass(frozen=True)
 class SmoothingParams:
     median_s: float = 0.5  # median filter width (seconds); 0 = off
-    on_threshold: float = 0.7  # a segment starts when the smoothed score reaches this
-    off_threshold: float = 0.5  # ... and ends when it falls below this (<= on_threshold)
+    on_threshold: float = 0.5  # a segment starts when the smoothed score reaches this
+    off_threshold: float = 0.4  # ... and ends when it falls below this (<= on_threshold)
     min_duration_s: float = 0.3  # shorter segments are dropped (after merging)
-    merge_gap_s: float = 0.5  # segments closer than this are merged
+    merge_gap_s: float = 1.0  # segments closer than this are merged
     fill_gap_s: float = 0.5  # no-face gaps up to this long are bridged (missed detections); longer = not laughing
     hmm: bool = False  # Viterbi two-state decoding instead of hysteresis
     hmm_switch_prob: float = 0.05  # per-frame probability of switching state (lower = fewer, longer segments)
@@ -39,7 +40,7 @@ class SmoothingParams:
     merge_ratio: float = 0.0  # gaps shorter than this times the shorter neighbouring segment are merged too (0 = off)
     # the timeline's laugh probability is each face's averaged over its own track within this window, centred (seconds,
     # 0 = off); applied where the cache is read (laughvid.pipeline.timeline.track_average), before the steps here
-    score_window_s: float = 0.0
+    score_window_s: float = 1.0
 
     def __post_init__(self) -> None:
         if self.decode not in DECODE_MODES:
