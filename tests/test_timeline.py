@@ -10,7 +10,7 @@ from laughvid.pipeline.analyze import compute_segments, laugh_series, load_resul
 from laughvid.pipeline.segments import SmoothingParams
 from laughvid.pipeline.timeline import track_average, track_series, whole_series
 from laughvid.types import ScoreCache, VideoInfo
-from laughvid.ui.series_route import series_key
+from laughvid.ui.series_route import curves_key
 
 
 def _cache(frame_times, rows) -> ScoreCache:
@@ -88,7 +88,6 @@ def test_a_window_of_0_reproduces_the_raw_series_exactly():
 def test_the_window_changes_every_key_and_what_a_stored_analysis_shows(tmp_path):
     default, off = SmoothingParams(), SmoothingParams(score_window_s=0.0)
     assert default.score_window_s == 1.0 and default.hash() != off.hash()  # the shipped window (docs/model.md)
-    assert series_key("store", "sha", 1, default) != series_key("store", "sha", 1, off)
     with pytest.raises(ValueError, match="score_window_s must be a number of seconds >= 0"):
         SmoothingParams(score_window_s=-1)
 
@@ -108,3 +107,4 @@ def test_the_window_changes_every_key_and_what_a_stored_analysis_shows(tmp_path)
     assert [(round(s.start_s, 3), round(s.end_s, 3)) for s in averaged] == [(1.1, 2.0)]  # one laugh: the blink is lifted to 0.68, above off
     result = load_result(conn, rec.id, replace(sharp, score_window_s=0.2))
     assert result.series.probs[15] == pytest.approx(_mean(0.9, 0.1, 0.9)) and result.cache.probs[15] == 0.1
+    assert curves_key(result) != curves_key(load_result(conn, rec.id, sharp))  # the player's curves are fetched anew
