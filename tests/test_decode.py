@@ -147,6 +147,18 @@ def test_resume_after_a_time_continues_exactly(face_clip):
     assert np.array_equal(tail_frames, frames[12:])
 
 
+def test_resume_in_a_file_without_an_index_continues_exactly(tmp_path):
+    """MPEG-TS (.ts, camcorder .mts) has no index: the seek to the resume point lands past its keyframe
+    and the decoder showed nothing until the next one, so a resumed analysis silently lacked the rest
+    (the whole rest here: one keyframe in 2 s)."""
+    clip = astronaut_video(tmp_path / "camcorder.ts", seconds=2)
+    frames, times, _ = _decode(clip, batch_size=4)
+    for resume_at in (3, 11):
+        tail_frames, tail_times, report = _decode(clip, batch_size=4, start_after_s=float(times[resume_at]))
+        np.testing.assert_allclose(tail_times, times[resume_at + 1 :])
+        assert np.array_equal(tail_frames, frames[resume_at + 1 :]) and not report.warnings
+
+
 def test_batch_memory_is_reused_only_once_nobody_holds_the_batch(face_clip):
     """Decoding into reused batch arrays (no fresh memory to fault in per batch) must never overwrite
     a batch the caller still holds, and must give the same pixels as fresh arrays."""

@@ -239,7 +239,27 @@ class _BufferPool:
         return array
 
 
+class _SeekMissed(Exception):
+    """The seek to a resume point landed after it: frames from there to the next keyframe would be lost."""
+
+
 def _pyav_frames(path, info: VideoInfo, fps: float, max_side: int | None, start_after_s: float | None, report: DecodeReport):
+    """Decoded frames to analyse, after `start_after_s` when resuming.
+
+    A resume seeks to the keyframe before the resume point. Files without an index (MPEG-TS: .ts,
+    .mts camcorder files) seek by guesswork and can land after it, past the keyframe, so the decoder
+    shows nothing until the next keyframe (seconds later): a resumed analysis silently lacked those
+    seconds. When the first frame decoded after the seek is later than the resume point, decoding
+    starts over from the beginning instead (frames up to the resume point are skipped unconverted).
+    """
+    seek = start_after_s is not None and start_after_s > 0
+    try:
+        yield from _pyav_decode(path, info, fps, max_side, start_after_s, report, seek)
+    except _SeekMissed:
+        yield from _pyav_decode(path, info, fps, max_side, start_after_s, report, seek=False)
+
+
+def _pyav_decode(path, info: VideoInfo, fps: float, max_side: int | None, start_after_s: float | None, report: DecodeReport, seek: bool):
     stored_w, stored_h = (info.height, info.width) if info.rotation % 180 else (info.width, info.height)
     out_w, out_h = _target_size(stored_w, stored_h, max_side)
     resize = (out_w, out_h) != (stored_w, stored_h)
@@ -248,8 +268,7 @@ def _pyav_frames(path, info: VideoInfo, fps: float, max_side: int | None, start_
         stream = _video_stream(container)
         stream.thread_type = "AUTO"  # frame threads: decode uses both cores
         stream.codec_context.thread_count = _threads
-        if start_after_s is not None and start_after_s > 0:
-            # Seek to the keyframe before the resume point; frames before it are skipped below.
+        if seek:  # to the keyframe before the resume point; frames before it are skipped below
             container.seek(int(start_after_s / stream.time_base), stream=stream, backward=True)
         decoded, changed = 0, False  # changed: a frame of another size than the first was seen (all are scaled from then on)
         unneeded = _UnneededFrames(stream, fps) if stream.codec_context.name == "h264" else None
@@ -264,6 +283,10 @@ def _pyav_frames(path, info: VideoInfo, fps: float, max_side: int | None, start_
                     bad.append((report.last_time_s, exc))
                     continue
                 for frame in frames:
+                    if seek and frame.time is not None:
+                        if frame.time > start_after_s + _SAME_TIME_S:
+                            raise _SeekMissed()
+                        seek = False  # landed before the resume point, as asked
                     index = decoded + (unneeded.before(frame.pts) if unneeded is not None else 0)  # as if every frame was decoded
                     decoded += 1
                     report.frames_decoded += 1
@@ -286,6 +309,8 @@ def _pyav_frames(path, info: VideoInfo, fps: float, max_side: int | None, start_
                         )
                     size = (out_w, out_h) if resize or changed else None
                     yield frame.time, index, lambda dst, frame=frame, size=size: _convert_into(frame, dst, size, info.rotation)
+            if seek:
+                raise _SeekMissed()  # not one frame decoded after the seek: it landed past the last keyframe
         except av.error.FFmpegError as exc:
             _warn_cut(report, info, exc)
             return
