@@ -5,13 +5,14 @@
 For a generated 720p30 clip (the astronaut face moving over a noisy background, written under
 /tmp) and each dev video (../shared/videos/dev, if present) it prints, in one run on the same file:
   - decode-only: every frame decoded, none converted (the floor any decoder-based tool pays),
-  - each stage at default settings, timed separately: decode (sampled frames converted to RGB),
+  - each stage at default settings, timed separately (wall and CPU seconds): decode (sampled frames converted to RGB),
     detect (BlazeFace + YuNet, second looks, small-face scan: `_track_batch`), crop+score (CNN),
     landmarks (face geometry on detection keyframes where the CNN is not sure the face is neutral), smooth,
   - end to end: `analyze_video` into a fresh store (stages overlap: decoding runs in its own thread),
     with the default fusion of CNN and face geometry, with the CNN alone (`geometry=""`), and with
     face finding as before issue 14 ("former faces": BlazeFace alone, nothing looked for again or carried),
-as realtime factors (video seconds per wall second), plus end-to-end / decode-only.
+as realtime factors (video seconds per wall second), plus end-to-end / decode-only; then the same in CPU
+seconds of all threads with the load average (the figures to compare when other jobs load the machine).
 Memory: peak RSS of a fresh process analysing a 1-minute and a 10-minute clip (the 10-minute one
 is the 1-minute one looped, stream-copied) to show memory stays flat in video length.
 """
@@ -19,8 +20,10 @@ is the 1-minute one looped, stream-copied) to show memory stays flat in video le
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -37,7 +40,7 @@ sys.path.insert(0, str(REPO / "tests"))  # generated-media helpers
 from media import astronaut_frames, run_ffmpeg  # noqa: E402
 
 from laughvid.lifecycle.registry import load_classifier
-from laughvid.pipeline.analyze import AnalysisParams, _face_features, _track_batch, analyze_video  # noqa: E402
+from laughvid.pipeline.analyze import AnalysisParams, _face_features, _opencv_threads, _track_batch, analyze_video  # noqa: E402
 from laughvid.pipeline.decode import iter_batches, probe  # noqa: E402
 from laughvid.pipeline.faces.finder import make_detector  # noqa: E402
 from laughvid.pipeline.faces.tracker import Tracker, TrackerParams, iou  # noqa: E402
@@ -90,14 +93,15 @@ def looped(src: Path, times: int) -> Path:
     return path
 
 
-def decode_only(path: Path) -> float:
-    start = time.perf_counter()
+def decode_only(path: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of all threads) to decode every frame."""
+    start, cpu0 = time.perf_counter(), _cpu_s()
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         for _ in container.decode(stream):
             pass
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _cpu_s() - cpu0
 
 
 def former_faces(params: AnalysisParams) -> AnalysisParams:
@@ -105,46 +109,54 @@ def former_faces(params: AnalysisParams) -> AnalysisParams:
     return dataclasses.replace(params, detector="blaze", scan_every=0, tracker=TrackerParams(look_again_s=0.0, carry_s=0.0))
 
 
-def stages(path: Path, classifier: SmileClassifier, params: AnalysisParams) -> dict[str, float]:
-    """Seconds spent in each stage, timed one at a time (no overlap), through analysis's own code."""
+def stages(path: Path, classifier: SmileClassifier, params: AnalysisParams) -> tuple[dict[str, float], dict[str, float]]:
+    """Wall and CPU seconds (all threads: decoding's frame threads too) spent in each stage, timed one at
+    a time (no overlap), through analysis's own code and with its OpenCV setting (one thread).
+
+    CPU seconds are the figure to compare when other jobs load the machine: wall clocks then measure them."""
     detector, tracker, keyframe = (
         make_detector(params.detector, params.min_face_confidence, params.min_yunet_confidence),
         Tracker(params.tracker),
         None,
     )
     geometry = GeometryScorer.load(params.geometry) if params.geometry else None
-    spent = {"decode": 0.0, "detect": 0.0, "score": 0.0, "landmarks": 0.0, "smooth": 0.0}
+    spent = dict.fromkeys(("decode", "detect", "score", "landmarks", "smooth"), 0.0)
+    cpu = dict(spent)
+
+    @contextlib.contextmanager
+    def timed(stage: str):
+        t0, c0 = time.perf_counter(), _cpu_s()
+        yield
+        spent[stage] += time.perf_counter() - t0
+        cpu[stage] += _cpu_s() - c0
+
     times, probs = [], []
     batches = iter_batches(path, params.fps, params.batch_size, params.max_side, backend=params.backend)
     n = 0
-    while True:
-        t0 = time.perf_counter()
-        batch = next(batches, None)
-        spent["decode"] += time.perf_counter() - t0
-        if batch is None:
-            break
-        t0 = time.perf_counter()  # detection with everything the tracker adds: second looks, the small-face scan
-        faces, is_key, keyframe = _track_batch(batch, n, tracker, detector, params, keyframe)
-        spent["detect"] += time.perf_counter() - t0
-        n += len(batch)
-        keys = [(i, tid) for i, frame_faces in enumerate(faces) for tid in sorted(frame_faces)]
-        t0 = time.perf_counter()
-        crops = [classifier.crop(frame, [f[t].box for t in sorted(f)]) for frame, f in zip(batch.frames, faces, strict=True) if f]
-        cnn = classifier.score(np.concatenate(crops)) if crops else np.zeros(0)
-        spent["score"] += time.perf_counter() - t0
-        if geometry is not None and keys:  # landmarks where analysis runs them (keyframes, the CNN's gate)
-            t0 = time.perf_counter()
-            _face_features(batch, faces, is_key, keys, geometry, params.landmark_every, cnn >= params.landmark_gate)
-            spent["landmarks"] += time.perf_counter() - t0
-        best = np.full(len(batch), np.nan)
-        for (i, _), p in zip(keys, cnn, strict=True):
-            best[i] = np.fmax(best[i], p)
-        times.extend(batch.times_s)
-        probs.extend(best)
-    t0 = time.perf_counter()
-    find_segments(ScoreSeries(np.array(times), np.array(probs)), SmoothingParams())
-    spent["smooth"] = time.perf_counter() - t0
-    return spent
+    with _opencv_threads(1):
+        while True:
+            with timed("decode"):
+                batch = next(batches, None)
+            if batch is None:
+                break
+            with timed("detect"):  # detection with everything the tracker adds: second looks, the small-face scan
+                faces, is_key, keyframe = _track_batch(batch, n, tracker, detector, params, keyframe)
+            n += len(batch)
+            keys = [(i, tid) for i, frame_faces in enumerate(faces) for tid in sorted(frame_faces)]
+            with timed("score"):
+                crops = [classifier.crop(frame, [f[t].box for t in sorted(f)]) for frame, f in zip(batch.frames, faces, strict=True) if f]
+                cnn = classifier.score(np.concatenate(crops)) if crops else np.zeros(0)
+            if geometry is not None and keys:  # landmarks where analysis runs them (keyframes, the CNN's gate)
+                with timed("landmarks"):
+                    _face_features(batch, faces, is_key, keys, geometry, params.landmark_every, cnn >= params.landmark_gate)
+            best = np.full(len(batch), np.nan)
+            for (i, _), p in zip(keys, cnn, strict=True):
+                best[i] = np.fmax(best[i], p)
+            times.extend(batch.times_s)
+            probs.extend(best)
+    with timed("smooth"):
+        find_segments(ScoreSeries(np.array(times), np.array(probs)), SmoothingParams())
+    return spent, cpu
 
 
 def end_to_end(path: Path, classifier: SmileClassifier, params: AnalysisParams) -> tuple[float, float]:
@@ -164,8 +176,8 @@ def _cpu_s() -> float:
 def report(path: Path, classifier: SmileClassifier, params: AnalysisParams) -> None:
     info = probe(path)
     dur = info.duration_s
-    raw = decode_only(path)
-    spent = stages(path, classifier, params)
+    raw, raw_cpu = decode_only(path)
+    spent, stage_cpu = stages(path, classifier, params)
     e2e, cpu = end_to_end(path, classifier, params)
     cnn_only, _ = end_to_end(path, classifier, dataclasses.replace(params, geometry=""))
     former, _ = end_to_end(path, classifier, former_faces(params))
@@ -175,6 +187,11 @@ def report(path: Path, classifier: SmileClassifier, params: AnalysisParams) -> N
         f"decode {rt['decode']:6.1f}x  detect {rt['detect']:6.1f}x  score {rt['score']:6.1f}x  landmarks {rt['landmarks']:6.1f}x  "
         f"smooth {rt['smooth']:8.0f}x | end-to-end {dur / e2e:5.1f}x = {raw / e2e:.2f} of decode-only | {dur / cpu:5.1f} video-s per CPU-s"
         f" | CNN alone {dur / cnn_only:5.1f}x = {raw / cnn_only:.2f} | former faces {dur / former:5.1f}x = {raw / former:.2f}"
+    )
+    print(
+        f"{'':30s} CPU seconds (load average {os.getloadavg()[0]:.1f}): decode-only {raw_cpu:.2f} | "
+        + "  ".join(f"{k} {v:.2f}" for k, v in stage_cpu.items())
+        + f" | end-to-end {cpu:.2f} = {cpu / raw_cpu:.2f} x decode-only"
     )
 
 
