@@ -22,7 +22,7 @@ from media import (
 )
 
 from laughvid.pipeline.analyze import PREFETCH_DEPTH, _prefetch
-from laughvid.pipeline.decode import DecodeReport, VideoError, iter_batches, probe
+from laughvid.pipeline.decode import DecodeReport, VideoError, frames_at, iter_batches, probe
 from laughvid.pipeline.faces.detector import FaceDetector
 
 
@@ -157,6 +157,18 @@ def test_resume_in_a_file_without_an_index_continues_exactly(tmp_path):
         tail_frames, tail_times, report = _decode(clip, batch_size=4, start_after_s=float(times[resume_at]))
         np.testing.assert_allclose(tail_times, times[resume_at + 1 :])
         assert np.array_equal(tail_frames, frames[resume_at + 1 :]) and not report.warnings
+
+
+def test_frames_at_finds_its_frames_in_a_file_without_an_index(tmp_path):
+    """Face thumbnails, contact sheets and fine-tune crops read frames by time: in an MPEG-TS file
+    every seek landed past its keyframe and nothing came back (empty thumbnails, no crops)."""
+    clip = astronaut_video(tmp_path / "camcorder.ts", seconds=2)
+    frames, times, _ = _decode(clip)
+    wanted = [3, 4, 11, 18]
+    found = list(frames_at(clip, 0, [float(times[i]) for i in wanted]))
+    assert [t for t, _ in found] == [float(times[i]) for i in wanted]
+    for (_, frame), i in zip(found, wanted, strict=True):
+        assert np.abs(frame.astype(int) - frames[i].astype(int)).mean() < 3  # colour conversion rounding only
 
 
 def test_batch_memory_is_reused_only_once_nobody_holds_the_batch(face_clip):

@@ -463,30 +463,49 @@ def frames_at(path: str | Path, rotation: int, times: Sequence[float], max_gap_s
         An iterator of (time, upright RGB frame), in time order.
     """
     wanted = sorted(set(times))
-    i = 0
     with av.open(str(path)) as container:
-        stream = _video_stream(container)
-        stream.thread_type = "AUTO"
-        while i < len(wanted):
-            target = wanted[i]
+        done = yield from _frames_at(container, rotation, wanted, max_gap_s, seek=True)
+    if done < len(wanted):
+        # A seek landed past its target: a file without an index (MPEG-TS: .ts, camcorder .mts), where
+        # seeking is guesswork and the decoder shows nothing until the next keyframe. Thumbnails and
+        # crops of such files came back empty; the rest is read from the start instead, never seeking.
+        with av.open(str(path)) as container:
+            yield from _frames_at(container, rotation, wanted[done:], max_gap_s, seek=False)
+
+
+def _frames_at(container, rotation: int, wanted: list[float], max_gap_s: float, seek: bool):
+    """`frames_at` on an open file; returns how many of `wanted` were dealt with (all, unless a seek
+    landed past its target: then the times from the first one not dealt with are left)."""
+    stream = _video_stream(container)
+    stream.thread_type = "AUTO"
+    i = 0
+    while i < len(wanted):
+        target = wanted[i]
+        if seek:
             container.seek(int(target / stream.time_base), stream=stream, backward=True)
-            for frame in container.decode(stream):
-                if frame.time is None:
-                    continue
-                while i < len(wanted) and wanted[i] < frame.time - _SAME_TIME_S:
-                    i += 1  # no frame at that time
+        landed = not seek
+        for frame in container.decode(stream):
+            if frame.time is None:
+                continue
+            if not landed:
+                if frame.time > target + _SAME_TIME_S:
+                    return i  # past the target: frames before this one were never decoded
+                landed = True
+            while i < len(wanted) and wanted[i] < frame.time - _SAME_TIME_S:
+                i += 1  # no frame at that time
+            if i == len(wanted):
+                return i
+            if abs(frame.time - wanted[i]) <= _SAME_TIME_S:
+                yield wanted[i], upright(frame.to_ndarray(format="rgb24"), rotation)
+                i += 1
                 if i == len(wanted):
-                    return
-                if abs(frame.time - wanted[i]) <= _SAME_TIME_S:
-                    yield wanted[i], upright(frame.to_ndarray(format="rgb24"), rotation)
-                    i += 1
-                    if i == len(wanted):
-                        return
-                # Past the seek target (never before it: the keyframe may be far back) and far from the next one: seek.
-                if frame.time >= target and wanted[i] - frame.time > max_gap_s:
-                    break
-            else:
-                return  # end of file
+                    return i
+            # Past the seek target (never before it: the keyframe may be far back) and far from the next one: seek.
+            if seek and frame.time >= target and wanted[i] - frame.time > max_gap_s:
+                break
+        else:
+            return len(wanted) if landed else i  # end of file (the times left have no frame), or nothing decoded after the seek
+    return i
 
 
 def _warn_cut(report: DecodeReport, info: VideoInfo, exc: Exception) -> None:
