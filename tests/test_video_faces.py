@@ -71,6 +71,12 @@ def test_detected_labelled_faces_become_a_finetune_set_grouped_by_clip(analysed)
     assert [it.path for it in faces.items(root / "set")] == [str(root / "set" / p) for p in faces.png[exported]]
 
 
+def test_faces_in_frame_counts_the_faces_sharing_a_clip_and_time():
+    faces = _faces(["a", "a", "a", "b"])
+    faces.time_s = np.array([0.1, 0.1, 0.2, 0.1])
+    assert faces.faces_in_frame().tolist() == [2, 2, 1, 1]
+
+
 def test_cached_faces_load_back_identical(analysed, tmp_path):
     faces = analysed[3]
     faces.save(tmp_path / "faces.npz")

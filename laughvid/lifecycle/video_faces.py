@@ -88,6 +88,14 @@ class VideoFaces:
         with np.load(path, allow_pickle=False) as z:
             return cls(**{name: z[name] for name in _ARRAYS})
 
+    def faces_in_frame(self) -> np.ndarray:
+        """Per row, how many faces its frame shows. A clip's labels say whether *any* face smiles, so
+        in a frame of several faces a smile label may belong to another face: alone, it is the face's own."""
+        _, inverse, counts = np.unique(
+            np.char.add(self.clip, np.round(self.time_s, 3).astype(str)), return_inverse=True, return_counts=True
+        )
+        return counts[inverse]
+
     def items(self, root: str | Path) -> list[ImageItem]:
         """The exported, labelled crops as training items (group = clip)."""
         keep = np.flatnonzero((self.png != "") & (self.label != IGNORED))
