@@ -78,6 +78,17 @@ def test_finetune_writes_a_registered_model_with_lineage(world, conn, tmp_path):
         finetune([collected], tmp_path / "ft", conn, replay, parent=world / "parent", config=config, log=lambda _: None)
 
 
+@pytest.mark.parametrize("public", [0, 60])
+def test_epoch_and_calibration_follow_the_collected_tuning_groups_alone_when_public_validation_is_0(world, conn, tmp_path, public):
+    collected = write_set(tmp_path / "collected", PEOPLE, seed=11)
+    config = FinetuneConfig(epochs=1, min_replay=50, public_validation=public, public_test_max=60)
+    replay = load_replay([DataSource("custom", world / "public")], log=lambda _: None)
+    result = finetune([collected], tmp_path / "ft", conn, replay, parent=world / "parent", config=config, log=lambda _: None)
+    items = json.loads((tmp_path / "ft" / "model_card.json").read_text())["training"]["items"]
+    own_tuning = len(result.sets[0].train) - items["collected_train"]  # the collected groups held out for tuning
+    assert own_tuning > 0 and items["calibration"] == own_tuning + min(public, len(replay["validation"]))
+
+
 def test_finetune_refuses_data_without_usable_training_crops(world, conn, tmp_path):
     only_strangers = write_set(tmp_path / "s", {"x1": (2, 2), "x2": (2, 2)})
     with pytest.raises(FinetuneError, match="no training crops after"):

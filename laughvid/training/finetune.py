@@ -57,7 +57,9 @@ class FinetuneConfig:
     balanced: bool = True  # epochs of equal smile / non-smile counts (TrainConfig.balanced)
     min_replay: int = 256
     tuning_groups: float = 0.2  # share of collected training groups kept for calibration (>= 3 groups)
-    public_validation: int = 800  # public validation items used for calibration / epoch choice
+    # Public validation items used for calibration / epoch choice beside the collected tuning groups;
+    # 0 = none: the epoch and threshold then follow the collected faces alone
+    public_validation: int = 800
     public_test_max: int = 4000  # items per public test split (stratified sample; 0 = all)
     faces: str = "auto"  # how images become face inputs (see training.evaluate.face_input)
     seed: int = 0
@@ -206,7 +208,8 @@ def finetune(
     replay = replay or {name: [] for name in data.SPLITS}
     n_replay = max(config.min_replay, int(config.replay_ratio * len(new_train))) if replay["train"] else 0
     replayed = _stratified_sample(replay["train"], n_replay, rng)
-    tuning += _stratified_sample(replay["validation"], config.public_validation, rng)
+    if config.public_validation > 0:
+        tuning += _stratified_sample(replay["validation"], config.public_validation, rng)
     if len({it.smile for it in new_train + replayed}) < 2 or len({it.smile for it in tuning}) < 2:
         raise FinetuneError(
             "training and calibration need both smiling and non-smiling faces: give replay data "
