@@ -213,12 +213,12 @@ def figure_line(name: str, rows, against=None) -> str:
 def video_main(args, base: SmileClassifier) -> int:
     started = time.time()
     faces = video_faces(args, base)
-    folds = source_folds(faces, args.folds)
+    folds = source_folds(faces, args.folds, args.fold_by)
     usable = faces.detected & (faces.label != IGNORED)
     print(
         f"base {base.version}; video faces: {len(faces)} face rows of {len(set(faces.clip))} clips, {len(set(faces.source))} sources; "
-        f"{int(usable.sum())} detected and labelled ({int(faces.label[usable].sum())} smiling); folds by source: "
-        + ", ".join(f"{len(f)} sources / {int(usable[np.isin(faces.source, f)].sum())} faces" for f in folds)
+        f"{int(usable.sum())} detected and labelled ({int(faces.label[usable].sum())} smiling); folds by {args.fold_by}: "
+        + ", ".join(f"{len(f)} {args.fold_by}s / {int(usable[np.isin(getattr(faces, args.fold_by), f)].sum())} faces" for f in folds)
     )
     sources = [DataSource(k, args.data / VIDEO_REPLAY_FOLDERS[k]) for k in base.card.training_sources if k in VIDEO_REPLAY_FOLDERS]
     replay = load_replay(sources, log=lambda _: None)
@@ -227,18 +227,22 @@ def video_main(args, base: SmileClassifier) -> int:
     labels = {lab.name: lab for lab in load_labels(args.labels)}
     oof: dict[str, dict[str, list]] = {}  # score name -> recipe -> held-out clips' scored timelines
     for k in args.fold if args.fold is not None else range(args.folds):
-        held = np.isin(faces.source, folds[k])
+        held = np.isin(getattr(faces, args.fold_by), folds[k])
         collected, _ = split_population(faces.take(~held).items(args.faces / "crops"), args.n, args.seed)
-        set_dir = args.out / f"video_fold{k}of{args.folds}_n{args.n}_s{args.seed}"
+        by = "" if args.fold_by == "source" else f"{args.fold_by}_"
+        set_dir = args.out / f"video_{by}fold{k}of{args.folds}_n{args.n}_s{args.seed}"
         if not set_dir.exists():
             write_items(set_dir, collected, VIDEO_CONSENT)
             freeze_validation(set_dir, load_collected(set_dir))
         frozen = set(json.loads((set_dir / VALIDATION_FILE).read_text())["groups"])
         trained = {it.group for it in collected} - frozen
         print(
-            f"\nfold {k}: held out {len(folds[k])} sources, {int(held.sum())} face rows; collected {len(collected)} faces "
+            f"\nfold {k}: held out {len(folds[k])} {args.fold_by}s, {int(held.sum())} face rows; collected {len(collected)} faces "
             f"({sum(it.smile for it in collected)} smiling) of {len({it.group for it in collected})} clips, {len(frozen)} clips frozen validation"
         )
+        if args.fold_by == "clip":
+            shared = set(faces.source[held]) & {faces.source[faces.clip == it.group][0] for it in collected}
+            print(f"  held-out clips whose source has collected clips: {len(set(faces.clip[held & np.isin(faces.source, list(shared))]))}")
         models = run_recipes(args, set_dir, replay, conn)
         if not args.test:
             continue
@@ -306,6 +310,7 @@ def main() -> int:
     ap.add_argument("--faces", type=Path, help="video: where the cut faces are cached (default OUT/video_faces)")
     ap.add_argument("--folds", type=int, default=2, help="video: folds of whole sources")
     ap.add_argument("--fold", type=int, nargs="+", help="video: run only these folds (no out-of-fold summary)")
+    ap.add_argument("--fold-by", choices=("source", "clip"), default="source", help="video: hold out whole sources (new footage) or clips")
     args = ap.parse_args()
     started = time.time()
     quiet = lambda _: None  # noqa: E731

@@ -128,6 +128,10 @@ def test_source_folds_keep_sources_whole_and_balance_faces():
     assert sorted(s for f in folds for s in f) == ["a", "b", "c", "d"]
     sizes = [int(np.isin(faces.source, f).sum()) for f in folds]
     assert sizes == [70, 70]
+    faces.clip = np.array([f"{s}{i % 2}" for i, s in enumerate(faces.source)])
+    clips = source_folds(faces, 2, by="clip")
+    assert sorted(c for f in clips for c in f) == ["a0", "a1", "b0", "b1", "c0", "c1", "d0", "d1"]
+    assert [int(np.isin(faces.clip, f).sum()) for f in clips] == [70, 70]
 
 
 def test_stack_fuses_both_parts_and_keeps_the_cnn_where_geometry_is_missing():

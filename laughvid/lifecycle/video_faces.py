@@ -180,18 +180,21 @@ def collect_faces(
     return VideoFaces(**joined)
 
 
-def source_folds(faces: VideoFaces, k: int) -> list[list[str]]:
-    """`k` folds of whole sources, balanced by their labelled detected faces (largest source first,
-    each to the fold with fewest faces): a source's clips look alike, so they are held out together."""
+def source_folds(faces: VideoFaces, k: int, by: str = "source") -> list[list[str]]:
+    """`k` folds of whole sources (or of whole clips, `by="clip"`), balanced by their labelled detected
+    faces (largest first, each to the fold with fewest faces). By source is the strict test (a source's
+    clips look alike: new footage from new places); by clip, other clips of the same sources, i.e. the
+    same people or settings, can sit on the training side, as when a team fine-tunes on its own recordings."""
+    keys = getattr(faces, by)
     counts: dict[str, int] = {}
-    for source, use in zip(faces.source, faces.detected & (faces.label != IGNORED), strict=True):
-        counts[source] = counts.get(source, 0) + int(use)
+    for key, use in zip(keys, faces.detected & (faces.label != IGNORED), strict=True):
+        counts[key] = counts.get(key, 0) + int(use)
     folds: list[list[str]] = [[] for _ in range(k)]
     sizes = [0] * k
-    for source in sorted(counts, key=lambda s: (-counts[s], s)):
+    for key in sorted(counts, key=lambda s: (-counts[s], s)):
         j = int(np.argmin(sizes))
-        folds[j].append(source)
-        sizes[j] += counts[source]
+        folds[j].append(key)
+        sizes[j] += counts[key]
     return [sorted(f) for f in folds]
 
 
