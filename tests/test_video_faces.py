@@ -3,6 +3,8 @@
 One generated clip is analysed with the shipped model; its faces are then cut and labelled from
 labels written here, so nothing depends on the dev set's media."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from media import astronaut_video
@@ -100,6 +102,19 @@ def test_timeline_rebuilt_from_new_face_probabilities(analysed):
     assert with_probs(result, np.full(n, 0.02)).segments == []
     with pytest.raises(ValueError, match="face rows"):
         with_probs(result, np.zeros(n - 1))
+
+
+def test_timeline_rebuilt_from_new_face_probabilities_is_averaged_per_person_as_the_product_shows_it(analysed):
+    """Candidates' timelines must go through the same per-person score window as the stored analysis'
+    (they were rebuilt from raw per-face scores, so Phase 2 figures were not those of the product)."""
+    result = analysed[2]
+    assert result.smoothing.score_window_s > 0, "the default smoothing averages each person's score"
+    same = with_probs(result, result.cache.probs)
+    np.testing.assert_array_equal(same.series.probs, result.series.probs)
+    unranked = [dataclasses.replace(s, peak_intensity=None) for s in result.segments]  # intensity: the stored analysis' own
+    assert same.segments == unranked and same.tracks.keys() == result.tracks.keys()
+    flicker = np.where(np.arange(len(result.cache.times_s)) % 2 == 0, 0.95, 0.05)  # one face flickering frame to frame
+    assert np.nanmax(with_probs(result, flicker).series.probs) < 0.7  # averaged in log-odds: about 0.5, not 0.95
 
 
 def _faces(sources: list[str]) -> VideoFaces:

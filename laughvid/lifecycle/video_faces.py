@@ -27,13 +27,12 @@ from laughvid.atomic import write_image_atomic
 from laughvid.export.crops import crop_framing
 from laughvid.lifecycle.manifest import write_manifest
 from laughvid.lifecycle.video_eval import VideoLabels, _inside
-from laughvid.pipeline.analyze import AnalysisResult, load_result
+from laughvid.pipeline.analyze import AnalysisResult, laugh_series, load_result
 from laughvid.pipeline.decode import frames_at
 from laughvid.pipeline.faces.crop import crop_faces
 from laughvid.pipeline.fusion import Logistic, logit
 from laughvid.pipeline.scoring import SmileClassifier
 from laughvid.pipeline.segments import find_segments
-from laughvid.pipeline.timeline import track_series, whole_series
 from laughvid.store import list_analyses
 from laughvid.training.data import ImageItem
 from laughvid.training.fit_fusion import fit_logistic
@@ -218,7 +217,6 @@ def with_probs(result: AnalysisResult, probs: np.ndarray) -> AnalysisResult:
     if len(probs) != len(result.cache.times_s):
         raise ValueError(f"{len(probs)} probabilities for {len(result.cache.times_s)} face rows")
     cache = dataclasses.replace(result.cache, probs=np.asarray(probs, np.float64))
-    series = whole_series(cache)
-    tracks = {tid: s for tid, s in track_series(cache).items() if tid in result.tracks}
+    series, tracks = laugh_series(cache, result.fragments, result.smoothing.score_window_s)  # each person's averaged, as shown
     segments = find_segments(series, result.smoothing, tracks, result.end_s)
     return dataclasses.replace(result, cache=cache, series=series, tracks=tracks, segments=segments)
