@@ -253,3 +253,13 @@ def test_upright_turns_frames_exactly_as_rot90_into_a_new_array_or_the_given_one
     assert np.array_equal(upright(frame, rotation), expected)
     dst = np.zeros(expected.shape, np.uint8)
     assert upright(frame, rotation, dst) is dst and np.array_equal(dst, expected)
+
+
+def test_decord_on_a_few_pixel_video_says_to_use_pyav(tmp_path):
+    """decord fails to copy out frames of a few-pixel video: a clear message, not its internal check."""
+    video = tmp_path / "tiny.mp4"
+    run_ffmpeg("-f", "lavfi", "-i", "color=c=blue:size=3x5:rate=10:duration=1", "-c:v", "libx264", "-pix_fmt", "yuv444p", video)
+    with pytest.raises(VideoError, match=r"decord cannot decode this 3x5 video; use the pyav backend"):
+        _decode(video, backend="decord")
+    frames, _, _ = _decode(video)
+    assert frames.shape == (10, 5, 3, 3)

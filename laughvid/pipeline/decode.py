@@ -449,7 +449,10 @@ def _decord_frames(path, info: VideoInfo, fps: float, max_side: int | None, star
     report.frames_decoded = int(chosen[-1] + 1) if len(chosen) else 0
     for start in range(0, len(chosen), 32):
         idx = chosen[start : start + 32]
-        frames = reader.get_batch(idx.tolist()).asnumpy()
+        try:
+            frames = reader.get_batch(idx.tolist()).asnumpy()
+        except decord.DECORDError as exc:  # e.g. a few-pixel video: its frames fail to copy out
+            raise VideoError(f"{path}: decord cannot decode this {info.width}x{info.height} video; use the pyav backend") from exc
         for i, frame in zip(idx, frames, strict=False):
             report.frames_analysed += 1
             report.last_time_s = float(times[i])
