@@ -263,3 +263,12 @@ def test_decord_on_a_few_pixel_video_says_to_use_pyav(tmp_path):
         _decode(video, backend="decord")
     frames, _, _ = _decode(video)
     assert frames.shape == (10, 5, 3, 3)
+
+
+def test_resume_continues_exactly_when_frames_are_left_undecoded(tmp_path):
+    clip = astronaut_video(tmp_path / "b_frames.mp4", seconds=3, b_frames=3)
+    frames, times, _ = _decode(clip, batch_size=7)
+    for cut in (5, 16):
+        tail_frames, tail_times, _ = _decode(clip, batch_size=7, start_after_s=float(times[cut]))
+        np.testing.assert_allclose(tail_times, times[cut + 1 :])
+        assert np.array_equal(tail_frames, frames[cut + 1 :])
