@@ -136,11 +136,14 @@ def test_finetune_command_end_to_end(world, tmp_path, monkeypatch, capsys):
             "public:cartoons",
             "--epochs",
             "1",
+            "--min-validation-groups",
+            "2",
         ]
     )
     out = capsys.readouterr().out
     assert code == EXIT_OK
     assert "frozen_validation" in out and "Promotion gate" in out and ("PROMOTED" in out or "not promoted" in out)
+    assert ">= 2 groups" in out  # the flag reaches the gate
     assert main(["models", "list"]) == EXIT_OK
     listing = capsys.readouterr().out
     assert ModelCard.load(tmp_path / "m").version in listing and "smile-v1-" in listing

@@ -125,3 +125,19 @@ def test_gate_decides_right_on_known_differences_in_generated_scores():
     good = promotion_gate({"val": validation, "pub": kept_public}, ["val"], ["pub"])
     forgetful = promotion_gate({"val": validation, "pub": lost_public}, ["val"], ["pub"])
     assert good.promote and not forgetful.promote
+
+
+def test_gate_refuses_a_confident_gain_from_too_few_validation_groups():
+    """An interval from 8 clips looked sure (+0.036 [+0.0005, +0.065]) and the promoted model then lost on
+    52 held-out clips (docs/finetune.md): below `min_groups` people/videos the gate keeps the parent."""
+
+    def validation(groups: int) -> PairedDifference:
+        return PairedDifference("roc_auc", 0.783, 0.819, 0.0005, 0.065, 0.95, 281, groups, 2000)
+
+    public = _change(0.95, -0.002, 0.002)
+    few = promotion_gate({"val": validation(8), "pub": public}, ["val"], ["pub"])
+    enough = promotion_gate({"val": validation(20), "pub": public}, ["val"], ["pub"])
+    lowered = promotion_gate({"val": validation(8), "pub": public}, ["val"], ["pub"], GateRule(min_groups=8))
+    assert not few.promote and enough.promote and lowered.promote
+    assert "KEEP active" in str(few) and "fewer than 20 people/videos" in str(few)
+    assert "fewer than" not in str(enough) and few.details["rule"]["min_groups"] == 20

@@ -41,6 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="largest public ROC-AUC drop the gate accepts: the low end of the change's 95%% interval must be above -MARGIN "
         "(default 0.005)",
     )
+    p.add_argument(
+        "--min-validation-groups",
+        type=int,
+        help="fewest people/videos in the frozen validation split for the gate to promote (default 20: fewer give "
+        "intervals too narrow to trust, docs/finetune.md)",
+    )
     p.add_argument("--no-promote", action="store_true", help="register the new model but never activate it")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run)
@@ -69,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     recipe = {k: getattr(args, k) for k in ("epochs", "lr", "trainable", "backbone_lr", "replay_ratio") if getattr(args, k) is not None}
-    gate = GateRule() if args.margin is None else GateRule(margin=args.margin)
+    gate_rule = {k: v for k, v in (("margin", args.margin), ("min_groups", args.min_validation_groups)) if v is not None}
+    gate = GateRule(**gate_rule)
     config = FinetuneConfig(**recipe, seed=args.seed, faces=args.faces, gate=gate)
     try:
         result = finetune(
