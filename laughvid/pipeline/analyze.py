@@ -9,7 +9,9 @@
 Per batch of analysed frames: detect faces on every `detect_every`-th analysed frame and on the
 batch's last frame, link them into tracks, interpolate boxes for the frames in between (offline,
 so both sides are known), crop and score every face of every analysed frame in one ONNX call,
-then commit the batch to the store with the state needed to resume after it. Reading a result
+then commit the batch to the store with the state needed to resume after it. Three threads overlap:
+decoding, detection/tracking of batch n+1, and cropping/scoring of batch n (measured idle on 720p30:
+0.50 -> 0.59 of decode-only, docs/pipeline.md); batches are stored in order. Reading a result
 back stitches the tracker's tracks into one id per person (laughvid.pipeline.faces.stitch): a pure function
 of the stored observations, so a cached or resumed analysis shows the same persons as a fresh one.
 
@@ -27,6 +29,7 @@ import math
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -312,19 +315,36 @@ def _run(
     batches = iter_batches(
         info.path, params.fps, params.batch_size, params.max_side, resume.get("last_time_s"), params.backend, info, report
     )
-    with _opencv_threads(1):
-        for batch in _prefetch(batches, PREFETCH_DEPTH):
-            scale = info.width / batch.frames.shape[2]
-            faces, is_key, keyframe = _track_batch(batch, analysed, tracker, detector, params, keyframe)
-            rows = _score_rows(batch, faces, is_key, classifier, scale, geometry, params.landmark_every, params.landmark_gate)
-            analysed += len(batch)
-            last = float(batch.times_s[-1])
-            state = {"tracker": tracker.state(), "analysed": analysed, "last_time_s": last, "keyframe": _faces_to_json(keyframe)}
-            fraction = min(1.0, last / info.duration_s) if info.duration_s > 0 else 0.0
-            store.save_chunk(conn, record.id, batch.times_s, rows, state, fraction)
-            del batch  # frees its frames before waiting for the next batch: at most 3 batches in memory
-            if progress:
-                progress(fraction, f"{last:.1f}/{info.duration_s:.1f} s")
+
+    def save(rows: Future, times_s: np.ndarray, state: dict, fraction: float) -> None:
+        store.save_chunk(conn, record.id, times_s, rows.result(), state, fraction)
+        if progress:
+            progress(fraction, f"{state['last_time_s']:.1f}/{info.duration_s:.1f} s")
+
+    waiting = None  # the batch being scored while the next one is detected: (rows to come, times, resume state, fraction)
+    with _opencv_threads(1), ThreadPoolExecutor(1, thread_name_prefix="laughvid-score") as scoring:
+        try:
+            for batch in _prefetch(batches, PREFETCH_DEPTH):
+                scale = info.width / batch.frames.shape[2]
+                faces, is_key, keyframe = _track_batch(batch, analysed, tracker, detector, params, keyframe)
+                rows = scoring.submit(
+                    _score_rows, batch, faces, is_key, classifier, scale, geometry, params.landmark_every, params.landmark_gate
+                )
+                analysed += len(batch)
+                last = float(batch.times_s[-1])
+                state = {"tracker": tracker.state(), "analysed": analysed, "last_time_s": last, "keyframe": _faces_to_json(keyframe)}
+                done, waiting = waiting, (rows, batch.times_s, state, min(1.0, last / info.duration_s) if info.duration_s > 0 else 0.0)
+                if done:
+                    save(*done)
+                del batch  # frees its frames once scored: at most 4 batches in memory (scored, detected, queued, decoded)
+            done, waiting = waiting, None
+            if done:
+                save(*done)
+        except BaseException:
+            if waiting:  # keep what was finished for resume (the interrupted batch is redone)
+                with contextlib.suppress(Exception):
+                    save(*waiting)
+            raise
     if analysed == 0:
         report.warnings.append("no frames could be decoded")
     return report.warnings

@@ -230,13 +230,13 @@ class _BufferPool:
     Why: a fresh 720p batch (83 MB) is new memory the kernel must fault in and zero as frames are
     written into it. Measured on the 2-core machine: converting a 720p frame into fresh memory took
     3.7 ms, into a reused batch 0.7 ms; ~0.35 s less CPU for 20 s of 720p30 (7 batches, 3 of them
-    fresh). Analysis holds at most `size` batches at once (one analysed, one queued, one being
-    filled), so that many are reused; a caller that keeps more simply gets fresh ones. Reuse is
+    fresh). Analysis holds at most `size` batches at once (one scored, one detected, one queued, one
+    being filled), so that many are reused; a caller that keeps more simply gets fresh ones. Reuse is
     decided by reference count: a batch, its frames or any view of them still referenced anywhere
     keeps its array out of reuse.
     """
 
-    def __init__(self, shape: tuple[int, ...], size: int = 3) -> None:
+    def __init__(self, shape: tuple[int, ...], size: int = 4) -> None:
         self.shape, self.size = shape, size
         self._arrays: list[np.ndarray] = []
 
