@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from media import astronaut_video
@@ -78,38 +79,42 @@ def test_a_bug_in_the_export_is_kept_for_the_page_to_raise(video, tmp_path, monk
     assert isinstance(job.error, KeyError) and job.outcome is None
 
 
-def test_cancel_during_the_blur_writes_nothing(video, tmp_path):
+def blurring_export(video, tmp_path) -> tuple[export_job.ExportJob, Path]:
+    """A blurred clip export, returned once it is blurring (the slow part), with its exports folder."""
     conn, record = video
     settings = settings_in(tmp_path)
     job = export_job.start(settings, "clips", view_of(conn, record), actions.ClipOptions(), blur=True)
     wait_until(lambda: job.progress is not None and "blurring faces" in job.progress.phrase)
+    return job, settings.exports_dir
+
+
+def files_in(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file()]
+
+
+def test_cancel_during_the_blur_writes_nothing(video, tmp_path):
+    job, exports = blurring_export(video, tmp_path)
     job.stop()
     wait_until(lambda: not job.running)
     assert job.outcome.cancelled and job.outcome.paths == []
     assert job.outcome.notes == ["export cancelled: 0 of 1 clip(s) written before the cancel; nothing partial was left"]
-    assert [p.name for p in settings.exports_dir.rglob("*") if p.is_file()] == []
+    assert files_in(exports) == []
 
 
 def test_opening_another_video_cancels_its_export(video, tmp_path):
-    conn, record = video
-    settings = settings_in(tmp_path)
-    job = export_job.start(settings, "clips", view_of(conn, record), actions.ClipOptions(), blur=True)
-    assert export_job.for_video(job, record.sha256) is job  # the same video: kept running
-    wait_until(lambda: job.progress is not None and "blurring faces" in job.progress.phrase)
+    job, exports = blurring_export(video, tmp_path)
+    assert export_job.for_video(job, video[1].sha256) is job  # the same video: kept running
     assert export_job.for_video(job, "another video's sha256") is None
     wait_until(lambda: not job.running)
-    assert job.outcome.cancelled and [p for p in settings.exports_dir.rglob("*") if p.is_file()] == []
+    assert job.outcome.cancelled and files_in(exports) == []
 
 
 def test_stopping_every_export_waits_until_each_has_cancelled(video, tmp_path):
     """What the server does as it exits (at exit): every session's running export stops cleanly."""
-    conn, record = video
-    settings = settings_in(tmp_path)
-    job = export_job.start(settings, "clips", view_of(conn, record), actions.ClipOptions(), blur=True)
-    wait_until(lambda: job.progress is not None and "blurring faces" in job.progress.phrase)
+    job, exports = blurring_export(video, tmp_path)
     export_job.stop_all()
     assert not job.running and job.outcome.cancelled
-    assert [p for p in settings.exports_dir.rglob("*") if p.is_file()] == []
+    assert files_in(exports) == []
 
 
 EXIT_MID_EXPORT = """
