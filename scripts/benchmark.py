@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO / "tests"))  # generated-media helpers
 from media import astronaut_frames, run_ffmpeg  # noqa: E402
 
 from laughvid.lifecycle.registry import load_classifier
-from laughvid.pipeline.analyze import AnalysisParams, _face_features, _opencv_threads, _track_batch, analyze_video  # noqa: E402
+from laughvid.pipeline.analyze import AnalysisParams, _face_features, _opencv_single_thread, _track_batch, analyze_video  # noqa: E402
 from laughvid.pipeline.decode import iter_batches, probe  # noqa: E402
 from laughvid.pipeline.faces.finder import make_detector  # noqa: E402
 from laughvid.pipeline.faces.tracker import Tracker, TrackerParams, iou  # noqa: E402
@@ -133,7 +133,7 @@ def stages(path: Path, classifier: SmileClassifier, params: AnalysisParams) -> t
     times, probs = [], []
     batches = iter_batches(path, params.fps, params.batch_size, params.max_side, backend=params.backend)
     n = 0
-    with _opencv_threads(1):
+    with _opencv_single_thread():
         while True:
             with timed("decode"):
                 batch = next(batches, None)

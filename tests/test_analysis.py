@@ -83,6 +83,25 @@ def test_analysis_runs_opencv_on_one_thread_and_gives_the_callers_setting_back(c
         cv2.setNumThreads(before)
 
 
+def test_overlapping_analyses_keep_opencv_on_one_thread_until_the_last_ends():
+    """The app analyses in concurrent session threads: the first to end must not switch OpenCV back
+    while the other runs, and the last must give the caller's setting back."""
+    from laughvid.pipeline.analyze import _opencv_single_thread
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(2)
+    try:
+        first, second = _opencv_single_thread(), _opencv_single_thread()
+        first.__enter__()
+        second.__enter__()
+        first.__exit__(None, None, None)
+        assert cv2.getNumThreads() == 1  # the second analysis still runs
+        second.__exit__(None, None, None)
+        assert cv2.getNumThreads() == 2
+    finally:
+        cv2.setNumThreads(before)
+
+
 class MissingKeyframes(FaceFinder):
     """The default detectors, except that whole-frame detection finds nothing on the given keyframes
     (counted from 1), as BlazeFace does on a laugh with the head thrown back; second looks optional."""

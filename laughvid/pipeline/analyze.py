@@ -279,22 +279,41 @@ def _prefetch(batches: Iterator[FrameBatch], depth: int) -> Iterator[FrameBatch]
                 worker.join(0.05)
 
 
-@contextlib.contextmanager
-def _opencv_threads(n: int) -> Iterator[None]:
-    """OpenCV calls on `n` threads while analysing (restored after).
+class _OpenCVSingleThread:
+    """OpenCV calls on one thread while any analysis in this process runs; the caller's setting is
+    given back when the last one ends.
 
-    Why: analysis already keeps both cores busy with its two stages (decoding in one thread,
-    detection and scoring in the other), like the ONNX sessions' single thread. OpenCV's own pool
-    would split each colour conversion or resize across cores and then spin waiting for work:
-    measured, converting the sampled frames of 20 s of 720p30 took ~0.3 s less CPU on one thread.
-    Results are the same either way (each pixel is computed the same way on any thread).
+    Why: analysis already keeps both cores busy with its stages (decoding, detection, scoring in
+    threads of their own), like the ONNX sessions' single thread. OpenCV's own pool would split each
+    colour conversion or resize across cores and then spin waiting for work: measured, converting the
+    sampled frames of 20 s of 720p30 took ~0.3 s less CPU on one thread. Results are the same either
+    way. Counted, not save-and-restore per analysis: the app runs analyses in concurrent session
+    threads, and two overlapping save/restore pairs would leave OpenCV on one thread for good (or
+    switch it back while the other still runs).
     """
-    before = cv2.getNumThreads()
-    cv2.setNumThreads(n)
-    try:
-        yield
-    finally:
-        cv2.setNumThreads(before)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self._before = 0
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._running == 0:
+                self._before = cv2.getNumThreads()
+                cv2.setNumThreads(1)
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running -= 1
+                if self._running == 0:
+                    cv2.setNumThreads(self._before)
+
+
+_opencv_single_thread = _OpenCVSingleThread()
 
 
 def _run(
@@ -322,7 +341,7 @@ def _run(
             progress(fraction, f"{state['last_time_s']:.1f}/{info.duration_s:.1f} s")
 
     waiting = None  # the batch being scored while the next one is detected: (rows to come, times, resume state, fraction)
-    with _opencv_threads(1), ThreadPoolExecutor(1, thread_name_prefix="laughvid-score") as scoring:
+    with _opencv_single_thread(), ThreadPoolExecutor(1, thread_name_prefix="laughvid-score") as scoring:
         try:
             for batch in _prefetch(batches, PREFETCH_DEPTH):
                 scale = info.width / batch.frames.shape[2]
