@@ -305,6 +305,17 @@ def test_the_sample_video_shows_its_two_people(conn):
     doc = analysis_document(result)  # analysis.json: persons under "tracks", glimpses under "fragments", nothing lost
     assert [len(doc["tracks"]), len(doc["fragments"])] == [2, len(result.fragments)]
     assert sum(len(t["observations"]) for t in doc["tracks"] + doc["fragments"]) == len(result.cache.times_s)
+    # each observation's laugh_prob is what the timeline reads: per frame, their max is the timeline's value
+    best: dict[float, float] = {}
+    for person in doc["tracks"] + doc["fragments"]:
+        for o in person["observations"]:
+            if o["laugh_prob"] is not None:
+                best[o["time_s"]] = max(best.get(o["time_s"], 0.0), o["laugh_prob"])
+        assert person["max_laugh_prob"] == max(o["laugh_prob"] for o in person["observations"])
+    timeline = {t["time_s"]: t["laugh_prob"] for t in doc["timeline"] if t["laugh_prob"] is not None}
+    assert best == timeline and result.smoothing.score_window_s > 0
+    averaged = [o for p in doc["tracks"] for o in p["observations"] if o["prob"] != o["laugh_prob"]]
+    assert averaged  # the window changed some faces' scores: prob keeps each face's own
 
 
 @pytest.mark.parametrize("name, people", [("people_street.mp4", 4), ("selfie_group_smile.mp4", 3), ("d3.mp4", 1)])

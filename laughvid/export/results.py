@@ -22,6 +22,7 @@ from laughvid.atomic import write_files_atomic
 from laughvid.export.lists import rows as segment_rows
 from laughvid.export.lists import to_csv as segments_csv
 from laughvid.pipeline.analyze import AnalysisResult
+from laughvid.pipeline.timeline import track_average
 from laughvid.types import ScoreCache
 
 
@@ -44,7 +45,10 @@ def timeline_csv(result: AnalysisResult) -> str:
     return buffer.getvalue()
 
 
-def _track_document(cache: ScoreCache, tid: int) -> dict:
+def _track_document(cache: ScoreCache, laugh: np.ndarray, tid: int) -> dict:
+    """One person's observations: `prob` is the face's own score, `laugh_prob` the same averaged over
+    the person's score window, as the timeline and the segments read it (`mean_prob` and `max_prob`
+    summarise the former, `max_laugh_prob` the latter)."""
     mine = cache.track_ids == tid
     return {
         "track_id": tid,
@@ -52,15 +56,25 @@ def _track_document(cache: ScoreCache, tid: int) -> dict:
         "end_s": round(float(cache.times_s[mine].max()), 3),
         "mean_prob": round(float(cache.probs[mine].mean()), 4),
         "max_prob": round(float(cache.probs[mine].max()), 4),
+        "max_laugh_prob": _num(np.fmax.reduce(laugh[mine]), 4),  # fmax: NaN only where every value is
         "observations": [
-            {"time_s": round(float(t), 3), "box": [round(float(v), 1) for v in box], "prob": round(float(p), 4), "detected": bool(d)}
-            for t, box, p, d in zip(cache.times_s[mine], cache.boxes[mine], cache.probs[mine], cache.detected[mine], strict=False)
+            {
+                "time_s": round(float(t), 3),
+                "box": [round(float(v), 1) for v in box],
+                "prob": round(float(p), 4),
+                "laugh_prob": _num(a, 4),
+                "detected": bool(d),
+            }
+            for t, box, p, a, d in zip(
+                cache.times_s[mine], cache.boxes[mine], cache.probs[mine], laugh[mine], cache.detected[mine], strict=False
+            )
         ],
     }
 
 
 def analysis_document(result: AnalysisResult) -> dict:
     record, cache = result.record, result.cache
+    laugh = track_average(cache, result.smoothing.score_window_s)
     return {
         "video": {"path": record.path, "sha256": record.sha256, **asdict(record.info)},
         "model_version": record.model_version,
@@ -72,8 +86,8 @@ def analysis_document(result: AnalysisResult) -> dict:
         "frames_analysed": len(result.series.times_s),
         "frames_with_faces": int(np.count_nonzero(~np.isnan(result.series.probs))),
         "segments": segment_rows(result.segments),
-        "tracks": [_track_document(cache, tid) for tid in sorted(result.tracks)],  # one per person
-        "fragments": [_track_document(cache, tid) for tid in result.fragments],  # faces seen too briefly to be a person
+        "tracks": [_track_document(cache, laugh, tid) for tid in sorted(result.tracks)],  # one per person
+        "fragments": [_track_document(cache, laugh, tid) for tid in result.fragments],  # faces seen too briefly to be a person
         "timeline": [
             {"time_s": round(float(t), 3), "laugh_prob": _num(p, 4), "laugh_intensity": _num(i, 4)}
             for t, p, i in zip(result.series.times_s, result.series.probs, _intensity(result), strict=False)
