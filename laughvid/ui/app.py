@@ -10,6 +10,7 @@ crash loses nothing).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 import streamlit as st
@@ -31,10 +32,10 @@ def load_model(model_dir: str) -> actions.LoadedModel:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def load_analysis(
-    _conn: sqlite3.Connection, store_path: str, analysis_id: int, started_at: str, video_path: str, smoothing: actions.SmoothingParams
+    _conn: sqlite3.Connection, store_path: str, analysis_id: int, analysed_as: str, video_path: str, smoothing: actions.SmoothingParams
 ) -> actions.AnalysisResult:
     """An analysis segmented with `smoothing`, kept across reruns and sessions (a finished analysis
-    never changes; a relinked file changes `video_path`, so its record is read again; `started_at`
+    never changes; a relinked file changes `video_path`, so its record is read again; `analysed_as`
     tells apart the analysis of a store recreated at the same path that reuses the id)."""
     return actions.load_result(_conn, analysis_id, smoothing)
 
@@ -44,13 +45,20 @@ def auto_segments(
     _conn: sqlite3.Connection,
     store_path: str,
     analysis_id: int,
-    started_at: str,
+    analysed_as: str,
     _record: actions.AnalysisRecord,
     smoothing: actions.SmoothingParams,
 ) -> list[actions.Segment]:
     """The library table's segments of each video at the page's tuning, kept across reruns (a finished
     analysis never changes): recomputed on every rerun they cost 0.6 s per 30-minute video."""
     return actions.auto_segments(_conn, _record, smoothing)
+
+
+def analysed_as(record: actions.AnalysisRecord) -> str:
+    """What an analysis computed: start time, video content, model and parameters. A store recreated at
+    the same path reuses analysis ids, and the start time alone is to the second (two short analyses
+    can share it); two analyses equal in all four computed the same results."""
+    return json.dumps([record.started_at, record.sha256, record.model_version, record.params], sort_keys=True)
 
 
 def main() -> None:
@@ -72,7 +80,7 @@ def _draw() -> None:
         choice.record,
         choice.smoothing,
         lambda conn, analysis_id, smoothing: load_analysis(
-            conn, str(settings.store_path), analysis_id, choice.record.started_at, choice.record.path, smoothing
+            conn, str(settings.store_path), analysis_id, analysed_as(choice.record), choice.record.path, smoothing
         ),
     )
     selection.follow(view.record.sha256, view.items)
@@ -85,7 +93,7 @@ def _draw() -> None:
         settings,
         db,
         choice.smoothing,
-        lambda record, smoothing: auto_segments(db, str(settings.store_path), record.id, record.started_at, record, smoothing),
+        lambda record, smoothing: auto_segments(db, str(settings.store_path), record.id, analysed_as(record), record, smoothing),
     )
 
 
