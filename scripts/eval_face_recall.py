@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from laughvid.lifecycle.video_eval import _inside
+from laughvid.lifecycle.video_eval import in_spans
 from laughvid.pipeline.analyze import AnalysisParams, analyze_video
 from laughvid.pipeline.faces.finder import DETECTORS
 from laughvid.pipeline.faces.tracker import TrackerParams
@@ -73,13 +73,13 @@ class ClipFrames:
 
 def clip_frames(clip: Clip, result) -> ClipFrames:
     times = result.series.times_s
-    keep = ~_inside(times, clip.ignore)
+    keep = ~in_spans(times, clip.ignore)
     has_face = ~np.isnan(result.series.probs)
     counts = np.bincount(np.searchsorted(times, result.cache.times_s), minlength=len(times)) if len(times) else np.zeros(0)
     return ClipFrames(
         has_face[keep],
-        _inside(times, clip.smile)[keep],
-        {c: _inside(times, spans)[keep] for c, spans in clip.conditions.items()},
+        in_spans(times, clip.smile)[keep],
+        {c: in_spans(times, spans)[keep] for c, spans in clip.conditions.items()},
         float(counts.mean()) if len(counts) else 0.0,
     )
 

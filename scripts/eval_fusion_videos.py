@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from laughvid.lifecycle.registry import load_classifier
-from laughvid.lifecycle.video_eval import load_labels
+from laughvid.lifecycle.video_eval import in_spans, load_labels
 from laughvid.pipeline.analyze import AnalysisParams, analyze_video
 from laughvid.pipeline.timeline import whole_series
 from laughvid.store import open_store
@@ -40,16 +40,9 @@ def clip_parts(result, labels) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         "fusion": cache.probs,
     }
     times = cache.frame_times_s
-
-    def inside(spans):
-        mask = np.zeros(len(times), bool)
-        for a, b in spans:
-            mask |= (times >= a) & (times < b)
-        return mask
-
-    keep = ~inside(labels.ignore)
+    keep = ~in_spans(times, labels.ignore)
     series = {k: np.nan_to_num(whole_series(cache, v).probs, nan=0.0)[keep] for k, v in values.items()}
-    return inside(labels.smile)[keep], series
+    return in_spans(times, labels.smile)[keep], series
 
 
 def pooled_auc(clips, part: str) -> float:

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from laughvid.lifecycle.video_eval import Counts, VideoLabels, event_counts, frame_counts, load_labels
+from laughvid.lifecycle.video_eval import Counts, VideoLabels, event_counts, frame_counts, in_spans, load_labels
 from laughvid.types import Segment
 
 REPO = Path(__file__).resolve().parents[1]
@@ -15,6 +15,14 @@ LABELS = VideoLabels("v.mp4", smile=((2.0, 4.0), (6.0, 7.0)), ignore=((8.0, 9.0)
 
 def seg(a, b):
     return Segment(a, b, 0.9, 0.8)
+
+
+def test_a_time_is_in_spans_from_their_start_up_to_not_including_their_end():
+    """Labels are [start, end): a frame on the boundary of two adjacent spans belongs to the later one only,
+    and frame figures, face labels and face recall all read them through this one rule."""
+    times = np.array([0.5, 1.0, 1.5, 2.0, 3.0, 4.0])
+    assert in_spans(times, [(1.0, 2.0), (2.0, 3.0)]).tolist() == [False, True, True, True, False, False]
+    assert in_spans(times, []).tolist() == [False] * 6
 
 
 def test_frame_counts_skip_ignored_frames():

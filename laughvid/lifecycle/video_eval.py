@@ -100,7 +100,9 @@ class Counts:
         return 2 * p * r / (p + r) if p + r else 0.0
 
 
-def _inside(times: np.ndarray, spans: Sequence[Span]) -> np.ndarray:
+def in_spans(times: np.ndarray, spans: Sequence[Span]) -> np.ndarray:
+    """Per time, whether it lies in any of `spans`: [start, end), as labels and segments are read
+    everywhere (frame figures, face labels, face recall), so a frame on a boundary counts once."""
     mask = np.zeros(len(times), bool)
     for a, b in spans:
         mask |= (times >= a) & (times < b)
@@ -108,9 +110,9 @@ def _inside(times: np.ndarray, spans: Sequence[Span]) -> np.ndarray:
 
 
 def frame_counts(times: np.ndarray, predicted: Sequence[Segment], labels: VideoLabels) -> Counts:
-    keep = ~_inside(times, labels.ignore)
-    truth = _inside(times, labels.smile)[keep]
-    pred = _inside(times, [(s.start_s, s.end_s) for s in predicted])[keep]
+    keep = ~in_spans(times, labels.ignore)
+    truth = in_spans(times, labels.smile)[keep]
+    pred = in_spans(times, [(s.start_s, s.end_s) for s in predicted])[keep]
     return Counts(int(np.sum(truth & pred)), int(np.sum(~truth & pred)), int(np.sum(truth & ~pred)))
 
 
@@ -149,16 +151,16 @@ def score_videos(
         series, tracks = result.laugh(smoothing.score_window_s)
         segments = find_segments(series, smoothing, tracks, result.end_s)
         times = series.times_s
-        keep = ~_inside(times, labels.ignore)
+        keep = ~in_spans(times, labels.ignore)
         row = VideoScore(
             labels.name,
             frame_counts(times, segments, labels),
             event_counts(segments, labels, collar_s),
             segments,
             labels,
-            _inside(times, labels.smile)[keep],
+            in_spans(times, labels.smile)[keep],
             np.nan_to_num(series.probs[keep], nan=0.0),
-            _inside(times, [(s.start_s, s.end_s) for s in segments])[keep],
+            in_spans(times, [(s.start_s, s.end_s) for s in segments])[keep],
         )
         frames += row.frames
         events += row.events

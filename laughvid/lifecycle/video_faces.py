@@ -26,7 +26,7 @@ import numpy as np
 from laughvid.atomic import write_image_atomic
 from laughvid.export.crops import crop_framing
 from laughvid.lifecycle.manifest import write_manifest
-from laughvid.lifecycle.video_eval import VideoLabels, _inside
+from laughvid.lifecycle.video_eval import VideoLabels, in_spans
 from laughvid.pipeline.analyze import AnalysisResult, laugh_series, load_result
 from laughvid.pipeline.decode import frames_at
 from laughvid.pipeline.faces.crop import crop_faces
@@ -103,8 +103,8 @@ class VideoFaces:
 
 def face_labels(times_s: np.ndarray, labels: VideoLabels) -> np.ndarray:
     """Per face row: 1 inside a smile span, IGNORED inside an ignore span (ignore wins), else 0."""
-    out = _inside(times_s, labels.smile).astype(np.int8)
-    out[_inside(times_s, labels.ignore)] = IGNORED
+    out = in_spans(times_s, labels.smile).astype(np.int8)
+    out[in_spans(times_s, labels.ignore)] = IGNORED
     return out
 
 
