@@ -3,7 +3,7 @@
 One generated clip is analysed with the shipped model; its faces are then cut and labelled from
 labels written here, so nothing depends on the dev set's media."""
 
-import dataclasses
+import sqlite3
 
 import numpy as np
 import pytest
@@ -23,7 +23,7 @@ from laughvid.lifecycle.video_faces import (
     stored_analyses,
     with_probs,
 )
-from laughvid.pipeline.analyze import analyze_video
+from laughvid.pipeline.analyze import analyze_video, load_result
 from laughvid.pipeline.scoring import SmileClassifier
 from laughvid.training.data import load_smile_folders
 from laughvid.training.metrics import roc_auc
@@ -104,17 +104,44 @@ def test_timeline_rebuilt_from_new_face_probabilities(analysed):
         with_probs(result, np.zeros(n - 1))
 
 
-def test_timeline_rebuilt_from_new_face_probabilities_is_averaged_per_person_as_the_product_shows_it(analysed):
-    """Candidates' timelines must go through the same per-person score window as the stored analysis'
-    (they were rebuilt from raw per-face scores, so Phase 2 figures were not those of the product)."""
-    result = analysed[2]
+def test_timeline_rebuilt_from_new_face_probabilities_is_averaged_per_person_as_the_product_shows_it(analysed, tmp_path):
+    """A candidate's timeline must be the one the product would show for its probabilities: the same
+    per-person score window, the same segments and the same peak intensity on them (candidates' segments
+    used to be built by a copy of the steps that left peak intensity out). Checked against the product
+    itself: the stored analysis with its face probabilities replaced, loaded by `load_result`."""
+    conn, result = analysed[0], analysed[2]
     assert result.smoothing.score_window_s > 0, "the default smoothing averages each person's score"
-    same = with_probs(result, result.cache.probs)
-    np.testing.assert_array_equal(same.series.probs, result.series.probs)
-    unranked = [dataclasses.replace(s, peak_intensity=None) for s in result.segments]  # intensity: the stored analysis' own
-    assert same.segments == unranked and same.tracks.keys() == result.tracks.keys()
-    flicker = np.where(np.arange(len(result.cache.times_s)) % 2 == 0, 0.95, 0.05)  # one face flickering frame to frame
+    n = len(result.cache.times_s)
+    flicker = np.where(np.arange(n) % 2 == 0, 0.95, 0.05)  # one face flickering frame to frame
     assert np.nanmax(with_probs(result, flicker).series.probs) < 0.7  # averaged in log-odds: about 0.5, not 0.95
+    for probs in (result.cache.probs, np.where(result.cache.times_s < 1.2, 0.95, 0.05)):
+        rebuilt = with_probs(result, probs)
+        shown = load_result(_with_stored_probs(conn, result, probs, tmp_path / "store.sqlite"), result.record.id, result.smoothing)
+        assert rebuilt.segments == shown.segments and rebuilt.segments
+        assert all(s.peak_intensity is not None and s.peak_intensity > 0 for s in rebuilt.segments)
+        np.testing.assert_array_equal(rebuilt.series.probs, shown.series.probs)
+        assert rebuilt.tracks.keys() == shown.tracks.keys() == result.tracks.keys()
+        for tid, track in rebuilt.tracks.items():
+            np.testing.assert_array_equal(track.probs, shown.tracks[tid].probs)
+            np.testing.assert_array_equal(rebuilt.track_intensity[tid].probs, shown.track_intensity[tid].probs)
+    assert with_probs(result, result.cache.probs).segments == result.segments
+
+
+def _with_stored_probs(conn, result, probs, path):
+    """A copy of the store in which the analysis' face rows carry `probs` (in score-cache order)."""
+    path.unlink(missing_ok=True)
+    copy = sqlite3.connect(path)
+    conn.backup(copy)
+    copy.executemany(
+        "UPDATE face_scores SET prob = ? WHERE analysis_id = ? AND time_s = ? AND track_id = ?",
+        [
+            (float(p), result.record.id, float(t), int(tid))
+            for p, t, tid in zip(probs, result.cache.times_s, result.cache.raw_track_ids, strict=True)
+        ],
+    )
+    copy.commit()
+    copy.close()
+    return store.open_store(path)
 
 
 def _faces(sources: list[str]) -> VideoFaces:

@@ -27,12 +27,11 @@ from laughvid.atomic import write_image_atomic
 from laughvid.export.crops import crop_framing
 from laughvid.lifecycle.manifest import write_manifest
 from laughvid.lifecycle.video_eval import VideoLabels, in_spans
-from laughvid.pipeline.analyze import AnalysisResult, laugh_series, load_result
+from laughvid.pipeline.analyze import AnalysisResult, load_result, result_from_cache
 from laughvid.pipeline.decode import frames_at
 from laughvid.pipeline.faces.crop import crop_faces
 from laughvid.pipeline.fusion import Logistic, logit
 from laughvid.pipeline.scoring import SmileClassifier
-from laughvid.pipeline.segments import find_segments
 from laughvid.store import list_analyses
 from laughvid.training.data import ImageItem
 from laughvid.training.fit_fusion import fit_logistic
@@ -213,10 +212,8 @@ def stack_probs(stack: Logistic, cnn_prob: np.ndarray, geometry: np.ndarray) -> 
 
 def with_probs(result: AnalysisResult, probs: np.ndarray) -> AnalysisResult:
     """The same analysis with other per-face laugh probabilities (one per score-cache row): series,
-    person tracks and segments rebuilt exactly as `load_result` builds them."""
+    person tracks and segments (peak intensity too) built by `result_from_cache`, as `load_result` builds them."""
     if len(probs) != len(result.cache.times_s):
         raise ValueError(f"{len(probs)} probabilities for {len(result.cache.times_s)} face rows")
     cache = dataclasses.replace(result.cache, probs=np.asarray(probs, np.float64))
-    series, tracks = laugh_series(cache, result.fragments, result.smoothing.score_window_s)  # each person's averaged, as shown
-    segments = find_segments(series, result.smoothing, tracks, result.end_s)
-    return dataclasses.replace(result, cache=cache, series=series, tracks=tracks, segments=segments)
+    return result_from_cache(result.record, cache, result.fragments, result.smoothing, result.from_cache)

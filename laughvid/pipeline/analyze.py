@@ -219,15 +219,23 @@ def load_result(conn, analysis_id: int, smoothing: SmoothingParams = SmoothingPa
     if record is None:
         raise KeyError(f"no analysis with id {analysis_id}")
     people = stitch(store.load_cache(conn, analysis_id))
-    series, tracks = laugh_series(people.cache, people.fragments, smoothing.score_window_s)
+    return result_from_cache(record, people.cache, people.fragments, smoothing, from_cache)
+
+
+def result_from_cache(
+    record: store.AnalysisRecord, cache: ScoreCache, fragments: tuple[int, ...], smoothing: SmoothingParams, from_cache: bool
+) -> AnalysisResult:
+    """Series, tracks, segments (with their peak intensity) and intensity built from a stitched score cache.
+
+    Why one function: a stored analysis (`load_result`) and the same analysis re-scored by another model
+    (Phase 2's candidates) must give the timeline and segments the product shows, step for step."""
+    series, tracks = laugh_series(cache, fragments, smoothing.score_window_s)
     segments = find_segments(series, smoothing, tracks, video_end_s(record.info.duration_s, series.times_s))
-    intensity = whole_series(people.cache, people.cache.intensity)
+    intensity = whole_series(cache, cache.intensity)
     for segment in segments:  # export and review rank big laughs first
         segment.peak_intensity = peak_between(intensity, segment.start_s, segment.end_s)
-    track_intensity = {tid: s for tid, s in track_series(people.cache, people.cache.intensity).items() if tid in tracks}
-    return AnalysisResult(
-        record, people.cache, series, tracks, segments, smoothing, from_cache, people.fragments, intensity, track_intensity
-    )
+    track_intensity = {tid: s for tid, s in track_series(cache, cache.intensity).items() if tid in tracks}
+    return AnalysisResult(record, cache, series, tracks, segments, smoothing, from_cache, fragments, intensity, track_intensity)
 
 
 def compute_segments(conn, analysis_id: int, smoothing: SmoothingParams) -> list[Segment]:
