@@ -127,11 +127,14 @@ def astronaut_video(
     blank_spans: Iterable[tuple[float, float]] = (),
     audio: bool = False,
     b_frames: int = 0,
+    keyframe_every: int = 0,
 ) -> Path:
     """An H.264 MP4 with one real (smiling) face moving across the frame; `b_frames` as x264's -bf
-    (0: none, as the ultrafast preset; most real files have some)."""
+    (0: none, as the ultrafast preset; most real files have some); `keyframe_every` frames as x264's -g
+    (0: x264's 250, i.e. a short clip has one keyframe)."""
     frames = astronaut_frames(seconds, size, fps, face_px, moving, blank_spans)
-    return _encode_frames(Path(path), frames, size, fps, ("-bf", str(b_frames)) if b_frames else (), audio=audio)
+    extra = (("-bf", str(b_frames)) if b_frames else ()) + (("-g", str(keyframe_every)) if keyframe_every else ())
+    return _encode_frames(Path(path), frames, size, fps, extra, audio=audio)
 
 
 def synthetic_video(

@@ -1,5 +1,6 @@
 import weakref
 
+import av
 import numpy as np
 import pytest
 from media import (
@@ -147,23 +148,26 @@ def test_resume_after_a_time_continues_exactly(face_clip):
     assert np.array_equal(tail_frames, frames[12:])
 
 
-def test_resume_in_a_file_without_an_index_continues_exactly(tmp_path):
-    """MPEG-TS (.ts, camcorder .mts) has no index: the seek to the resume point lands past its keyframe
-    and the decoder showed nothing until the next one, so a resumed analysis silently lacked the rest
-    (the whole rest here: one keyframe in 2 s)."""
-    clip = astronaut_video(tmp_path / "camcorder.ts", seconds=2)
+@pytest.mark.parametrize(
+    "keyframe_every", [0, 15], ids=["one keyframe: nothing decodes after the seek", "keyframe every 0.5 s: decoding shows a later frame"]
+)
+def test_a_seek_that_lands_past_its_target_loses_no_frames_in_resume_or_frames_at(tmp_path, keyframe_every):
+    """MPEG-TS (.ts, camcorder .mts) has no index: a seek lands past the keyframe before its target and
+    the decoder shows nothing until the next keyframe, or nothing at all after the last one. Both readers
+    that seek decode from the start instead: a resumed analysis silently lacked the rest of the video, and
+    face thumbnails, contact sheets and fine-tune crops (`frames_at`) came back empty."""
+    clip = astronaut_video(tmp_path / "camcorder.ts", seconds=2, keyframe_every=keyframe_every)
     frames, times, _ = _decode(clip, batch_size=4)
+    with av.open(str(clip)) as container:  # the premise: this file's seeks really do land past their target
+        stream = container.streams.video[0]
+        for i in (3, 11):
+            container.seek(int(float(times[i]) / stream.time_base), stream=stream, backward=True)
+            first = next((f.time for f in container.decode(stream) if f.time is not None), None)
+            assert first is None if keyframe_every == 0 else first > times[i] + 0.01
     for resume_at in (3, 11):
         tail_frames, tail_times, report = _decode(clip, batch_size=4, start_after_s=float(times[resume_at]))
         np.testing.assert_allclose(tail_times, times[resume_at + 1 :])
         assert np.array_equal(tail_frames, frames[resume_at + 1 :]) and not report.warnings
-
-
-def test_frames_at_finds_its_frames_in_a_file_without_an_index(tmp_path):
-    """Face thumbnails, contact sheets and fine-tune crops read frames by time: in an MPEG-TS file
-    every seek landed past its keyframe and nothing came back (empty thumbnails, no crops)."""
-    clip = astronaut_video(tmp_path / "camcorder.ts", seconds=2)
-    frames, times, _ = _decode(clip)
     wanted = [3, 4, 11, 18]
     found = list(frames_at(clip, 0, [float(times[i]) for i in wanted]))
     assert [t for t, _ in found] == [float(times[i]) for i in wanted]

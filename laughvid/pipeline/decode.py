@@ -250,6 +250,15 @@ class _BufferPool:
         return array
 
 
+def _landed_past(first_time_s: float, target_s: float) -> bool:
+    """Whether the first frame decoded after a seek to `target_s` is later than it: the seek missed.
+
+    A file without an index (MPEG-TS: .ts, camcorder .mts) seeks by guesswork and can land past the
+    keyframe before the target; the decoder then shows nothing until the next keyframe, seconds later.
+    Analysis resume (`_SeekMissed`) and `frames_at` both decode from the start instead."""
+    return first_time_s > target_s + _SAME_TIME_S
+
+
 class _SeekMissed(Exception):
     """The seek to a resume point landed after it: frames from there to the next keyframe would be lost."""
 
@@ -257,11 +266,9 @@ class _SeekMissed(Exception):
 def _pyav_frames(path, info: VideoInfo, fps: float, max_side: int | None, start_after_s: float | None, report: DecodeReport):
     """Decoded frames to analyse, after `start_after_s` when resuming.
 
-    A resume seeks to the keyframe before the resume point. Files without an index (MPEG-TS: .ts,
-    .mts camcorder files) seek by guesswork and can land after it, past the keyframe, so the decoder
-    shows nothing until the next keyframe (seconds later): a resumed analysis silently lacked those
-    seconds. When the first frame decoded after the seek is later than the resume point, decoding
-    starts over from the beginning instead (frames up to the resume point are skipped unconverted).
+    A resume seeks to the keyframe before the resume point. When the seek lands past it (`_landed_past`:
+    files without an index), a resumed analysis silently lacked the seconds up to the next keyframe, so
+    decoding starts over from the beginning instead (frames up to the resume point are skipped unconverted).
     """
     seek = start_after_s is not None and start_after_s > 0
     try:
@@ -295,7 +302,7 @@ def _pyav_decode(path, info: VideoInfo, fps: float, max_side: int | None, start_
                     continue
                 for frame in frames:
                     if seek and frame.time is not None:
-                        if frame.time > start_after_s + _SAME_TIME_S:
+                        if _landed_past(frame.time, start_after_s):
                             raise _SeekMissed()
                         seek = False  # landed before the resume point, as asked
                     index = decoded + (unneeded.before(frame.pts) if unneeded is not None else 0)  # as if every frame was decoded
@@ -480,9 +487,8 @@ def frames_at(path: str | Path, rotation: int, times: Sequence[float], max_gap_s
     with av.open(str(path)) as container:
         done = yield from _frames_at(container, rotation, wanted, max_gap_s, seek=True)
     if done < len(wanted):
-        # A seek landed past its target: a file without an index (MPEG-TS: .ts, camcorder .mts), where
-        # seeking is guesswork and the decoder shows nothing until the next keyframe. Thumbnails and
-        # crops of such files came back empty; the rest is read from the start instead, never seeking.
+        # A seek landed past its target (`_landed_past`): thumbnails and crops of such files came back
+        # empty; the rest is read from the start instead, never seeking.
         with av.open(str(path)) as container:
             yield from _frames_at(container, rotation, wanted[done:], max_gap_s, seek=False)
 
@@ -502,8 +508,8 @@ def _frames_at(container, rotation: int, wanted: list[float], max_gap_s: float, 
             if frame.time is None:
                 continue
             if not landed:
-                if frame.time > target + _SAME_TIME_S:
-                    return i  # past the target: frames before this one were never decoded
+                if _landed_past(frame.time, target):
+                    return i  # frames before this one were never decoded
                 landed = True
             while i < len(wanted) and wanted[i] < frame.time - _SAME_TIME_S:
                 i += 1  # no frame at that time
