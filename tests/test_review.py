@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from laughvid import review
-from laughvid.review import ReviewError
+from laughvid.review import ReviewError, edits
 from laughvid.review.intensity import biggest_first
 from laughvid.store import open_store
 from laughvid.types import ReviewedSegment, ScoreSeries, Segment
@@ -98,6 +98,28 @@ def test_undo_reverts_changes_one_by_one(conn):
     assert states(review.review_list(segs, conn, SHA)) == [(1, 3, "pending")]
     with pytest.raises(ReviewError, match="nothing to undo"):
         review.undo(conn, SHA)
+
+
+def test_an_undo_or_redo_that_fails_part_way_leaves_the_review_as_it_was(conn, monkeypatch):
+    """Undo and redo replace rows in two steps (remove, insert) and mark the log: a failure between
+    them (disk full, a killed app) must not leave segments half removed or the log out of step."""
+    segs = auto((1, 3))
+    review.accept(conn, SHA, review.review_list(segs, conn, SHA)[0], "ana")
+    review.split(conn, SHA, review.review_list(segs, conn, SHA)[0], 2.0, "ana")
+    real = edits._replace
+
+    def fails_after_writing(*args):
+        real(*args)
+        raise sqlite3.OperationalError("disk I/O error")
+
+    # the split's undo fails, then works; then its redo fails, then works
+    for step, shown in ((review.undo, [(1, 2, "accepted"), (2, 3, "accepted")]), (review.redo, [(1, 3, "accepted")])):
+        monkeypatch.setattr(edits, "_replace", fails_after_writing)
+        with pytest.raises(sqlite3.OperationalError):
+            step(conn, SHA)
+        monkeypatch.setattr(edits, "_replace", real)
+        assert states(review.review_list(segs, conn, SHA)) == shown
+        assert step(conn, SHA).startswith("split")  # still there to undo / redo
 
 
 def test_redo_puts_back_what_undo_reverted_until_a_new_change(conn):

@@ -318,15 +318,11 @@ def undo(conn: sqlite3.Connection, video_sha256: str) -> str:
     if entry is None:
         raise ReviewError("nothing to undo for this video")
     log_id, action, at, before_json, created_json = entry
-    try:
+    with conn:  # all or nothing: a failure part way leaves the review and its log as they were
         affected = _affected(before_json, created_json)
         after = _rows(conn, affected)
         _replace(conn, affected, json.loads(before_json))
         conn.execute("UPDATE review_log SET undone = 1, redo_json = ? WHERE id = ?", (json.dumps(after), log_id))
-        conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
     return f"{action} at {at}"
 
 
@@ -343,13 +339,9 @@ def redo(conn: sqlite3.Connection, video_sha256: str) -> str:
     log_id, action, at, before_json, created_json, redo_json = entry
     if redo_json is None:
         raise ReviewError(f"{action} at {at} was undone by an older laughvid that kept no copy to redo from")
-    try:
+    with conn:  # all or nothing, as undo
         _replace(conn, _affected(before_json, created_json), json.loads(redo_json))
         conn.execute("UPDATE review_log SET undone = 0, redo_json = NULL WHERE id = ?", (log_id,))
-        conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
     return f"{action} at {at}"
 
 
