@@ -3,15 +3,17 @@
 Why: a full disk, a crash or Ctrl-C in the middle of a write must leave the previous file (or no
 file), never a half-written CSV, JSON, clip or crop that a later step would trust. A rename within
 one folder is atomic on POSIX file systems, and a temp file in the same folder never crosses a
-device boundary. Every output laughvid writes goes through these helpers.
+device boundary. Every output laughvid writes goes through these helpers. The temp file is made as
+`open()` makes a new file (0o666 less the umask), not as `mkstemp` does (0o600), because it becomes
+the output: clips, lists and models are meant to be shared as the user's umask allows.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO
@@ -26,9 +28,8 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     renamed onto `target` when the block succeeds and removed when it raises."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=target.suffix, dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = target.parent / f".tmp-{secrets.token_hex(8)}{target.suffix}"
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # a new name, never an existing file
     try:
         yield tmp
         os.replace(tmp, target)

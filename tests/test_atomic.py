@@ -1,5 +1,7 @@
 """Atomic outputs: a failed write leaves the previous file (or none), never a half-written one."""
 
+import os
+import stat
 from pathlib import Path
 
 import cv2
@@ -65,3 +67,20 @@ def test_a_copy_appears_whole_or_not_at_all(tmp_path: Path):
     with pytest.raises(FileNotFoundError):
         copy_atomic(tmp_path / "gone.png", tmp_path / "export" / "gone.png")
     assert sorted(p.name for p in (tmp_path / "export").iterdir()) == ["crop.png"]
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600)])
+def test_outputs_get_the_permissions_the_umask_gives(tmp_path: Path, umask: int, mode: int):
+    """Exported clips, lists and models are read by others as the user's umask allows (a plain `open()`
+    file), not left owner-only as the temp file `mkstemp` makes was."""
+    old = os.umask(umask)
+    try:
+        write_text_atomic(tmp_path / "segments.csv", "index\n")
+        write_image_atomic(tmp_path / "crop.png", np.zeros((4, 4, 3), np.uint8))
+        with atomic_path(tmp_path / "clip.mp4") as tmp:  # as ffmpeg writes a clip: into the temp path
+            tmp.write_bytes(b"clip")
+    finally:
+        os.umask(old)
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()} == dict.fromkeys(
+        ["segments.csv", "crop.png", "clip.mp4"], mode
+    )
