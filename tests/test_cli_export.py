@@ -90,6 +90,19 @@ def test_reviewed_laughs_are_cut_and_a_video_is_named_by_id_name_or_hash(analyse
         assert [r["state"] for r in rows] == ["accepted", "added"]
         assert len(mp4s(out / ref)) == 2
 
+    # A trimmed laugh's figures in the lists are the timeline's over its new bounds (analyze's timeline.csv).
+    (accepted,) = [i for i in review.stored(conn, record.sha256) if i.state == "accepted"]
+    review.edit_bounds(conn, record.sha256, accepted, first.start_s + 0.3, first.end_s, "ana")
+    assert export(s, out / "trimmed", "talk.mp4", "--lists", "csv") == EXIT_OK
+    row = next(csv.DictReader(open(next((out / "trimmed").glob("*/talk_segments.csv")))))
+    timeline = [r for r in csv.DictReader(open(tmp_path / "analysis" / "talk" / "timeline.csv")) if r["laugh_prob"]]
+    inside = [float(r["laugh_prob"]) for r in timeline if first.start_s + 0.3 <= float(r["time_s"]) < first.end_s]
+    assert float(row["start_s"]) == pytest.approx(first.start_s + 0.3)
+    assert (float(row["peak_prob"]), float(row["mean_prob"])) == (
+        pytest.approx(max(inside), abs=1e-4),
+        pytest.approx(sum(inside) / len(inside), abs=1e-4),
+    )
+
 
 def review_smoothing():
     from laughvid.pipeline.segments import SmoothingParams

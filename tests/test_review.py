@@ -202,3 +202,19 @@ def test_reviewed_segments_get_their_peak_intensity_back_for_their_own_bounds(co
     items = review.review_list(auto, conn, SHA, intensity)
     assert [(i.state, i.segment.peak_intensity) for i in items] == [("pending", 0.15), ("added", 0.35), ("added", None)]
     assert [i.segment.peak_intensity for i in review.review_list(auto, conn, SHA)] == [0.15, None, None]  # no series: unknown
+
+
+def test_reviewed_segments_get_their_laugh_probability_for_their_own_bounds(conn):
+    """A trimmed, an added and a merged segment report the peak and mean of the laugh probability
+    inside their bounds (as the timeline shows it), not the figures of the segment they were made from."""
+    times = np.arange(0, 10, 0.5)
+    series = ScoreSeries(times, np.where(times < 8, times / 10, np.nan))  # rises 0 -> 0.75, no face from 8 s
+    first, second = auto((1.0, 3.0), (4.0, 5.0))  # their stored figures: peak 0.9, mean 0.8
+    review.edit_bounds(conn, SHA, review.review_list([first], conn, SHA)[0], 2.0, 3.0, "ana")
+    review.add(conn, SHA, 6.0, 7.0, "ana")
+    review.add(conn, SHA, 8.5, 9.5, "ana")  # no face there: nothing to measure
+    items = review.review_list([first, second], conn, SHA, series=series)
+    got = [(i.start_s, i.state, round(i.segment.peak_prob, 3), round(i.segment.mean_prob, 3)) for i in items]
+    assert got == [(2.0, "accepted", 0.25, 0.225), (4.0, "pending", 0.9, 0.8), (6.0, "added", 0.65, 0.625), (8.5, "added", 0.0, 0.0)]
+    without = review.review_list([first, second], conn, SHA)  # no series: the stored figures
+    assert [(i.segment.peak_prob, i.segment.mean_prob) for i in without] == [(0.9, 0.8), (0.9, 0.8), (0.0, 0.0), (0.0, 0.0)]

@@ -131,7 +131,7 @@ def _export_one(
     if args.automatic:
         items = [ReviewedSegment(s) for s in result.segments]
     else:
-        items = review.review_list(result.segments, conn, record.sha256, result.intensity)
+        items = review.review_list(result.segments, conn, record.sha256, result.intensity, result.series)
     done = []
     if args.clips or args.reel:
         if args.automatic and not result.segments:

@@ -84,10 +84,15 @@ def track_series(cache: ScoreCache, values: np.ndarray | None = None) -> dict[in
     return out
 
 
-def peak_between(series: ScoreSeries, start_s: float, end_s: float) -> float | None:
-    """The series' highest value in [start_s, end_s); None where it has none there. A binary search
-    on the (ascending) times, not a mask over the whole series: it runs once per segment on every rerun."""
+def values_between(series: ScoreSeries, start_s: float, end_s: float) -> np.ndarray:
+    """The series' values in [start_s, end_s), NaNs (no face) left out. A binary search on the
+    (ascending) times, not a mask over the whole series: it runs once per segment on every rerun."""
     lo, hi = np.searchsorted(series.times_s, (start_s, end_s), side="left")
     inside = series.probs[lo:hi]
-    inside = inside[~np.isnan(inside)]
+    return inside[~np.isnan(inside)]
+
+
+def peak_between(series: ScoreSeries, start_s: float, end_s: float) -> float | None:
+    """The series' highest value in [start_s, end_s); None where it has none there."""
+    inside = values_between(series, start_s, end_s)
     return float(inside.max()) if len(inside) else None

@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import replace
 
 from laughvid.clock import now_iso
 from laughvid.errors import ReviewError
+from laughvid.pipeline.timeline import values_between
 from laughvid.review.intensity import with_peak_intensity
 from laughvid.types import ReviewedSegment, ScoreSeries, Segment
 
@@ -47,15 +49,34 @@ def _overlaps(a0: float, a1: float, b0: float, b1: float) -> bool:
 
 
 def review_list(
-    auto: Sequence[Segment], conn: sqlite3.Connection, video_sha256: str, intensity: ScoreSeries | None = None
+    auto: Sequence[Segment],
+    conn: sqlite3.Connection,
+    video_sha256: str,
+    intensity: ScoreSeries | None = None,
+    series: ScoreSeries | None = None,
 ) -> list[ReviewedSegment]:
     """What the reviewer sees: stored segments, plus auto segments no stored one (deleted included) covers.
-    Given the analysis' `intensity` series, stored segments get their peak intensity back from it
-    (auto segments carry theirs already)."""
+    Given the analysis' laugh probability `series` and `intensity` series, stored segments get their
+    peak and mean probability and peak intensity from them for their current bounds, as auto segments
+    have (a stored row keeps the figures of the segment it was made from: 0 for an added one, stale
+    after a trim or under another model)."""
     kept = stored(conn, video_sha256, include_deleted=True)
     fresh = [ReviewedSegment(s) for s in auto if not any(_overlaps(s.start_s, s.end_s, k.start_s, k.end_s) for k in kept)]
-    shown = with_peak_intensity([k for k in kept if k.state != "deleted"], intensity)
+    shown = with_peak_intensity(_with_probs([k for k in kept if k.state != "deleted"], series), intensity)
     return sorted(shown + fresh, key=lambda i: (i.start_s, i.end_s))
+
+
+def _with_probs(items: Sequence[ReviewedSegment], series: ScoreSeries | None) -> list[ReviewedSegment]:
+    """The items with peak and mean laugh probability read from `series` over their bounds (as
+    `find_segments` measures a segment); an item with no scored frame inside keeps its stored figures."""
+    if series is None:
+        return list(items)
+    out = []
+    for item in items:
+        inside = values_between(series, item.start_s, item.end_s)
+        scored = replace(item.segment, peak_prob=float(inside.max()), mean_prob=float(inside.mean())) if len(inside) else item.segment
+        out.append(replace(item, segment=scored))
+    return out
 
 
 def hidden_candidates(

@@ -347,7 +347,7 @@ def open_video(
     `load` is `load_result`, or the app's cached copy of it: a finished analysis never changes, and
     reading and stitching a long one's cache is most of a rerun (0.8 s for 30 minutes)."""
     result = load(conn, record.id, smoothing)
-    items = review_list(result.segments, conn, record.sha256, result.intensity)
+    items = review_list(result.segments, conn, record.sha256, result.intensity, result.series)
     hidden = hidden_candidates(result.segments, conn, record.sha256)
     return VideoView(result, items, completed(conn, record.sha256) is not None, video_problem(conn, record), hidden)
 
