@@ -171,6 +171,19 @@ def test_linking_a_person_links_and_lists_each_of_its_raw_tracks(turns, capsys):
     assert re.fullmatch(r"\s+raw track 1\s+2\.2-2\.9 s\s+8 detections\s+linked to p01", tracks[1])
 
 
+def test_a_video_is_named_as_export_names_it(turns, tmp_path, capsys, monkeypatch):
+    """By its file name in the library or a sha256 prefix, from any folder (was: the file or the full
+    sha256 only, and a name was refused as "no finished analysis of video turns.mp4")."""
+    conn, video = turns
+    monkeypatch.chdir(tmp_path / "home")  # not where the video is
+    assert main(["consent", "link", "turns.mp4", "0", "p01", "--sheet", "p.png", "--dry-run"]) == EXIT_OK
+    assert capsys.readouterr().out.startswith("person 0 of turns.mp4") and (tmp_path / "home" / "p.png").is_file()
+    assert main(["consent", "link", file_sha256(video)[:10], "0", "p01"]) == EXIT_OK
+    assert links(conn) == [(0, "p01"), (1, "p01")]
+    assert main(["consent", "link", "other.mp4", "0", "p01"]) == EXIT_USAGE
+    assert "other.mp4: no such file, and no analysed video has that name, analysis id or sha256" in capsys.readouterr().err
+
+
 def test_tracks_links_only_those_and_a_wrong_id_links_nothing(turns, capsys):
     conn, video = turns
     assert main(["consent", "link", str(video), "0", "p01", "--tracks", "1,7"]) == EXIT_USAGE

@@ -8,11 +8,12 @@ from datetime import date
 from pathlib import Path
 
 from laughvid.cli import EXIT_OK
+from laughvid.cli.export import find_analysis
 from laughvid.config import Settings
 from laughvid.governance import consent
 from laughvid.governance import people as person_tracks
 from laughvid.lifecycle import registry
-from laughvid.store import file_sha256, open_store
+from laughvid.store import open_store
 from laughvid.store.video_identity import check_video
 
 
@@ -60,7 +61,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "raw tracks, which stitching may have joined into one person: check each one (--sheet) and link "
         "only those that show the participant (--tracks).",
     )
-    link.add_argument("video", help="the video file (or its sha256)")
+    link.add_argument(
+        "video",
+        help="the video: its file, its file name in the library, its sha256 (8 or more characters) or an analysis id, "
+        "as `laughvid export` takes it (persons are those of its newest analysis)",
+    )
     link.add_argument("person_id", type=int, help="person (or fragment) id, as the timeline / analysis.json shows it")
     link.add_argument("participant_id")
     link.add_argument("--tracks", type=_ids, metavar="ID[,ID...]", help="link only these raw tracks of the person")
@@ -139,8 +144,7 @@ def _withdraw(args: argparse.Namespace) -> int:
 def _link(args: argparse.Namespace) -> int:
     conn = open_store()
     is_file = Path(args.video).is_file()
-    sha = file_sha256(args.video) if is_file else args.video
-    person = person_tracks.find_person(conn, sha, args.person_id)
+    person = person_tracks.find_person(conn, find_analysis(conn, args.video).sha256, args.person_id)
     if args.sheet:
         person_tracks.write_contact_sheet(args.video if is_file else check_video(person.analysis, conn), person.tracks, args.sheet)
     chosen = person.select(args.tracks) if args.dry_run else person_tracks.link_person(conn, person, args.participant_id, args.tracks)
