@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from loop_helpers import write_set
 
 from laughvid import store
-from laughvid.cli import EXIT_OK, EXIT_USAGE, main
+from laughvid.cli import EXIT_OK, EXIT_PIPE_CLOSED, EXIT_USAGE, main
 from laughvid.lifecycle import registry
 from laughvid.store import open_store
 from laughvid.types import VideoInfo
@@ -84,3 +88,19 @@ def test_review_next_by_intensity_lists_the_biggest_laughs_first_and_unknown_las
     with pytest.raises(SystemExit) as usage:
         main(["review-next", "--order", "loudest"])
     assert usage.value.code == EXIT_USAGE
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(home):
+    """`laughvid consent list | head -0`: no BrokenPipeError traceback, exit 141 as a shell reports SIGPIPE."""
+    main(["consent", "add", "p01", "--name", "Kim", "--scope", "finetune"])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from laughvid.cli import main; sys.exit(main())", "consent", "list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    proc.stdout.close()  # before the command writes anything
+    assert proc.wait(timeout=120) == EXIT_PIPE_CLOSED
+    assert proc.stderr.read().decode() == ""
+    proc.stderr.close()

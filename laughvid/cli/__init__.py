@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from laughvid.errors import LaughvidError
@@ -34,6 +35,7 @@ SUBCOMMAND_MODULES = (
 EXIT_OK = 0
 EXIT_FAILURES = 1  # ran, but some inputs failed (each one reported)
 EXIT_USAGE = 2  # bad arguments
+EXIT_PIPE_CLOSED = 141  # the shell's convention for a reader that went away (SIGPIPE), as `cmd | head` leaves
 
 
 def add_command(subparsers, name: str, help: str, doc: str | None) -> argparse.ArgumentParser:
@@ -67,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     except LaughvidError as exc:  # the one place: a refused request or an unusable store, said without a traceback
         print(f"laughvid {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # `laughvid library --json | head`: the reader has all it wanted; stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # else the flush at exit raises again
+        return EXIT_PIPE_CLOSED
 
 
 if __name__ == "__main__":
