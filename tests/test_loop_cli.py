@@ -104,3 +104,20 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(home):
     assert proc.wait(timeout=120) == EXIT_PIPE_CLOSED
     assert proc.stderr.read().decode() == ""
     proc.stderr.close()
+
+
+def test_finetune_trains_on_the_threads_asked_for(tmp_path, monkeypatch):
+    """`--threads 1` reaches training (shared machines), as `laughvid train --threads` does."""
+    pytest.importorskip("torch", reason="fine-tuning needs the train extra (torch)")
+    from laughvid.training import finetune as finetune_module
+
+    seen = {}
+
+    def stop(*args, config, **kwargs):
+        seen["threads"] = config.threads
+        raise ValueError("stopped by the test")
+
+    monkeypatch.setattr(finetune_module, "finetune", stop)
+    write_set(tmp_path / "set", {"p01": (1, 1)})
+    assert main(["finetune", str(tmp_path / "set"), "--out", str(tmp_path / "m"), "--no-replay", "--threads", "1"]) == EXIT_USAGE
+    assert seen == {"threads": 1}

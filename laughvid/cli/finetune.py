@@ -49,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-promote", action="store_true", help="register the new model but never activate it")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, help="CPU threads training uses (default 2, as `laughvid train`; 1 leaves a core free)")
     p.set_defaults(func=run)
 
 
@@ -74,7 +75,9 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    recipe = {k: getattr(args, k) for k in ("epochs", "lr", "trainable", "backbone_lr", "replay_ratio") if getattr(args, k) is not None}
+    recipe = {
+        k: getattr(args, k) for k in ("epochs", "lr", "trainable", "backbone_lr", "replay_ratio", "threads") if getattr(args, k) is not None
+    }
     gate_rule = {k: v for k, v in (("margin", args.margin), ("min_groups", args.min_validation_groups)) if v is not None}
     gate = GateRule(**gate_rule)
     config = FinetuneConfig(**recipe, seed=args.seed, faces=args.faces, gate=gate)
