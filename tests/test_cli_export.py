@@ -18,6 +18,8 @@ from pipe_helpers import BrightnessScorer
 from laughvid import review, store
 from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, main
 from laughvid.cli.analyze import EXIT_INTERRUPTED
+from laughvid.config import SHIPPED_MODEL_DIR
+from laughvid.export.crops import read_manifest
 from laughvid.pipeline.analyze import load_result
 from laughvid.pipeline.decode import probe
 from laughvid.pipeline.scoring import SmileClassifier
@@ -235,3 +237,36 @@ def test_rank_intensity_top_n_cuts_the_biggest_laughs_numbered_biggest_first(ana
     capsys.readouterr()
     assert export(s, tmp_path / "bad", "talk.mp4", "--clips", "--top", "2") == EXIT_USAGE
     assert "give --rank intensity" in capsys.readouterr().err and mp4s(tmp_path / "bad") == []
+
+
+@pytest.mark.skipif(not (SHIPPED_MODEL_DIR / "model.onnx").is_file(), reason=f"needs the shipped smile model in {SHIPPED_MODEL_DIR}")
+def test_reviewed_segments_go_into_the_fine_tune_set_from_the_command_line(tmp_path, monkeypatch, capsys):
+    """`laughvid export --finetune-set` is the app's "Add to fine-tune set": a video analysed by
+    `laughvid analyze` alone (the registry has not adopted the shipped model yet) gives the review's
+    labelled crops, in the set `laughvid finetune` and `consent delete` use by default."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("LAUGHVID_HOME", str(home))
+    monkeypatch.delenv("LAUGHVID_STORE", raising=False)
+    monkeypatch.delenv("LAUGHVID_MODEL", raising=False)
+    face = astronaut_video(tmp_path / "talk.mp4", seconds=3, size=(320, 180), fps=10, face_px=60)
+    assert main(["analyze", str(face), "--out", str(tmp_path / "analysis"), "--quiet", "--workers", "0"]) == EXIT_OK
+    assert main(["export", "talk.mp4", "--finetune-set", "--automatic"]) == EXIT_USAGE
+    assert "--finetune-set takes reviewed segments only" in capsys.readouterr().err
+    assert main(["export", "talk.mp4", "--clips"]) == EXIT_USAGE
+    assert "write into --out DIR" in capsys.readouterr().err
+
+    conn = store.open_store()
+    (record,) = store.list_analyses(conn)
+    review.add(conn, record.sha256, 0.0, 1.0, "ana", record.info.duration_s)
+    review.mark_complete(conn, record.sha256, "ana")  # the rest of the video is not laughter
+    assert main(["export", "talk.mp4", "--finetune-set", "--consent-ref", "public:test", "--quiet"]) == EXIT_OK
+    rows = read_manifest(home / "finetune_set")
+    smile = [float(r["time_s"]) for r in rows if r["label"] == "smile"]
+    calm = [float(r["time_s"]) for r in rows if r["label"] == "non_smile"]
+    assert smile and calm and max(smile) < 1.0 <= min(calm)
+    assert {(r["consent_ref"], r["video_sha256"], r["model_version"]) for r in rows} == {
+        ("public:test", record.sha256, record.model_version)
+    }
+    assert all((home / "finetune_set" / r["path"]).is_file() for r in rows)
+    out = capsys.readouterr().out
+    assert f"fine-tune set {home / 'finetune_set'}: {len(smile)} smile and {len(calm)} non_smile crops from this video" in out

@@ -1,5 +1,7 @@
 """Export analysed videos as the app does: highlight clips, a highlight reel and segment lists, into
-DIR/<video stem>-<sha256 prefix>/ (clips/ holds the clips).
+DIR/<video stem>-<sha256 prefix>/ (clips/ holds the clips), and with --finetune-set the reviewed
+segments' face crops into the fine-tune set ($LAUGHVID_HOME/finetune_set, what `laughvid finetune`
+trains on), as the app's "Add to fine-tune set" does.
 
 Clips and the reel are cut from the reviewed laughs (accepted and added segments), or with
 --automatic from every segment the model found (review ignored); CSV/JSON lists hold every segment
@@ -30,7 +32,7 @@ from tqdm import tqdm
 from laughvid import review, store
 from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, add_command
 from laughvid.cli.analyze import EXIT_INTERRUPTED, StderrBar, add_smoothing_args, smoothing_from_args
-from laughvid.errors import BlurError, ExportCancelled, ExportError, ReviewError, VideoError, VideoNotFound
+from laughvid.errors import BlurError, ExportCancelled, ExportError, FinetuneExportError, ReviewError, VideoError, VideoNotFound
 from laughvid.export.clips import MODES, ClipOptions
 from laughvid.export.lists import LIST_FORMATS
 from laughvid.pipeline.analyze import load_result
@@ -54,10 +56,20 @@ def _formats(text: str) -> tuple[str, ...]:
 def register(subparsers) -> None:
     p = add_command(subparsers, "export", "clips, reel and segment lists of analysed videos", __doc__)
     p.add_argument("videos", nargs="+", metavar="ANALYSIS_OR_VIDEO", help="video file, analysis id, sha256 or file name")
-    p.add_argument("--out", required=True, type=Path, help="output folder; one sub-folder per video")
+    p.add_argument("--out", type=Path, help="output folder; one sub-folder per video (for --clips, --reel, --lists)")
     p.add_argument("--clips", action="store_true", help="one clip per laugh")
     p.add_argument("--reel", action="store_true", help="all laughs joined into one highlight reel")
     p.add_argument("--lists", type=_formats, metavar="FORMATS", help=f"segment lists, any of {','.join(LIST_FORMATS)}")
+    p.add_argument(
+        "--finetune-set",
+        action="store_true",
+        help="add face crops of the reviewed laughs and non-laughs to the fine-tune set (replacing this video's earlier ones)",
+    )
+    p.add_argument(
+        "--consent-ref",
+        default="",
+        help="with --finetune-set: the consent reference of faces no participant is linked to (a participant id or public:<dataset>)",
+    )
     p.add_argument("--automatic", action="store_true", help="cut the segments the model found, not the reviewed laughs")
     p.add_argument("--all-states", action="store_true", help="SRT/EDL with pending and rejected segments too (default: laughs only)")
     defaults = ClipOptions()
@@ -150,13 +162,26 @@ def _export_one(
     if args.lists:
         actions.lists_for(args.out, record, items, args.lists, args.all_states)
         done.append(f"lists {','.join(args.lists)}")
-    return f"{record.name} (analysis {record.id}): {', '.join(done)} -> {actions.export_dir(args.out, record)}"
+    if done:
+        done[-1] += f" -> {actions.export_dir(args.out, record)}"
+    if args.finetune_set:
+        card = actions.scoring_card(conn, record.model_version)
+        if card is None:
+            raise FinetuneExportError(f"no model card for {record.model_version}, which scored it: its crop framing is unknown")
+        done.append(
+            actions.finetune_for(actions.settings(), conn, record, result, items, card, args.consent_ref, bar.update, cancel).summary()
+        )
+    return f"{record.name} (analysis {record.id}): {', '.join(done)}"
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        if not (args.clips or args.reel or args.lists):
-            raise ValueError("nothing to export: give --clips, --reel and/or --lists FORMATS")
+        if not (args.clips or args.reel or args.lists or args.finetune_set):
+            raise ValueError("nothing to export: give --clips, --reel, --lists FORMATS and/or --finetune-set")
+        if (args.clips or args.reel or args.lists) and args.out is None:
+            raise ValueError("--clips, --reel and --lists write into --out DIR: give it")
+        if args.finetune_set and args.automatic:
+            raise ValueError("--finetune-set takes reviewed segments only (the model's own would teach it its mistakes): drop --automatic")
         if args.top is not None and (args.rank != "intensity" or args.top < 1):
             raise ValueError("--top N picks the N biggest laughs: give --rank intensity and N >= 1")
         if args.blur and args.cut == "copy":
@@ -181,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
             except ReviewError as exc:
                 failed += 1
                 bar.write(f"laughvid export: error: {ref}: {exc} (in the app, or use --automatic)")
-            except (VideoNotFound, VideoError, ExportError, BlurError, OSError) as exc:
+            except (VideoNotFound, VideoError, ExportError, BlurError, FinetuneExportError, OSError) as exc:
                 failed += 1
                 bar.write(f"laughvid export: error: {ref}: {exc}")
             if cancel.is_set():

@@ -73,6 +73,12 @@ class FinetuneExport:
     def counts(self) -> dict[str, int]:
         return {label: sum(r["label"] == label for r in self.rows) for label in LABELS}
 
+    def summary(self) -> str:
+        """What was written, in the words the app and `laughvid export --finetune-set` both show."""
+        counts = " and ".join(f"{n} {label}" for label, n in self.counts().items())
+        removed = f", {self.removed} outdated removed" if self.removed else ""
+        return f"fine-tune set {self.root}: {counts} crops from this video{removed}"
+
 
 def crop_framing(model_framing: Framing) -> Framing:
     """The model's framing (where the face sits in the square), in colour at the set's crop size."""

@@ -238,6 +238,16 @@ def model_card_for(version: str, conn: sqlite3.Connection, active: ModelCard | N
     return _card_at(record.path) if record else None
 
 
+def scoring_card(conn: sqlite3.Connection, version: str) -> ModelCard | None:
+    """The card of the model that scored a video (its crop framing) where no page has loaded the
+    active model: after `laughvid analyze` alone the registry may not list the shipped model yet."""
+    try:
+        active = _card_at(active_model_dir(conn))
+    except RegistryError:  # the active model's folder is gone: a registered older version may still be the one
+        active = None
+    return model_card_for(version, conn, active)
+
+
 @dataclass(frozen=True)
 class ModelChoice:
     """A registered model version as the sidebar lists it."""
@@ -642,8 +652,7 @@ def export_video(
             if card is None:
                 raise FinetuneExportError(f"no model card for {record.model_version}: its crop framing is unknown")
             done = finetune_for(settings, conn, record, view.result, view.items, card, consent_ref, progress, cancel)
-            removed = f", {done.removed} outdated removed" if done.removed else ""
-            return Exported([], [f"fine-tune set {done.root}: {done.counts()} crops from this video{removed}"])
+            return Exported([], [done.summary()])
         notes = []
         if kind == "lists":
             paths = list(lists_for(settings.exports_dir, record, view.items, all_states=all_states).values())
