@@ -121,3 +121,24 @@ def test_finetune_trains_on_the_threads_asked_for(tmp_path, monkeypatch):
     write_set(tmp_path / "set", {"p01": (1, 1)})
     assert main(["finetune", str(tmp_path / "set"), "--out", str(tmp_path / "m"), "--no-replay", "--threads", "1"]) == EXIT_USAGE
     assert seen == {"threads": 1}
+
+
+def test_models_list_compares_every_model_on_one_evaluation_set(capsys):
+    """The column holds each model's figures on the set most of them share (of those the largest: here the
+    public test set), not each one's first: the fine-tune's own 30 held-out faces read F1 1.000 beside the parent's 0.869."""
+    conn = open_store()
+    held_out = {"n": 30, "f1": 1.0, "roc_auc": 1.0}
+    parent = {
+        "validation": {"n": 5582, "f1": 0.869, "roc_auc": 0.974},
+        "frozen_validation": held_out,
+        "fer2013_test": {"n": 3569, "f1": 0.888, "roc_auc": 0.976},
+    }
+    child = {"frozen_validation": held_out, "fer2013_test": {"n": 3569, "f1": 0.876, "roc_auc": 0.976}}
+    registry.register(conn, registry.ModelRecord("smile-v1", "/m/v1", metrics=parent))
+    registry.register(conn, registry.ModelRecord("smile-ft", "/m/ft", parent="smile-v1", metrics=child))
+    registry.register(conn, registry.ModelRecord("smile-x", "/m/x"))  # no figures
+    assert main(["models", "list"]) == EXIT_OK
+    header, *rows = capsys.readouterr().out.splitlines()
+    assert "F1/AUC on fer2013_test" in header
+    shown = {row.split()[1] if row.startswith("*") else row.split()[0]: row.split()[-1] for row in rows[:3]}
+    assert shown == {"smile-v1": "0.888/0.976", "smile-ft": "0.876/0.976", "smile-x": "-"}
