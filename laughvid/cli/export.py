@@ -54,7 +54,7 @@ def _formats(text: str) -> tuple[str, ...]:
 
 
 def register(subparsers) -> None:
-    p = add_command(subparsers, "export", "clips, reel and segment lists of analysed videos", __doc__)
+    p = add_command(subparsers, "export", "clips, reel, segment lists and fine-tune crops of analysed videos", __doc__)
     p.add_argument("videos", nargs="+", metavar="ANALYSIS_OR_VIDEO", help="video file, analysis id, sha256 or file name")
     p.add_argument("--out", type=Path, help="output folder; one sub-folder per video (for --clips, --reel, --lists)")
     p.add_argument("--clips", action="store_true", help="one clip per laugh")

@@ -1,17 +1,23 @@
-"""`laughvid review-next`: the faces a label would help the model most (active learning queue), or
-with `--order intensity` the biggest laughs first."""
+"""List the unreviewed moments (a face at a time, across every analysed video) whose label would help
+the model most: its score is near the threshold, the smoothing overrode it, or the face is small,
+dark or turned (active learning); with --order intensity the biggest laughs first.
+
+Columns: p = that face's score in that frame, smooth = its smoothed score there (what segments are
+built from), laugh = laugh intensity, score = how much a label would help. Review them in the app
+(open the video at that time); reviewed segments reach the model through the fine-tune set
+(`laughvid export VIDEO --finetune-set`, then `laughvid finetune`)."""
 
 from __future__ import annotations
 
 import argparse
 
-from laughvid.cli import EXIT_OK
+from laughvid.cli import EXIT_OK, add_command
 from laughvid.review.queue import ORDERS, review_queue
 from laughvid.store import open_store
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("review-next", help="list unreviewed moments whose labels would help the model most")
+    parser = add_command(subparsers, "review-next", "list unreviewed moments whose labels would help the model most", __doc__)
     parser.add_argument("-k", type=int, default=20, help="how many (default 20)")
     parser.add_argument("--min-gap", type=float, default=1.0, help="at most one pick per face within this many seconds")
     parser.add_argument(
