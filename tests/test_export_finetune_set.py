@@ -141,3 +141,19 @@ def test_consent_ref_follows_the_raw_track_not_the_person(video, cache, tmp_path
         ("2.000", "1", "p01"),
         ("3.000", "1", "p01"),
     ]
+
+
+def test_crops_without_a_consent_reference_are_named_before_fine_tuning_refuses_them(video, cache, tmp_path):
+    """The message after adding crops says how many fine-tuning will refuse for want of consent (it
+    said nothing, and `laughvid finetune` refused them later); linked or referenced crops need no word."""
+    person = dataclasses.replace(cache, raw_track_ids=np.where(cache.times_s >= 2.0, 2, 1))
+    conn = loop_db(finetune_consent=["p01"])
+    link_tracks(conn, SHA, [2], "p01")
+    plan = plan_crops([item(0.0, SECONDS, "accepted")], person, every_s=1.0)
+    unreferenced = VideoSource(path=str(video), **{**SOURCE_ARGS, "default_consent_ref": ""})
+    summary = export_finetune_set(tmp_path / "set", unreferenced, plan, Framing(), conn).summary()
+    assert summary.startswith(
+        f"fine-tune set {tmp_path / 'set'}: 4 smile and 0 non_smile crops from this video; 2 without a consent reference"
+    )
+    referenced = export_finetune_set(tmp_path / "set", VideoSource(path=str(video), **SOURCE_ARGS), plan, Framing(), conn)
+    assert referenced.summary().endswith("4 smile and 0 non_smile crops from this video")

@@ -77,7 +77,14 @@ class FinetuneExport:
         """What was written, in the words the app and `laughvid export --finetune-set` both show."""
         counts = " and ".join(f"{n} {label}" for label, n in self.counts().items())
         removed = f", {self.removed} outdated removed" if self.removed else ""
-        return f"fine-tune set {self.root}: {counts} crops from this video{removed}"
+        unconsented = sum(not r["consent_ref"] for r in self.rows)
+        refused = (
+            f"; {unconsented} without a consent reference, which fine-tuning refuses: link the person to a participant "
+            "or give a consent reference, here or to `laughvid finetune --consent-ref`"
+            if unconsented
+            else ""
+        )
+        return f"fine-tune set {self.root}: {counts} crops from this video{removed}{refused}"
 
 
 def crop_framing(model_framing: Framing) -> Framing:
