@@ -65,7 +65,7 @@ def test_finetune_without_replay_data_is_refused(tmp_path, capsys):
     assert not (tmp_path / "m").exists()
 
 
-def test_review_next_by_intensity_lists_the_biggest_laughs_first_and_unknown_last(capsys):
+def test_review_next_by_intensity_lists_the_biggest_laughs_first_and_unknown_last(home, tmp_path, capsys):
     conn = open_store()
     times = np.round(np.arange(0, 10, 0.1), 3)
     for sha, name, geometry in (("a" * 64, "a.mp4", False), ("b" * 64, "b.mp4", True)):
@@ -85,6 +85,13 @@ def test_review_next_by_intensity_lists_the_biggest_laughs_first_and_unknown_las
     assert known == sorted(known, reverse=True) and len(known) == 10  # one pick per second of b's one face
     assert laugh[10:] == ["-"] * 10 and {r[1] for r in rows[10:]} == {"a.mp4"}  # no intensity: after every known one
     assert out[-1].startswith("laugh: laugh intensity")
+    elsewhere = tmp_path / "elsewhere.sqlite"  # a store named with --store, as analyze and export take it
+    assert main(["store", "backup", str(elsewhere)]) == EXIT_OK
+    conn.execute("DELETE FROM analyses")
+    conn.commit()
+    capsys.readouterr()
+    assert main(["review-next", "-k", "30", "--order", "intensity", "--store", str(elsewhere)]) == EXIT_OK
+    assert capsys.readouterr().out.splitlines() == out
     with pytest.raises(SystemExit) as usage:
         main(["review-next", "--order", "loudest"])
     assert usage.value.code == EXIT_USAGE

@@ -13,6 +13,7 @@ import argparse
 import importlib
 import os
 import sys
+from pathlib import Path
 
 from laughvid.errors import LaughvidError
 
@@ -36,6 +37,11 @@ EXIT_OK = 0
 EXIT_FAILURES = 1  # ran, but some inputs failed (each one reported)
 EXIT_USAGE = 2  # bad arguments
 EXIT_PIPE_CLOSED = 141  # the shell's convention for a reader that went away (SIGPIPE), as `cmd | head` leaves
+
+
+def add_store_arg(parser: argparse.ArgumentParser) -> None:
+    """`--store FILE`, said alike by every command that takes it (the default is `Settings.store_path`)."""
+    parser.add_argument("--store", type=Path, help="the SQLite store (default: $LAUGHVID_STORE, else $LAUGHVID_HOME/laughvid.sqlite)")
 
 
 def add_command(subparsers, name: str, help: str, doc: str | None) -> argparse.ArgumentParser:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, add_command
+from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, add_command, add_store_arg
 from laughvid.engine.library_run import ENGINES, EngineSpec, LibraryProgress, VideoOutcome, analyze_library
 from laughvid.export.results import write_outputs
 from laughvid.pipeline.analyze import AnalysisParams
@@ -69,7 +69,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--out", required=True, type=Path, help="output folder; one sub-folder per video")
     p.add_argument("--model", type=Path, help="smile model directory (default: the active model)")
-    p.add_argument("--store", type=Path, help="SQLite store (default: $LAUGHVID_HOME/laughvid.sqlite)")
+    add_store_arg(p)
     defaults = AnalysisParams()
     p.add_argument("--fps", type=float, default=defaults.fps, help=f"analysed frames per second (default {defaults.fps})")
     p.add_argument(

@@ -30,7 +30,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from laughvid import review, store
-from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, add_command
+from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, add_command, add_store_arg
 from laughvid.cli.analyze import EXIT_INTERRUPTED, StderrBar, add_smoothing_args, smoothing_from_args
 from laughvid.errors import BlurError, ExportCancelled, ExportError, FinetuneExportError, ReviewError, VideoError, VideoNotFound
 from laughvid.export.clips import MODES, ClipOptions
@@ -79,7 +79,7 @@ def register(subparsers) -> None:
     p.add_argument("--post-roll", type=float, default=defaults.post_roll_s, help=f"seconds kept after it (default {defaults.post_roll_s})")
     p.add_argument("--cut", choices=MODES, default=defaults.mode, help="reencode: frame-accurate; copy: fast, starts on a keyframe")
     p.add_argument("--blur", action="store_true", help="blur every face without clips consent (checked: no clip is written otherwise)")
-    p.add_argument("--store", type=Path, help="SQLite store (default: $LAUGHVID_HOME/laughvid.sqlite)")
+    add_store_arg(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(
         "--rank",

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-from laughvid.cli import EXIT_OK, add_command
+from laughvid.cli import EXIT_OK, add_command, add_store_arg
 from laughvid.review.library import LibraryEntry, library_entries
 from laughvid.store import open_store
 
@@ -26,7 +25,7 @@ def register(subparsers) -> None:
     p = add_command(subparsers, "library", "list the videos in the store and their analysis and review state", __doc__)
     p.add_argument("--failed", action="store_true", help="only videos whose newest analysis failed, with the reason")
     p.add_argument("--json", action="store_true", help="print the entries as a JSON list")
-    p.add_argument("--store", type=Path, help="SQLite store (default: $LAUGHVID_HOME/laughvid.sqlite)")
+    add_store_arg(p)
     p.set_defaults(func=run)
 
 

@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from laughvid.cli import EXIT_FAILURES, EXIT_OK, add_command
+from laughvid.cli import EXIT_FAILURES, EXIT_OK, add_command, add_store_arg
 from laughvid.store import open_store
 from laughvid.store.video_identity import relink
 
@@ -20,7 +20,7 @@ from laughvid.store.video_identity import relink
 def register(subparsers) -> None:
     p = add_command(subparsers, "relink", "find moved videos by content and store their new paths", __doc__)
     p.add_argument("paths", nargs="+", metavar="VIDEO_OR_FOLDER", type=Path)
-    p.add_argument("--store", type=Path, help="SQLite store (default: $LAUGHVID_HOME/laughvid.sqlite)")
+    add_store_arg(p)
     p.set_defaults(func=run)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from laughvid.cli import EXIT_OK, add_command
+from laughvid.cli import EXIT_OK, add_command, add_store_arg
 from laughvid.review.queue import ORDERS, review_queue
 from laughvid.store import open_store
 
@@ -27,6 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="useful: the labels that help the model most first (default); intensity: the biggest laughs first "
         "(laugh intensity 0..1 from face geometry; moments without it, e.g. analysed before face geometry, come last)",
     )
+    add_store_arg(parser)
     parser.set_defaults(func=_run)
 
 
@@ -35,7 +36,7 @@ def _intensity(value: float | None) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    queue = review_queue(open_store(), k=args.k, min_gap_s=args.min_gap, order=args.order)
+    queue = review_queue(open_store(args.store), k=args.k, min_gap_s=args.min_gap, order=args.order)
     if not queue:
         print("nothing to review: no finished analyses with unreviewed faces")
         return EXIT_OK

@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 from laughvid import store
-from laughvid.cli import EXIT_FAILURES, EXIT_OK, add_command
+from laughvid.cli import EXIT_FAILURES, EXIT_OK, add_command, add_store_arg
 from laughvid.config import Settings
 
 
@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     restore.add_argument("backup", type=Path)
     restore.set_defaults(func=_restore)
     for action in (check, backup, restore):
-        action.add_argument("--store", type=Path, help="the store (default: $LAUGHVID_STORE or $LAUGHVID_HOME/laughvid.sqlite)")
+        add_store_arg(action)
 
 
 def _store_path(args: argparse.Namespace) -> Path:
