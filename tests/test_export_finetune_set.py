@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+from datetime import date
+from pathlib import Path
 
 import av
 import cv2
@@ -20,7 +23,8 @@ from laughvid.export.crops import (
     read_manifest,
     write_manifest,
 )
-from laughvid.governance.consent import link_tracks
+from laughvid.governance.consent import delete_person, export_person, link_tracks, withdraw
+from laughvid.lifecycle.set_versions import prepare
 from laughvid.pipeline.faces.crop import Framing
 from laughvid.types import ReviewedSegment, ScoreCache, Segment
 from tests.media import astronaut_video, face_box_in_frame
@@ -157,3 +161,58 @@ def test_crops_without_a_consent_reference_are_named_before_fine_tuning_refuses_
     )
     referenced = export_finetune_set(tmp_path / "set", VideoSource(path=str(video), **SOURCE_ARGS), plan, Framing(), conn)
     assert referenced.summary().endswith("4 smile and 0 non_smile crops from this video")
+
+
+OTHER_SHA = "e" * 64
+
+
+def _two_videos_then_link(video, cache, tmp_path):
+    """Crops of person 1 (raw track 1 until 2 s, raw track 2 after) of SHA and of another video, cut
+    under `public:sample`; only afterwards is raw track 2 of SHA linked to p01."""
+    person = dataclasses.replace(cache, raw_track_ids=np.where(cache.times_s >= 2.0, 2, 1))
+    conn = loop_db(finetune_consent=["p01"])
+    plan = plan_crops([item(0.0, SECONDS, "accepted")], person, every_s=1.0)
+    for sha in (SHA, OTHER_SHA):
+        export_finetune_set(tmp_path / "set", VideoSource(path=str(video), **{**SOURCE_ARGS, "sha256": sha}), plan, Framing(), conn)
+    link_tracks(conn, SHA, [2], "p01")
+    return conn
+
+
+def _kept(root):
+    rows = read_manifest(root)
+    assert sorted(str(p.relative_to(root)) for p in root.rglob("*.png")) == sorted(r["path"] for r in rows)  # files = rows
+    return sorted((r["video_sha256"][:1], r["time_s"]) for r in rows)
+
+
+def test_deleting_a_person_removes_the_crops_cut_before_their_face_was_linked(video, cache, tmp_path):
+    """The crops of raw track 2 said `public:sample` (cut before the link) and survived `consent delete`;
+    the manifest now records raw tracks and deletion and fine-tuning look the links up when they run."""
+    conn = _two_videos_then_link(video, cache, tmp_path)
+    assert {r["raw_track_id"] for r in read_manifest(tmp_path / "set")} == {"1", "2"}
+    withdraw(conn, "p01", on=date(2026, 6, 1))
+    prepared = prepare(tmp_path / "set", conn, on=date(2026, 6, 2))
+    assert sorted(Path(c.item.path).name[:1] for c, _ in prepared.refused) == ["f", "f"]  # p01's, withdrawn: no longer trained on
+    assert {reason for _, reason in prepared.refused} == {"participant p01 withdrew consent on 2026-06-01"}
+
+    copy = json.loads(export_person(conn, "p01", [tmp_path / "set"], tmp_path / "copy").read_text())
+    assert sorted(r["time_s"] for r in copy["fine_tune_items"]) == ["2.000", "3.000"]
+    report = delete_person(conn, "p01", [tmp_path / "set"])
+    assert len(report.crops_deleted) == report.manifest_rows_deleted == 2 and not report.crops_untraced
+    # raw track 1 of the same video and the other video's crops (a track of the same id, not linked) stay
+    assert _kept(tmp_path / "set") == [("e", "0.000"), ("e", "1.000"), ("e", "2.000"), ("e", "3.000"), ("f", "0.000"), ("f", "1.000")]
+
+
+def test_crops_of_a_manifest_without_raw_tracks_are_deleted_as_untraced_and_named(video, cache, tmp_path):
+    """A manifest written before raw tracks were recorded cannot say which face a crop shows: every crop of
+    a video the person is linked in goes and is named as such; other videos' crops stay."""
+    conn = _two_videos_then_link(video, cache, tmp_path)
+    old_columns = [c for c in MANIFEST_COLUMNS if c != "raw_track_id"]
+    write_manifest(tmp_path / "set", read_manifest(tmp_path / "set"), fields=old_columns)
+
+    copy = json.loads(export_person(conn, "p01", [tmp_path / "set"], tmp_path / "copy").read_text())
+    assert copy["fine_tune_items"] == [] and len(copy["fine_tune_items_untraced"]["paths"]) == 4  # named, not copied
+    report = delete_person(conn, "p01", [tmp_path / "set"])
+    assert len(report.crops_untraced) == len(report.crops_deleted) == 4
+    assert {Path(c).name[:1] for c in report.crops_untraced} == {"f"}
+    assert _kept(tmp_path / "set") == [("e", "0.000"), ("e", "1.000"), ("e", "2.000"), ("e", "3.000")]
+    assert list(read_manifest(tmp_path / "set")[0]) == old_columns  # the set keeps its columns

@@ -12,7 +12,9 @@ from loop_helpers import write_set
 
 from laughvid import store
 from laughvid.cli import EXIT_OK, EXIT_PIPE_CLOSED, EXIT_USAGE, main
+from laughvid.governance.consent import link_tracks
 from laughvid.lifecycle import registry
+from laughvid.lifecycle.manifest import read_manifest, write_manifest
 from laughvid.store import open_store
 from laughvid.types import VideoInfo
 
@@ -51,6 +53,22 @@ def test_consent_add_delete_needs_confirmation(home, tmp_path, capsys):
     assert main(["consent", "delete", "p01", "--yes"]) == EXIT_OK  # default set: the UI's fine-tune set
     assert len(list(ft.rglob("*.png"))) == 2
     assert "deleted p01: 2 crops" in capsys.readouterr().out
+
+
+def test_consent_names_the_crops_it_cannot_trace_to_a_face(home, tmp_path, capsys):
+    """Crops of a video p01 is linked in, from a manifest that did not record raw tracks: export names
+    them without copying them (they may show someone else), delete deletes and lists them."""
+    ft = write_set(home / "finetune_set", {"vid": (1, 1), "p02": (1, 1)}, consent={"vid": "public:x"})
+    write_manifest(ft, [dict(r, video_sha256="ab" * 32 if r["group"] == "vid" else "") for r in read_manifest(ft)])
+    assert main(["consent", "add", "p01", "--name", "Kim", "--scope", "finetune", "--date", "2026-01-01"]) == EXIT_OK
+    link_tracks(open_store(), "ab" * 32, [1], "p01")
+    assert main(["consent", "export", "p01", "--out", str(tmp_path / "out")]) == EXIT_OK
+    assert "2 crop(s) were cut before fine-tune manifests recorded raw tracks" in capsys.readouterr().out
+    assert not (tmp_path / "out" / "crops").exists()
+    assert main(["consent", "delete", "p01", "--yes"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "deleted p01: 2 crops" in out and "2 of those crops were cut before fine-tune manifests recorded raw tracks" in out
+    assert str(ft / "smile" / "vid_000.png") in out and sorted(r["group"] for r in read_manifest(ft)) == ["p02", "p02"]
 
 
 def test_review_next_on_an_empty_store(capsys):

@@ -4,6 +4,7 @@ and a person's data (export, delete)."""
 from __future__ import annotations
 
 import argparse
+import json
 from datetime import date
 from pathlib import Path
 
@@ -163,6 +164,12 @@ def _export(args: argparse.Namespace) -> int:
     conn = open_store()
     path = consent.export_person(conn, args.participant_id, _set_dirs(conn, args.sets), args.out)
     print(f"exported {args.participant_id} to {path.parent} (record: {path.name})")
+    untraced = json.loads(path.read_text(encoding="utf-8"))["fine_tune_items_untraced"]["paths"]
+    if untraced:
+        print(
+            f"  {len(untraced)} crop(s) were {consent.UNTRACED_WHY}; named in the record, "
+            "not copied (check them by eye, or add those videos to the fine-tune set again to trace them)"
+        )
     return EXIT_OK
 
 
@@ -176,6 +183,13 @@ def _delete(args: argparse.Namespace) -> int:
         f"deleted {args.participant_id}: {len(report.crops_deleted)} crops, {report.manifest_rows_deleted} manifest rows, "
         f"{report.track_links_deleted} track links, {len(report.exports_deleted)} export folder(s)"
     )
+    if report.crops_untraced:
+        print(
+            f"  {len(report.crops_untraced)} of those crops were {consent.UNTRACED_WHY}; others' crops among them are "
+            "made again by adding their videos to the fine-tune set again (laughvid export VIDEO --finetune-set):"
+        )
+        for crop in report.crops_untraced:
+            print(f"    {crop}")
     for folder in report.exports_deleted:
         print(f"  deleted export folder (clips, reel, lists of a video they appear in; export again to remake it): {folder}")
     for folder in report.exports_kept:

@@ -236,6 +236,7 @@ def _stage(
                 "video_sha256": source.sha256,
                 "time_s": f"{t:.3f}",
                 "track_id": str(crop.track_id),
+                "raw_track_id": str(crop.raw_track_id),
                 "reviewer": crop.reviewer,
                 "reviewed_at": crop.reviewed_at,
                 "model_version": source.model_version,

@@ -1,8 +1,10 @@
 """Participant consent: who agreed to what, until when, and what happens to their data.
 
 Face crops are personal data. Every fine-tune item carries a `consent_ref`: either a participant id
-registered here or `public:<dataset>` for public research data. Fine-tuning uses an item only while
-its consent covers the `finetune` scope; exported clips blur faces whose track is not linked to a
+registered here or `public:<dataset>` for public research data; a crop cut from a video also records
+its raw track, and a link made later to that track overrides the reference (`crop_consent_ref`), so
+what was cut before linking is governed, exported and deleted as that person's. Fine-tuning uses an
+item only while its consent covers the `finetune` scope; exported clips blur faces whose track is not linked to a
 participant with `clips` consent (`face_blur`). A participant can get a copy of their data (`export_person`) or
 have it deleted (`delete_person`): crops and manifest rows go, so do the export folders (clips, reel,
 lists) of the videos they appear in, their name is scrubbed, and every model trained on them is
@@ -19,7 +21,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -31,6 +33,10 @@ from laughvid.export.naming import video_export_dirs
 from laughvid.lifecycle.manifest import read_manifest, write_manifest
 from laughvid.lifecycle.registry import flag_models_trained_on, models_trained_on
 
+UNTRACED_WHY = (
+    "cut before fine-tune manifests recorded raw tracks, from a video they are linked in: "
+    "which face such a crop shows is not known, so it may be theirs"
+)
 SCOPES = ("finetune", "clips")  # finetune: crops may train models; clips: face may appear unblurred
 PUBLIC_PREFIX = "public:"  # consent_ref of items from a public data set, e.g. "public:CK+"
 
@@ -81,7 +87,8 @@ class DeletionReport:
     """What `delete_person` removed, so the operator can confirm it and audit it later."""
 
     participant_id: str
-    crops_deleted: list[str] = field(default_factory=list)
+    crops_deleted: list[str] = field(default_factory=list)  # all of them, `crops_untraced` included
+    crops_untraced: list[str] = field(default_factory=list)  # deleted as they may show them: see UNTRACED_WHY
     manifest_rows_deleted: int = 0
     track_links_deleted: int = 0
     models_flagged: list[str] = field(default_factory=list)
@@ -220,10 +227,49 @@ def tracks_without_consent(
 # --- a person's data in fine-tune sets ---------------------------------------------------------
 
 
-def _person_rows(set_dirs: list[Path], participant_id: str):
+def _raw_track(row: dict[str, str]) -> tuple[str, int] | None:
+    """The (video sha256, raw track id) a crop was cut from, or None where its manifest did not record it."""
+    try:
+        return (row.get("video_sha256") or "").strip(), int((row.get("raw_track_id") or "").strip())
+    except ValueError:
+        return None
+
+
+def crop_consent_ref(conn: sqlite3.Connection | None, row: dict[str, str]) -> str:
+    """Whose consent covers a fine-tune crop now: the participant its raw track is linked to (in the store
+    `conn`), else its manifest's `consent_ref`, written when it was cut. A link made after the crop was
+    cut therefore governs it: a withdrawal stops its use even if it was cut under `public:...`."""
+    raw = _raw_track(row)
+    linked = track_links(conn, raw[0]).get(raw[1]) if raw and conn is not None else None
+    return linked or (row.get("consent_ref") or "").strip()
+
+
+@dataclass
+class PersonRows:
+    """A set's manifest rows and which of them hold a participant's face."""
+
+    set_dir: Path
+    rows: list[dict[str, str]]
+    mine: list[dict[str, str]]  # their consent_ref, or cut from a raw track linked to them
+    untraced: list[dict[str, str]]  # no raw track recorded (manifest written before), of a video they are linked in
+
+
+def _person_rows(conn: sqlite3.Connection, set_dirs: list[Path], participant_id: str) -> Iterator[PersonRows]:
+    """Each set's rows of a participant. Crops name raw tracks and links are looked up now, so the order
+    of linking and cutting does not matter. Rows written before manifests recorded raw tracks cannot be
+    traced to a face: those of a video the participant is linked in may show them (`untraced`)."""
+    linked = set(conn.execute("SELECT video_sha256, track_id FROM track_participants WHERE participant_id = ?", (participant_id,)))
+    videos = {v for v, _ in linked}
     for set_dir in set_dirs:
         rows = read_manifest(set_dir)
-        yield set_dir, rows, [r for r in rows if (r.get("consent_ref") or "").strip() == participant_id]
+        found = PersonRows(set_dir, rows, [], [])
+        for row in rows:
+            raw = _raw_track(row)
+            if (row.get("consent_ref") or "").strip() == participant_id or (raw is not None and raw in linked):
+                found.mine.append(row)
+            elif raw is None and (row.get("video_sha256") or "").strip() in videos:
+                found.untraced.append(row)
+        yield found
 
 
 def export_person(conn: sqlite3.Connection, participant_id: str, set_dirs: list[Path], out_dir: Path) -> Path:
@@ -233,13 +279,15 @@ def export_person(conn: sqlite3.Connection, participant_id: str, set_dirs: list[
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     crops: list[dict[str, str]] = []
-    for set_dir, _, mine in _person_rows([Path(d) for d in set_dirs], participant_id):
-        for row in mine:
-            src = set_dir / row["path"]
-            dst = out_dir / "crops" / set_dir.name / row["path"]
+    untraced: list[str] = []
+    for found in _person_rows(conn, [Path(d) for d in set_dirs], participant_id):
+        for row in found.mine:
+            src = found.set_dir / row["path"]
+            dst = out_dir / "crops" / found.set_dir.name / row["path"]
             if src.exists():
                 copy_atomic(src, dst)
-            crops.append({**row, "set": str(set_dir)})
+            crops.append({**row, "set": str(found.set_dir)})
+        untraced += [str(found.set_dir / r["path"]) for r in found.untraced]
     tracks = conn.execute("SELECT video_sha256, track_id FROM track_participants WHERE participant_id = ?", (participant_id,)).fetchall()
     record = {
         "participant": {
@@ -249,6 +297,8 @@ def export_person(conn: sqlite3.Connection, participant_id: str, set_dirs: list[
             "withdrawn_on": str(p.withdrawn_on or ""),
         },
         "fine_tune_items": crops,
+        # named, not copied: they may show someone else of the same video
+        "fine_tune_items_untraced": {"why": UNTRACED_WHY, "paths": untraced},
         "video_tracks": [{"video_sha256": v, "track_id": t} for v, t in tracks],
         "models_trained_on_this_data": models_trained_on(conn, participant_id),
         "exported_at": now_iso(),
@@ -261,7 +311,9 @@ def export_person(conn: sqlite3.Connection, participant_id: str, set_dirs: list[
 def delete_person(
     conn: sqlite3.Connection, participant_id: str, set_dirs: list[Path], export_roots: Sequence[Path] = (), keep_exports: bool = False
 ) -> DeletionReport:
-    """Erase a participant's face data: crops and manifest rows in every given set, the export folders
+    """Erase a participant's face data: crops and manifest rows in every given set (those of their consent
+    reference, those cut from a raw track linked to them whenever it was linked, and, as they may show
+    them, those of their videos whose manifest did not record the raw track), the export folders
     under `export_roots` of every video one of their faces is linked in, their track links, their name
     (the id stays, withdrawn, so the deletion itself is auditable), and flag every model trained on
     them as needing retraining. Manifests are rewritten atomically after the crops go.
@@ -283,15 +335,18 @@ def delete_person(
             report.exports_deleted.append(str(folder))
         except OSError as exc:
             report.exports_kept.append(f"{folder} (could not delete: {exc.strerror or exc})")
-    for set_dir, rows, mine in _person_rows([Path(d) for d in set_dirs], participant_id):
-        for row in mine:
-            crop = set_dir / row["path"]
+    for found in _person_rows(conn, [Path(d) for d in set_dirs], participant_id):
+        gone = found.mine + found.untraced
+        for row in gone:
+            crop = found.set_dir / row["path"]
             crop.unlink(missing_ok=True)
             report.crops_deleted.append(str(crop))
-        if mine:
+        report.crops_untraced += [str(found.set_dir / r["path"]) for r in found.untraced]
+        if gone:
             # the set's own columns (a hand-made manifest may have fewer or more than the UI writes)
-            write_manifest(set_dir, [r for r in rows if r not in mine], fields=[k for k in rows[0] if k is not None])
-            report.manifest_rows_deleted += len(mine)
+            rows = found.rows
+            write_manifest(found.set_dir, [r for r in rows if r not in gone], fields=[k for k in rows[0] if k is not None])
+            report.manifest_rows_deleted += len(gone)
     with conn:
         report.track_links_deleted = conn.execute("DELETE FROM track_participants WHERE participant_id = ?", (participant_id,)).rowcount
         conn.execute(

@@ -1,5 +1,9 @@
 """The fine-tune set manifest (`SET/manifest.csv`): one reader and one atomic writer for every module
-that touches it (the review UI's export, consent export/deletion, set versioning, the training loader)."""
+that touches it (the review UI's export, consent export/deletion, set versioning, the training loader).
+
+`track_id` is the person as the timeline showed it; `raw_track_id` is the tracker's track, the one consent
+links name, so a crop is traced to a participant linked after it was cut. Manifests written before it
+existed lack that column (`laughvid.governance.consent` says which of their crops it cannot trace)."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ MANIFEST_COLUMNS = (
     "video_sha256",
     "time_s",
     "track_id",
+    "raw_track_id",
     "reviewer",
     "reviewed_at",
     "model_version",

@@ -19,7 +19,7 @@ from pathlib import Path
 from laughvid.atomic import copy_atomic, write_text_atomic
 from laughvid.clock import now_iso
 from laughvid.errors import FinetuneSetError
-from laughvid.governance.consent import check_consent_ref
+from laughvid.governance.consent import check_consent_ref, crop_consent_ref
 from laughvid.lifecycle.manifest import MANIFEST, read_manifest, write_manifest
 from laughvid.training.data import ImageItem, load_smile_folders
 
@@ -79,13 +79,14 @@ class PreparedSet:
         return "\n".join(lines)
 
 
-def _consent_refs(root: Path) -> dict[str, str]:
-    """manifest `path` (relative to the set) -> consent_ref."""
-    return {str(Path(r["path"])): (r.get("consent_ref") or "").strip() for r in read_manifest(root) if r.get("path")}
+def _consent_refs(root: Path, conn: sqlite3.Connection | None) -> dict[str, str]:
+    """manifest `path` (relative to the set) -> consent_ref, through today's track links when `conn` is given."""
+    return {str(Path(r["path"])): crop_consent_ref(conn, r) for r in read_manifest(root) if r.get("path")}
 
 
-def load_collected(root: str | Path, default_consent_ref: str = "") -> list[CollectedItem]:
-    """All crops of a `smile/` + `non_smile/` set with their content hash and consent reference."""
+def load_collected(root: str | Path, default_consent_ref: str = "", conn: sqlite3.Connection | None = None) -> list[CollectedItem]:
+    """All crops of a `smile/` + `non_smile/` set with their content hash and consent reference (with
+    `conn`: a crop's raw track linked to a participant since it was cut is theirs, `crop_consent_ref`)."""
     root = Path(root)
     if not root.is_dir():
         raise FinetuneSetError(f"{root}: not a folder")
@@ -95,7 +96,7 @@ def load_collected(root: str | Path, default_consent_ref: str = "") -> list[Coll
         raise FinetuneSetError(str(exc)) from exc
     if not items:
         raise FinetuneSetError(f"{root}: smile/ and non_smile/ hold no images")
-    refs = _consent_refs(root)
+    refs = _consent_refs(root, conn)
     return [CollectedItem(it, it.content_hash(), refs.get(str(Path(it.path).relative_to(root))) or default_consent_ref) for it in items]
 
 
@@ -163,7 +164,7 @@ def prepare(
 ) -> PreparedSet:
     """Version the set, apply (or create) its frozen validation split, and drop crops without consent."""
     root = Path(root)
-    items = load_collected(root, default_consent_ref)
+    items = load_collected(root, default_consent_ref, conn)
     split = freeze_validation(root, items, fraction)
     frozen_groups, frozen_items = set(split.groups), set(split.items)
     prepared = PreparedSet(root, set_version(items), split, has_manifest=(root / MANIFEST).is_file())
