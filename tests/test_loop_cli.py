@@ -16,6 +16,7 @@ from laughvid.governance.consent import link_tracks
 from laughvid.lifecycle import registry
 from laughvid.lifecycle.manifest import read_manifest, write_manifest
 from laughvid.store import open_store
+from laughvid.training.metrics import PairedDifference
 from laughvid.types import VideoInfo
 
 
@@ -40,6 +41,26 @@ def test_models_activate_and_rollback(capsys):
     assert "* smile-a" in out and "rolled back" in out
     assert main(["models", "activate", "smile-z"]) == EXIT_USAGE
     assert "no model version 'smile-z'" in capsys.readouterr().err
+
+
+def test_activating_a_model_the_gate_kept_out_warns_with_the_gates_reasons_and_activates_it(capsys):
+    """`models activate` of a fine-tune the gate refused said only "active model: ..."."""
+    conn = open_store()
+    few = PairedDifference("roc_auc", 0.90, 0.93, 0.01, 0.05, 0.95, 30, 4, 2000)  # a gain, on 4 groups only
+    gate = registry.promotion_gate({"frozen_validation": few}, ["frozen_validation"], [], names=("smile-ft", "smile-v1"))
+    registry.register(conn, registry.ModelRecord("smile-v1", "/m/v1"))
+    registry.register(conn, registry.ModelRecord("smile-ft", "/m/ft", parent="smile-v1", gate=list(gate.lines)))
+    assert main(["models", "activate", "smile-v1"]) == EXIT_OK
+    assert capsys.readouterr().err == ""  # no gate judged the shipped model: nothing to warn about
+    assert main(["models", "activate", "smile-ft"]) == EXIT_OK
+    out, err = capsys.readouterr()
+    assert out == "active model: smile-ft\n" and registry.active_version(conn) == "smile-ft"
+    assert "warning: the promotion gate kept smile-ft out when it was trained; activated anyway" in err
+    assert "`laughvid models rollback` re-activates smile-v1" in err
+    assert "decision: KEEP smile-v1" in err and "frozen_validation: fewer than 20 people/videos" in err
+    assert registry.activation_log(conn)[-1][2] == "manual, against the promotion gate"
+    assert main(["models", "list"]) == EXIT_OK
+    assert "kept out by the promotion gate" in next(line for line in capsys.readouterr().out.splitlines() if "smile-ft" in line)
 
 
 def test_consent_add_delete_needs_confirmation(home, tmp_path, capsys):

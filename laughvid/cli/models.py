@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import Counter
 
 from laughvid.cli import EXIT_OK
@@ -47,7 +48,9 @@ def format_table(conn) -> str:
     for m in models:
         on = m.metrics.get(shared)
         figures = f"{on.get('f1', float('nan')):.3f}/{on.get('roc_auc', float('nan')):.3f}" if on else "-"
-        note = f"NEEDS RETRAINING: {m.needs_retraining}" if m.needs_retraining else ""
+        notes = ["kept out by the promotion gate" if registry.gate_kept_out(m) else ""]
+        notes.append(f"NEEDS RETRAINING: {m.needs_retraining}" if m.needs_retraining else "")
+        note = "; ".join(n for n in notes if n)
         lines.append(
             f"{'*' if m.version == active else ' '} {m.version:<30} {m.parent or '-':<30} {m.created_at[:19]:<20} {figures:<28} {note}"
         )
@@ -80,7 +83,22 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _activate(args: argparse.Namespace) -> int:
-    registry.activate(open_store(), args.version, reason="manual")
+    """Does what it is asked, as a registry's manual override does, but never silently against the gate:
+    its recorded decision and table go to stderr, and the activation log says it was overridden."""
+    conn = open_store()
+    record = registry.get(conn, args.version)
+    overridden = record is not None and registry.gate_kept_out(record)
+    previous = registry.active_version(conn)
+    registry.activate(conn, args.version, reason="manual, against the promotion gate" if overridden else "manual")
+    if overridden:
+        back = (
+            f"`laughvid models rollback` re-activates {previous}" if previous and previous != args.version else "see `laughvid models list`"
+        )
+        print(
+            f"laughvid models: warning: the promotion gate kept {args.version} out when it was trained; activated anyway, "
+            f"as asked ({back}). Its gate table:\n" + "\n".join(record.gate),
+            file=sys.stderr,
+        )
     print(f"active model: {args.version}")
     return EXIT_OK
 

@@ -11,6 +11,7 @@ more activation and the history stays auditable.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -141,6 +142,12 @@ def rollback(conn: sqlite3.Connection, version: str | None = None) -> str:
         raise RegistryError("nothing to roll back to: only one model has ever been active")
     activate(conn, version, reason="rollback")
     return version
+
+
+def gate_kept_out(record: ModelRecord) -> bool:
+    """Whether the promotion gate decided KEEP (the parent) when this model was trained: its recorded
+    table (`promotion_gate`'s lines) says why. False for a model no gate judged (shipped, registered)."""
+    return any(re.search(r"(decision: |-> )KEEP ", line) for line in record.gate)
 
 
 def models_trained_on(conn: sqlite3.Connection, participant_id: str) -> list[str]:

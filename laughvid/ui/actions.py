@@ -256,12 +256,18 @@ class ModelChoice:
     active: bool
     card: ModelCard | None  # None when its folder or card is gone
     needs_retraining: str | None = None
+    gate_kept_out: bool = False  # the promotion gate decided KEEP when it was trained (`models show` says why)
 
     @property
     def label(self) -> str:
         notes = [
             n
-            for n, on in (("active", self.active), ("card missing", self.card is None), ("needs retraining", bool(self.needs_retraining)))
+            for n, on in (
+                ("active", self.active),
+                ("card missing", self.card is None),
+                ("needs retraining", bool(self.needs_retraining)),
+                ("kept out by the promotion gate", self.gate_kept_out),
+            )
             if on
         ]
         return self.version + (f" ({', '.join(notes)})" if notes else "")
@@ -277,7 +283,10 @@ def active_model_dir(conn: sqlite3.Connection) -> Path:
 def model_choices(conn: sqlite3.Connection) -> list[ModelChoice]:
     """Every registered version, oldest first, the active one marked."""
     active = registry.active_version(conn)
-    return [ModelChoice(m.version, m.version == active, _card_at(m.path), m.needs_retraining) for m in registry.list_models(conn)]
+    return [
+        ModelChoice(m.version, m.version == active, _card_at(m.path), m.needs_retraining, registry.gate_kept_out(m))
+        for m in registry.list_models(conn)
+    ]
 
 
 def activate_model(conn: sqlite3.Connection, version: str) -> str:
