@@ -149,7 +149,15 @@ def test_srt_and_edl_hold_the_laughs_unless_all_states_are_asked_for(tmp_path):
     assert "pending" not in paths["edl"].read_text() and paths["edl"].read_text().count("* FROM CLIP NAME") == 2
     assert len(list(csv.DictReader(paths["csv"].open()))) == 4  # the table keeps every segment with its state
     paths = write_lists(judged, SOURCE, tmp_path, all_states=True)
-    assert paths["srt"].read_text().count(" --> ") == 4 and "Laugh (rejected" in paths["srt"].read_text()
+    srt, edl = paths["srt"].read_text(), paths["edl"].read_text()
+    captions = [block.splitlines()[2] for block in srt.strip().split("\n\n")]
+    assert captions == [
+        "Laugh (added in review, peak 0.80)",
+        "Not a laugh (rejected in review, the model's peak 0.90)",  # it said "Laugh (rejected, ...)"
+        "Possible laugh (not reviewed, peak 0.90)",
+        "Laugh (accepted, peak 0.90)",
+    ]
+    assert [line.removeprefix("* COMMENT: ") for line in edl.splitlines() if line.startswith("* COMMENT")] == captions
 
 
 def test_plain_segments_export_as_pending(tmp_path):

@@ -101,10 +101,25 @@ def srt_time(seconds: float) -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d},{millis:03d}"
 
 
+_CAPTIONS = {  # state -> (what it is, the review's word, whose peak)
+    "accepted": ("Laugh", "accepted", "peak"),
+    "added": ("Laugh", "added in review", "peak"),
+    "pending": ("Possible laugh", "not reviewed", "peak"),
+    "rejected": ("Not a laugh", "rejected in review", "the model's peak"),
+}
+
+
+def caption(row: dict) -> str:
+    """A segment in words for a subtitle or an editor's comment: with every state listed, a rejected
+    segment must not read "Laugh", nor an unreviewed one read as a confirmed laugh."""
+    what, word, peak = _CAPTIONS.get(row["state"], ("Laugh", row["state"], "peak"))
+    return f"{what} ({word}, {peak} {row['peak_prob']:.2f})"
+
+
 def to_srt(segments: Sequence[Segment | ReviewedSegment]) -> str:
     blocks = []
     for row in rows(segments):
-        text = f"Laugh ({row['state']}, peak {row['peak_prob']:.2f})"
+        text = caption(row)
         blocks.append(f"{row['index']}\n{srt_time(row['start_s'])} --> {srt_time(row['end_s'])}\n{text}\n")
     return "\n".join(blocks)
 
@@ -138,7 +153,7 @@ def to_edl(segments: Sequence[Segment | ReviewedSegment], source: ListSource) ->
         )
         lines.append(f"{row['index']:03d}  AX       V     C        {' '.join(tcs)}")
         lines.append(f"* FROM CLIP NAME: {source.name}")
-        lines.append(f"* COMMENT: laugh {row['state']} peak {row['peak_prob']:.2f}")
+        lines.append(f"* COMMENT: {caption(row)}")
         lines.append("")
         record += length
     return "\n".join(lines)
