@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -144,6 +145,9 @@ def test_finetune_command_end_to_end(world, tmp_path, monkeypatch, capsys):
     assert code == EXIT_OK
     assert "frozen_validation" in out and "Promotion gate" in out and ("PROMOTED" in out or "not promoted" in out)
     assert ">= 2 groups" in out  # the flag reaches the gate
+    assert "{" not in out and not re.search(r"\d\.\d{5}", out)  # named figures, 4 decimals: no printed dicts
+    assert re.search(r"^validation: n \d+, n_smile \d+, accuracy \d\.\d{4}, ", out, re.M)
+    assert out.rstrip().endswith(f"every figure, unrounded, in {tmp_path / 'm' / 'model_card.json'}")
     assert main(["models", "list"]) == EXIT_OK
     listing = capsys.readouterr().out
     assert ModelCard.load(tmp_path / "m").version in listing and "smile-v1-" in listing

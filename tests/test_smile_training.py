@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import cv2
 import numpy as np
@@ -36,6 +37,15 @@ def tiny_set(tmp_path_factory):
     return root
 
 
+def assert_readable_figures(printed: str, model_dir):
+    """Training prints named figures to 4 decimals (it printed Python dicts with 16-digit floats) and
+    says where the exact ones are for scripts."""
+    assert "{" not in printed and not re.search(r"\d\.\d{5}", printed), printed
+    assert re.search(r"^(replay )?dedup: input_items \d+, exact_duplicates \d+, ", printed, re.M)
+    assert re.search(r"^validation: n \d+, n_smile \d+, accuracy \d\.\d{4}, ", printed, re.M)
+    assert printed.rstrip().endswith(f"every figure, unrounded, in {model_dir / 'model_card.json'}")
+
+
 def test_train_is_seeded(tiny_set):
     items = load_smile_folders(tiny_set)
     config = TrainConfig(epochs=1, batch_size=32, threads=1)
@@ -46,10 +56,11 @@ def test_train_is_seeded(tiny_set):
     assert a.threshold == b.threshold
 
 
-def test_cli_train_writes_model_dir_and_onnx_matches_torch(tiny_set, tmp_path):
+def test_cli_train_writes_model_dir_and_onnx_matches_torch(tiny_set, tmp_path, capsys):
     out = tmp_path / "model"
     code = main(["train", "--custom", str(tiny_set), "--out", str(out), "--epochs", "3", "--threads", "1"])
     assert code == 0
+    assert_readable_figures(capsys.readouterr().out, out)
     assert {p.name for p in out.iterdir()} >= {"model.onnx", "weights.pt", "model_card.json", "MODEL_CARD.md"}
     card = json.loads((out / "model_card.json").read_text())
     assert card["training_sources"] == ["custom"] and card["version"].startswith("smile-v1-")

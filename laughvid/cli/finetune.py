@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from laughvid.cli import EXIT_OK, EXIT_USAGE
+from laughvid.lifecycle.modelcard import CARD_JSON
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -99,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
     print(result.report())
     print(
         f"wrote {result.model_dir} ({result.version}) in {result.seconds:.0f} s: "
-        f"{'PROMOTED, now the active model' if result.promoted else 'registered, not promoted'}"
+        f"{'PROMOTED, now the active model' if result.promoted else 'registered, not promoted'}; "
+        f"every figure, unrounded, in {result.model_dir / CARD_JSON}"
     )
     return EXIT_OK

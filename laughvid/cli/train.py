@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from laughvid.cli import EXIT_OK, EXIT_USAGE
+from laughvid.lifecycle.modelcard import CARD_JSON
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -115,5 +116,5 @@ def run(args: argparse.Namespace) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"laughvid train: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"wrote {args.out} ({card.version})")
+    print(f"wrote {args.out} ({card.version}); every figure, unrounded, in {Path(args.out) / CARD_JSON}")
     return EXIT_OK

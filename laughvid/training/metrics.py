@@ -3,7 +3,7 @@ training, `laughvid eval-images` and the comparison script, so every figure is c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -76,6 +76,12 @@ def binary_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> 
         "pr_auc": pr_auc(labels, scores),
         "threshold": float(threshold),
     }
+
+
+def figures_text(figures: Mapping[str, object], sep: str = ", ") -> str:
+    """`name value` pairs for a log line, floats to 4 decimals (a printed dict showed 16 digits); the
+    exact figures are in the model card (`model_card.json`) for scripts."""
+    return sep.join(f"{k} {v:.4f}" if isinstance(v, float | np.floating) else f"{k} {v}" for k, v in figures.items())
 
 
 @dataclass(frozen=True)

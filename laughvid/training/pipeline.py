@@ -13,6 +13,7 @@ from laughvid.pipeline.faces.crop import Framing
 from laughvid.pipeline.scoring import SmileClassifier
 from laughvid.training import data
 from laughvid.training.evaluate import evaluate
+from laughvid.training.metrics import figures_text
 from laughvid.training.onnx_export import write_model_dir
 from laughvid.training.train import TrainConfig, load_weights, train
 
@@ -61,7 +62,7 @@ def load_sources(
         log(f"{prefix}{source.kind}: {len(loaded)} items from {source.path}")
         items += loaded
     items, report = data.deduplicate(items)
-    log(f"{prefix}dedup: {report.as_dict()}")
+    log(f"{prefix}dedup: {figures_text(report.as_dict())}")
     return {name: [it for it in items if it.split == name] for name in data.SPLITS}, report.as_dict()
 
 
@@ -127,6 +128,6 @@ def build_model(
     if reference_model_dir:
         card.cite_reference(ModelCard.load(reference_model_dir))
     for name, metrics in card.metrics.items():
-        log(f"{name}: " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in metrics.items()))
+        log(f"{name}: {figures_text(metrics)}")
     card.save(out_dir)
     return card

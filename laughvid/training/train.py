@@ -23,7 +23,7 @@ from laughvid.atomic import atomic_open
 from laughvid.lifecycle.modelcard import platt
 from laughvid.training.augment import Augment, augment_batch, jpeg_degrade
 from laughvid.training.data import EMOTIONS, ImageItem, load_arrays
-from laughvid.training.metrics import best_f1_threshold, binary_metrics
+from laughvid.training.metrics import best_f1_threshold, binary_metrics, figures_text
 from laughvid.training.model import SmileNet
 
 WEIGHTS_FILE = "weights.pt"
@@ -250,7 +250,7 @@ def train(
             "seconds": time.time() - started,
         }
         history.append(entry)
-        log(" ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in entry.items()))
+        log(figures_text(entry, sep=" "))
         if best is None or metrics["pr_auc"] > best[0]:
             best = (metrics["pr_auc"], copy.deepcopy(ema.module.state_dict()))
 
@@ -261,5 +261,5 @@ def train(
     probs = platt(val_logits, calibration)
     threshold = best_f1_threshold(y_val, probs)
     validation = binary_metrics(y_val, probs, threshold)
-    log(f"validation: {validation}")
+    log(f"validation: {figures_text(validation)}")
     return TrainResult(final, calibration, threshold, validation, history, config, time.time() - started)
