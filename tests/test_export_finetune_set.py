@@ -24,6 +24,7 @@ from laughvid.export.crops import (
     write_manifest,
 )
 from laughvid.governance.consent import delete_person, export_person, link_tracks, withdraw
+from laughvid.lifecycle import registry
 from laughvid.lifecycle.set_versions import prepare
 from laughvid.pipeline.faces.crop import Framing
 from laughvid.types import ReviewedSegment, ScoreCache, Segment
@@ -196,8 +197,16 @@ def test_deleting_a_person_removes_the_crops_cut_before_their_face_was_linked(vi
 
     copy = json.loads(export_person(conn, "p01", [tmp_path / "set"], tmp_path / "copy").read_text())
     assert sorted(r["time_s"] for r in copy["fine_tune_items"]) == ["2.000", "3.000"]
+    # models that trained on the set before the link recorded no p01, yet may hold their face
+    trained = {"before the review": "2026-11-25T09:00:00+00:00", "after": "2026-11-26T09:00:00+00:00"}
+    for name, when in trained.items():
+        registry.register(
+            conn, registry.ModelRecord(name, f"/m/{name}", created_at=when, data_versions=[f"ft-1@{(tmp_path / 'set').resolve()}"])
+        )
+    registry.register(conn, registry.ModelRecord("other set", "/m/o", created_at=trained["after"], data_versions=["ft-2@/elsewhere"]))
     report = delete_person(conn, "p01", [tmp_path / "set"])
     assert len(report.crops_deleted) == report.manifest_rows_deleted == 2 and not report.crops_untraced
+    assert report.models_flagged == ["after"] and registry.get(conn, "after").needs_retraining == "data of p01 deleted"
     # raw track 1 of the same video and the other video's crops (a track of the same id, not linked) stay
     assert _kept(tmp_path / "set") == [("e", "0.000"), ("e", "1.000"), ("e", "2.000"), ("e", "3.000"), ("f", "0.000"), ("f", "1.000")]
 

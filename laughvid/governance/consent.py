@@ -31,7 +31,7 @@ from laughvid.clock import now_iso, today_utc
 from laughvid.errors import ConsentError
 from laughvid.export.naming import video_export_dirs
 from laughvid.lifecycle.manifest import read_manifest, write_manifest
-from laughvid.lifecycle.registry import flag_models_trained_on, models_trained_on
+from laughvid.lifecycle.registry import flag_models, flag_models_trained_on, models_trained_on, models_trained_on_set
 
 UNTRACED_WHY = (
     "cut before fine-tune manifests recorded raw tracks, from a video they are linked in: "
@@ -316,7 +316,9 @@ def delete_person(
     them, those of their videos whose manifest did not record the raw track), the export folders
     under `export_roots` of every video one of their faces is linked in, their track links, their name
     (the id stays, withdrawn, so the deletion itself is auditable), and flag every model trained on
-    them as needing retraining. Manifests are rewritten atomically after the crops go.
+    them as needing retraining: those that recorded them, and, for crops that were not under their id
+    (cut before the link), every model fine-tuned on that set since the earliest such crop was reviewed.
+    Manifests are rewritten atomically after the crops go.
 
     Why whole export folders: exports are not recorded per face, so any clip, the reel or a list of such a
     video may show them (unblurred where they had clips consent); all of it is made again from the store.
@@ -335,8 +337,13 @@ def delete_person(
             report.exports_deleted.append(str(folder))
         except OSError as exc:
             report.exports_kept.append(f"{folder} (could not delete: {exc.strerror or exc})")
+    suspects: set[str] = set()  # models that may have trained on crops not under their id when trained
     for found in _person_rows(conn, [Path(d) for d in set_dirs], participant_id):
         gone = found.mine + found.untraced
+        unnamed = [r for r in gone if (r.get("consent_ref") or "").strip() != participant_id]
+        if unnamed:  # no model recorded them: any model of this set made since the first was reviewed may hold them
+            since = "" if any(not r.get("reviewed_at") for r in unnamed) else min(r["reviewed_at"] for r in unnamed)
+            suspects.update(models_trained_on_set(conn, found.set_dir, since))
         for row in gone:
             crop = found.set_dir / row["path"]
             crop.unlink(missing_ok=True)
@@ -353,5 +360,7 @@ def delete_person(
             "UPDATE participants SET name = '', note = 'data deleted', withdrawn_on = COALESCE(withdrawn_on, ?) WHERE participant_id = ?",
             (today_utc().isoformat(), participant_id),
         )
-    report.models_flagged = flag_models_trained_on(conn, participant_id, reason=f"data of {participant_id} deleted")
+    reason = f"data of {participant_id} deleted"
+    named = flag_models_trained_on(conn, participant_id, reason)
+    report.models_flagged = sorted({*named, *flag_models(conn, sorted(suspects - set(named)), reason)})
     return report

@@ -154,13 +154,27 @@ def models_trained_on(conn: sqlite3.Connection, participant_id: str) -> list[str
     return [m.version for m in list_models(conn) if participant_id in m.participants]
 
 
-def flag_models_trained_on(conn: sqlite3.Connection, participant_id: str, reason: str) -> list[str]:
-    """Mark every model trained on this participant's data as needing retraining; returns their versions."""
-    versions = models_trained_on(conn, participant_id)
+def models_trained_on_set(conn: sqlite3.Connection, set_dir: str | Path, since: str = "") -> list[str]:
+    """Models fine-tuned on the set at `set_dir` and registered at or after `since` (ISO 8601 UTC; "" = any)."""
+    root = Path(set_dir).resolve()
+    return [
+        m.version
+        for m in list_models(conn)
+        if m.created_at >= since and any("@" in v and Path(v.split("@", 1)[1]) == root for v in m.data_versions)
+    ]
+
+
+def flag_models(conn: sqlite3.Connection, versions: list[str], reason: str) -> list[str]:
+    """Mark these models as needing retraining (data they were trained on has gone); returns them."""
     with conn:
         for v in versions:
             conn.execute("UPDATE models SET needs_retraining = ? WHERE version = ?", (reason, v))
     return versions
+
+
+def flag_models_trained_on(conn: sqlite3.Connection, participant_id: str, reason: str) -> list[str]:
+    """Mark every model trained on this participant's data as needing retraining; returns their versions."""
+    return flag_models(conn, models_trained_on(conn, participant_id), reason)
 
 
 def promotion_gate(
