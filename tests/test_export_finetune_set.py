@@ -197,7 +197,8 @@ def test_deleting_a_person_removes_the_crops_cut_before_their_face_was_linked(vi
 
     copy = json.loads(export_person(conn, "p01", [tmp_path / "set"], tmp_path / "copy").read_text())
     assert sorted(r["time_s"] for r in copy["fine_tune_items"]) == ["2.000", "3.000"]
-    # models that trained on the set before the link recorded no p01, yet may hold their face
+    # models that trained on the set before the link recorded no p01, yet may hold their face; one made
+    # before the crops' review time too: a review edit renews it, so an earlier export may have trained it
     trained = {"before the review": "2026-11-25T09:00:00+00:00", "after": "2026-11-26T09:00:00+00:00"}
     for name, when in trained.items():
         registry.register(
@@ -206,7 +207,8 @@ def test_deleting_a_person_removes_the_crops_cut_before_their_face_was_linked(vi
     registry.register(conn, registry.ModelRecord("other set", "/m/o", created_at=trained["after"], data_versions=["ft-2@/elsewhere"]))
     report = delete_person(conn, "p01", [tmp_path / "set"])
     assert len(report.crops_deleted) == report.manifest_rows_deleted == 2 and not report.crops_untraced
-    assert report.models_flagged == ["after"] and registry.get(conn, "after").needs_retraining == "data of p01 deleted"
+    assert report.models_flagged == ["after", "before the review"]
+    assert registry.get(conn, "before the review").needs_retraining == "data of p01 deleted"
     # raw track 1 of the same video and the other video's crops (a track of the same id, not linked) stay
     assert _kept(tmp_path / "set") == [("e", "0.000"), ("e", "1.000"), ("e", "2.000"), ("e", "3.000"), ("f", "0.000"), ("f", "1.000")]
 
@@ -225,3 +227,23 @@ def test_crops_of_a_manifest_without_raw_tracks_are_deleted_as_untraced_and_name
     assert {Path(c).name[:1] for c in report.crops_untraced} == {"f"}
     assert _kept(tmp_path / "set") == [("e", "0.000"), ("e", "1.000"), ("e", "2.000"), ("e", "3.000")]
     assert list(read_manifest(tmp_path / "set")[0]) == old_columns  # the set keeps its columns
+
+
+def test_a_deletion_killed_midway_and_run_again_still_flags_the_models_of_crops_cut_before_the_link(video, cache, tmp_path, monkeypatch):
+    """Models were flagged last: killed after the manifest lost the crops' rows, the rerun found nothing
+    naming the models fine-tuned on them, which stayed unflagged."""
+    conn = _two_videos_then_link(video, cache, tmp_path)
+    set_version = f"ft-1@{(tmp_path / 'set').resolve()}"
+    registry.register(conn, registry.ModelRecord("m", "/m/m", created_at="2026-11-26T09:00:00+00:00", data_versions=[set_version]))
+
+    def killed(*args, **kwargs):
+        write_manifest(*args, **kwargs)
+        raise KeyboardInterrupt  # the process dies right after the manifest is rewritten
+
+    monkeypatch.setattr("laughvid.governance.consent.write_manifest", killed)
+    with pytest.raises(KeyboardInterrupt):
+        delete_person(conn, "p01", [tmp_path / "set"])
+    monkeypatch.undo()
+    delete_person(conn, "p01", [tmp_path / "set"])
+    assert registry.get(conn, "m").needs_retraining == "data of p01 deleted"
+    assert _kept(tmp_path / "set") == [("e", "0.000"), ("e", "1.000"), ("e", "2.000"), ("e", "3.000"), ("f", "0.000"), ("f", "1.000")]

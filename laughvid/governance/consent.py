@@ -317,14 +317,27 @@ def delete_person(
     under `export_roots` of every video one of their faces is linked in, their track links, their name
     (the id stays, withdrawn, so the deletion itself is auditable), and flag every model trained on
     them as needing retraining: those that recorded them, and, for crops that were not under their id
-    (cut before the link), every model fine-tuned on that set since the earliest such crop was reviewed.
-    Manifests are rewritten atomically after the crops go.
+    (cut before the link), every model fine-tuned on that set (when such a crop entered the set is not
+    known: a review edit renews `reviewed_at` and re-exporting re-cuts the crops). Models are flagged
+    before anything is deleted and manifests are rewritten atomically after the crops go, so a deletion
+    killed midway and run again finishes the job (its crops' rows are what name those models).
 
     Why whole export folders: exports are not recorded per face, so any clip, the reel or a list of such a
     video may show them (unblurred where they had clips consent); all of it is made again from the store.
     Found only while their links exist, so with `keep_exports` the folders are listed, never found again."""
     _require(conn, participant_id)
     report = DeletionReport(participant_id)
+    found_sets = list(_person_rows(conn, [Path(d) for d in set_dirs], participant_id))
+    # models that may have trained on crops not under their id when trained: no model recorded them
+    suspects = {
+        v
+        for found in found_sets
+        if any((r.get("consent_ref") or "").strip() != participant_id for r in found.mine + found.untraced)
+        for v in models_trained_on_set(conn, found.set_dir)
+    }
+    reason = f"data of {participant_id} deleted"
+    named = flag_models_trained_on(conn, participant_id, reason)
+    report.models_flagged = sorted({*named, *flag_models(conn, sorted(suspects - set(named)), reason)})
     videos = [
         v for (v,) in conn.execute("SELECT DISTINCT video_sha256 FROM track_participants WHERE participant_id = ?", (participant_id,))
     ]
@@ -337,13 +350,8 @@ def delete_person(
             report.exports_deleted.append(str(folder))
         except OSError as exc:
             report.exports_kept.append(f"{folder} (could not delete: {exc.strerror or exc})")
-    suspects: set[str] = set()  # models that may have trained on crops not under their id when trained
-    for found in _person_rows(conn, [Path(d) for d in set_dirs], participant_id):
+    for found in found_sets:
         gone = found.mine + found.untraced
-        unnamed = [r for r in gone if (r.get("consent_ref") or "").strip() != participant_id]
-        if unnamed:  # no model recorded them: any model of this set made since the first was reviewed may hold them
-            since = "" if any(not r.get("reviewed_at") for r in unnamed) else min(r["reviewed_at"] for r in unnamed)
-            suspects.update(models_trained_on_set(conn, found.set_dir, since))
         for row in gone:
             crop = found.set_dir / row["path"]
             crop.unlink(missing_ok=True)
@@ -360,7 +368,4 @@ def delete_person(
             "UPDATE participants SET name = '', note = 'data deleted', withdrawn_on = COALESCE(withdrawn_on, ?) WHERE participant_id = ?",
             (today_utc().isoformat(), participant_id),
         )
-    reason = f"data of {participant_id} deleted"
-    named = flag_models_trained_on(conn, participant_id, reason)
-    report.models_flagged = sorted({*named, *flag_models(conn, sorted(suspects - set(named)), reason)})
     return report

@@ -154,14 +154,10 @@ def models_trained_on(conn: sqlite3.Connection, participant_id: str) -> list[str
     return [m.version for m in list_models(conn) if participant_id in m.participants]
 
 
-def models_trained_on_set(conn: sqlite3.Connection, set_dir: str | Path, since: str = "") -> list[str]:
-    """Models fine-tuned on the set at `set_dir` and registered at or after `since` (ISO 8601 UTC; "" = any)."""
+def models_trained_on_set(conn: sqlite3.Connection, set_dir: str | Path) -> list[str]:
+    """Models fine-tuned on the set at `set_dir` (any version of it)."""
     root = Path(set_dir).resolve()
-    return [
-        m.version
-        for m in list_models(conn)
-        if m.created_at >= since and any("@" in v and Path(v.split("@", 1)[1]) == root for v in m.data_versions)
-    ]
+    return [m.version for m in list_models(conn) if any("@" in v and Path(v.split("@", 1)[1]) == root for v in m.data_versions)]
 
 
 def flag_models(conn: sqlite3.Connection, versions: list[str], reason: str) -> list[str]:
