@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from datetime import date
 from pathlib import Path
 
@@ -247,3 +248,31 @@ def test_a_deletion_killed_midway_and_run_again_still_flags_the_models_of_crops_
     delete_person(conn, "p01", [tmp_path / "set"])
     assert registry.get(conn, "m").needs_retraining == "data of p01 deleted"
     assert _kept(tmp_path / "set") == [("e", "0.000"), ("e", "1.000"), ("e", "2.000"), ("e", "3.000"), ("f", "0.000"), ("f", "1.000")]
+
+
+def test_an_export_killed_while_moving_crops_in_leaves_no_crop_without_a_manifest_row(video, cache, tmp_path, monkeypatch):
+    """Crops were moved into the set before the manifest named them: killed in between, they had no row,
+    were trained on under the default reference and `consent delete` of the person linked later missed them."""
+    conn = loop_db(finetune_consent=["p01"])
+    plan = plan_crops([item(0.0, SECONDS, "accepted")], cache, every_s=1.0)
+    moved, replace = [], os.replace
+
+    def killed(src, dst):
+        if ".tmp-crops-" not in str(src) or ".tmp-crops-" in str(dst):  # not a crop moving into the set
+            return replace(src, dst)
+        if moved:
+            raise KeyboardInterrupt  # the process dies after the first crop is in place
+        moved.append(dst)
+        replace(src, dst)
+
+    monkeypatch.setattr("laughvid.export.crops.os.replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        export_finetune_set(tmp_path / "set", VideoSource(path=str(video), **SOURCE_ARGS), plan, Framing(), conn)
+    monkeypatch.undo()
+    assert len(moved) == 1 and (tmp_path / "set" / "smile" / moved[0].name).is_file()
+    assert {str(p.relative_to(tmp_path / "set")) for p in (tmp_path / "set").rglob("*.png")} <= {
+        r["path"] for r in read_manifest(tmp_path / "set")
+    }
+    link_tracks(conn, SHA, [1], "p01")
+    delete_person(conn, "p01", [tmp_path / "set"])
+    assert not list((tmp_path / "set").rglob("*.png")) and not read_manifest(tmp_path / "set")

@@ -185,7 +185,8 @@ def export_finetune_set(
 
     The crops are cut into a staging folder inside `root` and moved into place only once all are cut,
     so a failure or a cancel (ExportCancelled, within a frame of setting `cancel`) leaves the set
-    exactly as it was. `progress` hears how far through the video the cutting is."""
+    exactly as it was; the manifest names the new crops before they move in, so a process killed
+    while moving them leaves no crop without its row. `progress` hears how far through the video the cutting is."""
     if not plan:
         raise FinetuneExportError("nothing to export: accept, add or reject segments (or mark the whole video reviewed) first")
     root = Path(root)
@@ -198,15 +199,18 @@ def export_finetune_set(
     try:
         new_rows = _stage(staging, source, plan, framing, people, tracker.step(1, "cutting faces", last_s, label="fine-tune crops"))
         tracker.check()
+        previous = read_manifest(root)
+        written = {r["path"] for r in new_rows}
+        # every crop on disk keeps a manifest row at every step, even if the process dies here: a crop
+        # without one would be trained on under the default reference and missed by `consent delete`
+        write_manifest(root, [r for r in previous if r["path"] not in written] + new_rows)
         for row in new_rows:  # renames within one folder tree: fast, and each crop whole
             os.replace(staging / row["path"], root / row["path"])
     except ExportCancelled as exc:
         raise ExportCancelled("export cancelled: the fine-tune set is as it was (no crop added)") from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    previous = read_manifest(root)
     kept = [r for r in previous if r.get("video_sha256") != source.sha256]
-    written = {r["path"] for r in new_rows}
     stale = [r for r in previous if r.get("video_sha256") == source.sha256 and r["path"] not in written]
     for row in stale:
         (root / row["path"]).unlink(missing_ok=True)
