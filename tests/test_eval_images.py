@@ -45,7 +45,7 @@ def _largest_face(bgr: np.ndarray):
 
 def test_eval_images_on_crops_and_photos(photo_folder, tmp_path, capsys):
     scores_file = tmp_path / "scores.csv"
-    code = main(["eval-images", str(photo_folder), "--model", str(DEFAULT_MODEL_DIR), "--scores", str(scores_file)])
+    code = main(["eval-images", str(photo_folder), "--json", "--model", str(DEFAULT_MODEL_DIR), "--scores", str(scores_file)])
     out = capsys.readouterr()
     summary = json.loads(out.out)
     assert code == 1  # ran, but one input could not be read (and says so)
@@ -60,6 +60,33 @@ def test_eval_images_on_crops_and_photos(photo_folder, tmp_path, capsys):
     by_name = {Path(r["path"]).name: r for r in rows}
     assert by_name["broken.jpg"]["score"] == "" and by_name["wall.png"]["score"] == ""
     assert float(by_name["photo.jpg"]["score"]) >= summary["threshold"]
+
+
+def test_figures_are_named_with_bootstrap_intervals_and_json_keeps_them_for_scripts(astronaut_bgr, tmp_path, capsys):
+    """60 generated crops: the report names each figure to 4 decimals with its 95 % interval (it printed
+    a JSON dict of 16-digit floats and no interval); --json gives the same figures unrounded."""
+    rgb = cv2.cvtColor(astronaut_bgr, cv2.COLOR_BGR2RGB)
+    face = cv2.resize(SmileClassifier.load(DEFAULT_MODEL_DIR).crop(rgb, [_largest_face(astronaut_bgr)])[0], (96, 96)).astype(float)
+    rng = np.random.default_rng(0)
+    for label in ("smile", "non_smile"):
+        (tmp_path / label).mkdir()
+        for i in range(30):  # her face under more and more noise, half of non_smile/ blurred too: scores spread
+            image = np.clip(face + rng.normal(0, 8 + 2 * i, face.shape), 0, 255).astype(np.uint8)
+            if label == "non_smile" and i % 2 == 0:
+                image = cv2.GaussianBlur(image, (0, 0), 1 + i / 4)
+            cv2.imwrite(str(tmp_path / label / f"{i:02d}.png"), image)
+    args = ["eval-images", str(tmp_path), "--model", str(DEFAULT_MODEL_DIR), "--faces", "crops"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert main([*args, "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert "60 image(s), 60 scored (30 smile, 30 non-smile)" in text
+    assert "95% percentile bootstrap over the scored images" in text and "{" not in text
+    for key, name in (("roc_auc", "ROC-AUC"), ("balanced_accuracy", "balanced accuracy"), ("f1", "F1 (smile)")):
+        low, high = figures["intervals"][key]
+        assert 0 <= low <= figures[key] <= high <= 1 and high - low > 0.01  # 60 images: an interval of several points
+        assert f"{name:<18} {figures[key]:.4f}  [{low:.4f}, {high:.4f}]" in text
+    assert f"precision {figures['precision']:.4f}, recall {figures['recall']:.4f}, PR-AUC {figures['pr_auc']:.4f}" in text
 
 
 def test_disagreement_sheet_shows_the_mislabelled_image(photo_folder, tmp_path, capsys):
@@ -90,7 +117,7 @@ def test_checked_labels_from_the_sheet_correct_the_figures(photo_folder, tmp_pat
             writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerow({**rows[0], "checked": checked})
-        return main(["eval-images", str(photo_folder), "--model", str(DEFAULT_MODEL_DIR), "--checked-labels", str(checked_file)])
+        return main(["eval-images", str(photo_folder), "--json", "--model", str(DEFAULT_MODEL_DIR), "--checked-labels", str(checked_file)])
 
     run_checked("smile")
     summary = json.loads(capsys.readouterr().out)

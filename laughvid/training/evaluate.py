@@ -16,7 +16,7 @@ from laughvid.export.contact_sheet import tile_grid
 from laughvid.pipeline.faces.detector import FaceDetector
 from laughvid.pipeline.scoring import SmileClassifier
 from laughvid.training.data import ImageItem, fit_square, load_arrays, load_smile_folders
-from laughvid.training.metrics import binary_metrics
+from laughvid.training.metrics import binary_metrics, bootstrap_interval, roc_auc
 
 # In `auto` mode an image this small (shorter side, pixels) is taken as a face crop.
 CROP_MAX_SIDE = 128
@@ -25,6 +25,8 @@ CROP_FACE_FRACTION = 0.6
 FACE_MODES = ("auto", "crops", "detect")
 # What a person may write in the `checked` column of a label-check sheet (blank: not looked at yet).
 CHECKED_LABELS = {"smile": 1, "non_smile": 0, "unsure": None}
+# The figures `eval-images` gives a 95 % bootstrap interval: on a few dozen images they move by several points.
+INTERVAL_METRICS = ("roc_auc", "balanced_accuracy", "f1")
 
 
 def score_items(classifier: SmileClassifier, items: list[ImageItem]) -> np.ndarray:
@@ -69,6 +71,19 @@ class FolderEvaluation:
             "no_face": counts["no_face"],
             "unreadable": counts["unreadable"],
         }
+
+    def intervals(self, resamples: int = 1000, level: float = 0.95) -> dict[str, tuple[float, float]]:
+        """Percentile bootstrap interval (images resampled) of each of `INTERVAL_METRICS`; NaN without both classes."""
+        scored = [r for r in self.rows if r.score is not None]
+        labels, scores = np.array([r.label for r in scored], bool), np.array([r.score for r in scored], np.float64)
+        if not len(scored):
+            return {name: (float("nan"), float("nan")) for name in INTERVAL_METRICS}
+
+        def at_threshold(name: str):
+            return lambda y, p: binary_metrics(y, p, self.threshold)[name]
+
+        metrics = {"roc_auc": roc_auc, **{name: at_threshold(name) for name in INTERVAL_METRICS if name != "roc_auc"}}
+        return {name: bootstrap_interval(metrics[name], labels, scores, resamples, level) for name in INTERVAL_METRICS}
 
     def with_checked_labels(self, folder: str | Path, checked: dict[str, int | None]) -> tuple[FolderEvaluation, dict]:
         """The same scores against labels a person checked (`read_checked_labels`, paths relative
