@@ -76,6 +76,19 @@ def test_consent_add_delete_needs_confirmation(home, tmp_path, capsys):
     assert "deleted p01: 2 crops" in capsys.readouterr().out
 
 
+def test_consent_delete_with_a_set_also_covers_the_apps_set(home, tmp_path, capsys):
+    """`--set DIR` replaced the app's set and the models' sets: p01's crops in the app's set survived."""
+    app_set = write_set(home / "finetune_set", {"p01": (1, 1), "p02": (1, 0)})
+    other = write_set(tmp_path / "other", {"p01": (1, 0)})
+    assert main(["consent", "add", "p01", "--name", "Kim", "--scope", "finetune", "--date", "2026-01-01"]) == EXIT_OK
+    assert main(["consent", "export", "p01", "--out", str(tmp_path / "out"), "--set", str(other)]) == EXIT_OK
+    assert len(list((tmp_path / "out" / "crops").rglob("*.png"))) == 3
+    assert main(["consent", "delete", "p01", "--yes", "--set", str(other)]) == EXIT_OK
+    assert "deleted p01: 3 crops" in capsys.readouterr().out
+    assert [r["group"] for r in read_manifest(app_set)] == ["p02"] and not read_manifest(other)
+    assert sorted(p.name for p in app_set.rglob("*.png")) == ["p02_000.png"]
+
+
 def test_consent_names_the_crops_it_cannot_trace_to_a_face(home, tmp_path, capsys):
     """Crops of a video p01 is linked in, from a manifest that did not record raw tracks: export names
     them without copying them (they may show someone else), delete deletes and lists them."""

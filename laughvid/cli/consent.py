@@ -85,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             action="append",
             type=Path,
             default=[],
-            help="fine-tune set folder (repeatable; default: the UI's set and every set a registered model used)",
+            help="also this fine-tune set folder (repeatable; always: the UI's set and every set a registered model used)",
         )
         if name == "export":
             p.add_argument("--out", type=Path, required=True)
@@ -110,9 +110,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _set_dirs(conn, given: list[Path]) -> list[Path]:
-    if given:
-        return given
-    return sorted({Settings.from_env().finetune_dir, *registry.set_dirs_used(conn)})
+    """The UI's set, every set a registered model used, and the `--set` folders on top (a person's data
+    everywhere laughvid knows of: `--set` replaced them, so the UI's set kept their crops)."""
+    return sorted({Path(d).resolve() for d in (Settings.from_env().finetune_dir, *registry.set_dirs_used(conn), *given)})
 
 
 def _add(args: argparse.Namespace) -> int:
