@@ -276,3 +276,21 @@ def test_an_export_killed_while_moving_crops_in_leaves_no_crop_without_a_manifes
     link_tracks(conn, SHA, [1], "p01")
     delete_person(conn, "p01", [tmp_path / "set"])
     assert not list((tmp_path / "set").rglob("*.png")) and not read_manifest(tmp_path / "set")
+
+
+def test_a_track_linked_to_someone_else_since_its_crops_were_cut_is_theirs_for_export_and_delete(video, cache, tmp_path):
+    """Raw track 2 was linked to p01 when cut, then the link was corrected to p02: `consent export p01`
+    handed p01 copies of p02's face and `consent delete p01` deleted them; fine-tuning already took them as p02's."""
+    person = dataclasses.replace(cache, raw_track_ids=np.where(cache.times_s >= 2.0, 2, 1))
+    conn = loop_db(finetune_consent=["p01", "p02"])
+    link_tracks(conn, SHA, [1, 2], "p01")
+    plan = plan_crops([item(0.0, SECONDS, "accepted")], person, every_s=1.0)
+    export_finetune_set(tmp_path / "set", VideoSource(path=str(video), **SOURCE_ARGS), plan, Framing(), conn)
+    assert {r["consent_ref"] for r in read_manifest(tmp_path / "set")} == {"p01"}
+    link_tracks(conn, SHA, [2], "p02")  # a wrong link corrected
+    copy = json.loads(export_person(conn, "p01", [tmp_path / "set"], tmp_path / "copy").read_text())
+    assert sorted(r["time_s"] for r in copy["fine_tune_items"]) == ["0.000", "1.000"]
+    assert len(list((tmp_path / "copy").rglob("*.png"))) == 2
+    assert len(delete_person(conn, "p01", [tmp_path / "set"]).crops_deleted) == 2
+    assert _kept(tmp_path / "set") == [("f", "2.000"), ("f", "3.000")]
+    assert len(delete_person(conn, "p02", [tmp_path / "set"]).crops_deleted) == 2 and _kept(tmp_path / "set") == []

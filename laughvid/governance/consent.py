@@ -235,13 +235,21 @@ def _raw_track(row: dict[str, str]) -> tuple[str, int] | None:
         return None
 
 
+def _owner(row: dict[str, str], links: dict[tuple[str, int], str]) -> str:
+    raw = _raw_track(row)
+    return (links.get(raw) if raw else None) or (row.get("consent_ref") or "").strip()
+
+
+def _all_links(conn: sqlite3.Connection) -> dict[tuple[str, int], str]:
+    return {(v, int(t)): p for v, t, p in conn.execute("SELECT video_sha256, track_id, participant_id FROM track_participants")}
+
+
 def crop_consent_ref(conn: sqlite3.Connection | None, row: dict[str, str]) -> str:
     """Whose consent covers a fine-tune crop now: the participant its raw track is linked to (in the store
     `conn`), else its manifest's `consent_ref`, written when it was cut. A link made after the crop was
     cut therefore governs it: a withdrawal stops its use even if it was cut under `public:...`."""
     raw = _raw_track(row)
-    linked = track_links(conn, raw[0]).get(raw[1]) if raw and conn is not None else None
-    return linked or (row.get("consent_ref") or "").strip()
+    return _owner(row, {raw: track_links(conn, raw[0]).get(raw[1], "")} if raw and conn is not None else {})
 
 
 @dataclass
@@ -250,22 +258,24 @@ class PersonRows:
 
     set_dir: Path
     rows: list[dict[str, str]]
-    mine: list[dict[str, str]]  # their consent_ref, or cut from a raw track linked to them
+    mine: list[dict[str, str]]  # cut from a raw track linked to them, or not linked now and under their consent_ref
     untraced: list[dict[str, str]]  # no raw track recorded (manifest written before), of a video they are linked in
 
 
 def _person_rows(conn: sqlite3.Connection, set_dirs: list[Path], participant_id: str) -> Iterator[PersonRows]:
-    """Each set's rows of a participant. Crops name raw tracks and links are looked up now, so the order
-    of linking and cutting does not matter. Rows written before manifests recorded raw tracks cannot be
-    traced to a face: those of a video the participant is linked in may show them (`untraced`)."""
-    linked = set(conn.execute("SELECT video_sha256, track_id FROM track_participants WHERE participant_id = ?", (participant_id,)))
-    videos = {v for v, _ in linked}
+    """Each set's rows of a participant, whose they are as `crop_consent_ref` says. Crops name raw tracks
+    and links are looked up now, so the order of linking and cutting does not matter, and a track linked
+    to someone else since it was cut is theirs (a corrected link: not copied to, nor deleted with, the
+    first). Rows written before manifests recorded raw tracks cannot be traced to a face: those of a video
+    the participant is linked in may show them (`untraced`)."""
+    links = _all_links(conn)
+    videos = {v for (v, _), p in links.items() if p == participant_id}
     for set_dir in set_dirs:
         rows = read_manifest(set_dir)
         found = PersonRows(set_dir, rows, [], [])
         for row in rows:
             raw = _raw_track(row)
-            if (row.get("consent_ref") or "").strip() == participant_id or (raw is not None and raw in linked):
+            if _owner(row, links) == participant_id:
                 found.mine.append(row)
             elif raw is None and (row.get("video_sha256") or "").strip() in videos:
                 found.untraced.append(row)
