@@ -110,3 +110,19 @@ def test_the_export_button_cuts_only_the_biggest_laughs_numbered_biggest_first(v
     clips = actions.export_video(conn, settings, "clips", view, actions.ClipOptions(0, 0), top=2)
     assert [p.name for p in clips.paths] == ["talk_clip01_1.30-1.70.mp4", "talk_clip02_0.10-0.50.mp4"]  # None: after every known one
     assert clips.notes[0] == "the 2 biggest laugh(s) by peak intensity, clip01 the biggest"
+
+
+def test_activating_a_model_the_gate_kept_out_from_the_app_says_so_and_logs_it_as_the_cli_does(tmp_path):
+    """The app activated it as "review app" and said only "active model: ...", where `models activate`
+    warns and logs "against the promotion gate"."""
+    from laughvid.config import SHIPPED_MODEL_DIR
+    from laughvid.lifecycle import registry
+
+    conn = store.open_store(tmp_path / "s.sqlite")
+    gate = ["Promotion gate: no frozen validation split to compare on -> KEEP smile-v1"]
+    registry.register(conn, registry.ModelRecord("smile-v1", str(SHIPPED_MODEL_DIR)))
+    registry.register(conn, registry.ModelRecord("smile-ft", str(SHIPPED_MODEL_DIR), parent="smile-v1", gate=gate))
+    assert actions.activate_model(conn, "smile-v1") == "smile-v1"
+    said = actions.activate_model(conn, "smile-ft")
+    assert said.startswith("smile-ft, which the promotion gate kept out") and "models show smile-ft" in said
+    assert [reason for _, _, reason in registry.activation_log(conn)] == ["review app", "review app, against the promotion gate"]

@@ -89,7 +89,7 @@ def _activate(args: argparse.Namespace) -> int:
     record = registry.get(conn, args.version)
     overridden = record is not None and registry.gate_kept_out(record)
     previous = registry.active_version(conn)
-    registry.activate(conn, args.version, reason="manual, against the promotion gate" if overridden else "manual")
+    registry.activate(conn, args.version, reason="manual")
     if overridden:
         back = (
             f"`laughvid models rollback` re-activates {previous}" if previous and previous != args.version else "see `laughvid models list`"

@@ -112,9 +112,13 @@ def list_models(conn: sqlite3.Connection) -> list[ModelRecord]:
 
 
 def activate(conn: sqlite3.Connection, version: str, reason: str) -> None:
-    """Make `version` the active model (appends to the activation log)."""
-    if get(conn, version) is None:
+    """Make `version` the active model (appends to the activation log; for a model the promotion gate kept
+    out, the logged reason says it was activated against the gate, whichever door it came through)."""
+    record = get(conn, version)
+    if record is None:
         raise RegistryError(f"no model version {version!r} in the registry (see `laughvid models list`)")
+    if gate_kept_out(record):
+        reason += ", against the promotion gate"
     with conn:
         conn.execute("INSERT INTO model_activations (version, activated_at, reason) VALUES (?, ?, ?)", (version, now_iso(), reason))
 

@@ -290,12 +290,16 @@ def model_choices(conn: sqlite3.Connection) -> list[ModelChoice]:
 
 
 def activate_model(conn: sqlite3.Connection, version: str) -> str:
-    """Make `version` the active model; refuses one whose folder no longer holds a loadable model card."""
+    """Make `version` the active model; refuses one whose folder no longer holds a loadable model card.
+    Returns what to call it: one the promotion gate kept out is activated (as `models activate` does),
+    and said so, with where to read why."""
     record = registry.get(conn, version)
     if record is None:
         raise RegistryError(f"no model version {version!r} in the registry")
     registry.record_from_dir(record.path)
     registry.activate(conn, version, reason="review app")
+    if registry.gate_kept_out(record):
+        return f"{version}, which the promotion gate kept out when it was trained (`laughvid models show {version}` says why; Roll back undoes it)"
     return version
 
 
