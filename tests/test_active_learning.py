@@ -55,11 +55,6 @@ def test_review_queue_skips_reviewed_time_and_finished_videos():
     assert abs(queue[0].candidate.prob - 0.5) < 0.1 and queue[0].candidate.video == "a.mp4"
 
 
-def test_each_face_is_judged_against_its_own_models_threshold():
-    picks = rank([Candidate("a", 0.30, threshold=0.3), Candidate("b", 0.50, threshold=0.9)], 0.5)
-    assert picks[0].candidate.key == "a" and picks[0].uncertainty == 1.0
-
-
 def test_intensity_order_puts_the_biggest_laughs_first_and_unknown_intensity_last():
     faces = [Candidate("closed smile", 0.9, intensity=0.3), Candidate("no geometry", 0.5), Candidate("open laugh", 0.95, intensity=0.92)]
     faces += [Candidate("grin", 0.8, intensity=0.55), Candidate("old analysis", 0.9)]

@@ -15,9 +15,12 @@ from laughvid.cli import EXIT_OK, EXIT_PIPE_CLOSED, EXIT_USAGE, main
 from laughvid.governance.consent import link_tracks
 from laughvid.lifecycle import registry
 from laughvid.lifecycle.manifest import read_manifest, write_manifest
+from laughvid.lifecycle.modelcard import ModelCard
+from laughvid.pipeline.segments import SmoothingParams
 from laughvid.store import open_store
 from laughvid.training.metrics import PairedDifference
 from laughvid.types import VideoInfo
+from laughvid.ui.actions import unsure_moments
 
 
 @pytest.fixture(autouse=True)
@@ -117,6 +120,31 @@ def test_finetune_without_replay_data_is_refused(tmp_path, capsys):
     assert not (tmp_path / "m").exists()
 
 
+def test_review_next_ranks_against_the_threshold_segments_are_cut_at_as_the_app_does(capsys):
+    """review-next said "uncertain (p=0.45, threshold 0.45)", the card's operating point of the model that
+    scored the video, beside segments and the app cut at on-threshold 0.50; now one threshold, named."""
+    conn = open_store()
+    shipped = ModelCard.load(registry.DEFAULT_MODEL_DIR)
+    assert abs(shipped.threshold - 0.5) > 0.02  # else the old and new outputs would read alike
+    times = np.round(np.arange(0, 10, 0.1), 3)
+    vid = store.upsert_video(conn, "c" * 64, VideoInfo("c.mp4", 640, 360, 30.0, 10.0, 300))
+    analysis = store.start_analysis(conn, vid, shipped.version, {})
+    rows = [(t, 0, 100, 100, 160, 160, 0.95, 0.5 + 0.45 * np.sin(t), True) for t in times]
+    store.save_chunk(conn, analysis.id, times, rows, {}, 1.0)
+    store.finish_analysis(conn, analysis.id, [])
+    for on, off in ((0.5, 0.4), (0.7, 0.6)):
+        flags = [] if on == 0.5 else ["--on-threshold", str(on), "--off-threshold", str(off)]
+        assert main(["review-next", "-k", "3", *flags]) == EXIT_OK
+        out = capsys.readouterr().out.splitlines()
+        assert f"threshold {on:.2f})" in out[1] and f"threshold {shipped.threshold:.2f})" not in out[1]
+        assert out[-1].startswith(
+            f"threshold {on:.2f}: a laugh segment starts where smooth reaches it and ends where smooth falls below {off:.2f}"
+        )
+        app = unsure_moments(conn, None, SmoothingParams(on_threshold=on, off_threshold=off), count=3)
+        assert [line.split()[2] for line in out[1:4]] == [f"{m.time_s:.2f}s" for m in app]  # the app's queue, in its order
+    assert main(["review-next", "--on-threshold", "0.3", "--off-threshold", "0.4"]) == EXIT_USAGE
+
+
 def test_review_next_by_intensity_lists_the_biggest_laughs_first_and_unknown_last(home, tmp_path, capsys):
     conn = open_store()
     times = np.round(np.arange(0, 10, 0.1), 3)
@@ -130,13 +158,13 @@ def test_review_next_by_intensity_lists_the_biggest_laughs_first_and_unknown_las
     assert main(["review-next", "-k", "30", "--order", "intensity"]) == EXIT_OK
     out = capsys.readouterr().out.splitlines()
     assert out[0].split()[-3:] == ["laugh", "score", "why"]
-    rows = [line.split() for line in out[1:-1]]
+    rows = [line.split() for line in out[1:-2]]
     assert rows[0][1:3] == ["b.mp4", "9.90s"] and rows[0][6] == "0.99" and "big laugh (intensity 0.99)" in out[1]
     laugh = [r[6] for r in rows]
     known = [float(v) for v in laugh if v != "-"]
     assert known == sorted(known, reverse=True) and len(known) == 10  # one pick per second of b's one face
     assert laugh[10:] == ["-"] * 10 and {r[1] for r in rows[10:]} == {"a.mp4"}  # no intensity: after every known one
-    assert out[-1].startswith("laugh: laugh intensity")
+    assert out[-2].startswith("laugh: laugh intensity")
     elsewhere = tmp_path / "elsewhere.sqlite"  # a store named with --store, as analyze and export take it
     assert main(["store", "backup", str(elsewhere)]) == EXIT_OK
     conn.execute("DELETE FROM analyses")

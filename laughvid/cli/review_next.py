@@ -1,17 +1,20 @@
 """List the unreviewed moments (a face at a time, across every analysed video) whose label would help
-the model most: its score is near the threshold, the smoothing overrode it, or the face is small,
+the model most: its score is near the threshold segments are cut at, the smoothing overrode it, or the face is small,
 dark or turned (active learning); with --order intensity the biggest laughs first.
 
 Columns: p = that face's score in that frame, smooth = its smoothed score there (what segments are
-built from), laugh = laugh intensity, score = how much a label would help. Review them in the app
+built from), laugh = laugh intensity, score = how much a label would help. The threshold is the
+smoothing's --on-threshold (default as in analyze, export and the app's sidebar). Review them in the app
 (open the video at that time); reviewed segments reach the model through the fine-tune set
 (`laughvid export VIDEO --finetune-set`, then `laughvid finetune`)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
-from laughvid.cli import EXIT_OK, add_command, add_store_arg
+from laughvid.cli import EXIT_OK, EXIT_USAGE, add_command, add_store_arg
+from laughvid.cli.analyze import add_smoothing_args, smoothing_from_args
 from laughvid.review.queue import ORDERS, review_queue
 from laughvid.store import open_store
 
@@ -28,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(laugh intensity 0..1 from face geometry; moments without it, e.g. analysed before face geometry, come last)",
     )
     add_store_arg(parser)
+    add_smoothing_args(parser)
     parser.set_defaults(func=_run)
 
 
@@ -36,7 +40,12 @@ def _intensity(value: float | None) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    queue = review_queue(open_store(args.store), k=args.k, min_gap_s=args.min_gap, order=args.order)
+    try:
+        smoothing = smoothing_from_args(args)
+    except ValueError as exc:
+        print(f"laughvid review-next: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    queue = review_queue(open_store(args.store), k=args.k, params=smoothing, min_gap_s=args.min_gap, order=args.order)
     if not queue:
         print("nothing to review: no finished analyses with unreviewed faces")
         return EXIT_OK
@@ -48,4 +57,8 @@ def _run(args: argparse.Namespace) -> int:
             f"{_intensity(c.intensity):>5} {item.score:>5.2f}  {'; '.join(item.reasons) or 'weak signals only'}"
         )
     print("laugh: laugh intensity, 0..1 (a closed smile ~0.3, a wide-open laugh ~1; - where the analysis has none)")
+    print(
+        f"threshold {smoothing.on_threshold:.2f}: a laugh segment starts where smooth reaches it and ends where smooth falls "
+        f"below {smoothing.off_threshold:.2f} (analyze, export and the app's sidebar: same defaults; --on-threshold, --off-threshold)"
+    )
     return EXIT_OK

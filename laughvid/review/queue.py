@@ -1,8 +1,9 @@
 """Active learning: which unreviewed faces would a label help most?
 
 Three signals, each in [0, 1], mixed by `RankWeights`:
-- uncertainty: the calibrated probability is close to the operating threshold, so the decision
-  could flip either way;
+- uncertainty: the face's probability is close to the threshold segments are cut at (the smoothing's
+  `on_threshold`, the one the app's sidebar sets; not the model card's operating point, which no segment
+  uses), so the decision could flip either way;
 - disagreement: the smoothed score (what the segments are built from) and the raw frame score
   disagree, i.e. the frame is an outlier the smoothing overrode, or a real short laugh it erased;
 - rarity: conditions the pretraining data has little of (small faces, dark frames, and low detector
@@ -16,13 +17,10 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from laughvid import review, store
-from laughvid.lifecycle import registry
-from laughvid.lifecycle.modelcard import ModelCard
 from laughvid.pipeline import timeline
 from laughvid.pipeline.faces.stitch import stitch
 from laughvid.pipeline.segments import SmoothingParams, smooth
@@ -44,7 +42,6 @@ class Candidate:
     video: str = ""
     track_id: int | None = None
     time_s: float | None = None
-    threshold: float | None = None  # the operating threshold of the model that scored it (else rank's)
     intensity: float | None = None  # how big the laugh is, 0..1 (None: no face geometry)
 
 
@@ -81,7 +78,6 @@ def _ramp(value: float | None, start: float, full: float) -> float:
 
 def score_candidate(c: Candidate, threshold: float, w: RankWeights = RankWeights()) -> RankedItem:
     """All three signals for one face, with human-readable reasons for the ones that fire."""
-    threshold = c.threshold if c.threshold is not None else threshold
     uncertainty = 1.0 - min(abs(c.prob - threshold) / max(threshold, 1.0 - threshold), 1.0)
     disagreement = 0.0 if c.smoothed_prob is None else min(abs(c.prob - c.smoothed_prob) / 0.5, 1.0)
     small = _ramp(c.face_px, w.small_face_px, w.small_face_px / 4)
@@ -142,32 +138,17 @@ def crop_brightness(crop: np.ndarray) -> float:
     return float(crop.mean())
 
 
-def model_threshold(conn: sqlite3.Connection, version: str) -> float | None:
-    """The operating threshold in the card of a registered (or the shipped) model version, if found."""
-    record = registry.get(conn, version)
-    for model_dir in ([Path(record.path)] if record else []) + [registry.DEFAULT_MODEL_DIR]:
-        try:
-            card = ModelCard.load(model_dir)
-        except (FileNotFoundError, ValueError):
-            continue
-        if card.version == version:
-            return card.threshold
-    return None
-
-
 def review_queue(
     conn: sqlite3.Connection,
     k: int = 20,
     params: SmoothingParams = SmoothingParams(),
     min_gap_s: float = 1.0,
     weights: RankWeights = RankWeights(),
-    model_thresholds: bool = True,
     order: str = "useful",
 ) -> list[RankedItem]:
     """The "review next" queue over every finished analysis in the store (latest analysis per video):
     faces not yet covered by a reviewed segment, in videos not marked fully reviewed, ranked against
-    the operating threshold of the model that scored them (the smoothing's `on_threshold` when that
-    model is unknown here). Candidate keys are (video sha256, time_s, track_id). Brightness is not in
+    `params.on_threshold` (as the app ranks them). Candidate keys are (video sha256, time_s, track_id). Brightness is not in
     the score cache, so only face size and detector confidence count as rare conditions here. `order`:
     see `rank`."""
     latest: dict[str, AnalysisRecord] = {}
@@ -178,7 +159,6 @@ def review_queue(
         if review.completed(conn, sha):
             continue
         reviewed = [(s.start_s, s.end_s) for s in review.stored(conn, sha, include_deleted=True) if s.state != "pending"]
-        threshold = model_threshold(conn, analysis.model_version) if model_thresholds else None
         cache = stitch(store.load_cache(conn, analysis.id)).cache  # person ids, as the timeline shows them
         laugh = timeline.track_average(cache, params.score_window_s)  # what the timeline shows
         smoothed = {tid: smooth(series, params) for tid, series in timeline.track_series(cache, laugh).items()}
@@ -199,7 +179,6 @@ def review_queue(
                     video=analysis.name,
                     track_id=tid,
                     time_s=float(t),
-                    threshold=threshold,
                     intensity=None if np.isnan(intensity) else intensity,
                 )
             )

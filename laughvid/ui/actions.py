@@ -422,7 +422,7 @@ def unsure_moments(
     """Up to `count` unreviewed moments of this video (of every video with None: the library's review
     queue, in `laughvid review-next` order, or with `order="intensity"` the biggest laughs first),
     best first, ranked against `smoothing`'s threshold (the one the page shows)."""
-    queue = review_queue(conn, k=200 if video_sha256 else count, params=smoothing, model_thresholds=False, order=order)
+    queue = review_queue(conn, k=200 if video_sha256 else count, params=smoothing, order=order)
     picks = [r for r in queue if video_sha256 is None or r.candidate.key[0] == video_sha256][:count]
     return [
         UnsureMoment(
