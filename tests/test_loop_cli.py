@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -90,6 +91,27 @@ def test_consent_delete_with_a_set_also_covers_the_apps_set(home, tmp_path, caps
     assert "deleted p01: 3 crops" in capsys.readouterr().out
     assert [r["group"] for r in read_manifest(app_set)] == ["p02"] and not read_manifest(other)
     assert sorted(p.name for p in app_set.rglob("*.png")) == ["p02_000.png"]
+
+
+def test_a_crop_that_cannot_be_deleted_stops_consent_delete_with_a_message_and_a_rerun_finishes(home, monkeypatch, capsys):
+    """An OSError (read-only folder, permission) came out of `consent delete` as a traceback."""
+    ft = write_set(home / "finetune_set", {"p01": (2, 0), "p02": (1, 0)})
+    assert main(["consent", "add", "p01", "--name", "Kim", "--scope", "finetune", "--date", "2026-01-01"]) == EXIT_OK
+    unlink = Path.unlink
+
+    def read_only(path, missing_ok=False):
+        if path.name == "p01_001.png":
+            raise PermissionError(13, "Permission denied", str(path))
+        unlink(path, missing_ok=missing_ok)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Path, "unlink", read_only)
+        assert main(["consent", "delete", "p01", "--yes"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "deletion of p01 stopped at" in err and "p01_001.png (Permission denied)" in err and "run it again" in err
+    assert sorted(r["group"] for r in read_manifest(ft)) == ["p01", "p01", "p02"]  # rows kept: the rerun finds them
+    assert main(["consent", "delete", "p01", "--yes"]) == EXIT_OK
+    assert [r["group"] for r in read_manifest(ft)] == ["p02"] and sorted(p.name for p in ft.rglob("*.png")) == ["p02_000.png"]
 
 
 def test_consent_names_the_crops_it_cannot_trace_to_a_face(home, tmp_path, capsys):

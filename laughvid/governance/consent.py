@@ -362,16 +362,22 @@ def delete_person(
             report.exports_kept.append(f"{folder} (could not delete: {exc.strerror or exc})")
     for found in found_sets:
         gone = found.mine + found.untraced
-        for row in gone:
-            crop = found.set_dir / row["path"]
-            crop.unlink(missing_ok=True)
-            report.crops_deleted.append(str(crop))
+        try:
+            for row in gone:
+                crop = found.set_dir / row["path"]
+                crop.unlink(missing_ok=True)
+                report.crops_deleted.append(str(crop))
+            if gone:
+                # the set's own columns (a hand-made manifest may have fewer or more than the UI writes)
+                rows = found.rows
+                write_manifest(found.set_dir, [r for r in rows if r not in gone], fields=[k for k in rows[0] if k is not None])
+                report.manifest_rows_deleted += len(gone)
+        except OSError as exc:  # their links and rows stay, so running it again finds the rest
+            raise ConsentError(
+                f"deletion of {participant_id} stopped at {exc.filename or found.set_dir} ({exc.strerror or exc}); "
+                f"{len(report.crops_deleted)} crop(s) were deleted, models were flagged; fix that and run it again to finish"
+            ) from exc
         report.crops_untraced += [str(found.set_dir / r["path"]) for r in found.untraced]
-        if gone:
-            # the set's own columns (a hand-made manifest may have fewer or more than the UI writes)
-            rows = found.rows
-            write_manifest(found.set_dir, [r for r in rows if r not in gone], fields=[k for k in rows[0] if k is not None])
-            report.manifest_rows_deleted += len(gone)
     with conn:
         report.track_links_deleted = conn.execute("DELETE FROM track_participants WHERE participant_id = ?", (participant_id,)).rowcount
         conn.execute(
