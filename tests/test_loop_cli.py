@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -81,15 +82,20 @@ def test_consent_add_delete_needs_confirmation(home, tmp_path, capsys):
 
 
 def test_consent_delete_with_a_set_also_covers_the_apps_set(home, tmp_path, capsys):
-    """`--set DIR` replaced the app's set and the models' sets: p01's crops in the app's set survived."""
+    """`--set DIR` replaced the app's set and the models' sets: p01's crops in the app's set survived; and
+    export copied two sets of the same folder name into one folder, one copy overwriting the other."""
     app_set = write_set(home / "finetune_set", {"p01": (1, 1), "p02": (1, 0)})
     other = write_set(tmp_path / "other", {"p01": (1, 0)})
     assert main(["consent", "add", "p01", "--name", "Kim", "--scope", "finetune", "--date", "2026-01-01"]) == EXIT_OK
-    assert main(["consent", "export", "p01", "--out", str(tmp_path / "out"), "--set", str(other)]) == EXIT_OK
-    assert len(list((tmp_path / "out" / "crops").rglob("*.png"))) == 3
-    assert main(["consent", "delete", "p01", "--yes", "--set", str(other)]) == EXIT_OK
-    assert "deleted p01: 3 crops" in capsys.readouterr().out
-    assert [r["group"] for r in read_manifest(app_set)] == ["p02"] and not read_manifest(other)
+    twin = write_set(tmp_path / "twin" / "finetune_set", {"p01": (1, 0)}, seed=1)  # same folder name as the app's set
+    assert main(["consent", "export", "p01", "--out", str(tmp_path / "out"), "--set", str(other), "--set", str(twin)]) == EXIT_OK
+    record = json.loads((tmp_path / "out" / "p01.json").read_text())
+    copies = [tmp_path / "out" / r["copy"] for r in record["fine_tune_items"]]
+    assert len(copies) == len(set(copies)) == len(list((tmp_path / "out" / "crops").rglob("*.png"))) == 4  # none overwritten
+    assert {c.parent.parent.name for c in copies} == {"finetune_set", "finetune_set-2", "other"}
+    assert main(["consent", "delete", "p01", "--yes", "--set", str(other), "--set", str(twin)]) == EXIT_OK
+    assert "deleted p01: 4 crops" in capsys.readouterr().out
+    assert [r["group"] for r in read_manifest(app_set)] == ["p02"] and not read_manifest(other) and not read_manifest(twin)
     assert sorted(p.name for p in app_set.rglob("*.png")) == ["p02_000.png"]
 
 

@@ -290,13 +290,17 @@ def export_person(conn: sqlite3.Connection, participant_id: str, set_dirs: list[
     out_dir.mkdir(parents=True, exist_ok=True)
     crops: list[dict[str, str]] = []
     untraced: list[str] = []
+    folders: set[str] = set()
     for found in _person_rows(conn, [Path(d) for d in set_dirs], participant_id):
+        # one folder per set: two sets of the same name (the app's and a --set one) must not overwrite each other's copies
+        folder = next(f for i in range(1, len(set_dirs) + 2) if (f := found.set_dir.name + (f"-{i}" if i > 1 else "")) not in folders)
+        folders.add(folder)
         for row in found.mine:
             src = found.set_dir / row["path"]
-            dst = out_dir / "crops" / found.set_dir.name / row["path"]
+            copy = Path("crops") / folder / row["path"]
             if src.exists():
-                copy_atomic(src, dst)
-            crops.append({**row, "set": str(found.set_dir)})
+                copy_atomic(src, out_dir / copy)
+            crops.append({**row, "set": str(found.set_dir), "copy": copy.as_posix() if src.exists() else ""})
         untraced += [str(found.set_dir / r["path"]) for r in found.untraced]
     tracks = conn.execute("SELECT video_sha256, track_id FROM track_participants WHERE participant_id = ?", (participant_id,)).fetchall()
     record = {
