@@ -99,6 +99,12 @@ RECIPES: dict[str, dict] = {
     # validation faces, which favour the epoch that moved least from the parent
     "own": dict(public_validation=0),
     "strong_own": dict(replay_ratio=0.5, epochs=16, lr=3e-3, public_validation=0),
+    # The default recipe with one setting changed (the sweep for a base that never saw the population)
+    "d_e16": dict(epochs=16),
+    "d_lr3e-3": dict(lr=3e-3),
+    "d_replay1": dict(replay_ratio=1.0),
+    "d_last": dict(trainable="last"),
+    "d_unbalanced": dict(balanced=False),
 }
 
 
