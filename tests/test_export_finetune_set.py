@@ -273,9 +273,13 @@ def test_an_export_killed_while_moving_crops_in_leaves_no_crop_without_a_manifes
     assert {str(p.relative_to(tmp_path / "set")) for p in (tmp_path / "set").rglob("*.png")} <= {
         r["path"] for r in read_manifest(tmp_path / "set")
     }
+    left = tmp_path / "set" / ".tmp-crops-killed" / "smile"  # a SIGKILL skips the cleanup: staged crops stay
+    left.mkdir(parents=True)
+    (left / "face.png").write_bytes(b"png")
     link_tracks(conn, SHA, [1], "p01")
-    delete_person(conn, "p01", [tmp_path / "set"])
+    report = delete_person(conn, "p01", [tmp_path / "set"])
     assert not list((tmp_path / "set").rglob("*.png")) and not read_manifest(tmp_path / "set")
+    assert report.staging_deleted == [str(tmp_path / "set" / ".tmp-crops-killed")]
 
 
 def test_a_track_linked_to_someone_else_since_its_crops_were_cut_is_theirs_for_export_and_delete(video, cache, tmp_path):

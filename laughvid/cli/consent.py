@@ -190,6 +190,8 @@ def _delete(args: argparse.Namespace) -> int:
         )
         for crop in report.crops_untraced:
             print(f"    {crop}")
+    for folder in report.staging_deleted:
+        print(f"  deleted crops left by an interrupted fine-tune export (no manifest named whose faces they were): {folder}")
     for folder in report.exports_deleted:
         print(f"  deleted export folder (clips, reel, lists of a video they appear in; export again to remake it): {folder}")
     for folder in report.exports_kept:

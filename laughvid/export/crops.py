@@ -30,7 +30,12 @@ from laughvid.atomic import write_image_atomic
 from laughvid.errors import ExportCancelled, FinetuneExportError
 from laughvid.export.progress import OnTime, ProgressFn, Tracker
 from laughvid.governance.consent import track_links
-from laughvid.lifecycle.manifest import MANIFEST_COLUMNS, read_manifest, write_manifest  # noqa: F401 (re-exported for the set's readers)
+from laughvid.lifecycle.manifest import (  # noqa: F401 (MANIFEST_COLUMNS re-exported for the set's readers)
+    MANIFEST_COLUMNS,
+    STAGING_PREFIX,
+    read_manifest,
+    write_manifest,
+)
 from laughvid.pipeline.decode import frames_at
 from laughvid.pipeline.faces.crop import Framing, crop_faces
 from laughvid.review import LAUGH_STATES
@@ -195,7 +200,7 @@ def export_finetune_set(
     people = track_links(conn, source.sha256) if conn is not None else {}  # raw track -> participant id
     last_s = max(c.time_s for c in plan)
     tracker = Tracker(progress, cancel, last_s, 1)
-    staging = Path(tempfile.mkdtemp(prefix=".tmp-crops-", dir=root))
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
     try:
         new_rows = _stage(staging, source, plan, framing, people, tracker.step(1, "cutting faces", last_s, label="fine-tune crops"))
         tracker.check()

@@ -30,7 +30,7 @@ from laughvid.atomic import copy_atomic, write_text_atomic
 from laughvid.clock import now_iso, today_utc
 from laughvid.errors import ConsentError
 from laughvid.export.naming import video_export_dirs
-from laughvid.lifecycle.manifest import read_manifest, write_manifest
+from laughvid.lifecycle.manifest import STAGING_PREFIX, read_manifest, write_manifest
 from laughvid.lifecycle.registry import flag_models, flag_models_trained_on, models_trained_on, models_trained_on_set
 
 UNTRACED_WHY = (
@@ -94,6 +94,7 @@ class DeletionReport:
     models_flagged: list[str] = field(default_factory=list)
     exports_deleted: list[str] = field(default_factory=list)  # export folders of the videos they were linked in
     exports_kept: list[str] = field(default_factory=list)  # the same, left on disk (asked to, or could not: why)
+    staging_deleted: list[str] = field(default_factory=list)  # crops of an interrupted fine-tune export: anyone's faces
 
 
 def _row_to_participant(row: sqlite3.Row | tuple) -> Participant:
@@ -376,6 +377,9 @@ def delete_person(
                 rows = found.rows
                 write_manifest(found.set_dir, [r for r in rows if r not in gone], fields=[k for k in rows[0] if k is not None])
                 report.manifest_rows_deleted += len(gone)
+            for staging in sorted(found.set_dir.glob(STAGING_PREFIX + "*")):  # no manifest names their faces: may be theirs
+                shutil.rmtree(staging)
+                report.staging_deleted.append(str(staging))
         except OSError as exc:  # their links and rows stay, so running it again finds the rest
             raise ConsentError(
                 f"deletion of {participant_id} stopped at {exc.filename or found.set_dir} ({exc.strerror or exc}); "

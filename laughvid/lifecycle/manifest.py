@@ -14,6 +14,9 @@ from pathlib import Path
 from laughvid.atomic import atomic_open
 
 MANIFEST = "manifest.csv"
+# Crops being cut wait in a folder of this prefix inside the set; one left by a killed export holds
+# faces no manifest names (`consent delete` removes them).
+STAGING_PREFIX = ".tmp-crops-"
 MANIFEST_COLUMNS = (
     "path",
     "label",
