@@ -80,7 +80,7 @@ def _report(summary: dict) -> str:
     """What a person reads: counts, then named figures (the JSON keeps every digit for scripts)."""
     n, pos = summary["n"], summary.get("n_smile", 0)
     lines = [
-        f"model {summary['model']} at threshold {summary.get('threshold', float('nan')):.4f}: {summary['images']} image(s), "
+        f"model {summary['model']} at threshold {_num(summary.get('threshold'))}: {summary['images']} image(s), "
         f"{n} scored ({pos} smile, {n - pos} non-smile)",
         f"  used as crop {summary['used_as_crop']}, face detected {summary['face_detected']}, "
         f"no face {summary['no_face']} (not scored), unreadable {summary['unreadable']}",
