@@ -56,7 +56,7 @@ class FinetuneConfig:
     replay_ratio: float = 2.0  # replayed pretraining items per collected training item: best of 0.5/1/2 measured
     # Every item once per epoch, the loss weighting smiles (TrainConfig.balanced False), not epochs of equal
     # smile / non-smile counts: on a population the base never saw it beat balanced epochs on the frozen
-    # split in 3 of 3 draws, and held-out ROC-AUC +0.012 vs +0.008 (docs/finetune.md)
+    # split in 3 of 3 draws, held-out ROC-AUC +0.0120 vs +0.0085 (mean of 3; docs/finetune.md)
     balanced: bool = False
     min_replay: int = 256
     tuning_groups: float = 0.2  # share of collected training groups kept for calibration (>= 3 groups)
