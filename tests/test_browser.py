@@ -476,3 +476,23 @@ def test_a_review_with_the_keyboard_alone(app, tmp_path):
         assert presses < 100, f"{presses} Tabs from the player to the lists export"
     (srt,) = (home / "exports").glob("two_people_astronaut-*/*.srt")
     assert "-->" in srt.read_text()  # the accepted half is the one laugh in the list
+
+
+def test_the_legend_names_every_person_at_1280x720(app):
+    """A two-person video at 1280x720: the legend under the video shows both people and the threshold,
+    none cut off (it shared the bar's free room with the spacer and showed only 'person 0 ...')."""
+    url, home = app
+    sample = file_sha256(SAMPLES_DIR / "two_people_astronaut.mp4")
+    with _browser_page(home, "failure_legend") as page:
+        page.set_viewport_size({"width": 1280, "height": 720})
+        page.goto(f"{url}/?video={sample[:16]}")
+        _player(page).wait_for(timeout=TIMEOUT_MS)
+        legend = page.locator(".lv-legend")
+        legend.locator("span", has_text="threshold").wait_for(state="attached", timeout=TIMEOUT_MS)
+        _idle(page)
+        right, entries = legend.evaluate(
+            "l => [l.getBoundingClientRect().right, [...l.children].map(c => [c.textContent, c.getBoundingClientRect().right])]"
+        )
+        assert [text for text, _ in entries] == ["━ any face", "┈ person 0", "┈ person 1", "┄ threshold 0.50"]
+        assert all(end <= right for _, end in entries), f"legend ends at {right} px, its entries at {entries}"
+        assert "person 1" in legend.get_attribute("title")  # what a long legend cuts off is still there on hover

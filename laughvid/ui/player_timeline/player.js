@@ -614,6 +614,7 @@ class Player {
     th.textContent = `┄ threshold ${this.data.threshold.toFixed(2)}`;
     th.style.color = "#c00";
     this.legendEl.appendChild(th);
+    this.legendEl.title = [...this.legendEl.children].map((c) => c.textContent).join("   ");
   }
 
   refresh() {
