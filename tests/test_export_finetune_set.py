@@ -26,7 +26,7 @@ from laughvid.export.crops import (
 )
 from laughvid.governance.consent import delete_person, export_person, link_tracks, withdraw
 from laughvid.lifecycle import registry
-from laughvid.lifecycle.set_versions import prepare
+from laughvid.lifecycle.set_versions import freeze_validation, load_collected, prepare
 from laughvid.pipeline.faces.crop import Framing
 from laughvid.types import ReviewedSegment, ScoreCache, Segment
 from tests.media import astronaut_video, face_box_in_frame
@@ -298,3 +298,50 @@ def test_a_track_linked_to_someone_else_since_its_crops_were_cut_is_theirs_for_e
     assert len(delete_person(conn, "p01", [tmp_path / "set"]).crops_deleted) == 2
     assert _kept(tmp_path / "set") == [("f", "2.000"), ("f", "3.000")]
     assert len(delete_person(conn, "p02", [tmp_path / "set"]).crops_deleted) == 2 and _kept(tmp_path / "set") == []
+
+
+def _one_person_across_linking(video, cache, tmp_path, freeze_first: list[str] | None = None):
+    """Raw track 2 of videos `a` and `b` shows p01, `c` someone unlinked. `a` and `c` are cut before
+    any link (manifest group `video-<hash>`), `b` after (group `p01`). With `freeze_first`, the set's
+    validation split is frozen on those groups before linking. Each video's boxes are shifted a little,
+    so no two crops are byte-identical."""
+    conn = loop_db(finetune_consent=["p01"])
+    root = tmp_path / "set"
+
+    def cut(sha: str, shift: float) -> None:
+        person = dataclasses.replace(cache, raw_track_ids=np.full(len(cache.times_s), 2), boxes=cache.boxes + shift)
+        plan = plan_crops([item(0.0, SECONDS, "accepted")], person, every_s=1.0)
+        export_finetune_set(root, VideoSource(path=str(video), **{**SOURCE_ARGS, "sha256": sha * 64}), plan, Framing(), conn)
+
+    cut("a", 0.0)
+    cut("c", 4.0)
+    if freeze_first is not None:
+        freeze_validation(root, load_collected(root, conn=conn), groups=freeze_first)
+    link_tracks(conn, "a" * 64, [2], "p01")
+    link_tracks(conn, "b" * 64, [2], "p01")
+    cut("b", 2.0)
+    assert {r["group"] for r in read_manifest(root)} == {"video-aaaaaaaaaaaa", "video-cccccccccccc", "p01"}
+    return conn, root
+
+
+def _videos(crops):
+    return sorted(Path(c.item.path).name[:1] for c in crops)
+
+
+def test_a_person_linked_between_exports_is_one_group_on_one_side_of_the_split(video, cache, tmp_path):
+    """Crops cut before the link kept group `video-<hash>`: the person was two groups, so holding out
+    `p01` left their earlier crops in training (leakage) and the gate counted one person as two groups."""
+    conn, root = _one_person_across_linking(video, cache, tmp_path)
+    freeze_validation(root, load_collected(root, conn=conn), groups=["p01"])
+    prepared = prepare(root, conn)
+    assert _videos(prepared.validation) == ["a"] * 4 + ["b"] * 4 and _videos(prepared.train) == ["c"] * 4
+    assert {c.item.group for c in prepared.validation} == {"p01"}  # what GateRule.min_groups counts: one person, one group
+
+
+def test_a_split_frozen_before_the_link_keeps_its_crops_and_holds_back_the_persons_later_ones(video, cache, tmp_path):
+    """Frozen while p01's crops of `a` were group `video-aaa…`: those stay validated against (the split never
+    moves), and p01's crops cut later (group `p01`) are held back, not trained, as the person is validation."""
+    conn, root = _one_person_across_linking(video, cache, tmp_path, freeze_first=["video-aaaaaaaaaaaa"])
+    prepared = prepare(root, conn)
+    assert _videos(prepared.validation) == ["a"] * 4
+    assert _videos(prepared.held_back) == ["b"] * 4 and _videos(prepared.train) == ["c"] * 4

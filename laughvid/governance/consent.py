@@ -236,21 +236,38 @@ def _raw_track(row: dict[str, str]) -> tuple[str, int] | None:
         return None
 
 
-def _owner(row: dict[str, str], links: dict[tuple[str, int], str]) -> str:
+def _linked(row: dict[str, str], links: dict[tuple[str, int], str]) -> str:
+    """The participant a crop's raw track is linked to in `links`, or "" (unlinked, or not recorded)."""
     raw = _raw_track(row)
-    return (links.get(raw) if raw else None) or (row.get("consent_ref") or "").strip()
+    return (links.get(raw) if raw else None) or ""
+
+
+def _owner(row: dict[str, str], links: dict[tuple[str, int], str]) -> str:
+    return _linked(row, links) or (row.get("consent_ref") or "").strip()
 
 
 def _all_links(conn: sqlite3.Connection) -> dict[tuple[str, int], str]:
     return {(v, int(t)): p for v, t, p in conn.execute("SELECT video_sha256, track_id, participant_id FROM track_participants")}
 
 
+def _row_links(conn: sqlite3.Connection | None, row: dict[str, str]) -> dict[tuple[str, int], str]:
+    raw = _raw_track(row)
+    return {raw: track_links(conn, raw[0]).get(raw[1], "")} if raw and conn is not None else {}
+
+
 def crop_consent_ref(conn: sqlite3.Connection | None, row: dict[str, str]) -> str:
     """Whose consent covers a fine-tune crop now: the participant its raw track is linked to (in the store
     `conn`), else its manifest's `consent_ref`, written when it was cut. A link made after the crop was
     cut therefore governs it: a withdrawal stops its use even if it was cut under `public:...`."""
-    raw = _raw_track(row)
-    return _owner(row, {raw: track_links(conn, raw[0]).get(raw[1], "")} if raw and conn is not None else {})
+    return _owner(row, _row_links(conn, row))
+
+
+def crop_group(conn: sqlite3.Connection | None, row: dict[str, str]) -> str:
+    """A fine-tune crop's split group now: the participant its raw track is linked to (as `crop_consent_ref`
+    resolves it), else its manifest's `group`. Crops cut before a link keep `video-<hash>` in the manifest;
+    resolved here, one person is one group whatever the order of linking and cutting, so they cannot sit
+    on both sides of the frozen validation split."""
+    return _linked(row, _row_links(conn, row)) or (row.get("group") or "").strip()
 
 
 @dataclass

@@ -12,16 +12,16 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
 from laughvid.atomic import copy_atomic, write_text_atomic
 from laughvid.clock import now_iso
 from laughvid.errors import FinetuneSetError
-from laughvid.governance.consent import check_consent_ref, crop_consent_ref
+from laughvid.governance.consent import check_consent_ref, crop_consent_ref, crop_group
 from laughvid.lifecycle.manifest import MANIFEST, read_manifest, write_manifest
-from laughvid.training.data import ImageItem, load_smile_folders
+from laughvid.training.data import ImageItem, hash_split, load_smile_folders
 
 VALIDATION_FILE = "validation_split.json"
 DEFAULT_VALIDATION_FRACTION = 0.25
@@ -79,14 +79,15 @@ class PreparedSet:
         return "\n".join(lines)
 
 
-def _consent_refs(root: Path, conn: sqlite3.Connection | None) -> dict[str, str]:
-    """manifest `path` (relative to the set) -> consent_ref, through today's track links when `conn` is given."""
-    return {str(Path(r["path"])): crop_consent_ref(conn, r) for r in read_manifest(root) if r.get("path")}
+def _consent_refs(root: Path, conn: sqlite3.Connection | None) -> dict[str, tuple[str, str]]:
+    """manifest `path` (relative to the set) -> (consent_ref, group), through today's track links when `conn` is given."""
+    return {str(Path(r["path"])): (crop_consent_ref(conn, r), crop_group(conn, r)) for r in read_manifest(root) if r.get("path")}
 
 
 def load_collected(root: str | Path, default_consent_ref: str = "", conn: sqlite3.Connection | None = None) -> list[CollectedItem]:
     """All crops of a `smile/` + `non_smile/` set with their content hash and consent reference (with
-    `conn`: a crop's raw track linked to a participant since it was cut is theirs, `crop_consent_ref`)."""
+    `conn`: a crop's raw track linked to a participant since it was cut is theirs, `crop_consent_ref`,
+    and so is its group, `crop_group`)."""
     root = Path(root)
     if not root.is_dir():
         raise FinetuneSetError(f"{root}: not a folder")
@@ -97,7 +98,13 @@ def load_collected(root: str | Path, default_consent_ref: str = "", conn: sqlite
     if not items:
         raise FinetuneSetError(f"{root}: smile/ and non_smile/ hold no images")
     refs = _consent_refs(root, conn)
-    return [CollectedItem(it, it.content_hash(), refs.get(str(Path(it.path).relative_to(root))) or default_consent_ref) for it in items]
+    collected = []
+    for it in items:
+        ref, group = refs.get(str(Path(it.path).relative_to(root)), ("", ""))
+        if group and group != it.group:
+            it = replace(it, group=group, split=hash_split(group))
+        collected.append(CollectedItem(it, it.content_hash(), ref or default_consent_ref))
+    return collected
 
 
 def set_version(items: list[CollectedItem]) -> str:
@@ -166,7 +173,11 @@ def prepare(
     root = Path(root)
     items = load_collected(root, default_consent_ref, conn)
     split = freeze_validation(root, items, fraction)
-    frozen_groups, frozen_items = set(split.groups), set(split.items)
+    frozen_items = set(split.items)
+    # a person linked since the freeze may have crops under their old video group on either side: every
+    # group a frozen crop belongs to now is a validation group, so their other crops are held back (never
+    # trained) and the frozen crops themselves never move
+    frozen_groups = set(split.groups) | {c.item.group for c in items if c.md5 in frozen_items}
     prepared = PreparedSet(root, set_version(items), split, has_manifest=(root / MANIFEST).is_file())
     for c in items:
         check = check_consent_ref(conn, c.consent_ref, "finetune", on)
