@@ -77,9 +77,8 @@ VIDEO_REPLAY_FOLDERS = {**REPLAY_FOLDERS, "smilesmiled": "SMILEsmileD"}  # video
 CONSENT = "public:SMILEsmileD"
 VIDEO_CONSENT = "public:video-devset"
 # The recipes as measured: the one before the first study, then the candidates compared on the frozen
-# validation split. Each pins balanced epochs, the default when it was measured; "default" is
-# FinetuneConfig's defaults as they are now (all items per epoch since the study with a base that never
-# saw SMILEsmileD: docs/finetune.md), and "balanced" the default before it (tables before that call it "default").
+# validation split. Each pins class-balanced epochs, the default when it was measured (and still); "default"
+# is FinetuneConfig's defaults as they are whenever the script runs.
 _MEASURED: dict[str, dict] = {
     "old": dict(epochs=8, lr=1e-3, ema_decay=0.998, ema_share=0.0, replay_ratio=1.0),
     "ema0.1": dict(ema_share=0.1, replay_ratio=1.0),
@@ -95,7 +94,7 @@ _MEASURED: dict[str, dict] = {
     "replay0.5": dict(ema_share=0.1, replay_ratio=0.5),
     "replay2": dict(ema_share=0.1, replay_ratio=2.0),
     "unbalanced": dict(replay_ratio=1.0, ema_share=0.1, balanced=False),
-    "balanced": dict(),  # the default until the study with a base that never saw SMILEsmileD: replay2's recipe
+    "balanced": dict(),  # the default (2026-11-28): replay2's recipe
     # Stronger adaptation for a population far from the public data (video faces)
     "strong": dict(replay_ratio=0.5, epochs=16, lr=3e-3),
     # The epoch (and calibration) chosen on the collected tuning groups alone, not mostly on public
@@ -107,6 +106,7 @@ _MEASURED: dict[str, dict] = {
     "d_lr3e-3": dict(lr=3e-3),
     "d_replay1": dict(replay_ratio=1.0),
     "d_last": dict(trainable="last"),
+    "d_unbalanced": dict(balanced=False),
 }
 RECIPES: dict[str, dict] = {"default": {}, **{name: {"balanced": True, **r} for name, r in _MEASURED.items()}}
 
