@@ -478,9 +478,10 @@ def test_a_review_with_the_keyboard_alone(app, tmp_path):
     assert "-->" in srt.read_text()  # the accepted half is the one laugh in the list
 
 
-def test_the_legend_names_every_person_at_1280x720(app):
+def test_the_legend_and_labels_are_not_cut_off_at_1280x720(app):
     """A two-person video at 1280x720: the legend under the video shows both people and the threshold,
-    none cut off (it shared the bar's free room with the spacer and showed only 'person 0 ...')."""
+    none cut off (it shared the bar's free room with the spacer and showed only 'person 0 ...'), and
+    no label of the page is cut off either."""
     url, home = app
     sample = file_sha256(SAMPLES_DIR / "two_people_astronaut.mp4")
     with _browser_page(home, "failure_legend") as page:
@@ -496,3 +497,37 @@ def test_the_legend_names_every_person_at_1280x720(app):
         assert [text for text, _ in entries] == ["━ any face", "┈ person 0", "┈ person 1", "┄ threshold 0.50"]
         assert all(end <= right for _, end in entries), f"legend ends at {right} px, its entries at {entries}"
         assert "person 1" in legend.get_attribute("title")  # what a long legend cuts off is still there on hover
+
+        # Nor are the labels under it (in a quarter of the page the export boxes read "Blur faces without clip...").
+        _button(page, "Preview fine-tune crops").wait_for(timeout=TIMEOUT_MS)
+        cut = page.evaluate(
+            "() => [...document.querySelectorAll('[data-testid=stMain] *')].filter(e => e.textContent.trim()"
+            " && getComputedStyle(e).overflow !== 'visible' && e.scrollWidth > e.clientWidth + 1).map(e => e.textContent.slice(0, 60))"
+        )
+        assert cut == []
+
+
+def test_n_selects_the_segment_under_the_playhead_and_clears_a_stale_refusal(app):
+    """Nothing selected, the playhead inside a laugh: the player's hint says "n / p" to select one, and n
+    takes that laugh (it skipped it for the next one, or answered "no next segment" at the last one); the refusal shown before
+    ("select a segment first") goes once a segment is selected, instead of staying under it in red."""
+    url, home = app
+    sample = file_sha256(SAMPLES_DIR / "two_people_astronaut.mp4")
+    with _browser_page(home, "failure_next") as page:
+        page.goto(f"{url}/?video={sample[:16]}")
+        _player(page).wait_for(timeout=TIMEOUT_MS)
+        _wait_player(page, "el.dataset.video === arg && el.dataset.view", sample)
+        _idle(page)
+        page.mouse.click(*_x_of(page, 8.0))  # inside the sample's last laugh (1.83-10.83 s)
+        page.keyboard.press("Escape")
+        _wait_player(page, "el.dataset.selected === '-1'")
+        page.keyboard.press("m")
+        _status(page, "select a segment first")
+        page.keyboard.press("n")
+        _wait_player(page, "el.dataset.selected !== '-1'")
+        start, end = page.evaluate(
+            "() => { const el = document.querySelector('[data-testid=lv-player]') || [...document.querySelectorAll('*')].map(e => e.shadowRoot && e.shadowRoot.querySelector('[data-testid=lv-player]')).find(Boolean);"
+            " const s = el.getRootNode().__laughvid.segments[+el.dataset.selected]; return [s.start, s.end]; }"
+        )
+        assert start <= 8.0 < end
+        assert page.locator(".lv-status").inner_text() == ""

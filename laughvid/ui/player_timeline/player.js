@@ -289,13 +289,17 @@ class Player {
     if (!s) return;
     this.sel = { start: s.start, end: s.end };
     this.mark = null;
+    if (this.statusEl.classList.contains("lv-error")) this.say(""); // a refusal of before ("select a segment first") is stale now
     if (seek) this.seek(s.start);
     this.refresh();
   }
 
   move(direction, pendingOnly = false) {
     const here = this.selectedIndex();
-    let i = here >= 0 ? here + direction : (direction > 0 ? lowerBound(this.segments.map((s) => s.start), this.now()) : this.segments.filter((s) => s.start < this.now()).length - 1);
+    // Nothing selected: n takes the segment the playhead is in (the hint says "n / p" to select one),
+    // else the next one; p the last one that started before the playhead.
+    const ahead = this.segments.findIndex((s) => s.end > this.now());
+    let i = here >= 0 ? here + direction : (direction > 0 ? (ahead < 0 ? this.segments.length : ahead) : this.segments.filter((s) => s.start < this.now()).length - 1);
     while (i >= 0 && i < this.segments.length) {
       if (!pendingOnly || this.segments[i].state === "pending") { this.select(i); return true; }
       i += direction;
