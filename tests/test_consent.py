@@ -35,7 +35,7 @@ from laughvid.governance.consent import (
 from laughvid.governance.people import THUMB, find_person, link_person
 from laughvid.lifecycle import registry
 from laughvid.lifecycle.manifest import MANIFEST_COLUMNS, read_manifest, write_manifest
-from laughvid.pipeline.analyze import load_result
+from laughvid.pipeline.analyze import list_videos, load_result
 from laughvid.pipeline.faces.detector import FaceDetector
 from laughvid.store import file_sha256, open_store
 from laughvid.ui.actions import export_dir, people_links
@@ -169,6 +169,9 @@ def test_linking_a_person_links_and_lists_each_of_its_raw_tracks(turns, capsys):
     assert head.startswith("person 0 of turns.mp4") and head.endswith("2 raw track(s)")
     assert re.fullmatch(r"\s+raw track 0\s+0\.0-0\.9 s\s+10 detections\s+linked to p01", tracks[0])
     assert re.fullmatch(r"\s+raw track 1\s+2\.2-2\.9 s\s+8 detections\s+linked to p01", tracks[1])
+    # the links record the analysis their raw ids come from, so a re-analysis's renumbered tracks are not matched to them
+    analysed = {r.fingerprint for r in list_videos(conn)}
+    assert {a for (a,) in conn.execute("SELECT analysis FROM track_participants")} == analysed and "" not in analysed
 
 
 def test_a_video_is_named_as_export_names_it(turns, tmp_path, capsys, monkeypatch):

@@ -345,3 +345,32 @@ def test_a_split_frozen_before_the_link_keeps_its_crops_and_holds_back_the_perso
     prepared = prepare(root, conn)
     assert _videos(prepared.validation) == ["a"] * 4
     assert _videos(prepared.held_back) == ["b"] * 4 and _videos(prepared.train) == ["c"] * 4
+
+
+def test_a_link_made_on_another_analysis_does_not_claim_crops_whose_raw_ids_it_did_not_name(video, cache, tmp_path):
+    """Raw ids depend on the analysis settings: crops cut under analysis `a1` (p01 is raw track 2 there),
+    then the video re-analysed as `a2` renumbering the faces and raw track 1 linked to p01. The link named
+    the crops of a1's track 1 (someone else) as p01's, and p01's own crops survived their deletion. Now
+    such crops are untraced: not p01's for training, and deleted and listed with p01 as possibly theirs."""
+    person = dataclasses.replace(cache, raw_track_ids=np.where(cache.times_s >= 2.0, 2, 1))
+    conn = loop_db(finetune_consent=["p01"])
+    plan = plan_crops([item(0.0, SECONDS, "accepted")], person, every_s=1.0)
+    export_finetune_set(tmp_path / "set", VideoSource(path=str(video), **SOURCE_ARGS, analysis="a1"), plan, Framing(), conn)
+    assert {r["analysis"] for r in read_manifest(tmp_path / "set")} == {"a1"}
+    link_tracks(conn, SHA, [1], "p01", analysis="a2")
+    collected = load_collected(tmp_path / "set", conn=conn)  # what fine-tuning checks consent and splits by
+    assert {(c.consent_ref, c.item.group) for c in collected} == {("public:sample", f"video-{SHA[:12]}")}
+    report = delete_person(conn, "p01", [tmp_path / "set"])
+    assert len(report.crops_untraced) == len(report.crops_deleted) == 4 and _kept(tmp_path / "set") == []
+
+
+def test_a_link_made_on_the_crops_analysis_still_traces_them(video, cache, tmp_path):
+    """The same link on the analysis the crops were cut on: only raw track 2's crops are p01's, none untraced."""
+    person = dataclasses.replace(cache, raw_track_ids=np.where(cache.times_s >= 2.0, 2, 1))
+    conn = loop_db(finetune_consent=["p01"])
+    plan = plan_crops([item(0.0, SECONDS, "accepted")], person, every_s=1.0)
+    export_finetune_set(tmp_path / "set", VideoSource(path=str(video), **SOURCE_ARGS, analysis="a1"), plan, Framing(), conn)
+    link_tracks(conn, SHA, [2], "p01", analysis="a1")
+    report = delete_person(conn, "p01", [tmp_path / "set"])
+    assert len(report.crops_deleted) == 2 and not report.crops_untraced
+    assert _kept(tmp_path / "set") == [("f", "0.000"), ("f", "1.000")]

@@ -67,6 +67,7 @@ class VideoSource:
     rotation: int
     model_version: str
     default_consent_ref: str = ""  # for faces not linked to a registered participant
+    analysis: str = ""  # AnalysisRecord.fingerprint of the analysis the raw track ids come from
 
 
 @dataclass
@@ -197,7 +198,7 @@ def export_finetune_set(
     root = Path(root)
     for label in LABELS:
         (root / label).mkdir(parents=True, exist_ok=True)
-    people = track_links(conn, source.sha256) if conn is not None else {}  # raw track -> participant id
+    people = track_links(conn, source.sha256, source.analysis) if conn is not None else {}  # raw track -> participant id
     last_s = max(c.time_s for c in plan)
     tracker = Tracker(progress, cancel, last_s, 1)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
@@ -246,6 +247,7 @@ def _stage(
                 "time_s": f"{t:.3f}",
                 "track_id": str(crop.track_id),
                 "raw_track_id": str(crop.raw_track_id),
+                "analysis": source.analysis,
                 "reviewer": crop.reviewer,
                 "reviewed_at": crop.reviewed_at,
                 "model_version": source.model_version,

@@ -34,8 +34,8 @@ from laughvid.lifecycle.manifest import STAGING_PREFIX, read_manifest, write_man
 from laughvid.lifecycle.registry import flag_models, flag_models_trained_on, models_trained_on, models_trained_on_set
 
 UNTRACED_WHY = (
-    "cut before fine-tune manifests recorded raw tracks, from a video they are linked in: "
-    "which face such a crop shows is not known, so it may be theirs"
+    "cut before fine-tune manifests recorded raw tracks, or on another analysis of the video than their link, from a video "
+    "they are linked in: which face such a crop shows is not known, so it may be theirs"
 )
 SCOPES = ("finetune", "clips")  # finetune: crops may train models; clips: face may appear unblurred
 PUBLIC_PREFIX = "public:"  # consent_ref of items from a public data set, e.g. "public:CK+"
@@ -192,13 +192,14 @@ def check_consent_ref(conn: sqlite3.Connection, ref: str, scope: str, on: date |
 # --- faces in videos -------------------------------------------------------------------------
 
 
-def link_tracks(conn: sqlite3.Connection, video_sha256: str, track_ids: Iterable[int], participant_id: str) -> None:
-    """Record that these raw face tracks of a video show this participant (all or none)."""
+def link_tracks(conn: sqlite3.Connection, video_sha256: str, track_ids: Iterable[int], participant_id: str, analysis: str = "") -> None:
+    """Record that these raw face tracks of a video show this participant (all or none); `analysis` is the
+    fingerprint of the analysis whose raw track ids these are (`AnalysisRecord.fingerprint`)."""
     _require(conn, participant_id)
     with conn:
         conn.executemany(
-            "INSERT OR REPLACE INTO track_participants (video_sha256, track_id, participant_id) VALUES (?, ?, ?)",
-            [(video_sha256, int(t), participant_id) for t in track_ids],
+            "INSERT OR REPLACE INTO track_participants (video_sha256, track_id, participant_id, analysis) VALUES (?, ?, ?, ?)",
+            [(video_sha256, int(t), participant_id, analysis) for t in track_ids],
         )
 
 
@@ -210,10 +211,17 @@ def unlink_tracks(conn: sqlite3.Connection, video_sha256: str, track_ids: Iterab
         ).rowcount
 
 
-def track_links(conn: sqlite3.Connection, video_sha256: str) -> dict[int, str]:
-    """Every linked raw track of a video and the participant it shows."""
-    rows = conn.execute("SELECT track_id, participant_id FROM track_participants WHERE video_sha256 = ?", (video_sha256,))
-    return {int(t): p for t, p in rows}
+def _same_analysis(a: str, b: str) -> bool:
+    """Whether raw track ids recorded under analyses `a` and `b` name the same faces ('' = not recorded:
+    links and crops made before analyses were recorded are matched as they always were)."""
+    return not a or not b or a == b
+
+
+def track_links(conn: sqlite3.Connection, video_sha256: str, analysis: str = "") -> dict[int, str]:
+    """Every linked raw track of a video and the participant it shows; with `analysis`, only links whose raw
+    ids are that analysis's (`_same_analysis`): another analysis's track 3 may be someone else's face."""
+    rows = conn.execute("SELECT track_id, participant_id, analysis FROM track_participants WHERE video_sha256 = ?", (video_sha256,))
+    return {int(t): p for t, p, a in rows if _same_analysis(analysis, a)}
 
 
 def tracks_without_consent(
@@ -236,23 +244,40 @@ def _raw_track(row: dict[str, str]) -> tuple[str, int] | None:
         return None
 
 
-def _linked(row: dict[str, str], links: dict[tuple[str, int], str]) -> str:
-    """The participant a crop's raw track is linked to in `links`, or "" (unlinked, or not recorded)."""
+Links = dict[tuple[str, int], tuple[str, str]]  # (video sha256, raw track id) -> (participant, analysis)
+
+
+def _analysis(row: dict[str, str]) -> str:
+    return (row.get("analysis") or "").strip()
+
+
+def _linked(row: dict[str, str], links: Links) -> str:
+    """The participant a crop's raw track is linked to in `links` on the crop's analysis, or "" (unlinked,
+    not recorded, or linked on another analysis: then which face the crop shows is not known)."""
     raw = _raw_track(row)
-    return (links.get(raw) if raw else None) or ""
+    participant, analysis = links.get(raw, ("", "")) if raw else ("", "")
+    return participant if _same_analysis(_analysis(row), analysis) else ""
 
 
-def _owner(row: dict[str, str], links: dict[tuple[str, int], str]) -> str:
+def _owner(row: dict[str, str], links: Links) -> str:
     return _linked(row, links) or (row.get("consent_ref") or "").strip()
 
 
-def _all_links(conn: sqlite3.Connection) -> dict[tuple[str, int], str]:
-    return {(v, int(t)): p for v, t, p in conn.execute("SELECT video_sha256, track_id, participant_id FROM track_participants")}
+def _all_links(conn: sqlite3.Connection) -> Links:
+    rows = conn.execute("SELECT video_sha256, track_id, participant_id, analysis FROM track_participants")
+    return {(v, int(t)): (p, a) for v, t, p, a in rows}
 
 
-def _row_links(conn: sqlite3.Connection | None, row: dict[str, str]) -> dict[tuple[str, int], str]:
+def _row_links(conn: sqlite3.Connection | None, row: dict[str, str]) -> Links:
     raw = _raw_track(row)
-    return {raw: track_links(conn, raw[0]).get(raw[1], "")} if raw and conn is not None else {}
+    if raw is None or conn is None:
+        return {}
+    return {
+        (v, int(t)): (p, a)
+        for v, t, p, a in conn.execute(
+            "SELECT video_sha256, track_id, participant_id, analysis FROM track_participants WHERE video_sha256 = ? AND track_id = ?", raw
+        )
+    }
 
 
 def crop_consent_ref(conn: sqlite3.Connection | None, row: dict[str, str]) -> str:
@@ -277,25 +302,29 @@ class PersonRows:
     set_dir: Path
     rows: list[dict[str, str]]
     mine: list[dict[str, str]]  # cut from a raw track linked to them, or not linked now and under their consent_ref
-    untraced: list[dict[str, str]]  # no raw track recorded (manifest written before), of a video they are linked in
+    untraced: list[dict[str, str]]  # of a video they are linked in, no raw track recorded or recorded on another analysis
 
 
 def _person_rows(conn: sqlite3.Connection, set_dirs: list[Path], participant_id: str) -> Iterator[PersonRows]:
     """Each set's rows of a participant, whose they are as `crop_consent_ref` says. Crops name raw tracks
     and links are looked up now, so the order of linking and cutting does not matter, and a track linked
     to someone else since it was cut is theirs (a corrected link: not copied to, nor deleted with, the
-    first). Rows written before manifests recorded raw tracks cannot be traced to a face: those of a video
-    the participant is linked in may show them (`untraced`)."""
+    first). Rows that cannot be traced to a face, of a video the participant is linked in, may show them
+    (`untraced`): written before manifests recorded raw tracks, or cut on another analysis than one of
+    their links there (re-analysing with other settings renumbers raw tracks)."""
     links = _all_links(conn)
-    videos = {v for (v, _), p in links.items() if p == participant_id}
+    analyses: dict[str, set[str]] = {}  # video -> the analyses their links there were made on
+    for (v, _), (p, a) in links.items():
+        if p == participant_id:
+            analyses.setdefault(v, set()).add(a)
     for set_dir in set_dirs:
         rows = read_manifest(set_dir)
         found = PersonRows(set_dir, rows, [], [])
         for row in rows:
-            raw = _raw_track(row)
+            video = (row.get("video_sha256") or "").strip()
             if _owner(row, links) == participant_id:
                 found.mine.append(row)
-            elif raw is None and (row.get("video_sha256") or "").strip() in videos:
+            elif video in analyses and (_raw_track(row) is None or not all(_same_analysis(_analysis(row), a) for a in analyses[video])):
                 found.untraced.append(row)
         yield found
 

@@ -132,7 +132,7 @@ def link_person(
     chosen = person.select(track_ids)
     if not participant_id:
         raise PersonTracksError(f"choose the participant person {person.person_id} shows (register them first if they are not listed)")
-    link_tracks(conn, person.analysis.sha256, [t.track_id for t in chosen], participant_id)
+    link_tracks(conn, person.analysis.sha256, [t.track_id for t in chosen], participant_id, person.analysis.fingerprint)
     return chosen
 
 

@@ -3,7 +3,8 @@ that touches it (the review UI's export, consent export/deletion, set versioning
 
 `track_id` is the person as the timeline showed it; `raw_track_id` is the tracker's track, the one consent
 links name, so a crop is traced to a participant linked after it was cut. Manifests written before it
-existed lack that column (`laughvid.governance.consent` says which of their crops it cannot trace)."""
+existed lack that column (`laughvid.governance.consent` says which of their crops it cannot trace). `analysis`
+is the fingerprint of the analysis those raw ids come from: a link made on another analysis is not matched."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ MANIFEST_COLUMNS = (
     "time_s",
     "track_id",
     "raw_track_id",
+    "analysis",
     "reviewer",
     "reviewed_at",
     "model_version",

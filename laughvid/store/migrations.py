@@ -153,4 +153,7 @@ MIGRATIONS: list[tuple[int, str]] = [
         "ALTER TABLE face_scores ADD COLUMN cnn_prob REAL; ALTER TABLE face_scores ADD COLUMN geometry REAL; "
         "ALTER TABLE face_scores ADD COLUMN intensity REAL; ALTER TABLE segments ADD COLUMN peak_intensity REAL;",
     ),
+    # Which analysis (AnalysisRecord.fingerprint) a consent link's raw track ids refer to ('' = linked before
+    # it was recorded): re-analysing with other settings renumbers raw tracks (laughvid.governance.consent).
+    (7, "ALTER TABLE track_participants ADD COLUMN analysis TEXT NOT NULL DEFAULT '';"),
 ]

@@ -56,6 +56,12 @@ class AnalysisRecord:
     def name(self) -> str:
         return Path(self.path).name
 
+    @property
+    def fingerprint(self) -> str:
+        """The analysis settings' hash: raw track ids depend on them, so consent links and fine-tune crops
+        record it, and a link matches a crop only when both name the same one."""
+        return params_hash(self.params)
+
 
 _RECORD_SQL = """
 SELECT a.id, v.id, v.sha256, v.path, v.info_json, a.model_version, a.params_json, a.status, a.progress,

@@ -592,7 +592,9 @@ def finetune_for(
 ) -> FinetuneExport:
     """Add this video's reviewed segments to the fine-tune set as labelled face crops."""
     plan = plan_crops(items, result.cache, completed(conn, record.sha256))
-    source = VideoSource(str(check_video(record, conn)), record.sha256, record.info.rotation, record.model_version, consent_ref.strip())
+    source = VideoSource(
+        str(check_video(record, conn)), record.sha256, record.info.rotation, record.model_version, consent_ref.strip(), record.fingerprint
+    )
     return export_finetune_set(settings.finetune_dir, source, plan, card.framing, conn, progress, cancel)
 
 
