@@ -145,6 +145,21 @@ def test_redo_puts_back_what_undo_reverted_until_a_new_change(conn):
     assert states(review.review_list(segs, conn, SHA)) == [(1.5, 3, "accepted"), (4, 5, "pending"), (7, 8, "added")]
 
 
+def test_redo_after_undoing_a_later_change_puts_back_that_change_not_one_its_chain_ended(conn):
+    """Reject, undo, trim (a new change: the reject cannot come back), undo the trim, redo: the trim is
+    put back. Redo put back the reject instead (the older undone change), which the reviewer had dropped."""
+    segs = auto((1, 3))
+    review.reject(conn, SHA, review.review_list(segs, conn, SHA)[0], "ana")
+    review.undo(conn, SHA)
+    review.edit_bounds(conn, SHA, review.review_list(segs, conn, SHA)[0], 1.5, 3.0, "ana")
+    review.undo(conn, SHA)
+    assert states(review.review_list(segs, conn, SHA)) == [(1, 3, "pending")]
+    assert review.redo(conn, SHA).startswith("edit")
+    assert states(review.review_list(segs, conn, SHA)) == [(1.5, 3, "accepted")]
+    with pytest.raises(ReviewError, match="nothing to redo"):
+        review.redo(conn, SHA)
+
+
 def test_a_candidate_reaching_past_a_reviewed_segment_is_reported_not_dropped_silently(conn):
     items = review.review_list(auto((2, 3)), conn, SHA)
     review.reject(conn, SHA, items[0], "ana")

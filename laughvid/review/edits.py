@@ -190,6 +190,9 @@ class _Change:
             self.conn.execute("DELETE FROM review_segments WHERE id = ?", (item.id,))
 
     def commit(self) -> None:
+        # A new change ends the redo chain for good: what was undone before it is marked undone = 2, so
+        # undoing this change later does not bring the older ones back into reach of redo.
+        self.conn.execute("UPDATE review_log SET undone = 2 WHERE video_sha256 = ? AND undone = 1", (self.video,))
         self.conn.execute(
             "INSERT INTO review_log (video_sha256, action, reviewer, at, before_json, created_ids) VALUES (?, ?, ?, ?, ?, ?)",
             (self.video, self.action, self.reviewer, self.at, json.dumps(list(self.before.values())), json.dumps(self.created)),
