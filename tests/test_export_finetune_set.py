@@ -374,3 +374,30 @@ def test_a_link_made_on_the_crops_analysis_still_traces_them(video, cache, tmp_p
     report = delete_person(conn, "p01", [tmp_path / "set"])
     assert len(report.crops_deleted) == 2 and not report.crops_untraced
     assert _kept(tmp_path / "set") == [("f", "0.000"), ("f", "1.000")]
+
+
+@pytest.mark.parametrize("withdrawn", [True, False])
+def test_crops_untraced_for_a_withdrawn_person_are_not_fine_tuned_on(video, cache, tmp_path, withdrawn):
+    """Crops of SHA cut on analysis a1 (and of another video), p01 linked on a2 of SHA: which face those
+    crops show is not known, so they may be p01's. They kept `public:sample` and were still trained on
+    after p01 withdrew; now they are refused, counted and told how to fix. Without a withdrawal they are used."""
+    conn = loop_db(finetune_consent=["p01"])
+    plan = plan_crops([item(0.0, SECONDS, "accepted")], cache, every_s=1.0)
+    for sha in (SHA, OTHER_SHA):
+        source = VideoSource(path=str(video), **{**SOURCE_ARGS, "sha256": sha}, analysis="a1")
+        export_finetune_set(tmp_path / "set", source, plan, Framing(), conn)
+    link_tracks(conn, SHA, [1], "p01", analysis="a2")
+    if withdrawn:
+        withdraw(conn, "p01", on=date(2026, 6, 1))
+    prepared = prepare(tmp_path / "set", conn, on=date(2026, 6, 2))
+    used = prepared.train + prepared.validation + prepared.held_back
+    if not withdrawn:
+        assert not prepared.refused and len(used) == 8
+        return
+    assert sorted(Path(c.item.path).name[:1] for c, _ in prepared.refused) == ["f"] * 4
+    assert {c.consent_ref for c, _ in prepared.refused} == {"public:sample"}  # their own ref still passes; the withdrawal does not
+    assert sorted(Path(c.item.path).name[:1] for c in used) == ["e"] * 4
+    (reason,) = {r for _, r in prepared.refused}
+    assert reason.startswith("may show p01, who withdrew consent on 2026-06-01: cut on another analysis of a video they are linked in")
+    assert "re-add them to the set from the analysis the links were made on" in reason
+    assert "refused for lack of consent: 4 (may show p01" in prepared.summary()

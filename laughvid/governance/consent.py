@@ -295,6 +295,41 @@ def crop_group(conn: sqlite3.Connection | None, row: dict[str, str]) -> str:
     return _linked(row, _row_links(conn, row)) or (row.get("group") or "").strip()
 
 
+def _untraced(row: dict[str, str], analyses: set[str]) -> bool:
+    """Whether a crop of a video a participant is linked in on `analyses` may show them although no link
+    traces it: no raw track recorded, or cut on another analysis than one of those links."""
+    return bool(analyses) and (_raw_track(row) is None or not all(_same_analysis(_analysis(row), a) for a in analyses))
+
+
+def crop_untraced_for(conn: sqlite3.Connection | None, row: dict[str, str]) -> list[str]:
+    """The participants linked in a crop's video (other than whose it is, `crop_consent_ref`) for whom it
+    is untraced, as `delete_person` resolves it: it may show them, so their withdrawal stops its use too."""
+    if conn is None:
+        return []
+    analyses: dict[str, set[str]] = {}  # participant -> the analyses their links in this video were made on
+    video = (row.get("video_sha256") or "").strip()
+    for p, a in conn.execute("SELECT participant_id, analysis FROM track_participants WHERE video_sha256 = ?", (video,)):
+        analyses.setdefault(p, set()).add(a)
+    owner = crop_consent_ref(conn, row)
+    return sorted(p for p, a in analyses.items() if p != owner and _untraced(row, a))
+
+
+def check_untraced(conn: sqlite3.Connection, participants: Iterable[str], on: date | None = None) -> ConsentCheck:
+    """May a crop that is untraced for these participants (`crop_untraced_for`) be used? Not once one of
+    them has withdrawn: it may be their face, though it still carries its own `consent_ref`."""
+    on = on or today_utc()
+    for pid in participants:
+        p = get_participant(conn, pid)
+        if p is not None and p.withdrawn_on and on >= p.withdrawn_on:
+            return ConsentCheck(
+                False,
+                f"may show {pid}, who withdrew consent on {p.withdrawn_on}: cut on another analysis of a video they are linked in "
+                "(or before crops recorded raw tracks), so which face it shows is not known; to use the video's other faces, "
+                "remove its crops, re-add them to the set from the analysis the links were made on, and link its people there",
+            )
+    return ConsentCheck(True, "no withdrawn participant may be in it")
+
+
 @dataclass
 class PersonRows:
     """A set's manifest rows and which of them hold a participant's face."""
@@ -324,7 +359,7 @@ def _person_rows(conn: sqlite3.Connection, set_dirs: list[Path], participant_id:
             video = (row.get("video_sha256") or "").strip()
             if _owner(row, links) == participant_id:
                 found.mine.append(row)
-            elif video in analyses and (_raw_track(row) is None or not all(_same_analysis(_analysis(row), a) for a in analyses[video])):
+            elif _untraced(row, analyses.get(video, set())):
                 found.untraced.append(row)
         yield found
 

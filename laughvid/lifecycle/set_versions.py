@@ -19,7 +19,7 @@ from pathlib import Path
 from laughvid.atomic import copy_atomic, write_text_atomic
 from laughvid.clock import now_iso
 from laughvid.errors import FinetuneSetError
-from laughvid.governance.consent import check_consent_ref, crop_consent_ref, crop_group
+from laughvid.governance.consent import check_consent_ref, check_untraced, crop_consent_ref, crop_group, crop_untraced_for
 from laughvid.lifecycle.manifest import MANIFEST, read_manifest, write_manifest
 from laughvid.training.data import ImageItem, hash_split, load_smile_folders
 
@@ -34,6 +34,7 @@ class CollectedItem:
     item: ImageItem
     md5: str
     consent_ref: str
+    untraced_for: tuple[str, ...] = ()  # participants linked in its video it may show, untraced (`crop_untraced_for`)
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,13 @@ class PreparedSet:
         return "\n".join(lines)
 
 
-def _consent_refs(root: Path, conn: sqlite3.Connection | None) -> dict[str, tuple[str, str]]:
-    """manifest `path` (relative to the set) -> (consent_ref, group), through today's track links when `conn` is given."""
-    return {str(Path(r["path"])): (crop_consent_ref(conn, r), crop_group(conn, r)) for r in read_manifest(root) if r.get("path")}
+def _consent_refs(root: Path, conn: sqlite3.Connection | None) -> dict[str, tuple[str, str, tuple[str, ...]]]:
+    """manifest `path` (relative to the set) -> (consent_ref, group, untraced for), through today's track links when `conn` is given."""
+    return {
+        str(Path(r["path"])): (crop_consent_ref(conn, r), crop_group(conn, r), tuple(crop_untraced_for(conn, r)))
+        for r in read_manifest(root)
+        if r.get("path")
+    }
 
 
 def load_collected(root: str | Path, default_consent_ref: str = "", conn: sqlite3.Connection | None = None) -> list[CollectedItem]:
@@ -100,10 +105,10 @@ def load_collected(root: str | Path, default_consent_ref: str = "", conn: sqlite
     refs = _consent_refs(root, conn)
     collected = []
     for it in items:
-        ref, group = refs.get(str(Path(it.path).relative_to(root)), ("", ""))
+        ref, group, untraced_for = refs.get(str(Path(it.path).relative_to(root)), ("", "", ()))
         if group and group != it.group:
             it = replace(it, group=group, split=hash_split(group))
-        collected.append(CollectedItem(it, it.content_hash(), ref or default_consent_ref))
+        collected.append(CollectedItem(it, it.content_hash(), ref or default_consent_ref, untraced_for))
     return collected
 
 
@@ -181,6 +186,8 @@ def prepare(
     prepared = PreparedSet(root, set_version(items), split, has_manifest=(root / MANIFEST).is_file())
     for c in items:
         check = check_consent_ref(conn, c.consent_ref, "finetune", on)
+        if check.ok:  # a crop that may show a withdrawn participant is not used under its own consent_ref either
+            check = check_untraced(conn, c.untraced_for, on)
         if not check.ok:
             prepared.refused.append((c, check.reason))
         elif c.md5 in frozen_items:
