@@ -102,6 +102,15 @@ def _wait_player(page, condition: str, arg=None) -> None:
     )
 
 
+def _open_video(page, url: str, sha: str, ready: str = "true") -> None:
+    """Open a video by its link (`?video=` and a sha256 prefix) and wait until the player shows it, `ready`
+    (a condition on the player element `el`) holds and the page is idle."""
+    page.goto(f"{url}/?video={sha[:16]}")
+    _player(page).wait_for(timeout=TIMEOUT_MS)
+    _wait_player(page, f"el.dataset.video === arg && ({ready})", sha)
+    _idle(page)
+
+
 def _status(page, text: str | re.Pattern) -> None:
     """The player's status line says `text` (the answer to the last stored edit)."""
     page.locator(".lv-status").filter(has_text=text).wait_for(timeout=TIMEOUT_MS)
@@ -252,10 +261,7 @@ def test_the_player_timeline_with_keys_and_mouse_on_a_video_that_ends_inside_a_l
     upload = astronaut_video(tmp_path / "smile_to_the_end.mp4", seconds=1.85)
     sample = file_sha256(SAMPLES_DIR / "two_people_astronaut.mp4")
     with _browser_page(home, "failure_player") as page:
-        page.goto(f"{url}/?video={sample[:16]}")  # a link to a video opens it (the first test uploaded a newer one)
-        _player(page).wait_for(timeout=TIMEOUT_MS)
-        _wait_player(page, "el.dataset.video === arg", sample)
-        _idle(page)
+        _open_video(page, url, sample)  # a link to a video opens it (the first test uploaded a newer one)
         assert _attr(page, "lanes") == "laugh probability|laugh intensity (1 = wide-open laugh)"  # the sample has face geometry
         assert not page.locator(".lv-note").is_visible()
 
@@ -381,10 +387,7 @@ def test_a_blurred_export_shows_progress_and_cancel_leaves_no_file(app, tmp_path
     sha = analyze_video(video, conn, BrightnessScorer()).record.sha256  # the store the app reads
     review.add(conn, sha, 0.5, 15.5, "cy")
     with _browser_page(home, "failure_cancel") as page:
-        page.goto(f"{url}/?video={sha[:16]}")
-        _player(page).wait_for(timeout=TIMEOUT_MS)
-        _wait_player(page, "el.dataset.video === arg", sha)
-        _idle(page)
+        _open_video(page, url, sha)
         page.get_by_text("Blur faces without clips consent").click()
         expect(page.get_by_role("checkbox", name="Blur faces without clips consent")).to_be_checked()
         _idle(page)
@@ -428,10 +431,7 @@ def test_a_review_with_the_keyboard_alone(app, tmp_path):
     url, home = app
     sample = file_sha256(SAMPLES_DIR / "two_people_astronaut.mp4")
     with _browser_page(home, "failure_keyboard") as page:
-        page.goto(f"{url}/?video={sample[:16]}")
-        _player(page).wait_for(timeout=TIMEOUT_MS)
-        _wait_player(page, "el.dataset.video === arg && el.dataset.selected === '-1'", sample)
-        _idle(page)
+        _open_video(page, url, sample, ready="el.dataset.selected === '-1'")
 
         page.set_viewport_size({"width": 1280, "height": 720})  # issue 12: usable at 1280x720 too
         page.wait_for_timeout(300)
@@ -514,10 +514,7 @@ def test_n_selects_the_segment_under_the_playhead_and_clears_a_stale_refusal(app
     url, home = app
     sample = file_sha256(SAMPLES_DIR / "two_people_astronaut.mp4")
     with _browser_page(home, "failure_next") as page:
-        page.goto(f"{url}/?video={sample[:16]}")
-        _player(page).wait_for(timeout=TIMEOUT_MS)
-        _wait_player(page, "el.dataset.video === arg && el.dataset.view", sample)
-        _idle(page)
+        _open_video(page, url, sample, ready="el.dataset.view")
         page.mouse.click(*_x_of(page, 8.0))  # inside the sample's last laugh (1.83-10.83 s)
         page.keyboard.press("Escape")
         _wait_player(page, "el.dataset.selected === '-1'")

@@ -19,6 +19,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 import cv2
 import numpy as np
@@ -37,25 +38,40 @@ from laughvid.training.data import ImageItem
 from laughvid.training.fit_fusion import fit_logistic
 
 IGNORED = -1  # label of a face inside an `ignore` span: in no figure and no training set
-_ARRAYS = (
-    "clip",
-    "source",
-    "analysis_id",
-    "row",
-    "time_s",
-    "track_id",
-    "detected",
-    "label",
-    "crops",
-    "cnn_prob",
-    "geometry",
-    "prob",
-    "png",
-)
+
+
+class FaceArrays:
+    """Parallel arrays with one entry per face row (the dataclass fields), kept in one .npz file: the
+    video studies' caches (made from dev-set clips, never committed), so a study reruns without decoding."""
+
+    time_s: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.time_s)
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(field.name for field in dataclasses.fields(cls))
+
+    @classmethod
+    def joined(cls, parts: Sequence[dict[str, np.ndarray]]) -> Self:
+        """One table from per-clip parts (dicts of the same fields)."""
+        return cls(**{name: np.concatenate([part[name] for part in parts]) for name in cls.names()})
+
+    def take(self, mask: np.ndarray) -> Self:
+        return type(self)(**{name: getattr(self, name)[mask] for name in self.names()})
+
+    def save(self, path: str | Path) -> None:
+        np.savez_compressed(path, **{name: getattr(self, name) for name in self.names()})
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        with np.load(path, allow_pickle=False) as z:
+            return cls(**{name: z[name] for name in cls.names()})
 
 
 @dataclass
-class VideoFaces:
+class VideoFaces(FaceArrays):
     """One entry per face row of the analyses (N), in each analysis' score-cache order."""
 
     clip: np.ndarray  # str: the labels' clip name (the group)
@@ -71,20 +87,6 @@ class VideoFaces:
     geometry: np.ndarray  # float64: face-geometry probability as stored (NaN: none)
     prob: np.ndarray  # float64: the fused laugh probability as stored (the timeline's)
     png: np.ndarray  # str: the exported crop, relative to the set root ('' when not exported)
-
-    def __len__(self) -> int:
-        return len(self.time_s)
-
-    def take(self, mask: np.ndarray) -> VideoFaces:
-        return VideoFaces(**{name: getattr(self, name)[mask] for name in _ARRAYS})
-
-    def save(self, path: str | Path) -> None:
-        np.savez_compressed(path, **{name: getattr(self, name) for name in _ARRAYS})
-
-    @classmethod
-    def load(cls, path: str | Path) -> VideoFaces:
-        with np.load(path, allow_pickle=False) as z:
-            return cls(**{name: z[name] for name in _ARRAYS})
 
     def faces_in_frame(self) -> np.ndarray:
         """Per row, how many faces its frame shows. A clip's labels say whether *any* face smiles, so
@@ -172,10 +174,8 @@ def collect_faces(
             )
         )
     write_manifest(export_root, manifest, fields=["path", "label", "group", "time_s"])
-    joined = {name: np.concatenate([p[name] for p in parts]) for name in _ARRAYS}
-    for name in ("clip", "source", "png"):
-        joined[name] = joined[name].astype(str)
-    return VideoFaces(**joined)
+    faces = VideoFaces.joined(parts)
+    return dataclasses.replace(faces, **{name: getattr(faces, name).astype(str) for name in ("clip", "source", "png")})
 
 
 def source_folds(faces: VideoFaces, k: int, by: str = "source") -> list[list[str]]:

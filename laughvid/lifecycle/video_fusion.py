@@ -23,17 +23,15 @@ from pathlib import Path
 import numpy as np
 
 from laughvid.lifecycle.video_eval import VideoLabels
-from laughvid.lifecycle.video_faces import IGNORED, face_labels
+from laughvid.lifecycle.video_faces import IGNORED, FaceArrays, face_labels
 from laughvid.pipeline.analyze import AnalysisParams, AnalysisResult, analyze_video
 from laughvid.pipeline.faces.landmarks import FEATURES
 from laughvid.pipeline.fusion import FusionModel, GeometryScorer, Logistic, logit
 from laughvid.training.fit_fusion import fit_logistic
 
-_ARRAYS = ("clip", "source", "time_s", "track_id", "label", "n_faces", "cnn_prob", "crops", "feats")
-
 
 @dataclass
-class FaceFeatures:
+class FaceFeatures(FaceArrays):
     """One entry per face row of the analyses (N), in each analysis' score-cache order."""
 
     clip: np.ndarray  # str
@@ -45,17 +43,6 @@ class FaceFeatures:
     cnn_prob: np.ndarray  # float64: the CNN's calibrated probability as analysis computed it
     crops: np.ndarray  # uint8 N x S x S: what the CNN scored (rescore with another CNN)
     feats: np.ndarray  # float64 N x F: landmarks.FEATURES as the product fuses them (NaN: none)
-
-    def __len__(self) -> int:
-        return len(self.time_s)
-
-    def save(self, path: str | Path) -> None:
-        np.savez_compressed(path, **{name: getattr(self, name) for name in _ARRAYS})
-
-    @classmethod
-    def load(cls, path: str | Path) -> FaceFeatures:
-        with np.load(path, allow_pickle=False) as z:
-            return cls(**{name: z[name] for name in _ARRAYS})
 
 
 class _Recorder:
@@ -117,7 +104,7 @@ def record_features(
             )
         )
         results.append(result)
-    return FaceFeatures(**{name: np.concatenate([p[name] for p in parts]) for name in _ARRAYS}), results
+    return FaceFeatures.joined(parts), results
 
 
 def _faces_in_frame(times_s: np.ndarray) -> np.ndarray:
