@@ -172,3 +172,27 @@ def test_boxes_the_blur_cannot_cover_fail_the_export_and_leave_no_clip(tmp_path)
     assert list((tmp_path / "clips").iterdir()) == []
     (first,) = export_clips(video, segments[:1], seconds, tmp_path / "clips", ClipOptions(pre_roll_s=0, post_roll_s=0), finish=blur)
     assert [p.name for p in (tmp_path / "clips").iterdir()] == [first.path.name]  # boxes in the frame: blurred and kept
+
+
+def test_a_link_made_on_another_analysis_does_not_unblur_this_analysis_faces():
+    """Raw track ids depend on the analysis settings: p01 linked to track 1 of analysis "a2" says nothing
+    about track 1 of analysis "a1", which stays blurred; exported from "a2" (or with a link that names no
+    analysis, made before they were recorded) track 1 is theirs and shown."""
+    conn = loop_db()
+    add_participant(conn, Participant("p01", "Kim", ("finetune", "clips"), date(2020, 1, 1)))
+    link_tracks(conn, "vid", [1], "p01", analysis="a2")
+    times = np.arange(0, 1.01, 0.25)
+    boxes = np.tile([10.0, 10.0, 70.0, 70.0], (10, 1))
+    cache = ScoreCache(
+        times,
+        np.r_[times, times],
+        np.r_[np.ones(5), np.full(5, 2)].astype(np.int64),
+        boxes,
+        np.full(10, 0.9),
+        np.full(10, 0.5),
+        np.ones(10, bool),
+    )
+    assert unconsented_faces(conn, "vid", cache, analysis="a1").track_ids == [1, 2]
+    assert unconsented_faces(conn, "vid", cache, analysis="a2").track_ids == [2]
+    link_tracks(conn, "vid", [1], "p01")  # a link from before analyses were recorded
+    assert unconsented_faces(conn, "vid", cache, analysis="a1").track_ids == [2]

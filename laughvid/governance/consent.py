@@ -225,11 +225,18 @@ def track_links(conn: sqlite3.Connection, video_sha256: str, analysis: str = "")
 
 
 def tracks_without_consent(
-    conn: sqlite3.Connection, video_sha256: str, track_ids: Iterable[int], scope: str = "clips", on: date | None = None
+    conn: sqlite3.Connection,
+    video_sha256: str,
+    track_ids: Iterable[int],
+    scope: str = "clips",
+    on: date | None = None,
+    analysis: str = "",
 ) -> set[int]:
     """Raw tracks of a video whose face must be blurred: not linked to anyone, or consent not covering
-    `scope` (`check_consent_ref`, the check the app's People panel shows)."""
-    linked = track_links(conn, video_sha256)
+    `scope` (`check_consent_ref`, the check the app's People panel shows). With `analysis` (the fingerprint
+    of the analysis these raw ids come from) a link made on another analysis does not count: its track 3
+    may be another face, which then stays blurred."""
+    linked = track_links(conn, video_sha256, analysis)
     return {int(tid) for tid in track_ids if int(tid) not in linked or not check_consent_ref(conn, linked[int(tid)], scope, on).ok}
 
 

@@ -257,8 +257,11 @@ class FaceBlur:
                 blur_clip(path, blurred, self.tracks, windows, on_time=on_time, cancel=cancel)
 
 
-def unconsented_faces(conn: sqlite3.Connection, video_sha256: str, cache: ScoreCache, on: date | None = None) -> FaceBlur:
+def unconsented_faces(
+    conn: sqlite3.Connection, video_sha256: str, cache: ScoreCache, on: date | None = None, analysis: str = ""
+) -> FaceBlur:
     """Every face of the analysis without `clips` consent. Decides per raw track, so a stitched or a
-    stored cache blur the same faces."""
-    blocked = tracks_without_consent(conn, video_sha256, np.unique(cache.raw_track_ids).tolist(), "clips", on)
+    stored cache blur the same faces; `analysis` is the fingerprint of the analysis `cache` comes from
+    (links made on another analysis name other raw ids: `tracks_without_consent`)."""
+    blocked = tracks_without_consent(conn, video_sha256, np.unique(cache.raw_track_ids).tolist(), "clips", on, analysis)
     return FaceBlur(tuple(tracks_from_cache(cache, blocked)))

@@ -562,7 +562,7 @@ def face_blur(conn: sqlite3.Connection, record: AnalysisRecord, cache: ScoreCach
     file (its `track_ids` say whose); refuses a stream-copy cut, since blurring re-encodes anyway."""
     if options.mode == "copy":
         raise BlurError("blurring faces re-encodes anyway: choose the frame-accurate cut")
-    return unconsented_faces(conn, record.sha256, cache)
+    return unconsented_faces(conn, record.sha256, cache, analysis=record.fingerprint)
 
 
 def lists_for(
