@@ -2,7 +2,7 @@
 
 Face crops are personal data. Every fine-tune item carries a `consent_ref`: either a participant id
 registered here or `public:<dataset>` for public research data; a crop cut from a video also records
-its raw track, and a link made later to that track overrides the reference (`crop_consent_ref`), so
+its raw track, and a link made later to that track overrides the reference (`crop_owners`), so
 what was cut before linking is governed, exported and deleted as that person's. Fine-tuning uses an
 item only while its consent covers the `finetune` scope; exported clips blur faces whose track is not linked to a
 participant with `clips` consent (`face_blur`). A participant can get a copy of their data (`export_person`) or
@@ -275,54 +275,45 @@ def _all_links(conn: sqlite3.Connection) -> Links:
     return {(v, int(t)): (p, a) for v, t, p, a in rows}
 
 
-def _row_links(conn: sqlite3.Connection | None, row: dict[str, str]) -> Links:
-    raw = _raw_track(row)
-    if raw is None or conn is None:
-        return {}
-    return {
-        (v, int(t)): (p, a)
-        for v, t, p, a in conn.execute(
-            "SELECT video_sha256, track_id, participant_id, analysis FROM track_participants WHERE video_sha256 = ? AND track_id = ?", raw
-        )
-    }
-
-
-def crop_consent_ref(conn: sqlite3.Connection | None, row: dict[str, str]) -> str:
-    """Whose consent covers a fine-tune crop now: the participant its raw track is linked to (in the store
-    `conn`), else its manifest's `consent_ref`, written when it was cut. A link made after the crop was
-    cut therefore governs it: a withdrawal stops its use even if it was cut under `public:...`."""
-    return _owner(row, _row_links(conn, row))
-
-
-def crop_group(conn: sqlite3.Connection | None, row: dict[str, str]) -> str:
-    """A fine-tune crop's split group now: the participant its raw track is linked to (as `crop_consent_ref`
-    resolves it), else its manifest's `group`. Crops cut before a link keep `video-<hash>` in the manifest;
-    resolved here, one person is one group whatever the order of linking and cutting, so they cannot sit
-    on both sides of the frozen validation split."""
-    return _linked(row, _row_links(conn, row)) or (row.get("group") or "").strip()
-
-
 def _untraced(row: dict[str, str], analyses: set[str]) -> bool:
     """Whether a crop of a video a participant is linked in on `analyses` may show them although no link
     traces it: no raw track recorded, or cut on another analysis than one of those links."""
     return bool(analyses) and (_raw_track(row) is None or not all(_same_analysis(_analysis(row), a) for a in analyses))
 
 
-def crop_untraced_for(conn: sqlite3.Connection | None, row: dict[str, str]) -> list[str]:
-    """The participants linked in a crop's video (other than whose it is, `crop_consent_ref`) for whom it
-    is untraced, as `delete_person` resolves it: it may show them, so their withdrawal stops its use too."""
-    if conn is None:
-        return []
-    analyses: dict[str, set[str]] = {}  # participant -> the analyses their links in this video were made on
-    video = (row.get("video_sha256") or "").strip()
-    for p, a in conn.execute("SELECT participant_id, analysis FROM track_participants WHERE video_sha256 = ?", (video,)):
-        analyses.setdefault(p, set()).add(a)
-    owner = crop_consent_ref(conn, row)
-    return sorted(p for p, a in analyses.items() if p != owner and _untraced(row, a))
+@dataclass(frozen=True)
+class CropOwner:
+    """Who a fine-tune crop belongs to now, through today's track links (a link made after the crop was
+    cut governs it: a withdrawal stops its use even if it was cut under `public:...`)."""
+
+    consent_ref: str  # the participant its raw track is linked to, else its manifest's `consent_ref`
+    # its split group: that participant, else its manifest's `group`; crops cut before a link keep
+    # `video-<hash>` in the manifest, so resolved here one person is one group whatever the order of
+    # linking and cutting, and cannot sit on both sides of the frozen validation split
+    group: str
+    # participants linked in its video (other than its owner) for whom it is untraced, as `delete_person`
+    # resolves it: it may show them, so their withdrawal stops its use too (`check_untraced`)
+    untraced_for: tuple[str, ...]
+
+
+def crop_owners(conn: sqlite3.Connection | None, rows: Sequence[dict[str, str]]) -> list[CropOwner]:
+    """`CropOwner` of each manifest row, the links read once (None: no store, the manifest's own words)."""
+    links = _all_links(conn) if conn is not None else {}
+    analyses: dict[str, dict[str, set[str]]] = {}  # video -> participant -> the analyses of their links there
+    for (video, _), (p, a) in links.items():
+        analyses.setdefault(video, {}).setdefault(p, set()).add(a)
+    owners = []
+    for row in rows:
+        linked = _linked(row, links)
+        ref = linked or (row.get("consent_ref") or "").strip()
+        in_video = analyses.get((row.get("video_sha256") or "").strip(), {})
+        untraced = tuple(sorted(p for p, a in in_video.items() if p != ref and _untraced(row, a)))
+        owners.append(CropOwner(ref, linked or (row.get("group") or "").strip(), untraced))
+    return owners
 
 
 def check_untraced(conn: sqlite3.Connection, participants: Iterable[str], on: date | None = None) -> ConsentCheck:
-    """May a crop that is untraced for these participants (`crop_untraced_for`) be used? Not once one of
+    """May a crop that is untraced for these participants (`CropOwner.untraced_for`) be used? Not once one of
     them has withdrawn: it may be their face, though it still carries its own `consent_ref`."""
     on = on or today_utc()
     for pid in participants:
@@ -348,7 +339,7 @@ class PersonRows:
 
 
 def _person_rows(conn: sqlite3.Connection, set_dirs: list[Path], participant_id: str) -> Iterator[PersonRows]:
-    """Each set's rows of a participant, whose they are as `crop_consent_ref` says. Crops name raw tracks
+    """Each set's rows of a participant, whose they are as `crop_owners` says. Crops name raw tracks
     and links are looked up now, so the order of linking and cutting does not matter, and a track linked
     to someone else since it was cut is theirs (a corrected link: not copied to, nor deleted with, the
     first). Rows that cannot be traced to a face, of a video the participant is linked in, may show them

@@ -12,14 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, astuple, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
 from laughvid.atomic import copy_atomic, write_text_atomic
 from laughvid.clock import now_iso
 from laughvid.errors import FinetuneSetError
-from laughvid.governance.consent import check_consent_ref, check_untraced, crop_consent_ref, crop_group, crop_untraced_for
+from laughvid.governance.consent import CropOwner, check_consent_ref, check_untraced, crop_owners
 from laughvid.lifecycle.manifest import MANIFEST, read_manifest, write_manifest
 from laughvid.training.data import ImageItem, hash_split, load_smile_folders
 
@@ -34,7 +34,7 @@ class CollectedItem:
     item: ImageItem
     md5: str
     consent_ref: str
-    untraced_for: tuple[str, ...] = ()  # participants linked in its video it may show, untraced (`crop_untraced_for`)
+    untraced_for: tuple[str, ...] = ()  # participants linked in its video it may show, untraced (`CropOwner.untraced_for`)
 
 
 @dataclass(frozen=True)
@@ -80,19 +80,16 @@ class PreparedSet:
         return "\n".join(lines)
 
 
-def _consent_refs(root: Path, conn: sqlite3.Connection | None) -> dict[str, tuple[str, str, tuple[str, ...]]]:
-    """manifest `path` (relative to the set) -> (consent_ref, group, untraced for), through today's track links when `conn` is given."""
-    return {
-        str(Path(r["path"])): (crop_consent_ref(conn, r), crop_group(conn, r), tuple(crop_untraced_for(conn, r)))
-        for r in read_manifest(root)
-        if r.get("path")
-    }
+def _consent_refs(root: Path, conn: sqlite3.Connection | None) -> dict[str, CropOwner]:
+    """manifest `path` (relative to the set) -> its owner, through today's track links when `conn` is given."""
+    rows = [r for r in read_manifest(root) if r.get("path")]
+    return {str(Path(r["path"])): owner for r, owner in zip(rows, crop_owners(conn, rows), strict=True)}
 
 
 def load_collected(root: str | Path, default_consent_ref: str = "", conn: sqlite3.Connection | None = None) -> list[CollectedItem]:
     """All crops of a `smile/` + `non_smile/` set with their content hash and consent reference (with
-    `conn`: a crop's raw track linked to a participant since it was cut is theirs, `crop_consent_ref`,
-    and so is its group, `crop_group`)."""
+    `conn`: a crop's raw track linked to a participant since it was cut is theirs, and so is its group:
+    `crop_owners`)."""
     root = Path(root)
     if not root.is_dir():
         raise FinetuneSetError(f"{root}: not a folder")
@@ -105,7 +102,7 @@ def load_collected(root: str | Path, default_consent_ref: str = "", conn: sqlite
     refs = _consent_refs(root, conn)
     collected = []
     for it in items:
-        ref, group, untraced_for = refs.get(str(Path(it.path).relative_to(root)), ("", "", ()))
+        ref, group, untraced_for = astuple(refs.get(str(Path(it.path).relative_to(root)), CropOwner("", "", ())))
         if group and group != it.group:
             it = replace(it, group=group, split=hash_split(group))
         collected.append(CollectedItem(it, it.content_hash(), ref or default_consent_ref, untraced_for))
