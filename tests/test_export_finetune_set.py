@@ -400,4 +400,4 @@ def test_crops_untraced_for_a_withdrawn_person_are_not_fine_tuned_on(video, cach
     (reason,) = {r for _, r in prepared.refused}
     assert reason.startswith("may show p01, who withdrew consent on 2026-06-01: cut on another analysis of a video they are linked in")
     assert "re-add them to the set from the analysis the links were made on" in reason
-    assert "refused for lack of consent: 4 (may show p01" in prepared.summary()
+    assert "left out: 4 face(s) without consent to fine-tune (may show p01" in prepared.summary()

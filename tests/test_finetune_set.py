@@ -52,7 +52,11 @@ def test_validation_is_by_group_frozen_and_never_trained(tmp_path, conn):
     assert sorted(c.md5 for c in second.validation) == sorted(c.md5 for c in first.validation)
     assert len(second.held_back) == 2 and "p07" in {c.item.group for c in second.train}
     assert not {c.item.group for c in second.train} & val_groups
-    assert "held back" in second.summary()
+    # The summary says what is held back from training, how many, whose and why, in words.
+    lines = second.summary().splitlines()[1:]
+    assert lines[0] == "  to train on: 28 faces (14 smile / 14 non-smile) of 5 people"
+    assert lines[1].startswith("  held back for testing: 12 faces (6 smile / 6 non-smile) of 2 people, never trained on")
+    assert lines[2].startswith("  also held back, not used: 2 more face(s) of those test people/videos, not in the frozen split")
 
 
 def test_items_without_consent_are_refused(tmp_path, conn):
@@ -62,6 +66,9 @@ def test_items_without_consent_are_refused(tmp_path, conn):
     assert all("not in the consent registry" in reason for _, reason in prepared.refused)
     used = prepared.train + prepared.validation + prepared.held_back
     assert "stranger" not in {c.item.group for c in used}
+    assert "  left out: 2 face(s) without consent to fine-tune (participant 'stranger' is not in the consent registry)" in (
+        prepared.summary().splitlines()
+    )
 
 
 def test_bad_sets_get_clear_errors(tmp_path, conn):
@@ -92,3 +99,12 @@ def test_write_items_makes_a_set_that_loads_with_its_groups(tmp_path):
     assert set_version(loaded) == set_version(load_collected(source))
     with pytest.raises(FinetuneSetError, match="never overwritten"):
         write_items(root, items, consent_ref="public:test")
+
+
+def test_the_summary_counts_faces_linked_to_no_one_by_video(tmp_path, conn):
+    """Crops of unlinked faces are grouped by video (`video-<hash>`): the summary says videos, not people."""
+    videos = {f"video-{i:012d}": (3, 3) for i in range(4)}
+    root = write_set(tmp_path / "set", {"p01": (3, 3), **videos}, consent=dict.fromkeys(videos, "public:test"))
+    train, test = prepare(root, conn, on=date(2026, 6, 1)).summary().splitlines()[1:3]
+    assert train == "  to train on: 18 faces (9 smile / 9 non-smile) of 3 videos (faces linked to no one)"
+    assert test.startswith("  held back for testing: 12 faces (6 smile / 6 non-smile) of 1 person and 1 video (faces linked to no one),")

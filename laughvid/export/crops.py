@@ -33,6 +33,7 @@ from laughvid.governance.consent import track_links
 from laughvid.lifecycle.manifest import (  # noqa: F401 (MANIFEST_COLUMNS re-exported for the set's readers)
     MANIFEST_COLUMNS,
     STAGING_PREFIX,
+    VIDEO_GROUP,
     read_manifest,
     write_manifest,
 )
@@ -242,7 +243,7 @@ def _stage(
             {
                 "path": rel,
                 "label": crop.label,
-                "group": participant or f"video-{source.sha256[:12]}",
+                "group": participant or f"{VIDEO_GROUP}{source.sha256[:12]}",
                 "video_sha256": source.sha256,
                 "time_s": f"{t:.3f}",
                 "track_id": str(crop.track_id),

@@ -18,6 +18,7 @@ MANIFEST = "manifest.csv"
 # Crops being cut wait in a folder of this prefix inside the set; one left by a killed export holds
 # faces no manifest names (`consent delete` removes them).
 STAGING_PREFIX = ".tmp-crops-"
+VIDEO_GROUP = "video-"  # `group` of a crop whose face is linked to no participant: `video-<sha256[:12]>`
 MANIFEST_COLUMNS = (
     "path",
     "label",

@@ -20,7 +20,7 @@ from laughvid.atomic import copy_atomic, write_text_atomic
 from laughvid.clock import now_iso
 from laughvid.errors import FinetuneSetError
 from laughvid.governance.consent import CropOwner, check_consent_ref, check_untraced, crop_owners
-from laughvid.lifecycle.manifest import MANIFEST, read_manifest, write_manifest
+from laughvid.lifecycle.manifest import MANIFEST, VIDEO_GROUP, read_manifest, write_manifest
 from laughvid.training.data import ImageItem, hash_split, load_smile_folders
 
 VALIDATION_FILE = "validation_split.json"
@@ -61,23 +61,38 @@ class PreparedSet:
     has_manifest: bool = True
 
     def summary(self) -> str:
-        def counts(items: list[CollectedItem]) -> str:
-            pos = sum(c.item.smile for c in items)
-            return f"{len(items)} ({pos} smile / {len(items) - pos} non-smile)"
-
+        """What each crop of the set is used for, and why the ones not trained on are not."""
         lines = [
             f"{self.root} version {self.version}",
-            f"  train {counts(self.train)}, frozen validation {counts(self.validation)} "
-            f"from {len(self.validation_split.groups)} group(s) (frozen at {self.validation_split.frozen_at_version})",
+            f"  to train on: {_faces(self.train, self.has_manifest)}",
+            f"  held back for testing: {_faces(self.validation, self.has_manifest)}, never trained on (the validation split frozen "
+            f"at {self.validation_split.frozen_at_version}: the promotion gate compares models on it)",
         ]
         if self.held_back:
-            lines.append(f"  held back (new crops of validation groups, never trained): {len(self.held_back)}")
+            lines.append(
+                f"  also held back, not used: {len(self.held_back)} more face(s) of those test people/videos, not in the "
+                "frozen split (a person is tested or trained on, never both)"
+            )
         if self.refused:
             reasons = sorted({r for _, r in self.refused})
-            lines.append(f"  refused for lack of consent: {len(self.refused)} ({'; '.join(reasons[:3])})")
+            lines.append(f"  left out: {len(self.refused)} face(s) without consent to fine-tune ({'; '.join(reasons[:3])})")
         if not self.has_manifest:
             lines.append("  note: no manifest.csv, so each image is its own group (add a group column to split by person)")
         return "\n".join(lines)
+
+
+def _faces(items: list[CollectedItem], grouped: bool) -> str:
+    """'28 faces (14 smile / 14 non-smile) of 5 people and 1 video': a manifest's groups are participants,
+    or a video (`video-...`) for faces linked to no one; without one each image is its own group."""
+    pos = sum(c.item.smile for c in items)
+    if not grouped:
+        return f"{len(items)} faces ({pos} smile / {len(items) - pos} non-smile)"
+    groups = {c.item.group for c in items}
+    videos = sum(g.startswith(VIDEO_GROUP) for g in groups)
+    people = len(groups) - videos
+    whose = [f"{people} {'person' if people == 1 else 'people'}"] if people or not videos else []
+    whose += [f"{videos} video{'s' if videos > 1 else ''} (faces linked to no one)"] if videos else []
+    return f"{len(items)} faces ({pos} smile / {len(items) - pos} non-smile) of {' and '.join(whose)}"
 
 
 def _consent_refs(root: Path, conn: sqlite3.Connection | None) -> dict[str, CropOwner]:
