@@ -174,6 +174,21 @@ def test_a_folder_gives_its_videos_and_recursive_its_sub_folders(library, tmp_pa
     assert capsys.readouterr().err.splitlines()[-1] == "laughvid analyze: 0 analysed, 3 cached, 0 failed"
 
 
+def test_progress_in_a_log_is_plain_lines_not_a_redrawn_bar(library, tmp_path, stand_in_model, capsys):
+    """Run with stderr to a file (nohup, cron, CI): no carriage returns, a line per tenth, ending at 100 %."""
+    args = ["analyze", str(library), "--recursive", "--out", str(tmp_path / "out"), "--store", str(tmp_path / "s.sqlite")]
+    assert main([*args, "--workers", "0"]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert "\r" not in err and "|" not in err  # no bar drawn
+    progress = [line for line in err.splitlines() if line.startswith("progress ")]
+    assert "0/3 files, now: " in progress[0]
+    assert progress[-1].startswith("progress 100 % after ") and "3/3 files" in progress[-1]
+    percents = [int(line.split()[1]) for line in progress]
+    below = [p for p in percents if p < 100]
+    assert percents == sorted(percents) and len(below) == len({p // 10 for p in below})  # at most one line per tenth
+    assert err.splitlines()[-1] == "laughvid analyze: 3 analysed, 0 cached, 0 failed"
+
+
 def test_include_picks_the_matching_files_only(library, tmp_path, stand_in_model, capsys):
     assert _analyze(tmp_path, library, "--recursive", "--include", "*.mov") == EXIT_OK
     assert _outputs(tmp_path) == ["b"]  # b.MOV: globs ignore case

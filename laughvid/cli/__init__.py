@@ -64,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def hms(seconds: float) -> str:
+    """A duration as h:mm:ss, the one way CLI output writes lengths of video and of time."""
+    m, s = divmod(round(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

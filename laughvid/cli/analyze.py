@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections import Counter
 from dataclasses import fields
 from pathlib import Path
 
 from tqdm import tqdm
 
-from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, add_command, add_store_arg
+from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, add_command, add_store_arg, hms
 from laughvid.engine.library_run import ENGINES, EngineSpec, LibraryProgress, VideoOutcome, analyze_library
 from laughvid.export.results import write_outputs
 from laughvid.pipeline.analyze import AnalysisParams
@@ -197,11 +198,21 @@ def _report(outcome: VideoOutcome, out_dir: Path, bar: _LibraryBar) -> str:
 
 
 class StderrBar:
-    """A tqdm bar on stderr that the lines printed through `write` do not break; `quiet` draws nothing."""
+    """Progress on stderr that the lines printed through `write` do not break; `quiet` shows nothing.
+
+    On a terminal, a tqdm bar. Anywhere else (a log file, `nohup`, cron, CI) a redrawn bar would fill
+    the log with carriage returns and one copy of the bar per redraw, so progress is a plain line each
+    time it crosses another tenth ("progress 30 %: ..."), ending at 100 %.
+    """
+
+    bar_format = "{percentage:3.0f}%|{bar:20}| [{elapsed}<{remaining}] {desc}"
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
         self.bar: tqdm | None = None
+        self.drawn = sys.stderr.isatty()
+        self._tenths, self._doing = -1, ""  # last tenth and activity printed as a plain line
+        self._started = time.monotonic()
 
     def write(self, line: str, file=None) -> None:
         if self.bar is not None:
@@ -210,26 +221,48 @@ class StderrBar:
         if self.bar is not None:
             self.bar.refresh()
 
+    def show(self, n: float, total: float, desc: str, postfix: str = "") -> None:
+        """Progress is `n` of `total`, doing `desc` (`postfix`: a detail after the bar)."""
+        if self.quiet:
+            return
+        if not self.drawn:
+            fraction = min(1.0, n / total) if total > 0 else 1.0
+            doing = ", ".join(p for p in (desc, postfix) if p)
+            if int(10 * fraction) > self._tenths or (fraction == 1.0 and doing != self._doing):  # the last step's own line too
+                self._tenths, self._doing = int(10 * fraction), doing
+                print(f"progress {_progress_words(fraction, time.monotonic() - self._started)}: {doing}", file=sys.stderr, flush=True)
+            return
+        if self.bar is None:
+            self.bar = tqdm(total=total, file=sys.stderr, bar_format=self.bar_format)
+        self.bar.n = n
+        self.bar.set_description_str(desc, refresh=False)
+        self.bar.set_postfix_str(postfix, refresh=True)
+
     def close(self) -> None:
+        self._tenths, self._doing, self._started = -1, "", time.monotonic()
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def _progress_words(fraction: float, elapsed_s: float) -> str:
+    """The plain-line form of a bar's percentage and time left: "42 % after 0:01:05, about 0:01:30 left"."""
+    words = f"{100 * fraction:.0f} % after {hms(elapsed_s)}"
+    if 0 < fraction < 1:
+        words += f", about {hms(elapsed_s * (1 - fraction) / fraction)} left"
+    return words
 
 
 class _LibraryBar(StderrBar):
     """One bar for the whole run: video hours analysed of those to analyse (so the ETA means something),
     files done of all, and the file(s) being analysed now."""
 
+    bar_format = "{desc} {percentage:3.0f}%|{bar}| {n:.3f}/{total:.3f} video-h [{elapsed}<{remaining}]{postfix}"
+
     def update(self, state: LibraryProgress) -> None:
-        if self.quiet:
-            return
-        if self.bar is None:
-            self.bar = tqdm(total=round(state.seconds_total / 3600, 4), file=sys.stderr, bar_format=_BAR)
         seconds = state.seconds_done + (state.current_fraction or 0.0) * state.current_seconds
-        self.bar.n = round(seconds / 3600, 4)
         now = ", ".join(state.current[:3]) + (f" +{len(state.current) - 3}" if len(state.current) > 3 else "")
-        self.bar.set_description_str(f"{state.files_done}/{state.files_total} files", refresh=False)
-        self.bar.set_postfix_str(f"now: {now}" if now else "", refresh=True)
-
-
-_BAR = "{desc} {percentage:3.0f}%|{bar}| {n:.3f}/{total:.3f} video-h [{elapsed}<{remaining}]{postfix}"
+        total = round(state.seconds_total / 3600, 4)
+        self.show(
+            min(round(seconds / 3600, 4), total), total, f"{state.files_done}/{state.files_total} files", f"now: {now}" if now else ""
+        )

@@ -27,8 +27,6 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from tqdm import tqdm
-
 from laughvid import review, store
 from laughvid.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE, add_command, add_store_arg
 from laughvid.cli.analyze import EXIT_INTERRUPTED, StderrBar, add_smoothing_args, smoothing_from_args
@@ -243,18 +241,10 @@ def _ctrl_c_cancels(cancel: threading.Event) -> Iterator[None]:
 
 
 class _ExportBar(StderrBar):
-    """One tqdm bar on stderr (as `laughvid analyze` draws), redrawn for each export: its percentage
-    and what it does now ("clip 2 of 5: blurring faces 1.2 / 4.0 s")."""
+    """One bar (as `laughvid analyze` draws), redrawn for each export: its percentage and what it does
+    now ("clip 2 of 5: blurring faces 1.2 / 4.0 s")."""
 
     def update(self, progress: actions.ExportProgress) -> None:
-        if self.quiet:
-            return
-        if self.bar is None:
-            self.bar = tqdm(total=100, file=sys.stderr, bar_format=_BAR)
-        self.bar.n = round(100 * progress.fraction, 1)
-        self.bar.set_description_str(progress.phrase, refresh=True)
+        self.show(round(100 * progress.fraction, 1), 100, progress.phrase)
         if progress.fraction >= 1.0:  # this export is done: the next one starts its own bar
             self.close()
-
-
-_BAR = "{percentage:3.0f}%|{bar:20}| [{elapsed}<{remaining}] {desc}"

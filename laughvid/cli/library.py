@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from laughvid.cli import EXIT_OK, add_command, add_store_arg
+from laughvid.cli import EXIT_OK, add_command, add_store_arg, hms
 from laughvid.review.library import LibraryEntry, library_entries
 from laughvid.store import open_store
 
@@ -54,18 +54,12 @@ def _table(entries: list[LibraryEntry], failed_only: bool) -> str:
         size = f"{e.size_bytes / 1e6:.1f} MB" if e.size_bytes is not None else "?"
         missing = "" if e.on_disk else "  (file not found there)"
         lines.append(
-            f"{status:<8} {_duration(e.duration_s):>9} {size:>9} {e.pending:>5} {e.accepted:>5} {e.rejected:>5} {e.added:>5}  "
+            f"{status:<8} {hms(e.duration_s):>9} {size:>9} {e.pending:>5} {e.accepted:>5} {e.rejected:>5} {e.added:>5}  "
             f"{(e.model_version or '-'):<18} {e.path}{missing}"
         )
         if e.error:
             lines.append(f"         failed: {e.error}")
-    total = _duration(sum(e.duration_s for e in entries))
+    total = hms(sum(e.duration_s for e in entries))
     done = sum(e.status == "done" for e in entries)
     lines.append(f"{len(entries)} video(s), {total} of video; {done} analysed, {sum(e.status == 'failed' for e in entries)} failed")
     return "\n".join(lines)
-
-
-def _duration(seconds: float) -> str:
-    m, s = divmod(round(seconds), 60)
-    h, m = divmod(m, 60)
-    return f"{h}:{m:02d}:{s:02d}"
