@@ -33,6 +33,12 @@ def home(tmp_path, monkeypatch):
     return tmp_path / "home"
 
 
+def test_models_list_on_a_new_store_says_what_is_used(capsys):
+    assert main(["models", "list"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert out.startswith("no models registered yet: the shipped default ") and "version" not in out  # no empty table
+
+
 def test_models_activate_and_rollback(capsys):
     conn = open_store()
     for v in ("smile-a", "smile-b"):

@@ -43,6 +43,11 @@ def format_table(conn) -> str:
     """The `models list` table."""
     active = registry.active_version(conn)
     models = registry.list_models(conn)
+    if not models:
+        return (
+            f"no models registered yet: the shipped default {registry.DEFAULT_MODEL_DIR} is used "
+            "(`laughvid train` and `laughvid finetune` register the models they make)"
+        )
     shared = shared_eval_set(models)
     lines = [f"  {'version':<30} {'parent':<30} {'created':<20} {'F1/AUC on ' + (shared or '-'):<28} note"]
     for m in models:
