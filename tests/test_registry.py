@@ -108,6 +108,20 @@ def test_gate_promotes_only_a_gain_it_is_confident_of_without_a_public_drop():
     assert not promotion_gate({"fer2013_test": _change(0.95, 0, 0)}, [], ["fer2013_test"]).promote
 
 
+def test_a_kept_but_promising_candidate_is_called_inconclusive_with_the_split_size_that_would_settle_it():
+    """The Phase 2 simulation's 1,000-face fine-tune: +0.0097 on 12,153 held-out faces, but its 250-face frozen
+    split read +0.0039 [-0.0018, +0.0104] (docs/model.md). Half-width 0.0061 / gain 0.0039 -> ~2.45x the faces."""
+    frozen = PairedDifference("roc_auc", 0.9568, 0.9607, -0.0018, 0.0104, 0.95, 250, 250, 2000)
+    text = str(promotion_gate({"frozen_validation": frozen, "fer": _change(0.95, -0.002, 0.002)}, ["frozen_validation"], ["fer"]))
+    assert "KEEP" in text and "inconclusive: +0.0039 on 250 faces (250 groups)" in text
+    assert "about 612 faces (612 groups) would tell a gain this size from luck" in text
+    assert "laughvid finetune SET NEW_SET" in text
+    worse = PairedDifference("roc_auc", 0.9568, 0.9550, -0.0080, 0.0040, 0.95, 250, 250, 2000)
+    sure = PairedDifference("roc_auc", 0.90, 0.95, 0.010, 0.090, 0.95, 250, 250, 2000)
+    assert "inconclusive" not in str(promotion_gate({"frozen_validation": worse}, ["frozen_validation"], []))  # no gain to settle
+    assert "inconclusive" not in str(promotion_gate({"frozen_validation": sure}, ["frozen_validation"], []))  # promoted
+
+
 def test_gate_decides_right_on_known_differences_in_generated_scores():
     """End to end on generated scores: a clearly better candidate that ranks the public faces as before
     is promoted; the same candidate with a public ROC-AUC loss of ~0.02 is kept out."""

@@ -11,6 +11,7 @@ more activation and the history stays auditable.
 from __future__ import annotations
 
 import json
+import math
 import re
 import sqlite3
 from dataclasses import asdict, dataclass, field
@@ -218,6 +219,11 @@ def promotion_gate(
         f"  decision: {decision} (promote only when, at {pct} confidence, it gains on the collected people's held-out "
         f"faces and loses at most {rule.margin:.3f} ROC-AUC on each public test set)"
     )
+    for name in validation:
+        if not ok and rows[name]["passed"] is False and comparisons[name].groups >= rule.min_groups:
+            hint = _inconclusive_gain(comparisons[name], rule.min_gain)
+            if hint:
+                lines.append(f"  {name}: {hint}")
     few = [name for name in validation if comparisons[name].groups < rule.min_groups]
     if few:
         lines.append(
@@ -226,6 +232,28 @@ def promotion_gate(
         )
     details = {"rule": asdict(rule), "candidate": names[0], "active": names[1], "decision": decision, "sets": rows}
     return GateDecision(ok, tuple(lines), details)
+
+
+def _inconclusive_gain(c: PairedDifference, min_gain: float) -> str:
+    """For a gain too small to be sure of on this split: how large a split would show one of that size.
+
+    Why: a fine-tune on 1,000 faces gained +0.0097 ROC-AUC on 12,153 held-out faces, yet its 250-face
+    frozen split read +0.0039 [-0.0018, +0.0104] and the parent was kept (docs/model.md). "Kept" then
+    reads as "no better"; the honest reading is "not sure yet", and what settles it is more faces.
+    An interval's half-width shrinks with the square root of the number of groups resampled."""
+    gain = c.change - min_gain
+    if gain <= 0:
+        return ""
+    half = (c.high - c.low) / 2
+    scale = (half / gain) ** 2
+    if scale <= 1:
+        return ""
+    return (
+        f"inconclusive: {c.change:+.4f} on {c.n} faces ({c.groups} groups), but the interval still holds no gain; "
+        f"about {math.ceil(c.n * scale):,} faces ({math.ceil(c.groups * scale):,} groups) would tell a gain this size from luck. "
+        "A set's split stays frozen: collect more people into a second set and fine-tune on both "
+        "(`laughvid finetune SET NEW_SET`; each set holds back about a quarter of its faces and every split joins the test)"
+    )
 
 
 def resolve_model_dir(model: str | Path | None, conn: sqlite3.Connection | None = None) -> Path:
