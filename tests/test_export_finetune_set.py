@@ -24,7 +24,7 @@ from laughvid.export.crops import (
     read_manifest,
     write_manifest,
 )
-from laughvid.governance.consent import delete_person, export_person, link_tracks, withdraw
+from laughvid.governance.consent import Participant, add_participant, delete_person, export_person, link_tracks, withdraw
 from laughvid.lifecycle import registry
 from laughvid.lifecycle.set_versions import freeze_validation, load_collected, prepare
 from laughvid.pipeline.faces.crop import Framing
@@ -376,28 +376,73 @@ def test_a_link_made_on_the_crops_analysis_still_traces_them(video, cache, tmp_p
     assert _kept(tmp_path / "set") == [("f", "0.000"), ("f", "1.000")]
 
 
-@pytest.mark.parametrize("withdrawn", [True, False])
-def test_crops_untraced_for_a_withdrawn_person_are_not_fine_tuned_on(video, cache, tmp_path, withdrawn):
-    """Crops of SHA cut on analysis a1 (and of another video), p01 linked on a2 of SHA: which face those
-    crops show is not known, so they may be p01's. They kept `public:sample` and were still trained on
-    after p01 withdrew; now they are refused, counted and told how to fix. Without a withdrawal they are used."""
-    conn = loop_db(finetune_consent=["p01"])
+# how p01's consent stands on 2026-06-02, and what refusing crops that may show them says (None: used)
+CONSENT_STATES = {
+    "active": (dict(), None),
+    "withdrawn": (dict(withdrawn_on=date(2026, 6, 1)), "participant p01 withdrew consent on 2026-06-01"),
+    "expired": (dict(expires_on=date(2026, 6, 1)), "consent of p01 expired on 2026-06-01"),
+    "not started": (dict(consented_on=date(2026, 7, 1)), "consent of p01 starts on 2026-07-01"),
+    "never granted for fine-tuning": (dict(scopes=("clips",)), "participant p01 did not consent to finetune"),
+}
+
+
+def _p01(state: str) -> Participant:
+    return dataclasses.replace(Participant("p01", "Kim", ("finetune",), date(2026, 1, 1)), **CONSENT_STATES[state][0])
+
+
+def _untraced_crops(video, cache, tmp_path, state: str):
+    """Crops of SHA and of OTHER_SHA cut on analysis a1 under `public:sample`; p01 (consent `state`) linked on a2 of SHA."""
+    conn = loop_db()
+    add_participant(conn, _p01(state))
     plan = plan_crops([item(0.0, SECONDS, "accepted")], cache, every_s=1.0)
     for sha in (SHA, OTHER_SHA):
         source = VideoSource(path=str(video), **{**SOURCE_ARGS, "sha256": sha}, analysis="a1")
         export_finetune_set(tmp_path / "set", source, plan, Framing(), conn)
     link_tracks(conn, SHA, [1], "p01", analysis="a2")
-    if withdrawn:
-        withdraw(conn, "p01", on=date(2026, 6, 1))
+    return conn
+
+
+@pytest.mark.parametrize("state", CONSENT_STATES)
+def test_crops_untraced_for_a_person_without_finetune_consent_are_not_fine_tuned_on(video, cache, tmp_path, state):
+    """Crops of SHA cut on analysis a1 (and of another video), p01 linked on a2 of SHA: which face those
+    crops show is not known, so they may be p01's. Only a withdrawal refused them: under an expired consent
+    (or one not started, or never covering fine-tuning) they kept `public:sample` and were trained on. Now
+    each is refused, counted and told how to fix. While p01 consents they are used."""
+    conn = _untraced_crops(video, cache, tmp_path, state)
     prepared = prepare(tmp_path / "set", conn, on=date(2026, 6, 2))
     used = prepared.train + prepared.validation + prepared.held_back
-    if not withdrawn:
+    why = CONSENT_STATES[state][1]
+    if why is None:
         assert not prepared.refused and len(used) == 8
         return
     assert sorted(Path(c.item.path).name[:1] for c, _ in prepared.refused) == ["f"] * 4
-    assert {c.consent_ref for c, _ in prepared.refused} == {"public:sample"}  # their own ref still passes; the withdrawal does not
+    assert {c.consent_ref for c, _ in prepared.refused} == {"public:sample"}  # their own ref still passes; p01's consent does not
     assert sorted(Path(c.item.path).name[:1] for c in used) == ["e"] * 4
     (reason,) = {r for _, r in prepared.refused}
-    assert reason.startswith("may show p01, who withdrew consent on 2026-06-01: cut on another analysis of a video they are linked in")
+    assert reason.startswith(f"may show p01 ({why}): cut on another analysis of a video they are linked in")
     assert "re-add them to the set from the analysis the links were made on" in reason
-    assert "left out: 4 face(s) without consent to fine-tune (may show p01" in prepared.summary()
+    assert f"left out: 4 face(s) without consent to fine-tune (may show p01 ({why})" in prepared.summary()
+
+
+def test_adding_crops_says_which_fine_tuning_will_refuse_and_why(video, cache, tmp_path):
+    """p01's consent expired: re-adding the video's crops from another analysis than p01's link said only how
+    many crops were written, and fine-tuning trained on them; now the message names p01, the expiry and the count."""
+    conn = _untraced_crops(video, cache, tmp_path, "expired")
+    plan = plan_crops([item(0.0, SECONDS, "accepted")], cache, every_s=1.0)
+    source = VideoSource(path=str(video), **SOURCE_ARGS, analysis="a1")
+    summary = export_finetune_set(tmp_path / "set", source, plan, Framing(), conn).summary()
+    assert "crops from this video; 4 that fine-tuning refuses today: may show p01 (consent of p01 expired on " in summary
+    link_tracks(conn, SHA, [1], "p01", analysis="a1")  # traced now: they are p01's, whose consent expired
+    summary = export_finetune_set(tmp_path / "set", source, plan, Framing(), conn).summary()
+    assert summary.endswith("crops from this video; 4 that fine-tuning refuses today: consent of p01 expired on 2026-06-01")
+
+
+@pytest.mark.parametrize("state", ["expired", "never granted for fine-tuning"])
+def test_a_person_without_finetune_consent_has_their_untraced_crops_deleted_and_named_as_on_withdrawal(video, cache, tmp_path, state):
+    """What `consent export` and `consent delete` do with crops that may show p01 does not hang on a withdrawal."""
+    conn = _untraced_crops(video, cache, tmp_path, state)
+    record = json.loads(export_person(conn, "p01", [tmp_path / "set"], tmp_path / "copy").read_text())
+    assert len(record["fine_tune_items_untraced"]["paths"]) == 4 and record["finetune_consent_today"]["ok"] is False
+    report = delete_person(conn, "p01", [tmp_path / "set"])
+    assert len(report.crops_untraced) == len(report.crops_deleted) == 4
+    assert sorted(Path(r["path"]).name[:1] for r in read_manifest(tmp_path / "set")) == ["e"] * 4

@@ -128,13 +128,17 @@ def test_a_crop_that_cannot_be_deleted_stops_consent_delete_with_a_message_and_a
 
 def test_consent_names_the_crops_it_cannot_trace_to_a_face(home, tmp_path, capsys):
     """Crops of a video p01 is linked in, from a manifest that did not record raw tracks: export names
-    them without copying them (they may show someone else), delete deletes and lists them."""
+    them without copying them (they may show someone else), and says that fine-tuning uses none of them as
+    p01's consent expired; delete deletes and lists them."""
     ft = write_set(home / "finetune_set", {"vid": (1, 1), "p02": (1, 1)}, consent={"vid": "public:x"})
     write_manifest(ft, [dict(r, video_sha256="ab" * 32 if r["group"] == "vid" else "") for r in read_manifest(ft)])
-    assert main(["consent", "add", "p01", "--name", "Kim", "--scope", "finetune", "--date", "2026-01-01"]) == EXIT_OK
+    add = ["consent", "add", "p01", "--name", "Kim", "--scope", "finetune", "--date", "2026-01-01", "--expires", "2026-02-01"]
+    assert main(add) == EXIT_OK
     link_tracks(open_store(), "ab" * 32, [1], "p01")
     assert main(["consent", "export", "p01", "--out", str(tmp_path / "out")]) == EXIT_OK
-    assert "2 crop(s) were cut before fine-tune manifests recorded raw tracks" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "2 crop(s) were cut before fine-tune manifests recorded raw tracks" in out
+    assert "fine-tuning uses none of their crops, nor those that may show them: consent of p01 expired on 2026-02-01" in out
     assert not (tmp_path / "out" / "crops").exists()
     assert main(["consent", "delete", "p01", "--yes"]) == EXIT_OK
     out = capsys.readouterr().out

@@ -164,12 +164,15 @@ def _export(args: argparse.Namespace) -> int:
     conn = open_store()
     path = consent.export_person(conn, args.participant_id, _set_dirs(conn, args.sets), args.out)
     print(f"exported {args.participant_id} to {path.parent} (record: {path.name})")
-    untraced = json.loads(path.read_text(encoding="utf-8"))["fine_tune_items_untraced"]["paths"]
+    record = json.loads(path.read_text(encoding="utf-8"))
+    untraced = record["fine_tune_items_untraced"]["paths"]
     if untraced:
         print(
             f"  {len(untraced)} crop(s) were {consent.UNTRACED_WHY}; named in the record, "
             "not copied (check them by eye, or add those videos to the fine-tune set again to trace them)"
         )
+    if not record["finetune_consent_today"]["ok"]:
+        print(f"  fine-tuning uses none of their crops, nor those that may show them: {record['finetune_consent_today']['reason']}")
     return EXIT_OK
 
 

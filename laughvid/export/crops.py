@@ -20,7 +20,7 @@ import sqlite3
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -29,7 +29,7 @@ import numpy as np
 from laughvid.atomic import write_image_atomic
 from laughvid.errors import ExportCancelled, FinetuneExportError
 from laughvid.export.progress import OnTime, ProgressFn, Tracker
-from laughvid.governance.consent import track_links
+from laughvid.governance.consent import check_crop, crop_owners, track_links
 from laughvid.lifecycle.manifest import (  # noqa: F401 (MANIFEST_COLUMNS re-exported for the set's readers)
     MANIFEST_COLUMNS,
     STAGING_PREFIX,
@@ -76,6 +76,8 @@ class FinetuneExport:
     root: Path
     rows: list[dict]  # manifest rows written for this video
     removed: int  # this video's earlier crops that the current review no longer supports
+    # why fine-tuning would refuse crops of `rows` that have a consent reference, today -> how many (`check_crop`)
+    refused: dict[str, int] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {label: sum(r["label"] == label for r in self.rows) for label in LABELS}
@@ -91,6 +93,7 @@ class FinetuneExport:
             if unconsented
             else ""
         )
+        refused += "".join(f"; {n} that fine-tuning refuses today: {why}" for why, n in sorted(self.refused.items()))
         return f"fine-tune set {self.root}: {counts} crops from this video{removed}{refused}"
 
 
@@ -223,7 +226,18 @@ def export_finetune_set(
         (root / row["path"]).unlink(missing_ok=True)
     write_manifest(root, kept + new_rows)
     tracker.done(f"{len(new_rows)} fine-tune crop(s) written")
-    return FinetuneExport(root, new_rows, len(stale))
+    return FinetuneExport(root, new_rows, len(stale), _refused(conn, new_rows) if conn is not None else {})
+
+
+def _refused(conn: sqlite3.Connection, rows: list[dict]) -> dict[str, int]:
+    """Why fine-tuning would refuse the crops among `rows` that have a consent reference, as it decides today
+    (a crop of an expired or withdrawn participant, or one that may show one, untraced): said when they are added."""
+    counts: dict[str, int] = {}
+    for row, owner in zip(rows, crop_owners(conn, rows), strict=True):
+        check = check_crop(conn, owner)
+        if row["consent_ref"] and not check.ok:
+            counts[check.reason] = counts.get(check.reason, 0) + 1
+    return counts
 
 
 def _stage(

@@ -284,7 +284,7 @@ def _untraced(row: dict[str, str], analyses: set[str]) -> bool:
 @dataclass(frozen=True)
 class CropOwner:
     """Who a fine-tune crop belongs to now, through today's track links (a link made after the crop was
-    cut governs it: a withdrawal stops its use even if it was cut under `public:...`)."""
+    cut governs it: a withdrawal or an expiry stops its use even if it was cut under `public:...`)."""
 
     consent_ref: str  # the participant its raw track is linked to, else its manifest's `consent_ref`
     # its split group: that participant, else its manifest's `group`; crops cut before a link keep
@@ -292,7 +292,7 @@ class CropOwner:
     # linking and cutting, and cannot sit on both sides of the frozen validation split
     group: str
     # participants linked in its video (other than its owner) for whom it is untraced, as `delete_person`
-    # resolves it: it may show them, so their withdrawal stops its use too (`check_untraced`)
+    # resolves it: it may show them, so it is used only while their consent covers fine-tuning (`check_untraced`)
     untraced_for: tuple[str, ...]
 
 
@@ -313,19 +313,26 @@ def crop_owners(conn: sqlite3.Connection | None, rows: Sequence[dict[str, str]])
 
 
 def check_untraced(conn: sqlite3.Connection, participants: Iterable[str], on: date | None = None) -> ConsentCheck:
-    """May a crop that is untraced for these participants (`CropOwner.untraced_for`) be used? Not once one of
-    them has withdrawn: it may be their face, though it still carries its own `consent_ref`."""
-    on = on or today_utc()
+    """May a crop that is untraced for these participants (`CropOwner.untraced_for`) be used? Only while each of
+    them consents to fine-tuning: it may be their face, though it still carries its own `consent_ref`. Consent
+    that expired, has not started, never covered `finetune` or is not in the registry stops it as a withdrawal does."""
     for pid in participants:
-        p = get_participant(conn, pid)
-        if p is not None and p.withdrawn_on and on >= p.withdrawn_on:
+        check = check_consent_ref(conn, pid, "finetune", on)
+        if not check.ok:
             return ConsentCheck(
                 False,
-                f"may show {pid}, who withdrew consent on {p.withdrawn_on}: cut on another analysis of a video they are linked in "
+                f"may show {pid} ({check.reason}): cut on another analysis of a video they are linked in "
                 "(or before crops recorded raw tracks), so which face it shows is not known; to use the video's other faces, "
                 "remove its crops, re-add them to the set from the analysis the links were made on, and link its people there",
             )
-    return ConsentCheck(True, "no withdrawn participant may be in it")
+    return ConsentCheck(True, "everyone it may show consents to fine-tuning")
+
+
+def check_crop(conn: sqlite3.Connection, owner: CropOwner, on: date | None = None) -> ConsentCheck:
+    """May a fine-tune crop train models on day `on`: its owner's consent covers `finetune`, and so does that of
+    everyone it may show untraced. The one check fine-tuning and the fine-tune export's message make."""
+    check = check_consent_ref(conn, owner.consent_ref, "finetune", on)
+    return check_untraced(conn, owner.untraced_for, on) if check.ok else check
 
 
 @dataclass
@@ -393,6 +400,8 @@ def export_person(conn: sqlite3.Connection, participant_id: str, set_dirs: list[
         "fine_tune_items": crops,
         # named, not copied: they may show someone else of the same video
         "fine_tune_items_untraced": {"why": UNTRACED_WHY, "paths": untraced},
+        # whether fine-tuning may use their crops, and the untraced ones, today (`check_crop`)
+        "finetune_consent_today": asdict(check_consent_ref(conn, participant_id, "finetune")),
         "video_tracks": [{"video_sha256": v, "track_id": t} for v, t in tracks],
         "models_trained_on_this_data": models_trained_on(conn, participant_id),
         "exported_at": now_iso(),

@@ -19,7 +19,7 @@ from pathlib import Path
 from laughvid.atomic import copy_atomic, write_text_atomic
 from laughvid.clock import now_iso
 from laughvid.errors import FinetuneSetError
-from laughvid.governance.consent import CropOwner, check_consent_ref, check_untraced, crop_owners
+from laughvid.governance.consent import CropOwner, check_crop, crop_owners
 from laughvid.lifecycle.manifest import MANIFEST, VIDEO_GROUP, read_manifest, write_manifest
 from laughvid.training.data import ImageItem, hash_split, load_smile_folders
 
@@ -197,9 +197,8 @@ def prepare(
     frozen_groups = set(split.groups) | {c.item.group for c in items if c.md5 in frozen_items}
     prepared = PreparedSet(root, set_version(items), split, has_manifest=(root / MANIFEST).is_file())
     for c in items:
-        check = check_consent_ref(conn, c.consent_ref, "finetune", on)
-        if check.ok:  # a crop that may show a withdrawn participant is not used under its own consent_ref either
-            check = check_untraced(conn, c.untraced_for, on)
+        # a crop that may show someone whose consent does not cover fine-tuning is not used under its own consent_ref either
+        check = check_crop(conn, CropOwner(c.consent_ref, c.item.group, c.untraced_for), on)
         if not check.ok:
             prepared.refused.append((c, check.reason))
         elif c.md5 in frozen_items:
