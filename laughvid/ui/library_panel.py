@@ -13,7 +13,14 @@ from laughvid.ui.messages import run_op
 from laughvid.ui.text import literal
 
 ORDERS = {"useful": "most useful to label first", "intensity": "biggest laugh first"}  # review.queue.ORDERS, as shown
-COLUMNS = ["video", "duration (s)", "analysis", "pending", "accepted", "rejected", "added", "whole video reviewed"]
+COLUMNS = ["video", "length (s)", "pending", "accepted", "rejected", "added", "reviewed"]
+# Widths that keep every column on screen at 1280 px (the name's column took the room and cut the last off).
+NAME_WIDTH = 320
+COLUMN_CONFIG = {
+    "video": st.column_config.TextColumn(width=NAME_WIDTH, help="the file's name; click a row to open it"),
+    **{name: st.column_config.NumberColumn(width="small") for name in COLUMNS[1:-1]},
+    "reviewed": st.column_config.CheckboxColumn(width="small", help="the whole video is marked reviewed"),
+}
 
 state = st.session_state
 
@@ -23,7 +30,7 @@ def draw(settings: Settings, db, smoothing: actions.SmoothingParams, segments: a
     st.subheader("Library")
     entries = [e for e in actions.library_entries(db, smoothing, segments=segments) if e.status == "done"]
     table = pd.DataFrame(
-        [[e.name, round(e.duration_s, 1), e.status, e.pending, e.accepted, e.rejected, e.added, e.reviewed] for e in entries],
+        [[e.name, round(e.duration_s, 1), e.pending, e.accepted, e.rejected, e.added, e.reviewed] for e in entries],
         columns=COLUMNS,
     )
     key = f"library_table_{state.get('table_epoch', 0)}"
@@ -34,6 +41,7 @@ def draw(settings: Settings, db, smoothing: actions.SmoothingParams, segments: a
         on_select=lambda: selection.open_row(key, shas),
         selection_mode="single-row",
         hide_index=True,
+        column_config=COLUMN_CONFIG,
         height=min(300, 38 + 35 * len(entries)),
     )
     st.caption(f"Counts at this page's tuning (threshold {smoothing.on_threshold:.2f}). Click a row to open that video.")
