@@ -6,6 +6,7 @@ coordinates `(x0, y0, x1, y1)` in the upright (rotation-corrected) frame.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -125,6 +126,23 @@ class ReviewedSegment:
     @property
     def end_s(self) -> float:
         return self.segment.end_s
+
+
+@dataclass(frozen=True)
+class PersonNames:
+    """How the people (stitched track ids) of one analysis are shown wherever people are listed: timeline
+    legend, segment list, review queue, crop preview, `review-next`. The name of the participant their faces
+    are linked to (`governance.people.person_names` fills `linked`), else "person N": the one place a person
+    is worded, so the app and the CLI never disagree."""
+
+    linked: Mapping[int, str] = field(default_factory=dict)  # person id -> label, for persons with a linked face
+
+    def __call__(self, person_id: int) -> str:
+        return self.linked.get(int(person_id)) or self.unnamed(person_id)
+
+    @staticmethod
+    def unnamed(person_id: int) -> str:
+        return f"person {person_id}"
 
 
 @dataclass

@@ -260,7 +260,7 @@ def test_the_library_counts_every_video_and_its_queue_opens_a_video_at_the_momen
     biggest = [b.label for b in at.button if (b.key or "").startswith("queue_") and b.key != "queue_all"]
     conn = open_store(home / "laughvid.sqlite")
     expected = actions.unsure_moments(conn, None, actions.Tuning.default().smoothing(), 10, "intensity")
-    assert [label.split(":")[0] for label in biggest] == [f"{m.video_name} at {m.time_s:.1f} s, person {m.track_id}" for m in expected]
+    assert [label.split(":")[0] for label in biggest] == [f"{m.video_name} at {m.time_s:.1f} s, {m.person}" for m in expected]
     assert biggest != [b.label for b in moments], "biggest laugh first is another order than most useful first"
     current = [b for b in at.button if (b.key or "").startswith("queue_") and b.key != "queue_all"]
     pick = next((b for b in current if b.label.startswith("second")), current[0])
@@ -345,6 +345,9 @@ def test_people_panel_registers_links_and_unlinks_and_clip_blurring_follows(home
     press(at, f"link_{tag}_0")
     assert track_links(conn, sha) == dict.fromkeys(mine, "p01"), "every raw track of person 0 (all ticked by default)"
     assert sum("linked to p01, who consented to clips: not blurred" in c.value for c in at.caption) == len(mine)
+    legend = [line["label"] for line in player_data(at)["lanes"][0]["lines"]]
+    assert legend == ["any face", "Kim Minji", "person 1"], "a linked person is shown by name (was 'person 0')"
+    assert any("Kim Minji" in people for people in table(at)["people"]), "and so in the segment list"
 
     at.text_input(key="reviewer").input("ana").run()
     edit(home, "accept", 0)
@@ -361,6 +364,7 @@ def test_people_panel_registers_links_and_unlinks_and_clip_blurring_follows(home
     assert track_links(conn, sha) == {} and tracks_without_consent(conn, sha, mine) == mine
     assert sum("not linked: blurred when blurring is on" in c.value for c in at.caption) == faces
     assert mine <= blurred_in_export(at), "unlinked: blurred again"
+    assert [line["label"] for line in player_data(at)["lanes"][0]["lines"]] == ["any face", "person 0", "person 1"]
 
 
 def test_people_panel_refuses_mistakes_and_links_only_the_ticked_faces(home):

@@ -196,9 +196,9 @@ def test_review_next_by_intensity_lists_the_biggest_laughs_first_and_unknown_las
     assert main(["review-next", "-k", "30", "--order", "intensity"]) == EXIT_OK
     out = capsys.readouterr().out.splitlines()
     assert out[0].split()[-3:] == ["laugh", "score", "why"]
-    rows = [line.split() for line in out[1:-2]]
-    assert rows[0][1:3] == ["b.mp4", "9.90s"] and rows[0][6] == "0.99" and "big laugh (intensity 0.99)" in out[1]
-    laugh = [r[6] for r in rows]
+    rows = [line.split() for line in out[1:-2]]  # the person column reads "person 0": two words
+    assert rows[0][1:5] == ["b.mp4", "9.90s", "person", "0"] and rows[0][7] == "0.99" and "big laugh (intensity 0.99)" in out[1]
+    laugh = [r[7] for r in rows]
     known = [float(v) for v in laugh if v != "-"]
     assert known == sorted(known, reverse=True) and len(known) == 10  # one pick per second of b's one face
     assert laugh[10:] == ["-"] * 10 and {r[1] for r in rows[10:]} == {"a.mp4"}  # no intensity: after every known one

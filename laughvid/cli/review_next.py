@@ -15,6 +15,7 @@ import sys
 
 from laughvid.cli import EXIT_OK, EXIT_USAGE, add_command, add_store_arg
 from laughvid.cli.analyze import add_smoothing_args, smoothing_from_args
+from laughvid.governance.people import latest_person_names
 from laughvid.review.queue import ORDERS, review_queue
 from laughvid.store import open_store
 
@@ -45,15 +46,17 @@ def _run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"laughvid review-next: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    queue = review_queue(open_store(args.store), k=args.k, params=smoothing, min_gap_s=args.min_gap, order=args.order)
+    conn = open_store(args.store)
+    queue = review_queue(conn, k=args.k, params=smoothing, min_gap_s=args.min_gap, order=args.order)
     if not queue:
         print("nothing to review: no finished analyses with unreviewed faces")
         return EXIT_OK
-    print(f"{'#':>3} {'video':<28} {'time':>8} {'track':>5} {'p':>5} {'smooth':>6} {'laugh':>5} {'score':>5}  why")
+    names = latest_person_names(conn, {item.candidate.key[0] for item in queue})
+    print(f"{'#':>3} {'video':<28} {'time':>8} {'person':<16} {'p':>5} {'smooth':>6} {'laugh':>5} {'score':>5}  why")
     for i, item in enumerate(queue, start=1):
         c = item.candidate
         print(
-            f"{i:>3} {c.video[:28]:<28} {c.time_s:>7.2f}s {c.track_id:>5} {c.prob:>5.2f} {c.smoothed_prob:>6.2f} "
+            f"{i:>3} {c.video[:28]:<28} {c.time_s:>7.2f}s {names[c.key[0]](c.track_id)[:16]:<16} {c.prob:>5.2f} {c.smoothed_prob:>6.2f} "
             f"{_intensity(c.intensity):>5} {item.score:>5.2f}  {'; '.join(item.reasons) or 'weak signals only'}"
         )
     print("laugh: laugh intensity, 0..1 (a closed smile ~0.3, a wide-open laugh ~1; - where the analysis has none)")

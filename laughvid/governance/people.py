@@ -5,7 +5,8 @@ place and size: two people taking turns at one spot can become one person. Conse
 name the tracker's raw tracks. Before linking a person, the operator sees each of its raw tracks
 (span, detections) and, on a contact sheet, its clearest face, and can leave out the tracks that show
 someone else. The CLI (`laughvid consent link`) and the app's "People in this video" panel link
-through `link_person`, so both refuse the same mistakes.
+through `link_person`, so both refuse the same mistakes. Once linked, a person is shown by the
+participant's name wherever people are listed (`person_names`), else as "person N".
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ import numpy as np
 from laughvid.atomic import write_image_atomic
 from laughvid.errors import PersonTracksError
 from laughvid.export.contact_sheet import tile_grid
-from laughvid.governance.consent import link_tracks
+from laughvid.governance.consent import link_tracks, list_participants, track_links
 from laughvid.pipeline.analyze import AnalysisResult, list_videos, load_result
 from laughvid.pipeline.decode import frames_at, probe
 from laughvid.pipeline.faces.crop import Framing, crop_faces
 from laughvid.store import AnalysisRecord
-from laughvid.types import Box, ScoreCache
+from laughvid.types import Box, PersonNames, ScoreCache
 
 THUMB = 128  # contact sheet tile, pixels
 COLUMNS = 6
@@ -121,6 +122,38 @@ def people(result: AnalysisResult) -> list[Person]:
     consent link can uncover."""
     ids = [*result.tracks, *result.fragments]
     return [Person(result.record, pid, raw_tracks(result.cache, pid), pid in result.fragments) for pid in ids]
+
+
+def person_names(conn: sqlite3.Connection, record: AnalysisRecord, cache: ScoreCache | None = None) -> PersonNames:
+    """`PersonNames` of an analysis from its consent links (those made on this analysis, as blurring reads
+    them: another analysis's raw ids may be other faces). `cache` is its stitched cache (loaded only when
+    a face of the video is linked and none is given). A person whose every raw track is linked to one
+    participant is shown by their name (their id once the name is deleted); a person linked only in part,
+    or to several participants (stitching joined two people), as "person N (partly Kim)": the name alone
+    would put it on someone else's face."""
+    links = track_links(conn, record.sha256, record.fingerprint)
+    if not links:
+        return PersonNames()
+    if cache is None:
+        cache = load_result(conn, record.id).cache
+    label = {p.participant_id: p.name or p.participant_id for p in list_participants(conn)}
+    linked = {}
+    for pid in np.unique(cache.track_ids).tolist():
+        raw = set(np.unique(cache.raw_track_ids[cache.track_ids == pid]).tolist())
+        whom = sorted({links[t] for t in raw if t in links})
+        if whom:
+            names = ", ".join(label.get(w, w) for w in whom)
+            linked[int(pid)] = names if len(whom) == 1 and raw <= set(links) else f"{PersonNames.unnamed(pid)} (partly {names})"
+    return PersonNames(linked)
+
+
+def latest_person_names(conn: sqlite3.Connection, videos: Iterable[str]) -> dict[str, PersonNames]:
+    """`PersonNames` of each video's newest finished analysis: the one whose people `review_queue` lists."""
+    wanted, latest = set(videos), {}
+    for record in list_videos(conn):  # newest first
+        if record.sha256 in wanted:
+            latest.setdefault(record.sha256, record)
+    return {sha: person_names(conn, record) for sha, record in latest.items()}
 
 
 def link_person(

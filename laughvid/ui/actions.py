@@ -48,7 +48,7 @@ from laughvid.governance.consent import unlink_tracks as unlink_tracks
 from laughvid.governance.face_blur import FaceBlur, unconsented_faces
 from laughvid.governance.people import COLUMNS as COLUMNS
 from laughvid.governance.people import THUMB as THUMB
-from laughvid.governance.people import Person, RawTrack, link_person, people, track_faces
+from laughvid.governance.people import Person, RawTrack, latest_person_names, link_person, people, person_names, track_faces
 from laughvid.lifecycle import registry
 from laughvid.lifecycle.modelcard import ModelCard
 from laughvid.lifecycle.registry import rollback as rollback
@@ -74,6 +74,7 @@ from laughvid.review.library import library_entries as library_entries
 from laughvid.review.queue import review_queue
 from laughvid.store import AnalysisRecord, open_store
 from laughvid.store.video_identity import check_video, relink
+from laughvid.types import PersonNames as PersonNames
 from laughvid.types import ReviewedSegment, ScoreCache, Segment
 from laughvid.ui.uploads import save_upload
 
@@ -346,6 +347,7 @@ class VideoView:
     completed: bool  # the whole video was marked reviewed
     problem: str | None  # why the file cannot be played or cut (missing, or not the analysed one)
     hidden: list[Segment] = field(default_factory=list)  # candidates a reviewed segment hides (`hidden_candidates`)
+    names: PersonNames = field(default_factory=PersonNames)  # how its people are shown: a linked participant's name
 
     @property
     def record(self) -> AnalysisRecord:
@@ -372,7 +374,8 @@ def open_video(
     result = load(conn, record.id, smoothing)
     items = review_list(result.segments, conn, record.sha256, result.intensity, result.series)
     hidden = hidden_candidates(result.segments, conn, record.sha256)
-    return VideoView(result, items, completed(conn, record.sha256) is not None, video_problem(conn, record), hidden)
+    names = person_names(conn, record, result.cache)
+    return VideoView(result, items, completed(conn, record.sha256) is not None, video_problem(conn, record), hidden, names)
 
 
 def video_problem(conn: sqlite3.Connection, record: AnalysisRecord) -> str | None:
@@ -414,6 +417,7 @@ class UnsureMoment:
     track_id: int
     why: str
     video_name: str = ""
+    person: str = ""  # the person as the app shows them (`PersonNames`): a linked participant's name, else "person N"
 
 
 def unsure_moments(
@@ -424,9 +428,15 @@ def unsure_moments(
     best first, ranked against `smoothing`'s threshold (the one the page shows)."""
     queue = review_queue(conn, k=200 if video_sha256 else count, params=smoothing, order=order)
     picks = [r for r in queue if video_sha256 is None or r.candidate.key[0] == video_sha256][:count]
+    names = latest_person_names(conn, {r.candidate.key[0] for r in picks})
     return [
         UnsureMoment(
-            r.candidate.key[0], r.candidate.time_s, r.candidate.track_id, "; ".join(r.reasons) or "mixed signals", r.candidate.video
+            sha := r.candidate.key[0],
+            r.candidate.time_s,
+            r.candidate.track_id,
+            "; ".join(r.reasons) or "mixed signals",
+            r.candidate.video,
+            names[sha](r.candidate.track_id),
         )
         for r in picks
     ]
@@ -600,9 +610,9 @@ def finetune_for(
 
 def finetune_preview(
     conn: sqlite3.Connection, result: AnalysisResult, items: Sequence[ReviewedSegment], card: ModelCard | None, per_label: int = 24
-) -> list[tuple[str, float, int, np.ndarray]]:
-    """(label, time, person, RGB crop) for a contact sheet of what "Add to fine-tune set" would write
-    for this video, cut the same way; nothing is written."""
+) -> list[tuple[str, float, str, np.ndarray]]:
+    """(label, time, person as shown, RGB crop) for a contact sheet of what "Add to fine-tune set" would
+    write for this video, cut the same way; nothing is written."""
     record = result.record
     if card is None:
         raise FinetuneExportError(f"no model card for {record.model_version}: its crop framing is unknown")
@@ -610,7 +620,8 @@ def finetune_preview(
     if not plan:
         raise FinetuneExportError("nothing to preview: accept, add or reject segments (or mark the whole video reviewed) first")
     source = VideoSource(str(check_video(record, conn)), record.sha256, record.info.rotation, record.model_version)
-    return [(c.label, c.time_s, c.track_id, image) for c, image in preview_crops(source, plan, card.framing, per_label)]
+    names = person_names(conn, record, result.cache)
+    return [(c.label, c.time_s, names(c.track_id), image) for c, image in preview_crops(source, plan, card.framing, per_label)]
 
 
 ExportKind = Literal["clips", "reel", "lists", "finetune"]

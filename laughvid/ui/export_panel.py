@@ -146,7 +146,7 @@ def _contact_sheet(crops: list, columns: int = 12) -> None:
         st.caption(f"{label}: {len(shown)} of the crops this video would add (spread over the video)")
         for start in range(0, len(shown), columns):
             for column, (_, t, person, image) in zip(st.columns(columns), shown[start : start + columns], strict=False):
-                column.image(image, caption=f"{t:.1f} s p{person}", width="stretch")
+                column.image(image, caption=f"{t:.1f} s {person}", width="stretch")
 
 
 def _keep(exported: actions.Exported) -> None:

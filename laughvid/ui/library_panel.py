@@ -63,7 +63,7 @@ def draw(settings: Settings, db, smoothing: actions.SmoothingParams, segments: a
     )
     for n, moment in enumerate(state.get("library_queue", [])):
         st.button(
-            f"{literal(moment.video_name)} at {moment.time_s:.1f} s, person {moment.track_id}: {moment.why}",
+            f"{literal(moment.video_name)} at {moment.time_s:.1f} s, {literal(moment.person)}: {moment.why}",
             key=f"queue_{n}",
             on_click=selection.open_at,
             args=(moment.video_sha256, moment.time_s),

@@ -61,13 +61,14 @@ def _series_url(view: actions.VideoView) -> str:
     """The curves' URL: one per content (built and published on the first rerun that needs it)."""
     result = view.result
     return series_route.series_url(
-        series_route.curves_key(result),
+        series_route.curves_key(result, view.names),
         lambda: series_payload(
             series=result.series,
             tracks=result.tracks,
             threshold=result.smoothing.on_threshold,
             intensity=result.intensity,
             track_intensity=result.track_intensity,
+            names=view.names,
         ),
     )
 

@@ -8,9 +8,10 @@ import pandas as pd
 import streamlit as st
 
 from laughvid.config import Settings
-from laughvid.types import ReviewedSegment
+from laughvid.types import PersonNames, ReviewedSegment
 from laughvid.ui import actions, selection
 from laughvid.ui.messages import run_op
+from laughvid.ui.text import literal
 
 TABLE_COLUMNS = ["#", "start (s)", "end (s)", "length (s)", "peak", "intensity", "state", "people", "reviewer", "when"]
 
@@ -21,7 +22,7 @@ def draw(settings: Settings, view: actions.VideoView) -> None:
     st.subheader("Segments")
     key = f"segment_table_{state.get('table_epoch', 0)}"
     st.dataframe(
-        _table(view.items),
+        _table(view.items, view.names),
         key=key,
         on_select=lambda: selection.on_table_click(key),
         selection_mode="single-row",
@@ -50,7 +51,7 @@ def _unsure_moments(settings: Settings, view: actions.VideoView) -> None:
         )
         for n, moment in enumerate(m for m in state.get("suggestions", []) if m.video_sha256 == sha):
             st.button(
-                f"{moment.time_s:.1f} s, person {moment.track_id}: {moment.why}",
+                f"{moment.time_s:.1f} s, {literal(moment.person)}: {moment.why}",
                 key=f"suggestion_{n}",
                 on_click=selection.seek,
                 args=(moment.time_s,),
@@ -61,8 +62,9 @@ def _keep_suggestions(moments: list[actions.UnsureMoment]) -> None:
     state.suggestions = moments
 
 
-def _table(items: list[ReviewedSegment]) -> pd.DataFrame:
-    """One row per segment, as the table shows it (click a row to select that segment in the player)."""
+def _table(items: list[ReviewedSegment], names: PersonNames) -> pd.DataFrame:
+    """One row per segment, as the table shows it (click a row to select that segment in the player); its
+    people by name where a participant is linked."""
     rows = [
         {
             "#": n + 1,
@@ -72,7 +74,7 @@ def _table(items: list[ReviewedSegment]) -> pd.DataFrame:
             "peak": round(i.segment.peak_prob, 2),
             "intensity": None if i.segment.peak_intensity is None else round(i.segment.peak_intensity, 2),  # empty: no face geometry
             "state": i.state,
-            "people": " ".join(map(str, i.segment.track_ids)),
+            "people": ", ".join(map(names, i.segment.track_ids)),
             "reviewer": i.reviewer or "",
             "when": i.reviewed_at or "",
         }

@@ -52,11 +52,12 @@ def series_key(*parts: Any) -> str:
     return digest.hexdigest()
 
 
-def curves_key(result: actions.AnalysisResult) -> str:
-    """The key of what the player draws of `result`: its frame times, the threshold line and each line's
-    values (laugh probability and intensity, whole video and per person). Other curves never share it,
-    whatever store or analysis id they came from."""
-    parts: list[Any] = [result.smoothing.on_threshold, result.series.times_s]
+def curves_key(result: actions.AnalysisResult, names: actions.PersonNames = actions.PersonNames()) -> str:
+    """The key of what the player draws of `result`: its frame times, the threshold line, each line's
+    values (laugh probability and intensity, whole video and per person) and the people's names in the
+    legend (a face linked or unlinked renames its line). Other curves never share it, whatever store or
+    analysis id they came from."""
+    parts: list[Any] = [result.smoothing.on_threshold, result.series.times_s, sorted(names.linked.items())]
     for lane, whole, people in (("laugh", result.series, result.tracks), ("intensity", result.intensity, result.track_intensity)):
         for line in ([] if whole is None else [whole]) + list(people.values()):
             parts += [lane, line.track_id, line.probs]

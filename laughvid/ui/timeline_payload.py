@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from laughvid.types import ReviewedSegment, ScoreSeries
+from laughvid.types import PersonNames, ReviewedSegment, ScoreSeries
 
 
 @dataclass(frozen=True)
@@ -54,11 +54,11 @@ def _line(label: str, series: ScoreSeries, frames: np.ndarray, person: int | Non
     return line
 
 
-def _lines(series: ScoreSeries, tracks: dict[int, ScoreSeries], frames: np.ndarray) -> list[dict[str, Any]]:
-    """The whole video's line, then one per person when there are several."""
+def _lines(series: ScoreSeries, tracks: dict[int, ScoreSeries], frames: np.ndarray, names: PersonNames) -> list[dict[str, Any]]:
+    """The whole video's line, then one per person when there are several (named as `names` says)."""
     lines = [_line("any face", series, frames)]
     if len(tracks) > 1:
-        lines += [_line(f"person {tid}", track, frames, tid) for tid, track in sorted(tracks.items())]
+        lines += [_line(names(tid), track, frames, tid) for tid, track in sorted(tracks.items())]
     return lines
 
 
@@ -66,12 +66,14 @@ NO_INTENSITY = "No laugh intensity lane: this analysis has no face geometry (mad
 
 
 def _intensity_lane(
-    series: ScoreSeries, intensity: ScoreSeries | None, tracks: dict[int, ScoreSeries], frames: np.ndarray
+    series: ScoreSeries, intensity: ScoreSeries | None, tracks: dict[int, ScoreSeries], frames: np.ndarray, names: PersonNames
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The intensity lane (as a list of 0 or 1) and the notes that replace it when it is absent: none
     where the video shows no face at all (there is nothing to measure, the laugh lane is empty too)."""
     if intensity is not None and np.any(~np.isnan(intensity.probs)):
-        return [{"title": "laugh intensity (1 = wide-open laugh)", "threshold": None, "lines": _lines(intensity, tracks, frames)}], []
+        return [
+            {"title": "laugh intensity (1 = wide-open laugh)", "threshold": None, "lines": _lines(intensity, tracks, frames, names)}
+        ], []
     return [], [NO_INTENSITY] if np.any(~np.isnan(series.probs)) else []
 
 
@@ -95,14 +97,16 @@ def series_payload(
     threshold: float,
     intensity: ScoreSeries | None = None,
     track_intensity: dict[int, ScoreSeries] | None = None,
+    names: PersonNames = PersonNames(),
 ) -> dict[str, Any]:
     """The curves: the analysed frames, the lanes of lines (laugh probability; laugh intensity where the
-    analysis has it, else a note). Served once per analysis and tuning by `series_route`, not per rerun."""
+    analysis has it, else a note), each person's named by `names`. Served once per analysis, tuning and
+    names by `series_route`, not per rerun."""
     frames = series.times_s
-    extra, notes = _intensity_lane(series, intensity, track_intensity or {}, frames)
+    extra, notes = _intensity_lane(series, intensity, track_intensity or {}, frames, names)
     return {
         "frames": _ms(frames),
-        "lanes": [{"title": "laugh probability", "threshold": float(threshold), "lines": _lines(series, tracks, frames)}, *extra],
+        "lanes": [{"title": "laugh probability", "threshold": float(threshold), "lines": _lines(series, tracks, frames, names)}, *extra],
         "notes": notes,
     }
 
