@@ -10,7 +10,7 @@ import pytest
 from loop_helpers import store_analysis, turns_cache, turns_video
 
 from laughvid.cli import EXIT_OK, main
-from laughvid.governance.consent import Participant, add_participant, link_tracks
+from laughvid.governance.consent import Participant, add_participant, link_tracks, tracks_without_consent
 from laughvid.governance.people import find_person, link_person, person_names
 from laughvid.pipeline.analyze import load_result
 from laughvid.store import open_store
@@ -62,10 +62,14 @@ def test_a_person_is_named_after_the_participant_every_face_of_theirs_is_linked_
 
 
 def test_a_link_made_on_another_analysis_does_not_name_anyone(store):
-    """Another analysis's raw track 5 may be another face (as for blurring): person 5 keeps its number."""
+    """Another analysis's raw track 5 may be another face (as for blurring): person 5 keeps its number, and the
+    People panel says its face is not linked (it said "linked to p01 ...: not blurred" while clips blurred it)."""
     conn, record = store
     link_tracks(conn, record.sha256, [5], "p01", analysis="another-analysis")
     assert person_names(conn, record)(5) == "person 5" and person_names(conn, record).linked == {}
+    panel = {entry.person.person_id: entry.tracks for entry in actions.people_links(conn, load_result(conn, record.id))}
+    assert [t.status for t in panel[5]] == ["not linked: blurred when blurring is on"]
+    assert tracks_without_consent(conn, record.sha256, [5], analysis=record.fingerprint) == {5}  # what clips blur
 
 
 def test_the_app_names_people_in_the_legend_the_segment_list_and_the_review_queue(store):

@@ -470,8 +470,9 @@ class PersonLinks:
 
 
 def people_links(conn: sqlite3.Connection, result: AnalysisResult, on: date | None = None) -> list[PersonLinks]:
-    """Each person (then fragment) of the analysis with the consent link of each of its raw tracks."""
-    links = consent.track_links(conn, result.record.sha256)
+    """Each person (then fragment) of the analysis with the consent link of each of its raw tracks: links made
+    on this analysis, as blurring and `person_names` read them (another analysis's raw track 5 may be another face)."""
+    links = consent.track_links(conn, result.record.sha256, result.record.fingerprint)
 
     def link(track: RawTrack) -> TrackLink:
         pid = links.get(track.track_id)
