@@ -377,28 +377,48 @@ def test_the_player_timeline_with_keys_and_mouse_on_a_video_that_ends_inside_a_l
     assert duration == pytest.approx(end - max(0.0, 0.5 - ClipOptions().pre_roll_s), abs=1 / fps)
 
 
-def test_a_blurred_export_shows_progress_and_cancel_leaves_no_file(app, tmp_path):
+def test_a_blurred_export_shows_progress_through_a_reload_and_cancel_leaves_no_file(app, tmp_path):
     """Issue 12: a blurred export ran 43 s with the page greyed and no way to stop it. Now the page
     shows its progress bar and phrase while it runs (the page stays usable), Cancel stops it, the
-    message bar says so and no clip (nor temp file) is written."""
+    page says so and no clip (nor temp file) is written. The export belongs to the server, not the tab:
+    a reload mid-export shows its progress again (it vanished, the export running on unseen); a second
+    tab asking for the same export is told it runs and shown it; its result stays through a reload
+    until dismissed."""
     url, home = app
     video = astronaut_video(tmp_path / "long_720p.mp4", seconds=16.0, size=(1280, 720), fps=25, face_px=240)
     conn = open_store(home / "laughvid.sqlite")
     sha = analyze_video(video, conn, BrightnessScorer()).record.sha256  # the store the app reads
     review.add(conn, sha, 0.5, 15.5, "cy")
+    cancelled = re.compile(r"export cancelled: 0 of 1 clip\(s\) written")
     with _browser_page(home, "failure_cancel") as page:
+        other = page.context.browser.new_page(viewport=page.viewport_size)
+        _open_video(other, url, sha)  # a second tab, open before the export starts
         _open_video(page, url, sha)
         page.get_by_text("Blur faces without clips consent").click()
         expect(page.get_by_role("checkbox", name="Blur faces without clips consent")).to_be_checked()
         _idle(page)
         _button(page, "Export clips").click()
         bar = page.locator('[data-testid="stProgress"]')
-        bar.filter(has_text=re.compile(r"clip 1 of 1: (cutting|blurring faces)")).wait_for(timeout=TIMEOUT_MS)
+        running = re.compile(r"clip 1 of 1: (cutting|blurring faces)")
+        bar.filter(has_text=running).wait_for(timeout=TIMEOUT_MS)
         expect(_button(page, "Export clips")).to_be_disabled()  # one export at a time; the rest of the page works
+
+        page.reload()  # a new session: the export running on the server is shown again
+        bar.filter(has_text=running).wait_for(timeout=TIMEOUT_MS)
+        expect(_button(page, "Export clips")).to_be_disabled()
+        _button(other, "Export clips").click()  # its page was drawn before the export started
+        _wait_text(other, "clips export is already running")
+        other.locator('[data-testid="stProgress"]').filter(has_text=running).wait_for(timeout=TIMEOUT_MS)
+
         _button(page, "Cancel export").click()
-        _wait_text(page, re.compile(r"export cancelled: 0 of 1 clip\(s\) written"))
+        _wait_text(page, cancelled)
         expect(bar).to_have_count(0, timeout=30_000)
         expect(_button(page, "Export clips")).to_be_enabled()
+        page.reload()  # the result stays until dismissed
+        _wait_text(page, cancelled)
+        _idle(page)
+        _button(page, "Dismiss").click()
+        expect(page.get_by_text(cancelled)).to_have_count(0, timeout=30_000)
         assert page.locator('[data-testid="stException"]').count() == 0
     written = [p for p in (home / "exports").glob("long_720p-*/**/*") if p.is_file()]
     assert written == [], "a cancelled export leaves no clip and no temp file"

@@ -1,10 +1,12 @@
 """Export: clip options, the export buttons (clips, highlight reel, lists, fine-tune set), the progress
-of a running export with its Cancel button, and a download button for each file written.
+of each running export with its Cancel button, what each finished export did with a download button
+for each file written, and the files of the last lists export.
 
-Clips, reels and fine-tune crops run as an `ExportJob` (a thread of its own), so the page stays usable
-while they run; a fragment redraws their progress every POLL_S and, once the job ends, puts what it
-did in the page's message bar and reruns the page for its download buttons. Lists take milliseconds
-and run in their button's callback."""
+Clips, reels and fine-tune crops run as an `ExportJob` (a thread of its own, held by the server, see
+`export_job`), so the page stays usable while they run, and a reload or another tab of the same video
+shows them too; a fragment redraws their progress every POLL_S and reruns the page once they end.
+A finished export's result stays on its video's page until dismissed; the session that started it
+also gets its outcome in the message bar. Lists take milliseconds and run in their button's callback."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from laughvid.ui import actions, export_job
 from laughvid.ui.messages import flash, run_op
 from laughvid.ui.text import literal
 
+TITLES = {"clips": "Clips", "reel": "Highlight reel", "finetune": "Fine-tune set"}  # the jobs' kinds, as the panel names them
 CUT_MODES = {"frame-accurate (re-encode)": "reencode", "fast (stream copy, starts on a keyframe)": "copy"}
 
 state = st.session_state
@@ -25,7 +28,8 @@ POLL_S = 0.5  # how often a running export's progress is redrawn (a fragment rer
 
 
 def draw(settings: Settings, view: actions.VideoView, card: actions.ModelCard | None) -> None:
-    busy = "export_job" in state
+    jobs = export_job.of_video(settings, view)
+    busy = any(job.running for job in jobs)
     defaults = actions.ClipOptions()
     cols = st.columns(4)
     cols[0].number_input("Pre-roll (s)", 0.0, 30.0, defaults.pre_roll_s, 0.5, key="pre_roll", help="the joke before the laugh")
@@ -66,7 +70,7 @@ def draw(settings: Settings, view: actions.VideoView, card: actions.ModelCard | 
         if kind == "lists":
             run_op(settings, actions.export_video, *chosen, then=_keep)
         else:
-            state.export_job = export_job.start(*chosen)
+            _started(export_job.start(*chosen))
 
     buttons = st.columns(4)
     buttons[0].button("Export clips", key="export_clips", on_click=export, args=("clips",), width="stretch", disabled=busy)
@@ -82,7 +86,10 @@ def draw(settings: Settings, view: actions.VideoView, card: actions.ModelCard | 
     buttons[3].button(
         "Add to fine-tune set", key="export_finetune", on_click=export, args=("finetune",), width="stretch", disabled=card is None or busy
     )
-    st.fragment(_job_progress, run_every=POLL_S if busy else None)()
+    st.fragment(_running, run_every=POLL_S if busy else None)(settings, view, busy)
+    for job in jobs:
+        if not job.running:
+            _finished(job)
     st.button(
         "Preview fine-tune crops",
         key="preview_finetune",
@@ -91,46 +98,85 @@ def draw(settings: Settings, view: actions.VideoView, card: actions.ModelCard | 
         on_click=lambda: run_op(settings, actions.finetune_preview, view.result, view.items, card, then=_keep_preview),
     )
     _contact_sheet(state.get("crop_preview", []))
-    for n, path in enumerate(p for p in map(Path, state.get("exports", [])) if p.is_file()):
+    _downloads(state.get("exports", []), "download_lists")
+
+
+def follow_video(video_sha256: str) -> None:
+    """Cancel the export this session started if it is of another video than the one now open. Called
+    as soon as the sidebar has chosen the video, not from `draw`: a page that stops before the export
+    panel (the new video fails to open) would otherwise leave the export running with no page to show it."""
+    if export_job.for_video(state.get("export_job"), video_sha256) is None:
+        state.pop("export_job", None)
+
+
+def _started(started: export_job.Started) -> None:
+    """Remember the job this session started (to cancel it with its video, and report its end here); an
+    identical export already running is shown, not run twice, and the reviewer is told why."""
+    if started.joined:
+        flash(
+            "info",
+            f"this video's {TITLES[started.job.kind].lower()} export is already running (started before a reload or in another tab): "
+            "its progress is shown below; it was not started a second time",
+        )
+    else:
+        state.export_job = started.job
+
+
+def _running(settings: Settings, view: actions.VideoView, watching: bool) -> None:
+    """Each running export's bar, its phrase and Cancel. Once the one this session started has ended, its
+    outcome goes in the message bar; once a running export has ended, the page reruns (its result,
+    download buttons, export buttons enabled again)."""
+    mine: export_job.ExportJob | None = state.get("export_job")
+    if mine is not None and not mine.running:
+        del state.export_job
+        _say(mine)
+        st.rerun()
+    jobs = [job for job in export_job.of_video(settings, view) if job.running]
+    if watching and not jobs:
+        st.rerun()
+    for job in jobs:
+        progress = job.progress
+        stopping = job.cancel.is_set()
+        phrase = "cancelling..." if stopping else (progress.phrase if progress else "starting the export")
+        st.progress(progress.fraction if progress else 0.0, text=literal(phrase))
+        st.button("Cancel export", key=f"cancel_export_{job.kind}", icon=":material/cancel:", on_click=job.stop, disabled=stopping)
+
+
+def _finished(job: export_job.ExportJob) -> None:
+    """What a finished export did (or why it did not), its files to download, and Dismiss."""
+    with st.container(border=True):
+        st.caption(f"{TITLES[job.kind]} export of this video: finished")
+        if isinstance(job.error, LaughvidError):
+            st.error(literal(str(job.error)), icon=":material/error:")
+        elif job.error is not None:  # a bug: Streamlit shows its traceback
+            st.exception(job.error)
+        else:
+            for note in job.outcome.notes:
+                (st.info if job.outcome.cancelled else st.success)(literal(note))
+            _downloads(job.outcome.paths, f"download_{job.kind}")
+        st.button("Dismiss", key=f"dismiss_export_{job.kind}", icon=":material/close:", on_click=export_job.dismiss, args=(job,))
+
+
+def _say(job: export_job.ExportJob) -> None:
+    """A finished job's outcome in the message bar (a bug is shown where its result is)."""
+    if isinstance(job.error, LaughvidError):  # a refusal, said like any other
+        flash("error", str(job.error))
+    elif job.outcome is not None:
+        for note in job.outcome.notes:
+            flash("info" if job.outcome.cancelled else "success", note)
+
+
+def _downloads(paths: list, key: str) -> None:
+    """A download button for each file still there."""
+    for n, path in enumerate(p for p in map(Path, paths) if p.is_file()):
         st.download_button(
             literal(path.name),
             icon=":material/download:",
             data=path.read_bytes(),
             file_name=path.name,
-            key=f"download_{n}",
+            key=f"{key}_{n}",
             on_click="ignore",
         )
-
-
-def follow_video(video_sha256: str) -> None:
-    """Cancel this session's export if it is of another video than the one now open. Called as soon
-    as the sidebar has chosen the video, not from `draw`: a page that stops before the export panel
-    (the new video fails to open) would otherwise leave the export running with no page to show it."""
-    if export_job.for_video(state.get("export_job"), video_sha256) is None:
-        state.pop("export_job", None)
-
-
-def _job_progress() -> None:
-    """The running export's bar, its phrase and Cancel; once it has ended, its outcome in the message
-    bar and a rerun of the page (download buttons, export buttons enabled again)."""
-    job: export_job.ExportJob | None = state.get("export_job")
-    if job is None:
-        return
-    if job.running:
-        progress = job.progress
-        stopping = job.cancel.is_set()
-        phrase = "cancelling..." if stopping else (progress.phrase if progress else "starting the export")
-        st.progress(progress.fraction if progress else 0.0, text=literal(phrase))
-        st.button("Cancel export", key="cancel_export", icon=":material/cancel:", on_click=job.stop, disabled=stopping)
-        return
-    del state.export_job
-    if isinstance(job.error, LaughvidError):  # a refusal, said like any other
-        flash("error", str(job.error))
-    elif job.error is not None:  # a bug: Streamlit shows its traceback
-        raise job.error
-    elif job.outcome is not None:
-        _keep(job.outcome)
-    st.rerun()
 
 
 def _keep_preview(crops: list) -> None:
@@ -150,8 +196,8 @@ def _contact_sheet(crops: list, columns: int = 12) -> None:
 
 
 def _keep(exported: actions.Exported) -> None:
-    """Offer the files written for download, and say what was done (or that it was cancelled)."""
+    """Offer the lists written for download, and say what was done."""
     if exported.paths:
         state.exports = [str(p) for p in exported.paths]
     for note in exported.notes:
-        flash("info" if exported.cancelled else "success", note)
+        flash("success", note)
