@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import av
@@ -26,6 +27,8 @@ from laughvid import review
 from laughvid.config import SAMPLES_DIR, SHIPPED_MODEL_DIR
 from laughvid.export.clips import ClipOptions
 from laughvid.export.crops import read_manifest
+from laughvid.governance.consent import Participant, add_participant, get_participant, unlink_tracks
+from laughvid.governance.people import find_person, link_person
 from laughvid.pipeline.analyze import analyze_video
 from laughvid.pipeline.decode import probe
 from laughvid.store import file_sha256, open_store
@@ -501,7 +504,7 @@ def test_a_review_with_the_keyboard_alone(app, tmp_path):
 def test_the_legend_and_labels_are_not_cut_off_at_1280x720(app):
     """A two-person video at 1280x720: the legend under the video shows both people and the threshold,
     none cut off (it shared the bar's free room with the spacer and showed only 'person 0 ...'), and
-    no label of the page is cut off either."""
+    no label of the page is cut off either. Once person 1 is linked to Kim Minji the legend names her."""
     url, home = app
     sample = file_sha256(SAMPLES_DIR / "two_people_astronaut.mp4")
     with _browser_page(home, "failure_legend") as page:
@@ -517,6 +520,22 @@ def test_the_legend_and_labels_are_not_cut_off_at_1280x720(app):
         assert [text for text, _ in entries] == ["━ any face", "┈ person 0", "┈ person 1", "┄ threshold 0.50"]
         assert all(end <= right for _, end in entries), f"legend ends at {right} px, its entries at {entries}"
         assert "person 1" in legend.get_attribute("title")  # what a long legend cuts off is still there on hover
+
+        conn = open_store(home / "laughvid.sqlite")
+        if get_participant(conn, "p01") is None:
+            add_participant(conn, Participant("p01", "Kim Minji", ("clips",), date(2026, 1, 1)))
+        person = find_person(conn, sample, 1)
+        link_person(conn, person, "p01")
+        try:
+            page.reload()
+            legend.locator("span", has_text="Kim Minji").wait_for(state="attached", timeout=TIMEOUT_MS)
+            right, entries = legend.evaluate(
+                "l => [l.getBoundingClientRect().right, [...l.children].map(c => [c.textContent, c.getBoundingClientRect().right])]"
+            )
+            assert [text for text, _ in entries] == ["━ any face", "┈ person 0", "┈ Kim Minji", "┄ threshold 0.50"]
+            assert all(end <= right for _, end in entries), f"legend ends at {right} px, its entries at {entries}"
+        finally:  # the other tests of this app see its people unlinked
+            unlink_tracks(conn, sample, [t.track_id for t in person.tracks])
 
         # Nor are the labels under it (in a quarter of the page the export boxes read "Blur faces without clip...").
         _button(page, "Preview fine-tune crops").wait_for(timeout=TIMEOUT_MS)
