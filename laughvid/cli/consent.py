@@ -58,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "link",
         aliases=["link-track"],
         help="say which participant a person of a video is: links each of its raw face tracks",
-        description="Link a person (an id the timeline / analysis.json shows) to a participant. Links name the tracker's "
+        description="Link a person (an id analysis.json and the app's People panel show; the timeline shows it until it is linked) to a participant. Links name the tracker's "
         "raw tracks, which stitching may have joined into one person: check each one (--sheet) and link "
         "only those that show the participant (--tracks).",
     )
@@ -67,7 +67,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="the video: its file, its file name in the library, its sha256 (8 or more characters) or an analysis id, "
         "as `laughvid export` takes it (persons are those of its newest analysis)",
     )
-    link.add_argument("person_id", type=int, help="person (or fragment) id, as the timeline / analysis.json shows it")
+    link.add_argument(
+        "person_id",
+        type=int,
+        help="person (or fragment) id, as analysis.json and the app's People panel show it (the timeline shows a linked person by name)",
+    )
     link.add_argument("participant_id")
     link.add_argument("--tracks", type=_ids, metavar="ID[,ID...]", help="link only these raw tracks of the person")
     link.add_argument("--sheet", type=Path, metavar="PNG", help="write a contact sheet: one face per raw track of the person")
