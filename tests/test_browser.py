@@ -586,3 +586,49 @@ def test_every_library_column_is_on_screen_at_1280x720(app, tmp_path):
         hidden, right = grid.evaluate("g => [g.scrollWidth - g.clientWidth, g.getBoundingClientRect().right]")
         assert hidden <= 1 and right <= 1280, f"{hidden} px of the table scroll sideways; it ends at {right} px"
         assert "reviewed" in table.locator("th").last.text_content()
+
+
+# Every change of the page: the name of the video on screen and the times under the thumbnail strip.
+WATCH_STRIP = """() => {
+  window.__strips = [];
+  const look = () => {
+    const main = document.querySelector('[data-testid=stMain]');
+    const name = main.querySelector('h3') ? main.querySelector('h3').textContent : '';
+    const times = [...main.querySelectorAll('[data-testid=stImageCaption]')].map(c => c.textContent).filter(t => / s$/.test(t));
+    window.__strips.push([name, times]);
+  };
+  new MutationObserver(look).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
+}"""
+
+
+def test_after_an_upload_no_thumbnail_of_the_previous_video_shows_under_the_new_one(app, tmp_path):
+    """Analyse opens the new video: from the moment its name is on screen, the thumbnail strip under it shows
+    only its own frames (the previous video's stayed there, with times past the new one's end, while the new
+    frames were decoded)."""
+    url, home = app
+    before = astronaut_video(tmp_path / "sixteen_seconds.mp4", seconds=16.0, size=(320, 180))
+    sha = analyze_video(before, open_store(home / "laughvid.sqlite"), BrightnessScorer()).record.sha256
+    upload = astronaut_video(tmp_path / "two_seconds.mp4", seconds=2.0, size=(320, 180))
+    with _browser_page(home, "failure_strip") as page:
+        _open_video(page, url, sha)
+        expect(page.locator("[data-testid=stImageCaption]")).to_have_count(10, timeout=TIMEOUT_MS)  # the strip: 0.0 to 15.9 s
+        _until_shown(page, lambda: page.get_by_text("Upload videos").click(), re.compile(r"^Videos \(up to"))
+        _until_shown(
+            page, lambda: page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(upload)), "two_seconds.mp4"
+        )
+        page.evaluate(WATCH_STRIP)
+        _button(page, "Analyse").click()
+        _wait_text(page, "two_seconds.mp4: analysed")
+        _idle(page)
+        strips = page.evaluate("window.__strips")
+        shown = [times for name, times in strips if name == "two_seconds.mp4"]
+        final = shown[-1]
+        assert len(final) == 10 and float(final[-1].split()[0]) <= 2.0
+        assert all(set(times) <= set(final) for times in shown), [times for times in shown if not set(times) <= set(final)][:3]
+
+        # A rerun of the same video draws the strip over in place: it never blinks out.
+        page.evaluate(WATCH_STRIP)
+        page.get_by_label("Reviewer").fill("dee")
+        page.get_by_label("Reviewer").press("Enter")
+        _idle(page)
+        assert {tuple(times) for _, times in page.evaluate("window.__strips")} == {tuple(final)}

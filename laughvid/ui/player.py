@@ -30,13 +30,16 @@ def player_key(video_sha256: str) -> str:
 
 
 def draw(settings: Settings, view: actions.VideoView, message_bar: Callable[[], None]) -> None:
-    """Header, file check, the message bar, the player-timeline, thumbnails."""
+    """Header, file check, the message bar, the player-timeline, thumbnails.
+
+    Streamlit keeps what the last run drew until this run draws over it, so opening another video
+    (after an upload too) showed the new name and player over the previous video's thumbnails (times
+    past the new one's end) until the new ones were decoded and sent. The strip is emptied before the
+    new header is drawn, and filled once its frames are decoded; while the video stays the same it is
+    drawn over in place (emptying it on every rerun would blink)."""
     record = view.record
-    head, messages = st.columns([3, 2], vertical_alignment="top")
-    with head:
-        _header(settings, view)
-    with messages:
-        message_bar()
+    top, player_box, strip_box = st.container(), st.container(), st.container()
+    strip = strip_box.empty() if state.get("strip_video") != record.sha256 else strip_box
     key = player_key(record.sha256)
     data = timeline_payload(
         sha256=record.sha256,
@@ -50,11 +53,21 @@ def draw(settings: Settings, view: actions.VideoView, message_bar: Callable[[], 
         reply=state.get("timeline_reply"),
         command=selection.command(),
     )
-    player_timeline(key, data, on_edit=lambda: _on_edit(settings, view, key))
+    with top:
+        head, messages = st.columns([3, 2], vertical_alignment="top")
+        with head:
+            _header(settings, view)
+        with messages:
+            message_bar()
+    with player_box:
+        player_timeline(key, data, on_edit=lambda: _on_edit(settings, view, key))
     picks = actions.strip_times(view.result.cache.frame_times_s)
-    if picks and not view.problem:
-        for column, (t, frame) in zip(st.columns(len(picks)), thumbnails(record.path, record.info.rotation, picks), strict=False):
-            column.image(frame, caption=f"{t:.1f} s", width="stretch")
+    frames = thumbnails(record.path, record.info.rotation, picks) if picks and not view.problem else []
+    with strip.container():
+        if frames:
+            for column, (t, frame) in zip(st.columns(len(frames)), frames, strict=True):
+                column.image(frame, caption=f"{t:.1f} s", width="stretch")
+    state.strip_video = record.sha256
 
 
 def _series_url(view: actions.VideoView) -> str:
