@@ -8,18 +8,22 @@ import json
 import threading
 from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 from starlette.routing import Router
 
 from laughvid import store
 from laughvid.pipeline.analyze import load_result
+from laughvid.pipeline.decode import iter_batches
 from laughvid.pipeline.segments import SmoothingParams
 from laughvid.types import ReviewedSegment, ScoreSeries, Segment, VideoInfo
 from laughvid.ui import series_route
+from laughvid.ui.player import thumbnails
 from laughvid.ui.text import literal
 from laughvid.ui.timeline_payload import series_payload, timeline_payload
 from laughvid.ui.uploads import UploadError, sanitize_name, save_upload
+from tests.media import astronaut_video
 
 
 @pytest.mark.parametrize(
@@ -226,3 +230,14 @@ def test_a_rerun_sends_the_player_a_few_kb_whatever_the_video_length():
         )
     )
     assert len(curves) > 200_000 and len(rerun) < 5_000, (len(curves), len(rerun))
+
+
+def test_the_thumbnail_strip_is_ten_small_jpegs_encoded_once(tmp_path):
+    """A 720p video's strip: 320 px JPEGs, upright and whole, cached as they are sent (`st.image` re-encoded
+    ten full frames to PNG on every rerun: 80 ms a rerun for 720p, and sent them at full size)."""
+    video = astronaut_video(tmp_path / "hd.mp4", seconds=1.0, size=(1280, 720), fps=10)
+    times = tuple(float(t) for batch in iter_batches(video) for t in batch.times_s)
+    strip = thumbnails(str(video), 0, times)
+    assert [t for t, _ in strip] == list(times)
+    for _, jpeg in strip:
+        assert jpeg[:3] == b"\xff\xd8\xff" and cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR).shape == (180, 320, 3)

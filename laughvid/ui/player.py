@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
+import cv2
 import streamlit as st
 
 from laughvid.config import Settings
@@ -19,9 +19,19 @@ from laughvid.ui.timeline_payload import Reply, series_payload, timeline_payload
 state = st.session_state
 
 
+STRIP_WIDTH = 320  # px of each thumbnail: a tenth of a wide page at twice the pixel density
+
+
 @st.cache_data(show_spinner=False, max_entries=8)
-def thumbnails(path: str, rotation: int, times: tuple[float, ...]) -> list[tuple[float, np.ndarray]]:
-    return list(actions.frames_at(path, rotation, times))
+def thumbnails(path: str, rotation: int, times: tuple[float, ...]) -> list[tuple[float, bytes]]:
+    """The strip's frames as small JPEGs, encoded once: `st.image` re-encoded ten full frames to PNG on
+    every rerun (80 ms a rerun for a 720p video, more for 1080p) and sent them at full size."""
+    strip = []
+    for t, frame in actions.frames_at(path, rotation, times):
+        height, width = frame.shape[:2]
+        small = cv2.resize(frame, (STRIP_WIDTH, max(1, round(height * STRIP_WIDTH / width))), interpolation=cv2.INTER_AREA)
+        strip.append((t, cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()))
+    return strip
 
 
 def player_key(video_sha256: str) -> str:
