@@ -154,7 +154,7 @@ def test_uploads_analyse_each_file_and_report_failures(home, tmp_path):
     at = start()
     good = astronaut_video(tmp_path / "party night.mp4", seconds=2.0)
     bad = not_a_video(tmp_path / "broken.mp4")
-    uploader = at.file_uploader(key="uploads")
+    uploader = at.file_uploader[0]
     uploader.upload("party night.mp4", good.read_bytes(), "video/mp4").upload("broken.mp4", bad.read_bytes(), "video/mp4").run()
     click(at, "Analyse")
     (refusal,) = [e.value for e in at.error if "broken.mp4" in e.value]  # in the message bar, once
@@ -162,6 +162,7 @@ def test_uploads_analyse_each_file_and_report_failures(home, tmp_path):
     assert "Errno" not in refusal and str(home) not in refusal and "/" not in refusal, "no server path, no errno"
     assert any("party night.mp4" in s.value and "analysed" in s.value for s in at.success)
     assert at.subheader[0].value == "party_night.mp4"  # the new video is opened
+    assert not at.file_uploader[0].value, "the analysed files leave the upload box"
     assert sorted(p.name for p in (home / "uploads").iterdir()) == ["broken.mp4", "party_night.mp4"]
 
     (home / "uploads" / "party_night.mp4").unlink()  # moved away after analysis
@@ -172,7 +173,7 @@ def test_uploads_analyse_each_file_and_report_failures(home, tmp_path):
 
 def test_a_text_file_upload_is_refused_with_a_message_naming_it_and_the_formats(home):
     at = start()
-    at.file_uploader(key="uploads").upload("meeting notes.txt", b"not a video", "text/plain").run()
+    at.file_uploader[0].upload("meeting notes.txt", b"not a video", "text/plain").run()
     click(at, "Analyse")
     (refusal,) = [e.value for e in at.error if "meeting notes.txt" in e.value]
     assert "not a video file type" in refusal and "mp4" in refusal and "mov" in refusal

@@ -61,10 +61,13 @@ def licence_notice(card: actions.ModelCard | None, whose: str) -> None:
 
 def _uploads(settings: Settings, db: sqlite3.Connection, model: actions.LoadedModel) -> None:
     """Any file is taken (a browser-side type filter refuses with only a red icon); what laughvid cannot
-    read is refused by the library with a message in the page's message bar, naming the file."""
+    read is refused by the library with a message in the page's message bar, naming the file. Once
+    analysed, the box is emptied (a new key): the files stayed listed under Analyse as if still to do."""
     with st.expander("Upload videos", expanded=not actions.library(db)):
         files = st.file_uploader(
-            f"Videos (up to {max_upload_mb()} MB each; {', '.join(VIDEO_TYPES)})", accept_multiple_files=True, key="uploads"
+            f"Videos (up to {max_upload_mb()} MB each; {', '.join(VIDEO_TYPES)})",
+            accept_multiple_files=True,
+            key=f"uploads_{state.get('uploads_done', 0)}",
         )
         if st.button("Analyse", disabled=not files or model.classifier is None, key="analyse", type="primary"):
             bar = st.progress(0.0, text="saving uploads")
@@ -77,6 +80,8 @@ def _uploads(settings: Settings, db: sqlite3.Connection, model: actions.LoadedMo
             done = [o for o in outcomes if o.result]
             if done:
                 state.video = done[-1].result.record.sha256
+            state.uploads_done = state.get("uploads_done", 0) + 1
+            st.rerun()
 
 
 def _models(settings: Settings, db: sqlite3.Connection, model: actions.LoadedModel) -> None:
