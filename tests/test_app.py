@@ -477,3 +477,14 @@ def test_the_last_segment_of_the_dev_clips_that_crashed_opens(home, dev_videos, 
     result = analysed(home, dev_videos / name)
     assert result.segments[-1].end_s == pytest.approx(result.record.info.duration_s), "the laugh runs to the end"
     open_last_segment(result.record.info.duration_s)
+
+
+def test_times_and_scores_show_a_fixed_number_of_decimals(home):
+    """The tables' number columns are sent with a format: the grid drops trailing zeros, so one column read
+    "0", "3.3", "8" (the library's lengths "8" beside "2.5")."""
+    at = start()
+    segments, library = (json.loads(frame.proto.columns) for frame in at.dataframe[:2])
+    assert {name: segments[name]["type_config"]["format"] for name in ("start (s)", "end (s)", "length (s)", "peak", "intensity")} == {
+        name: "%.2f" for name in ("start (s)", "end (s)", "length (s)", "peak", "intensity")
+    }
+    assert library["length (s)"]["type_config"]["format"] == "%.1f"

@@ -569,23 +569,27 @@ def test_n_selects_the_segment_under_the_playhead_and_clears_a_stale_refusal(app
         assert page.locator(".lv-status").inner_text() == ""
 
 
-def test_every_library_column_is_on_screen_at_1280x720(app, tmp_path):
-    """The library table at 1280x720 with a long file name: every column, the last included, is on screen
-    (the name's column took the room and 'whole video reviewed' was cut off at the right edge)."""
+def test_every_column_of_the_segment_and_library_tables_is_on_screen_at_1280x720(app, tmp_path):
+    """Both tables at 1280x720, with a long file name and a segment reviewed by someone with a long name:
+    every column, the last included, is on screen (the library's name column pushed 'whole video reviewed'
+    off the right edge; the reviewer's name and the full ISO time pushed the segments' 'when' off it)."""
     url, home = app
     video = astronaut_video(tmp_path / "emoresponses_two_women_laughing_at_night_on_the_sofa_take_02.mp4", seconds=1.0, size=(320, 180))
-    sha = analyze_video(video, open_store(home / "laughvid.sqlite"), BrightnessScorer()).record.sha256
-    with _browser_page(home, "failure_library") as page:
+    conn = open_store(home / "laughvid.sqlite")
+    sha = analyze_video(video, conn, BrightnessScorer()).record.sha256
+    review.add(conn, sha, 0.1, 0.5, "Alexandra Longname-Reviewer")
+    with _browser_page(home, "failure_tables") as page:
         page.set_viewport_size({"width": 1280, "height": 720})
         _open_video(page, url, sha)
-        table = page.locator('[data-testid="stDataFrame"]').filter(has=page.locator("th", has_text="pending"))
-        table.scroll_into_view_if_needed()
-        grid = table.locator(".dvn-scroller")
-        expect(grid).to_be_visible()
-        # The grid draws on a canvas: its columns all show when it does not scroll sideways and ends on screen.
-        hidden, right = grid.evaluate("g => [g.scrollWidth - g.clientWidth, g.getBoundingClientRect().right]")
-        assert hidden <= 1 and right <= 1280, f"{hidden} px of the table scroll sideways; it ends at {right} px"
-        assert "reviewed" in table.locator("th").last.text_content()
+        for header, last in (("intensity", "when"), ("pending", "reviewed")):
+            table = page.locator('[data-testid="stDataFrame"]').filter(has=page.locator("th", has_text=header))
+            table.scroll_into_view_if_needed()
+            grid = table.locator(".dvn-scroller")
+            expect(grid).to_be_visible()
+            # The grid draws on a canvas: its columns all show when it does not scroll sideways and ends on screen.
+            hidden, right = grid.evaluate("g => [g.scrollWidth - g.clientWidth, g.getBoundingClientRect().right]")
+            assert hidden <= 1 and right <= 1280, f"{hidden} px of the {header} table scroll sideways; it ends at {right} px"
+            assert last in table.locator("th").last.text_content()
 
 
 # Every change of the page: the name of the video on screen and the times under the thumbnail strip.

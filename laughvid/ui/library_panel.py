@@ -18,7 +18,8 @@ COLUMNS = ["video", "length (s)", "pending", "accepted", "rejected", "added", "r
 NAME_WIDTH = 320
 COLUMN_CONFIG = {
     "video": st.column_config.TextColumn(width=NAME_WIDTH, help="the file's name; click a row to open it"),
-    **{name: st.column_config.NumberColumn(width="small") for name in COLUMNS[1:-1]},
+    "length (s)": st.column_config.NumberColumn(width="small", format="%.1f"),  # the grid drops trailing zeros: "8" beside "2.5"
+    **{name: st.column_config.NumberColumn(width="small") for name in COLUMNS[2:-1]},
     "reviewed": st.column_config.CheckboxColumn(width="small", help="the whole video is marked reviewed"),
 }
 

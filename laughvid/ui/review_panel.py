@@ -13,7 +13,18 @@ from laughvid.ui import actions, selection
 from laughvid.ui.messages import run_op
 from laughvid.ui.text import literal
 
-TABLE_COLUMNS = ["#", "start (s)", "end (s)", "length (s)", "peak", "intensity", "state", "people", "reviewer", "when"]
+TABLE_COLUMNS = ["#", "start (s)", "end (s)", "length (s)", "peak", "intensity", "state", "people", "reviewer", "when (UTC)"]
+# Widths (px) that keep every column on screen at 1280x720 (a reviewer's name and the full ISO time pushed
+# "when" off the right edge); numbers with two decimals in every row (the grid drops trailing zeros:
+# a column read "0", "3.3", "8").
+TABLE_CONFIG = {
+    "#": st.column_config.NumberColumn(width=40),
+    **{
+        name: st.column_config.NumberColumn(width=px, format="%.2f")
+        for name, px in zip(TABLE_COLUMNS[1:6], (62, 60, 70, 52, 70), strict=True)
+    },
+    **{name: st.column_config.TextColumn(width=px) for name, px in zip(TABLE_COLUMNS[6:], (72, 110, 110, 125), strict=True)},
+}
 
 state = st.session_state
 
@@ -27,6 +38,7 @@ def draw(settings: Settings, view: actions.VideoView) -> None:
         on_select=lambda: selection.on_table_click(key),
         selection_mode="single-row",
         hide_index=True,
+        column_config=TABLE_CONFIG,
         height=min(400, 38 + 35 * len(view.items)),
     )
     _unsure_moments(settings, view)
@@ -76,7 +88,7 @@ def _table(items: list[ReviewedSegment], names: PersonNames) -> pd.DataFrame:
             "state": i.state,
             "people": ", ".join(map(names, i.segment.track_ids)),
             "reviewer": i.reviewer or "",
-            "when": i.reviewed_at or "",
+            "when (UTC)": (i.reviewed_at or "")[:16].replace("T", " "),  # stored as ISO in UTC, to the second
         }
         for n, i in enumerate(items)
     ]
