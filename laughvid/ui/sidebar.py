@@ -29,7 +29,8 @@ class Choice:
 
 
 def draw(settings: Settings, db: sqlite3.Connection, model: actions.LoadedModel) -> Choice:
-    """Draw the sidebar; stops the page when the library is empty (nothing to review yet)."""
+    """Draw the sidebar; stops the page when the library is empty (nothing to review yet). The video
+    picker comes before the models, so it is on screen at 1280x720 (below them it was under the fold)."""
     with st.sidebar:
         st.title("laughvid")
         if "reviewer" not in state:  # a reload (new session) starts from the link: ?reviewer=...&video=...
@@ -37,11 +38,15 @@ def draw(settings: Settings, db: sqlite3.Connection, model: actions.LoadedModel)
         st.text_input("Reviewer", key="reviewer", placeholder="your name (saved with every change)")
         _to_url("reviewer", state.reviewer.strip())
         _uploads(settings, db, model)
-        _models(settings, db, model)
         record = _library(db)
-        card = actions.model_card_for(record.model_version, db, model.classifier.card if model.classifier else None)
-        active = f"; active model: {model.classifier.version}" if model.classifier else ""
-        st.caption(f"This video was scored by **{record.model_version}**{active}")
+        card = actions.model_card_for(record.model_version, db, model.classifier.card if model.classifier else None) if record else None
+        if record:
+            active = f"; active model: {model.classifier.version}" if model.classifier else ""
+            st.caption(f"This video was scored by **{record.model_version}**{active}")
+        _models(settings, db, model)
+        if record is None:
+            show_flashes()  # no page to hold the message bar: what the upload did is said here
+            st.stop()
         if record.model_version != state.get("model_pick"):
             licence_notice(card, "This video's model")
         return Choice(record, _tuning(), card)
@@ -122,12 +127,12 @@ def _models(settings: Settings, db: sqlite3.Connection, model: actions.LoadedMod
         st.error(literal(model.error))
 
 
-def _library(db: sqlite3.Connection) -> actions.AnalysisRecord:
+def _library(db: sqlite3.Connection) -> actions.AnalysisRecord | None:
+    """The video picked in the library, or None when nothing is analysed yet."""
     videos = actions.library(db)
     if not videos:
         st.warning("No analysed videos yet: upload one above.")
-        show_flashes()  # no page to hold the message bar: what the upload did is said here
-        st.stop()
+        return None
     shas = [v.sha256 for v in videos]
     if state.get("video") not in shas:
         linked = st.query_params.get("video", "")
