@@ -640,3 +640,23 @@ def test_after_an_upload_no_thumbnail_of_the_previous_video_shows_under_the_new_
         page.get_by_label("Reviewer").press("Enter")
         _idle(page)
         assert {tuple(times) for _, times in page.evaluate("window.__strips")} == {tuple(final)}
+
+
+def test_the_keys_list_fits_the_window_at_1280x720(app, tmp_path):
+    """`?` opens the list of keys: at 1280x720 all of it is on screen at once (it hung from the top of the
+    player, 800 px tall, and its last rows were below the window's bottom)."""
+    url, home = app
+    sha = analyze_video(
+        astronaut_video(tmp_path / "keys.mp4", seconds=1.0, size=(320, 180)), open_store(home / "laughvid.sqlite"), BrightnessScorer()
+    )
+    with _browser_page(home, "failure_keys") as page:
+        page.set_viewport_size({"width": 1280, "height": 720})
+        _open_video(page, url, sha.record.sha256)
+        _button(page, "? keys").click()
+        help_list = page.locator(".lv-help")
+        expect(help_list).to_be_visible()
+        top, bottom, hidden = help_list.evaluate(
+            "h => [h.getBoundingClientRect().top, h.getBoundingClientRect().bottom, h.scrollHeight - h.clientHeight]"
+        )
+        assert top >= 0 and bottom <= 720 and hidden <= 1, f"the list spans {top}-{bottom} px, {hidden} px of it scroll"
+        assert help_list.locator("tr").last.is_visible()
