@@ -612,7 +612,7 @@ WATCH_STRIP = """() => {
 def test_after_an_upload_no_thumbnail_of_the_previous_video_shows_under_the_new_one(app, tmp_path):
     """Analyse opens the new video: from the moment its name is on screen, the thumbnail strip under it shows
     only its own frames (the previous video's stayed there, with times past the new one's end, while the new
-    frames were decoded)."""
+    frames were decoded); the toast saying it was analysed leaves the message bar readable."""
     url, home = app
     before = astronaut_video(tmp_path / "sixteen_seconds.mp4", seconds=16.0, size=(320, 180))
     sha = analyze_video(before, open_store(home / "laughvid.sqlite"), BrightnessScorer()).record.sha256
@@ -627,6 +627,10 @@ def test_after_an_upload_no_thumbnail_of_the_previous_video_shows_under_the_new_
         page.evaluate(WATCH_STRIP)
         _button(page, "Analyse").click()
         _wait_text(page, "two_seconds.mp4: analysed")
+        # The toast saying so does not cover the message bar saying the same (both were at the top right).
+        toast = page.locator("[data-testid=stToast]").bounding_box()
+        bar = page.locator(".st-key-message_bar").bounding_box()
+        assert toast["y"] >= bar["y"] + bar["height"] or toast["x"] >= bar["x"] + bar["width"], (toast, bar)
         _idle(page)
         strips = page.evaluate("window.__strips")
         shown = [times for name, times in strips if name == "two_seconds.mp4"]

@@ -21,7 +21,8 @@ from laughvid.ui.messages import flash, show_flashes, show_page
 state = st.session_state
 
 # Streamlit's default top padding (6 rem) would push the player's action bar below the fold at 1280x720.
-PAGE_CSS = "<style>.stMainBlockContainer { padding-top: 2.2rem; }</style>"
+# Toasts at the bottom right: at the top right they covered the message bar saying the same thing.
+PAGE_CSS = "<style>.stMainBlockContainer { padding-top: 2.2rem; } .stToastContainer { top: auto !important; bottom: 1rem; }</style>"
 
 
 @st.cache_resource(show_spinner="Loading the smile model...", max_entries=4)
