@@ -84,10 +84,17 @@ def test_epoch_and_calibration_follow_the_collected_tuning_groups_alone_when_pub
     collected = write_set(tmp_path / "collected", PEOPLE, seed=11)
     config = FinetuneConfig(epochs=1, min_replay=50, public_validation=public, public_test_max=60)
     replay = load_replay([DataSource("custom", world / "public")], log=lambda _: None)
-    result = finetune([collected], tmp_path / "ft", conn, replay, parent=world / "parent", config=config, log=lambda _: None)
+    lines = []
+    result = finetune([collected], tmp_path / "ft", conn, replay, parent=world / "parent", config=config, log=lines.append)
     items = json.loads((tmp_path / "ft" / "model_card.json").read_text())["training"]["items"]
     own_tuning = len(result.sets[0].train) - items["collected_train"]  # the collected groups held out for tuning
     assert own_tuning > 0 and items["calibration"] == own_tuning + min(public, len(replay["validation"]))
+    # What the log says each part is for, in the same numbers.
+    (said,) = [line for line in lines if line.startswith("fine-tune: ")]
+    assert f"trains on {items['collected_train']} collected faces" in said
+    assert f"calibrates on {own_tuning} collected faces of whole people/videos kept out of training" in said
+    assert f"+ {min(public, len(replay['validation']))} public validation images" in said
+    assert f"the {len(result.sets[0].validation)} faces held back for testing" in said
 
 
 def test_finetune_refuses_data_without_usable_training_crops(world, conn, tmp_path):

@@ -207,6 +207,7 @@ def finetune(
     if not validation:
         raise FinetuneError("the frozen validation split is empty: nothing to judge the new model on")
     new_train, tuning = _tuning_split(new_train, config.tuning_groups)
+    own_tuning = len(tuning)
 
     replay = replay or {name: [] for name in data.SPLITS}
     n_replay = max(config.min_replay, int(config.replay_ratio * len(new_train))) if replay["train"] else 0
@@ -221,8 +222,9 @@ def finetune(
     # A few labelled crops would drown in the replay: repeat them (augmentation varies every copy).
     repeats = max(1, round(len(replayed) / (config.replay_ratio * len(new_train)))) if replayed else 1
     log(
-        f"fine-tune: {len(new_train)} collected (x{repeats}) + {len(replayed)} replayed training items; "
-        f"{len(tuning)} calibration items; frozen validation {len(validation)}"
+        f"fine-tune: trains on {len(new_train)} collected faces (each x{repeats}) + {len(replayed)} replayed public images; "
+        f"calibrates on {own_tuning} collected faces of whole people/videos kept out of training + {len(tuning) - own_tuning} "
+        f"public validation images; the gate compares on the {len(validation)} faces held back for testing"
     )
 
     train_config = TrainConfig(
