@@ -311,10 +311,12 @@ def open_people_panel(at: AppTest) -> AppTest:
     return at
 
 
-def register(at: AppTest, pid: str, name: str, scopes: list[str]) -> AppTest:
+def register(at: AppTest, pid: str, name: str, scopes: list[str], given: date | None = None, expires: date | None = None) -> AppTest:
     at.text_input(key="new_pid").input(pid)
     at.text_input(key="new_name").input(name)
     at.multiselect(key="new_scopes").set_value(scopes)
+    at.date_input(key="new_consented").set_value(given or date.today())
+    at.date_input(key="new_expires").set_value(expires)
     return click(at, "Register")
 
 
@@ -342,6 +344,8 @@ def test_people_panel_registers_links_and_unlinks_and_clip_blurring_follows(home
     register(at, "p01", "Kim Minji", ["clips"])
     assert get_participant(conn, "p01") == Participant("p01", "Kim Minji", ("clips",), date.today())
     assert any("registered p01" in t.value for t in at.toast)
+    form = (at.text_input(key="new_pid").value, at.text_input(key="new_name").value, at.multiselect(key="new_scopes").value)
+    assert form == ("", "", []), "the form is empty for the next participant (kept the last one's id, name and consent)"
     at.selectbox(key=f"link_to_{tag}_0").set_value("p01")
     press(at, f"link_{tag}_0")
     assert track_links(conn, sha) == dict.fromkeys(mine, "p01"), "every raw track of person 0 (all ticked by default)"
@@ -381,6 +385,11 @@ def test_people_panel_refuses_mistakes_and_links_only_the_ticked_faces(home):
     assert get_participant(conn, "p01").name == "Kim Minji", "the first registration stands"
     register(at, "p02", "Lee Jun", [])
     assert any("choose what they consented to" in e.value for e in at.error) and get_participant(conn, "p02") is None
+    assert any("choose what they consented to" in t.value for t in at.toast), "a refusal shows wherever the page is scrolled"
+    assert at.text_input(key="new_name").value == "Lee Jun", "a refused form keeps what was typed"
+    register(at, "p02", "Lee Jun", ["clips"], given=date(2019, 1, 1), expires=date(2020, 1, 1))
+    assert any("consent of p02 expired on 2020-01-01" in e.value for e in at.error), "nobody could be linked to it"
+    assert get_participant(conn, "p02") is None, "the id stays free for the right dates"
 
     press(at, f"link_{tag}_0")
     assert any("choose the participant person 0 shows" in e.value for e in at.error) and track_links(conn, sha) == {}

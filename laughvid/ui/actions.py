@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, BinaryIO, Literal
 
 import numpy as np
 
+from laughvid.clock import today_utc
 from laughvid.config import MODEL_ENV, SAMPLES_DIR, VIDEO_TYPES, Settings, model_override
 from laughvid.errors import (
     BlurError,
@@ -511,10 +512,18 @@ def link_faces(conn: sqlite3.Connection, person: Person, participant_id: str | N
 def register_participant(
     conn: sqlite3.Connection, participant_id: str, name: str, scopes: Sequence[str], consented_on: date, expires_on: date | None
 ) -> consent.Participant:
-    """Register a participant from the app's form (stray spaces dropped); raises ConsentError saying what is wrong."""
+    """Register a participant from the app's form (stray spaces dropped); raises ConsentError saying what is wrong.
+    A consent already over is refused: the form registers someone to link a face to, and nobody can be
+    linked to it (the id would be taken by a record that the People panel never lists)."""
     if not name.strip():
         raise ConsentError("give the participant's name: an id alone does not tell the next reviewer whose face it is")
     p = consent.Participant(participant_id.strip(), name.strip(), tuple(scopes), consented_on, expires_on)
+    today = today_utc()
+    if expires_on is not None and expires_on < today:
+        raise ConsentError(
+            f"consent of {p.participant_id} expired on {expires_on} (today is {today}): no face can be linked to it; "
+            "check the expiry date (`laughvid consent add` keeps records of past consent)"
+        )
     consent.add_participant(conn, p)
     return p
 

@@ -52,12 +52,14 @@ MESSAGE_BAR_PX = 64  # fixed: a message appearing or going never moves the playe
 
 def show_flashes() -> None:
     """The message bar: one fixed-height box above the player, always drawn (empty when there is
-    nothing to say), holding what the last action did or why it was refused. Successes also toast."""
+    nothing to say), holding what the last action did or why it was refused. Successes and refusals also toast, so they show
+    wherever the page is scrolled."""
     bar = st.container(height=MESSAGE_BAR_PX, border=False, key="message_bar")
     messages = st.session_state.pop("flash", [])
     for kind, message in messages:
-        if kind == "error":
+        if kind == "error":  # toasted too: a form far below the bar (People panel) is refused in view
             bar.error(literal(message), icon=":material/error:")
+            st.toast(literal(message), icon=":material/error:")
         elif kind == "info":  # neither done nor refused: an export the reviewer cancelled
             bar.info(literal(message), icon=":material/cancel:")
         else:

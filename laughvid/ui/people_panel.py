@@ -106,21 +106,30 @@ def _register(settings: Settings) -> None:
         state.new_consented,
         state.new_expires,
         ok="registered {result.participant_id}: link their face above",
+        then=_clear_form,
     )
+
+
+def _clear_form(_registered: object) -> None:
+    """Empty the form once registered: the next participant starts blank, not with the last one's consent."""
+    for key in ("new_pid", "new_name", "new_scopes", "new_expires"):
+        state.pop(key, None)
 
 
 def _register_form(settings: Settings) -> None:
     st.markdown("**Register a participant**")
     with st.form("register_participant"):
-        cols = st.columns(5)
-        cols[0].text_input("Participant id", key="new_pid", placeholder="e.g. p01")
-        cols[1].text_input("Name", key="new_name")
-        cols[2].multiselect(
+        # Two rows: in five columns at 1280 px the chosen scopes and the expiry date were cut off.
+        who = st.columns([1, 2])
+        who[0].text_input("Participant id", key="new_pid", placeholder="e.g. p01")
+        who[1].text_input("Name", key="new_name")
+        what = st.columns([2, 1, 1])
+        what[0].multiselect(
             "Consented to",
             actions.SCOPES,
             key="new_scopes",
             help="clips: face may appear unblurred in exported clips; finetune: face crops may train models",
         )
-        cols[3].date_input("Consent given on", date.today(), key="new_consented")
-        cols[4].date_input("Expires after (optional)", None, key="new_expires")
+        what[1].date_input("Consent given on", date.today(), key="new_consented")
+        what[2].date_input("Expires after (optional)", None, key="new_expires")
         st.form_submit_button("Register", on_click=_register, args=(settings,))
