@@ -188,6 +188,11 @@ def test_progress_in_a_log_is_plain_lines_not_a_redrawn_bar(library, tmp_path, s
     assert percents == sorted(percents) and len(below) == len({p // 10 for p in below})  # at most one line per tenth
     assert err.splitlines()[-1] == "laughvid analyze: 3 analysed, 0 cached, 0 failed"
 
+    assert main([*args, "--workers", "0"]) == EXIT_OK  # a rerun: nothing to analyse, progress counts files
+    progress = [line for line in capsys.readouterr().err.splitlines() if line.startswith("progress ")]
+    assert [line.split()[1] for line in progress] == ["33", "67", "100"], progress  # each said 100 %
+    assert "3/3 files" in progress[-1]
+
 
 def test_include_picks_the_matching_files_only(library, tmp_path, stand_in_model, capsys):
     assert _analyze(tmp_path, library, "--recursive", "--include", "*.mov") == EXIT_OK

@@ -226,7 +226,7 @@ class StderrBar:
         if self.quiet:
             return
         if not self.drawn:
-            fraction = min(1.0, n / total) if total > 0 else 1.0
+            fraction = self.plain_fraction(n, total)
             doing = ", ".join(p for p in (desc, postfix) if p)
             if int(10 * fraction) > self._tenths or (fraction == 1.0 and doing != self._doing):  # the last step's own line too
                 self._tenths, self._doing = int(10 * fraction), doing
@@ -237,6 +237,10 @@ class StderrBar:
         self.bar.n = n
         self.bar.set_description_str(desc, refresh=False)
         self.bar.set_postfix_str(postfix, refresh=True)
+
+    def plain_fraction(self, n: float, total: float) -> float:
+        """How far along a plain line says the work is."""
+        return min(1.0, n / total) if total > 0 else 1.0
 
     def close(self) -> None:
         self._tenths, self._doing, self._started = -1, "", time.monotonic()
@@ -259,7 +263,16 @@ class _LibraryBar(StderrBar):
 
     bar_format = "{desc} {percentage:3.0f}%|{bar}| {n:.3f}/{total:.3f} video-h [{elapsed}<{remaining}]{postfix}"
 
+    _files = (0, 0)  # files done, files in all: the measure when there are no video hours to analyse
+
+    def plain_fraction(self, n: float, total: float) -> float:
+        """By video hours; by files when nothing is left to analyse (all cached or unreadable), where every
+        line said 100 % from the first file on."""
+        done, files = self._files
+        return super().plain_fraction(n, total) if total > 0 else super().plain_fraction(done, files)
+
     def update(self, state: LibraryProgress) -> None:
+        self._files = (state.files_done, state.files_total)
         seconds = state.seconds_done + (state.current_fraction or 0.0) * state.current_seconds
         now = ", ".join(state.current[:3]) + (f" +{len(state.current) - 3}" if len(state.current) > 3 else "")
         total = round(state.seconds_total / 3600, 4)
