@@ -213,5 +213,5 @@ def test_a_killed_worker_does_not_stop_the_run(long_folder, long_reference, tmp_
 def test_the_progress_bar_never_passes_100_percent(folder, tmp_path, capsys):
     """A finished video was counted twice (done, and still 'current' at 100 %): the bar read 200 %."""
     main(["analyze", str(folder), "--out", str(tmp_path / "out"), "--store", str(tmp_path / "s.sqlite"), "--workers", "0"])
-    percents = [int(p) for p in re.findall(r"(\d+)%\|", capsys.readouterr().err)]
+    percents = [int(p) for p in re.findall(r"^progress (\d+) %", capsys.readouterr().err, re.MULTILINE)]  # stderr is no terminal here
     assert percents and max(percents) == 100

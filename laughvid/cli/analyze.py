@@ -239,8 +239,8 @@ class StderrBar:
         self.bar.set_postfix_str(postfix, refresh=True)
 
     def plain_fraction(self, n: float, total: float) -> float:
-        """How far along a plain line says the work is."""
-        return min(1.0, n / total) if total > 0 else 1.0
+        """How far along a plain line says the work is (not capped: a count past the total must show, as on the bar)."""
+        return n / total if total > 0 else 1.0
 
     def close(self) -> None:
         self._tenths, self._doing, self._started = -1, "", time.monotonic()
@@ -276,6 +276,4 @@ class _LibraryBar(StderrBar):
         seconds = state.seconds_done + (state.current_fraction or 0.0) * state.current_seconds
         now = ", ".join(state.current[:3]) + (f" +{len(state.current) - 3}" if len(state.current) > 3 else "")
         total = round(state.seconds_total / 3600, 4)
-        self.show(
-            min(round(seconds / 3600, 4), total), total, f"{state.files_done}/{state.files_total} files", f"now: {now}" if now else ""
-        )
+        self.show(round(seconds / 3600, 4), total, f"{state.files_done}/{state.files_total} files", f"now: {now}" if now else "")
