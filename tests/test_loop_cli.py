@@ -74,6 +74,16 @@ def test_activating_a_model_the_gate_kept_out_warns_with_the_gates_reasons_and_a
     assert "kept out by the promotion gate" in next(line for line in capsys.readouterr().out.splitlines() if "smile-ft" in line)
 
 
+def test_consent_list_on_an_empty_store_says_how_to_register(home, capsys):
+    assert main(["consent", "list"]) == EXIT_OK
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("no participant registered yet: `laughvid consent add p01 "), "was a bare header row"
+    assert main(["consent", "add", "p01", "--name", "Kim", "--scope", "finetune", "--date", "2026-01-01"]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["consent", "list"]) == EXIT_OK
+    assert capsys.readouterr().out.splitlines()[1].split() == ["p01", "Kim", "finetune", "2026-01-01", "-", "active"]
+
+
 def test_consent_add_delete_needs_confirmation(home, tmp_path, capsys):
     ft = write_set(home / "finetune_set", {"p01": (1, 1), "p02": (1, 1)})
     assert main(["consent", "add", "p01", "--name", "Kim", "--scope", "finetune", "--date", "2026-01-01"]) == EXIT_OK

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import date
 from pathlib import Path
 
 from laughvid.cli import EXIT_OK
 from laughvid.cli.export import find_analysis
+from laughvid.clock import today_utc
 from laughvid.config import Settings
 from laughvid.governance import consent
 from laughvid.governance import people as person_tracks
@@ -129,9 +131,17 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    today = date.today()
+    today = today_utc()  # the day consent checks use: 'active' here is what fine-tuning and blurring see
+    participants = consent.list_participants(open_store())
+    if not participants:
+        print(
+            "no participant registered yet: `laughvid consent add p01 --name NAME --scope clips --scope finetune` "
+            "(or the app's People panel)",
+            file=sys.stderr,
+        )
+        return EXIT_OK
     print(f"{'id':<12} {'name':<24} {'scopes':<16} {'given':<11} {'expires':<11} status")
-    for p in consent.list_participants(open_store()):
+    for p in participants:
         status = "withdrawn" if p.withdrawn_on and p.withdrawn_on <= today else ("active" if p.active(today) else "expired/not started")
         print(
             f"{p.participant_id:<12} {p.name[:24]:<24} {','.join(p.scopes):<16} {p.consented_on!s:<11} "
