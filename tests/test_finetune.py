@@ -99,8 +99,14 @@ def test_epoch_and_calibration_follow_the_collected_tuning_groups_alone_when_pub
 
 def test_finetune_refuses_data_without_usable_training_crops(world, conn, tmp_path):
     only_strangers = write_set(tmp_path / "s", {"x1": (2, 2), "x2": (2, 2)})
-    with pytest.raises(FinetuneError, match="no training crops after"):
+    with pytest.raises(FinetuneError, match="no training crops after .* add reviewed crops of more people"):
         finetune([only_strangers], tmp_path / "ft", conn, None, parent=world / "parent", log=lambda _: None)
+
+
+def test_no_replay_loads_nothing_and_logs_nothing():
+    said = []
+    assert load_replay([], log=said.append) == {"train": [], "validation": [], "test": []}
+    assert said == [], "--no-replay logged 'replay dedup: input_items 0, ...'"
 
 
 def test_active_and_named_models_are_what_the_classifier_loads(world, tmp_path, monkeypatch):

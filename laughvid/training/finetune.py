@@ -111,7 +111,10 @@ def _stratified_sample(items: list[data.ImageItem], n: int, rng: np.random.Gener
 
 
 def load_replay(sources: list[DataSource], log: Callable[[str], None] = print) -> dict[str, list[data.ImageItem]]:
-    """Pretraining data, deduplicated, by split (train / validation / test)."""
+    """Pretraining data, deduplicated, by split (train / validation / test). None (`--no-replay`): empty
+    splits, and no 'replay dedup: input_items 0, ...' line in the log."""
+    if not sources:
+        return {name: [] for name in data.SPLITS}
     return load_sources(sources, log, prefix="replay ")[0]
 
 
@@ -202,7 +205,9 @@ def finetune(
         log(f"  {p}")
     if not new_train:
         raise FinetuneError(
-            "the fine-tune sets leave no training crops after the frozen validation split and consent checks (see the summaries above)"
+            "the fine-tune sets leave no training crops after the frozen validation split and consent checks (see the summaries above): "
+            "add reviewed crops of more people (each person's crops all go either to training or to the held-back test faces), "
+            "linked to participants who consented to finetune"
         )
     if not validation:
         raise FinetuneError("the frozen validation split is empty: nothing to judge the new model on")
