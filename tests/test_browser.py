@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import os
 import re
-from contextlib import contextmanager
+import sqlite3
+from contextlib import closing, contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -65,6 +66,12 @@ def app(tmp_path_factory):
     env.pop("LAUGHVID_STORE", None)
     with serving("streamlit_app.py", home / "streamlit.log", env) as (url, _port):
         yield url, home
+
+
+def _store(home: Path) -> closing[sqlite3.Connection]:
+    """The app's store, closed after use: connections this process left open while the server wrote made
+    a later write here fail ('disk I/O error') or go unseen by the server."""
+    return closing(open_store(home / "laughvid.sqlite"))
 
 
 def _wait_text(page, text: str | re.Pattern) -> None:
@@ -240,8 +247,8 @@ def _walk_through(page, url: str, upload: Path, shots: Path) -> None:
 
 def _check_files(home: Path, upload: Path) -> None:
     sha = file_sha256(upload)
-    conn = open_store(home / "laughvid.sqlite")
-    (accepted,) = [s for s in review.stored(conn, sha) if s.state == "accepted"]
+    with _store(home) as conn:
+        (accepted,) = [s for s in review.stored(conn, sha) if s.state == "accepted"]
     assert accepted.start_s == pytest.approx(0.5) and accepted.reviewer == "ana"
     (clip,) = (home / "exports").glob("My_Clip_1-*/clips/*.mp4")
     options = ClipOptions()
@@ -321,10 +328,10 @@ def test_the_player_timeline_with_keys_and_mouse_on_a_video_that_ends_inside_a_l
         page.keyboard.press("o")
         _status(page, re.compile(r"is now 0\.10-1\.8[67] s"))
         _idle(page)
-        conn = open_store(home / "laughvid.sqlite")
         sha = file_sha256(upload)
         end = probe(upload).duration_s
-        (edited,) = review.stored(conn, sha)
+        with _store(home) as conn:
+            (edited,) = review.stored(conn, sha)
         assert (edited.start_s, edited.end_s) == (pytest.approx(0.1), pytest.approx(end))
 
         # Drag the start edge from 0.1 s to 0.5 s (snapped to the analysed frame there).
@@ -389,9 +396,9 @@ def test_a_blurred_export_shows_progress_through_a_reload_and_cancel_leaves_no_f
     until dismissed."""
     url, home = app
     video = astronaut_video(tmp_path / "long_720p.mp4", seconds=16.0, size=(1280, 720), fps=25, face_px=240)
-    conn = open_store(home / "laughvid.sqlite")
-    sha = analyze_video(video, conn, BrightnessScorer()).record.sha256  # the store the app reads
-    review.add(conn, sha, 0.5, 15.5, "cy")
+    with _store(home) as conn:
+        sha = analyze_video(video, conn, BrightnessScorer()).record.sha256  # the store the app reads
+        review.add(conn, sha, 0.5, 15.5, "cy")
     cancelled = re.compile(r"export cancelled: 0 of 1 clip\(s\) written")
     with _browser_page(home, "failure_cancel") as page:
         other = page.context.browser.new_page(viewport=page.viewport_size)
@@ -488,8 +495,8 @@ def test_a_review_with_the_keyboard_alone(app, tmp_path):
         page.keyboard.press("x")
         _status(page, re.compile(r"^rejected 2\.8"))
         _idle(page)
-        conn = open_store(home / "laughvid.sqlite")
-        first, second = review.stored(conn, sample)[:2]
+        with _store(home) as conn:
+            first, second = review.stored(conn, sample)[:2]
         assert (first.state, second.state) == ("accepted", "rejected") and first.end_s == pytest.approx(second.start_s)
         assert {first.reviewer, second.reviewer} == {"kim"}
 
@@ -536,6 +543,7 @@ def test_the_legend_and_labels_are_not_cut_off_at_1280x720(app):
             assert all(end <= right for _, end in entries), f"legend ends at {right} px, its entries at {entries}"
         finally:  # the other tests of this app see its people unlinked
             unlink_tracks(conn, sample, [t.track_id for t in person.tracks])
+            conn.close()
 
         # Nor are the labels under it (in a quarter of the page the export boxes read "Blur faces without clip...").
         _button(page, "Preview fine-tune crops").wait_for(timeout=TIMEOUT_MS)
@@ -577,9 +585,9 @@ def test_at_1280x720_the_video_picker_and_every_table_column_are_on_screen(app, 
     segments' 'when' off it)."""
     url, home = app
     video = astronaut_video(tmp_path / "emoresponses_two_women_laughing_at_night_on_the_sofa_take_02.mp4", seconds=1.0, size=(320, 180))
-    conn = open_store(home / "laughvid.sqlite")
-    sha = analyze_video(video, conn, BrightnessScorer()).record.sha256
-    review.add(conn, sha, 0.1, 0.5, "Alexandra Longname-Reviewer")
+    with _store(home) as conn:
+        sha = analyze_video(video, conn, BrightnessScorer()).record.sha256
+        review.add(conn, sha, 0.1, 0.5, "Alexandra Longname-Reviewer")
     with _browser_page(home, "failure_tables") as page:
         page.set_viewport_size({"width": 1280, "height": 720})
         _open_video(page, url, sha)
@@ -615,7 +623,8 @@ def test_after_an_upload_no_thumbnail_of_the_previous_video_shows_under_the_new_
     frames were decoded); the toast saying it was analysed leaves the message bar readable."""
     url, home = app
     before = astronaut_video(tmp_path / "sixteen_seconds.mp4", seconds=16.0, size=(320, 180))
-    sha = analyze_video(before, open_store(home / "laughvid.sqlite"), BrightnessScorer()).record.sha256
+    with _store(home) as conn:
+        sha = analyze_video(before, conn, BrightnessScorer()).record.sha256
     upload = astronaut_video(tmp_path / "two_seconds.mp4", seconds=2.0, size=(320, 180))
     with _browser_page(home, "failure_strip") as page:
         _open_video(page, url, sha)
@@ -650,12 +659,11 @@ def test_the_keys_list_fits_the_window_at_1280x720(app, tmp_path):
     """`?` opens the list of keys: at 1280x720 all of it is on screen at once (it hung from the top of the
     player, 800 px tall, and its last rows were below the window's bottom)."""
     url, home = app
-    sha = analyze_video(
-        astronaut_video(tmp_path / "keys.mp4", seconds=1.0, size=(320, 180)), open_store(home / "laughvid.sqlite"), BrightnessScorer()
-    )
+    with _store(home) as conn:
+        sha = analyze_video(astronaut_video(tmp_path / "keys.mp4", seconds=1.0, size=(320, 180)), conn, BrightnessScorer()).record.sha256
     with _browser_page(home, "failure_keys") as page:
         page.set_viewport_size({"width": 1280, "height": 720})
-        _open_video(page, url, sha.record.sha256)
+        _open_video(page, url, sha)
         _button(page, "? keys").click()
         help_list = page.locator(".lv-help")
         expect(help_list).to_be_visible()
