@@ -225,3 +225,14 @@ def test_a_process_exiting_mid_export_cancels_it_and_leaves_no_file(video, tmp_p
     assert done.returncode == 0, done.stderr
     assert "export cancelled: 0 of 1 clip(s) written before the cancel" in done.stdout, done.stderr
     assert [p.name for p in settings.exports_dir.rglob("*") if p.is_file()] == []
+
+
+def test_a_finished_export_says_how_it_ended():
+    """Its result box opened with "finished" above a refusal ("no accepted or added segments yet")."""
+    key = export_job.JobKey("store", "sha", 1, "clips")
+    ended = dict(ended_at=1.0)
+    assert export_job.ExportJob(key).ending == "running"
+    assert export_job.ExportJob(key, outcome=actions.Exported([], ["2 clips written"]), **ended).ending == "done"
+    assert export_job.ExportJob(key, outcome=actions.Exported([], ["stopped"], cancelled=True), **ended).ending == "cancelled"
+    assert export_job.ExportJob(key, error=LaughvidError("no accepted or added segments yet"), **ended).ending == "not done"
+    assert export_job.ExportJob(key, error=RuntimeError("a bug"), **ended).ending == "failed"

@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 
 from laughvid.config import Settings
+from laughvid.errors import LaughvidError
 from laughvid.ui import actions
 
 STOP_WAIT_S = 10.0  # at exit, how long running exports get to stop (a cancel ends one within a second)
@@ -61,6 +62,17 @@ class ExportJob:
     error: BaseException | None = None
     thread: threading.Thread | None = None
     ended_at: float | None = None
+
+    @property
+    def ending(self) -> str:
+        """How it ended, in the words its result box opens with ("finished" above a refusal misled)."""
+        if self.running:
+            return "running"
+        if isinstance(self.error, LaughvidError):
+            return "not done"
+        if self.error is not None:
+            return "failed"
+        return "cancelled" if self.outcome is not None and self.outcome.cancelled else "done"
 
     @property
     def kind(self) -> actions.ExportKind:

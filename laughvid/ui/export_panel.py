@@ -145,7 +145,7 @@ def _running(settings: Settings, view: actions.VideoView, watching: bool) -> Non
 def _finished(job: export_job.ExportJob) -> None:
     """What a finished export did (or why it did not), its files to download, and Dismiss."""
     with st.container(border=True):
-        st.caption(f"{TITLES[job.kind]} export of this video: finished")
+        st.caption(f"{TITLES[job.kind]} export of this video: {job.ending}")
         if isinstance(job.error, LaughvidError):
             st.error(literal(str(job.error)), icon=":material/error:")
         elif job.error is not None:  # a bug: Streamlit shows its traceback
