@@ -112,8 +112,8 @@ def _register(settings: Settings) -> None:
 
 def _clear_form(_registered: object) -> None:
     """Empty the form once registered: the next participant starts blank, not with the last one's consent."""
-    for key in ("new_pid", "new_name", "new_scopes", "new_expires"):
-        state.pop(key, None)
+    # Set, not deleted: the browser would send a deleted form widget's old value back.
+    state.new_pid, state.new_name, state.new_scopes, state.new_expires = "", "", [], None
 
 
 def _register_form(settings: Settings) -> None:
