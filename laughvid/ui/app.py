@@ -105,8 +105,10 @@ def _first_run(db: sqlite3.Connection, model: actions.LoadedModel) -> None:
     state.samples_tried = True
     samples = actions.sample_videos()
     if samples:
-        bar = st.progress(0.0, text="First start: analysing the sample video(s) so you can try the review right away")
-        outcomes = actions.analyse_files(samples, db, model.classifier, lambda frac, text: bar.progress(frac, text=text))
+        why = "First start: analysing the sample video(s) so you can try the review right away"
+        bar = st.progress(0.0, text=why)
+        # The reason stays above each progress line (the bare 'two_people_astronaut.mp4: 8.9/16.0 s' replaced it at once).
+        outcomes = actions.analyse_files(samples, db, model.classifier, lambda frac, text: bar.progress(frac, text=f"{why}  \n{text}"))
         bar.empty()
         for o in outcomes:
             if o.error:
