@@ -167,14 +167,18 @@ def _screenshot_dir(tmp_path: Path) -> Path:
 
 @contextmanager
 def _browser_page(home: Path, name: str):
-    """A Chromium page; on failure, a full-page screenshot `<name>.png` beside the server log."""
+    """A Chromium page; on failure, a full-page screenshot `<name>.png` beside the server log. A script
+    error the page did not catch fails the test (the player once threw drawing a canvas not laid out yet)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 900})  # the size issue 12 asks the review to fit
+        thrown = []
+        page.on("pageerror", lambda error: thrown.append(f"{error.message}\n{error.stack}"))
         try:
             yield page
+            assert not thrown, f"the page threw: {thrown}"
         except Exception:
             page.screenshot(path=home / f"{name}.png", full_page=True)
             print(f"browser test failed: screenshot in {home / f'{name}.png'}, server log in {home / 'streamlit.log'}")

@@ -403,6 +403,7 @@ class Player {
 
   merge() {
     const i = this.selectedIndex(), next = this.segments[i + 1];
+    if (i < 0) { this.edit("merge"); return; } // refused there ("select a segment first"); segments[-1] threw below
     if (!next) { this.say("no next segment to merge with", true); return; }
     this.edit("merge", { other: { id: next.id, start: next.start, end: next.end } }, (seg, j) => { const n = this.segments[j + 1]; if (n) { seg.end = Math.max(seg.end, n.end); this.segments.splice(j + 1, 1); } });
     this.sel = { start: this.segments[i].start, end: this.segments[i].end };
@@ -708,6 +709,8 @@ class Player {
    * the page's main thread busy, and every key's answer waited behind it. */
   layer(canvas, key, paint) {
     const [g, w, h] = this.canvasSize(canvas);
+    // Not laid out yet (0 px): nothing to show, and drawImage of a 0-size canvas throws (seen once on a first start).
+    if (!canvas.width || !canvas.height) return [g, w, h];
     let c = this.layers.get(canvas);
     if (!c || c.key !== key || c.img.width !== canvas.width || c.img.height !== canvas.height) {
       const img = c ? c.img : document.createElement("canvas");
