@@ -59,6 +59,23 @@ def test_validation_is_by_group_frozen_and_never_trained(tmp_path, conn):
     assert lines[2].startswith("  also held back, not used: 2 more face(s) of those test people/videos, not in the frozen split")
 
 
+def test_a_one_class_test_split_is_not_frozen_so_the_grown_set_gets_a_real_one(tmp_path, conn):
+    """p01 comes first in the split's hash order and only smiles: holding p01 out froze a one-class test
+    split for good, which the gate cannot judge on, and every later fine-tune of the set failed on it."""
+    root = write_set(tmp_path / "set", {"p01": (3, 0), "p02": (3, 3)})
+    first = prepare(root, conn, on=date(2026, 6, 1))
+    assert {c.item.smile for c in first.validation} == {1}  # this run's split: what there is
+    assert not (root / VALIDATION_FILE).exists()  # ... but not frozen
+    grown = write_set(tmp_path / "more", {"p03": (3, 3), "p04": (3, 3)}, seed=5, prefix="new_")
+    for png in grown.rglob("*.png"):
+        (root / png.relative_to(grown)).write_bytes(png.read_bytes())
+    with open(root / "manifest.csv", "a") as out, open(grown / "manifest.csv") as new:
+        out.writelines(new.readlines()[1:])
+    second = prepare(root, conn, on=date(2026, 6, 1))
+    assert {c.item.smile for c in second.validation} == {0, 1}
+    assert json.loads((root / VALIDATION_FILE).read_text())["items"] == sorted(c.md5 for c in second.validation)
+
+
 def test_items_without_consent_are_refused(tmp_path, conn):
     root = write_set(tmp_path / "set", {**PEOPLE, "stranger": (1, 1)})
     prepared = prepare(root, conn, on=date(2026, 6, 1))

@@ -160,7 +160,10 @@ def freeze_validation(
     root: str | Path, items: list[CollectedItem], fraction: float = DEFAULT_VALIDATION_FRACTION, groups: list[str] | None = None
 ) -> ValidationSplit:
     """Load the set's frozen split, or freeze one now (only the first time: the file is never rewritten).
-    `groups` picks the held-out groups explicitly (e.g. the people an experiment holds out)."""
+    `groups` picks the held-out groups explicitly (e.g. the people an experiment holds out).
+
+    A chosen split that holds one class only is used for this run but not frozen: the gate cannot judge
+    on it, and once written it stayed for good, so every later fine-tune of the grown set failed on it."""
     path = Path(root) / VALIDATION_FILE
     if path.exists():
         try:
@@ -168,14 +171,16 @@ def freeze_validation(
             return ValidationSplit(data["frozen_at_version"], data["frozen_at"], tuple(data["groups"]), tuple(data["items"]))
         except (ValueError, KeyError, TypeError) as exc:
             raise FinetuneSetError(f"{path}: unreadable frozen validation split ({exc}); restore it from a backup") from exc
-    groups = groups if groups is not None else choose_validation_groups(items, fraction)
+    explicit = groups is not None
+    groups = groups if explicit else choose_validation_groups(items, fraction)
     split = ValidationSplit(
         frozen_at_version=set_version(items),
         frozen_at=now_iso(),
         groups=tuple(sorted(groups)),
         items=tuple(sorted(c.md5 for c in items if c.item.group in groups)),
     )
-    write_text_atomic(path, json.dumps(asdict(split), indent=2) + "\n")
+    if explicit or len({c.item.smile for c in items if c.item.group in groups}) == 2:
+        write_text_atomic(path, json.dumps(asdict(split), indent=2) + "\n")
     return split
 
 
