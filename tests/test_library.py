@@ -89,3 +89,10 @@ def test_cli_table_json_and_failed(library_store, capsys):
 def test_an_empty_store_says_how_to_fill_it(tmp_path, capsys):
     assert main(["library", "--store", str(tmp_path / "new.sqlite")]) == EXIT_OK
     assert "holds no videos yet" in capsys.readouterr().out
+
+
+def test_no_failed_analyses_says_where_unreadable_files_are_reported(tmp_path, capsys):
+    """After a run that ended '2 failed' (two files that are not video), --failed said only 'no failed analyses'."""
+    assert main(["library", "--store", str(tmp_path / "new.sqlite"), "--failed"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert out.startswith("no failed analyses in the store") and "named by `laughvid analyze`" in out

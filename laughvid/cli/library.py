@@ -23,7 +23,12 @@ from laughvid.store import open_store
 
 def register(subparsers) -> None:
     p = add_command(subparsers, "library", "list the videos in the store and their analysis and review state", __doc__)
-    p.add_argument("--failed", action="store_true", help="only videos whose newest analysis failed, with the reason")
+    p.add_argument(
+        "--failed",
+        action="store_true",
+        help="only videos whose newest analysis failed, with the reason (files that are not readable video at all are not stored: "
+        "`laughvid analyze` names them on stderr)",
+    )
     p.add_argument("--json", action="store_true", help="print the entries as a JSON list")
     add_store_arg(p)
     p.set_defaults(func=run)
@@ -47,7 +52,12 @@ _HEADER = f"{'status':<8} {'duration':>9} {'size':>9} {'pend':>5} {'acc':>5} {'r
 
 def _table(entries: list[LibraryEntry], failed_only: bool) -> str:
     if not entries:
-        return "no failed analyses in the store" if failed_only else "the store holds no videos yet (laughvid analyze PATH... adds them)"
+        return (
+            "no failed analyses in the store (files laughvid could not open as video at all are named by `laughvid analyze` "
+            "when it runs and are not stored)"
+            if failed_only
+            else "the store holds no videos yet (laughvid analyze PATH... adds them)"
+        )
     lines = [_HEADER]
     for e in entries:
         status = "reviewed" if e.reviewed and e.status == "done" else {"running": "partial"}.get(e.status, e.status)
