@@ -236,3 +236,19 @@ def test_a_finished_export_says_how_it_ended():
     assert export_job.ExportJob(key, outcome=actions.Exported([], ["stopped"], cancelled=True), **ended).ending == "cancelled"
     assert export_job.ExportJob(key, error=LaughvidError("no accepted or added segments yet"), **ended).ending == "not done"
     assert export_job.ExportJob(key, error=RuntimeError("a bug"), **ended).ending == "failed"
+
+
+def test_a_job_whose_thread_cannot_start_is_not_left_running(video, tmp_path, held_exports, monkeypatch):
+    """Registered before its thread started, a job whose thread failed to start ('can't start new thread')
+    stayed 'running' for good: its page polled forever, its buttons stayed disabled and every later ask joined it."""
+    conn, record = video
+    settings, view = settings_in(tmp_path), view_of(conn, record)
+
+    def refuse(thread):
+        raise RuntimeError("can't start new thread")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(threading.Thread, "start", refuse)
+        with pytest.raises(RuntimeError):
+            export_job.start(settings, "clips", view, actions.ClipOptions())
+    assert export_job.of_video(settings, view) == []

@@ -139,11 +139,14 @@ def start(
         running = _jobs.get(key)
         if running is not None and running.running:
             return Started(running, joined=True)
-        job = _jobs[key] = ExportJob(key)
+        # started before it is registered: a thread that fails to start leaves no job 'running' for good,
+        # and `stop_all` never finds a job without a started thread to join
+        job = ExportJob(key)
+        args = (view, options, blur, card, consent_ref, all_states, top)
+        job.thread = threading.Thread(target=job._run, args=(settings, args), name=f"laughvid-export-{kind}", daemon=True)
+        job.thread.start()
+        _jobs[key] = job
         _prune()
-    args = (view, options, blur, card, consent_ref, all_states, top)
-    job.thread = threading.Thread(target=job._run, args=(settings, args), name=f"laughvid-export-{kind}", daemon=True)
-    job.thread.start()
     return Started(job)
 
 
