@@ -121,7 +121,9 @@ def test_the_same_export_asked_for_while_it_runs_joins_it(video, tmp_path, held_
     first = export_job.start(settings, "clips", view_of(conn, record), actions.ClipOptions())
     again = export_job.start(settings, "clips", view_of(conn, record), actions.ClipOptions(mode="copy"), blur=True)
     reel = export_job.start(settings, "reel", view_of(conn, record), actions.ClipOptions())
+    same = export_job.start(settings, "clips", view_of(conn, record), actions.ClipOptions())
     assert not first.joined and again.joined and again.job is first.job
+    assert again.other_settings and same.joined and not same.other_settings, "a join with other settings (blur) is told apart"
     assert not reel.joined and reel.job is not first.job, "another kind is another export"
     release.set()
     for started in (first, reel):

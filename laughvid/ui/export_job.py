@@ -62,6 +62,7 @@ class ExportJob:
     error: BaseException | None = None
     thread: threading.Thread | None = None
     ended_at: float | None = None
+    asked: tuple = ()  # the settings it runs with (options, blur, consent_ref, all_states, top): a join may differ
 
     @property
     def ending(self) -> str:
@@ -110,10 +111,12 @@ _lock = threading.Lock()
 
 @dataclass(frozen=True)
 class Started:
-    """What asking for an export did: `job` is the new one, or (`joined`) the identical one already running."""
+    """What asking for an export did: `job` is the new one, or (`joined`) the identical one already running;
+    `other_settings`: that one runs with settings other than those just asked for (say, without blur)."""
 
     job: ExportJob
     joined: bool = False
+    other_settings: bool = False
 
 
 def key_of(settings: Settings, kind: actions.ExportKind, view: actions.VideoView) -> JobKey:
@@ -135,13 +138,14 @@ def start(
     unless the same export of the same analysis is running: that one is handed back, joined. A new job
     replaces the finished result of the same export."""
     key = key_of(settings, kind, view)
+    asked = (options, blur, consent_ref, all_states, top)
     with _lock:
         running = _jobs.get(key)
         if running is not None and running.running:
-            return Started(running, joined=True)
+            return Started(running, joined=True, other_settings=running.asked != asked)
         # started before it is registered: a thread that fails to start leaves no job 'running' for good,
         # and `stop_all` never finds a job without a started thread to join
-        job = ExportJob(key)
+        job = ExportJob(key, asked=asked)
         args = (view, options, blur, card, consent_ref, all_states, top)
         job.thread = threading.Thread(target=job._run, args=(settings, args), name=f"laughvid-export-{kind}", daemon=True)
         job.thread.start()

@@ -111,12 +111,19 @@ def follow_video(video_sha256: str) -> None:
 
 def _started(started: export_job.Started) -> None:
     """Remember the job this session started (to cancel it with its video, and report its end here); an
-    identical export already running is shown, not run twice, and the reviewer is told why."""
+    identical export already running is shown, not run twice, and the reviewer is told why (and when it runs
+    with other settings than those asked for: joined unsaid, a blurred export asked for could come out unblurred)."""
     if started.joined:
         flash(
             "info",
             f"this video's {TITLES[started.job.kind].lower()} export is already running (started before a reload or in another tab): "
-            "its progress is shown below; it was not started a second time",
+            "its progress is shown below; it was not started a second time"
+            + (
+                ", and it keeps the settings it was started with, not those on this page (blur, cut, rolls, biggest laughs): "
+                "cancel it and export again to use these"
+                if started.other_settings
+                else ""
+            ),
         )
     else:
         state.export_job = started.job
