@@ -240,12 +240,12 @@ def _inconclusive_gain(c: PairedDifference, min_gain: float) -> str:
     Why: a fine-tune on 1,000 faces gained +0.0097 ROC-AUC on 12,153 held-out faces, yet its 250-face
     frozen split read +0.0039 [-0.0018, +0.0104] and the parent was kept (docs/model.md). "Kept" then
     reads as "no better"; the honest reading is "not sure yet", and what settles it is more faces.
-    An interval's half-width shrinks with the square root of the number of groups resampled."""
+    The interval's reach below the change shrinks with the square root of the number of groups resampled."""
     gain = c.change - min_gain
     if gain <= 0:
         return ""
-    half = (c.high - c.low) / 2
-    scale = (half / gain) ** 2
+    below = c.change - c.low  # how far the interval reaches below the change: it shrinks as 1/sqrt(groups)
+    scale = (below / gain) ** 2
     if scale <= 1:
         return ""
     return (
